@@ -1,0 +1,31 @@
+# Set-up and checks. Needs only python3 (and make); everything else is installed into .venv.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo lint bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# The test command: install everything, lint, type-check, run the suite.
+test: $(STAMP)
+	$(BIN)/ruff check douyin_async tests
+	$(BIN)/mypy douyin_async
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check douyin_async tests
+	$(BIN)/mypy douyin_async
+
+# The main job: a batch pull of 200,000+ records from the built-in sandbox, with progress.
+demo: $(STAMP)
+	mkdir -p out
+	$(BIN)/douyin-async pull task-videos --sandbox --billing-date $$($(BIN)/python -c 'import datetime as d; t=d.date.today(); print(f"{t-d.timedelta(days=7)}..{t-d.timedelta(days=1)}")') --published-from $$($(BIN)/python -c 'import datetime as d; print(d.date.today()-d.timedelta(days=40))') --published-to $$($(BIN)/python -c 'import datetime as d; print(d.date.today()-d.timedelta(days=1))') --page-size 2000 --out out/task_videos.jsonl
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

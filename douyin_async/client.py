@@ -1,0 +1,493 @@
+"""DouyinClient: lifecycle and wiring. Protocol rules live in the pure modules it calls."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from contextlib import aclosing
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiohttp
+import orjson
+
+from . import envelopes
+from .auth import StaticToken, TokenProvider
+from .converters import decode_talent_media, video_decoder
+from .errors import (
+    TOKEN_EXPIRED_CODES,
+    ApiError,
+    DouyinError,
+    InvalidParameterError,
+    RateLimitedError,
+    ResponseDecodeError,
+    TransportError,
+)
+from .models import (
+    Page,
+    Query,
+    TalentMedia,
+    TalentMediaPage,
+    TalentMediaQuery,
+    TaskVideoPage,
+    TaskVideoQuery,
+    VideoDailyData,
+)
+from .pagination import PagePlan, stream_pages
+from .ratelimit import PacedLimiter, RateLimiter
+from .retry import RetryPolicy
+from .stats import ClientStats
+
+TASK_VIDEO_ENDPOINT = "/api/match/v2/taskbox/query_task_video_daily_data/"
+TALENT_MEDIA_ENDPOINT = "/poi/common/plan/talent/media/list/"
+#: The production API. Pass it as ``base_url`` explicitly; the client has no default server.
+DOUYIN_OPEN_API = "https://open.douyin.com"
+
+_ENDPOINT_ALIASES = {
+    "task_video": TASK_VIDEO_ENDPOINT,
+    "talent_media": TALENT_MEDIA_ENDPOINT,
+    TASK_VIDEO_ENDPOINT: TASK_VIDEO_ENDPOINT,
+    TALENT_MEDIA_ENDPOINT: TALENT_MEDIA_ENDPOINT,
+}
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _endpoint(name: str) -> str:
+    try:
+        return _ENDPOINT_ALIASES[name]
+    except KeyError:
+        raise InvalidParameterError(
+            f"unknown endpoint {name!r}; use 'task_video', 'talent_media' or the API path"
+        ) from None
+
+
+class DouyinClient:
+    """An asyncio client for the task-video and talent-media endpoints.
+
+    Create one per app and share it between any number of concurrent callers; use it as an
+    async context manager (or call :meth:`close`). All requests of a client go through one
+    paced limiter (or one per endpoint, when ``rate_limit`` is a mapping), so together they
+    never exceed ``rate_limit`` requests in any rolling second.
+
+    Args:
+        access_token: a token string or a :class:`~douyin_async.auth.TokenProvider`.
+        base_url: the server, e.g. ``DOUYIN_OPEN_API`` or a sandbox URL. Required.
+        rate_limit: requests per second, or ``{"task_video": 10, "talent_media": 5}``.
+        max_concurrency: requests in flight at once (all callers together).
+        timeout: seconds per request (connect, send and read the whole answer).
+        max_retries: retries of a failed request (0 = none); see :mod:`douyin_async.retry`.
+        session: your own ``aiohttp.ClientSession``; the client will not close it.
+        limiter: your own limiter(s), e.g. a Redis-backed one; overrides ``rate_limit``.
+        clock: unix-time source for the 90-day check (tests inject one).
+        ssl: passed to aiohttp (an ``ssl.SSLContext`` for a private CA). Verification is on.
+    """
+
+    def __init__(
+        self,
+        access_token: str | TokenProvider,
+        *,
+        base_url: str,
+        rate_limit: float | Mapping[str, float] = 10.0,
+        max_concurrency: int = 10,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        session: aiohttp.ClientSession | None = None,
+        limiter: RateLimiter | Mapping[str, RateLimiter] | None = None,
+        retry_policy: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        decode_chunk: int = 1000,
+        ssl: Any = True,
+    ) -> None:
+        if isinstance(access_token, str):
+            access_token = StaticToken(access_token)
+        if not isinstance(access_token, TokenProvider):
+            raise InvalidParameterError("access_token must be a string or a TokenProvider")
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise InvalidParameterError(f"base_url must be an http(s) URL, got {base_url!r}")
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) \
+                or max_concurrency < 1:
+            raise InvalidParameterError("max_concurrency must be a positive integer")
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise InvalidParameterError("timeout must be a positive number of seconds")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise InvalidParameterError("max_retries must be a non-negative integer")
+        self.base_url = base_url.rstrip("/")
+        self.tokens: TokenProvider = access_token
+        self.max_concurrency = max_concurrency
+        self.timeout = float(timeout)
+        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self.stats = ClientStats()
+        self._clock = clock
+        self._decode_chunk = max(1, decode_chunk)
+        self._ssl = ssl
+        self._session = session
+        self._own_session = session is None
+        self._closed = False
+        self._in_flight = asyncio.Semaphore(max_concurrency)
+        self._latency = 0.5  # moving average of request latency, seconds
+        self._limiters = self._build_limiters(rate_limit, limiter)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @staticmethod
+    def _build_limiters(
+        rate_limit: float | Mapping[str, float],
+        limiter: RateLimiter | Mapping[str, RateLimiter] | None,
+    ) -> dict[str, RateLimiter]:
+        if limiter is not None:
+            if isinstance(limiter, Mapping):
+                return {_endpoint(k): v for k, v in limiter.items()}
+            return dict.fromkeys((TASK_VIDEO_ENDPOINT, TALENT_MEDIA_ENDPOINT), limiter)
+        if isinstance(rate_limit, Mapping):
+            limiters: dict[str, RateLimiter] = {
+                _endpoint(k): PacedLimiter(v) for k, v in rate_limit.items()
+            }
+            missing = {TASK_VIDEO_ENDPOINT, TALENT_MEDIA_ENDPOINT} - limiters.keys()
+            if missing:
+                raise InvalidParameterError(f"rate_limit has no budget for {sorted(missing)}")
+            return limiters
+        if isinstance(rate_limit, bool) or not isinstance(rate_limit, int | float):
+            raise InvalidParameterError(f"rate_limit must be a number, got {rate_limit!r}")
+        shared = PacedLimiter(float(rate_limit))
+        return dict.fromkeys((TASK_VIDEO_ENDPOINT, TALENT_MEDIA_ENDPOINT), shared)
+
+    async def __aenter__(self) -> Self:
+        self._get_session()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the session the client opened (a session passed in is left open)."""
+        self._closed = True
+        if self._own_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("this DouyinClient is closed")
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self.max_concurrency * 2, ssl=self._ssl)
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    def __repr__(self) -> str:
+        return (
+            f"DouyinClient(base_url={self.base_url!r}, max_concurrency={self.max_concurrency}, "
+            f"timeout={self.timeout})"
+        )
+
+    # -- transport (bytes only) -----------------------------------------------------------
+
+    async def _post(self, endpoint: str, body: bytes, token: str) -> tuple[int, bytes, str]:
+        session = self._get_session()
+        headers = {"access-token": token, "content-type": "application/json"}
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        started = time.monotonic()
+        try:
+            async with session.post(
+                self.base_url + endpoint, data=body, headers=headers, timeout=timeout
+            ) as response:
+                data = await response.read()
+                status = response.status
+                header_log_id = response.headers.get("X-Tt-Logid", "")
+        except TimeoutError:
+            raise TransportError(f"no answer within {self.timeout:g} s",
+                                 endpoint=endpoint) from None
+        except aiohttp.ClientPayloadError as exc:
+            raise ResponseDecodeError(f"answer cut short ({type(exc).__name__})",
+                                      http_status=0, snippet="", endpoint=endpoint,
+                                      retryable=True) from None
+        except aiohttp.ClientError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}", endpoint=endpoint) from None
+        self._latency += 0.2 * (time.monotonic() - started - self._latency)
+        return status, data, header_log_id
+
+    # -- one request, with pacing and retries -----------------------------------------------
+
+    async def _call(
+        self,
+        endpoint: str,
+        body: Mapping[str, Any],
+        decode: Callable[..., T],
+        needed: Callable[[], bool] | None = None,
+    ) -> T | None:
+        payload = orjson.dumps(body)
+        limiter = self._limiters[endpoint]
+        attempt = 0
+        renewed = False
+        while True:
+            async with self._in_flight:
+                await limiter.acquire()
+                if needed is not None and not needed():
+                    return None
+                token = await self.tokens.get()
+                self.stats.requests += 1
+                try:
+                    status, data, header_log_id = await self._post(endpoint, payload, token)
+                    result = decode(data, http_status=status, endpoint=endpoint,
+                                    header_log_id=header_log_id)
+                except DouyinError as exc:
+                    error = exc
+                else:
+                    limiter.on_success()
+                    return result
+            if isinstance(error, RateLimitedError):
+                self.stats.rate_limited += 1
+                limiter.on_rate_limited()
+            if (isinstance(error, ApiError) and error.code in TOKEN_EXPIRED_CODES
+                    and not renewed and getattr(self.tokens, "renewable", True)):
+                renewed = True
+                await self.tokens.invalidate(token)
+                self.stats.retries += 1
+                attempt += 1
+                continue
+            delay = self.retry_policy.delay(error, attempt - renewed)
+            attempt += 1
+            if delay is None:
+                error.attempts = attempt
+                self.stats.errors += 1
+                raise error
+            self.stats.retries += 1
+            await asyncio.sleep(delay)
+
+    async def _decode_records(
+        self, raw: list[dict[str, Any]], decode: Callable[[Any], R], endpoint: str
+    ) -> list[R]:
+        out: list[R] = []
+        chunk = self._decode_chunk
+        for start in range(0, len(raw), chunk):
+            if start:
+                await asyncio.sleep(0)  # let other tasks run between chunks
+            part = raw[start:start + chunk]
+            try:
+                out.extend([decode(item) for item in part])
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                bad = next((r for r in part if not _decodes(decode, r)), part[0])
+                raise ResponseDecodeError(
+                    f"unexpected record shape ({type(exc).__name__}: {exc})",
+                    http_status=200, snippet=envelopes.snippet(orjson.dumps(bad)),
+                    endpoint=endpoint,
+                ) from None
+        return out
+
+    # -- single pages -----------------------------------------------------------------------
+
+    async def _task_video_page(
+        self, query: TaskVideoQuery, page: int, needed: Callable[[], bool] | None = None
+    ) -> TaskVideoPage | None:
+        answer = await self._call(TASK_VIDEO_ENDPOINT, query.body(page),
+                                  envelopes.decode_task_video, needed)
+        if answer is None:
+            return None
+        records: list[VideoDailyData] = []
+        if answer.records:
+            decoder = video_decoder(answer.records[0])
+            records = await self._decode_records(answer.records, decoder, TASK_VIDEO_ENDPOINT)
+        self.stats.pages += 1
+        self.stats.records += len(records)
+        return TaskVideoPage(query=query, page=page, records=records, log_id=answer.log_id)
+
+    async def _talent_media_page(
+        self, query: TalentMediaQuery, page: int, needed: Callable[[], bool] | None = None
+    ) -> TalentMediaPage | None:
+        answer = await self._call(TALENT_MEDIA_ENDPOINT, query.body(page),
+                                  envelopes.decode_talent_media, needed)
+        if answer is None:
+            return None
+        records = await self._decode_records(answer.records, decode_talent_media,
+                                             TALENT_MEDIA_ENDPOINT)
+        self.stats.pages += 1
+        self.stats.records += len(records)
+        return TalentMediaPage(query=query, page=page, records=records, log_id=answer.log_id,
+                               total=answer.total, page_count=answer.page_count,
+                               date=answer.date)
+
+    async def fetch_page(self, query: Query, page: int = 1) -> Page:
+        """Fetch one page of a query (a task-video query must span at most 30 days)."""
+        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+            raise InvalidParameterError(f"page must be a positive integer, got {page!r}")
+        if isinstance(query, TaskVideoQuery):
+            windows = list(query.windows())
+            if len(windows) > 1:
+                raise InvalidParameterError("fetch_page needs a window of at most 30 days; "
+                                            "use task_video_pages() or pull() for longer ones")
+            query.check_age(self._clock())
+            result: Page | None = await self._task_video_page(query, page)
+        elif isinstance(query, TalentMediaQuery):
+            result = await self._talent_media_page(query, page)
+        else:
+            raise InvalidParameterError(f"not a query: {query!r}")
+        assert result is not None
+        return result
+
+    # -- streams ------------------------------------------------------------------------------
+
+    def _speculative_depth(self, endpoint: str) -> int:
+        """Pages worth fetching ahead: enough to keep the pipe full at the paced rate."""
+        rate = getattr(self._limiters[endpoint], "rate", 10.0)
+        return min(self.max_concurrency, max(2, math.ceil(rate * self._latency) + 1))
+
+    def _unit_pages(self, query: Query) -> AsyncGenerator[Page, None]:
+        """Pages of one API-sized query (a task-video window of at most 30 days)."""
+        if isinstance(query, TaskVideoQuery):
+            plan = PagePlan(query.page_size, self._speculative_depth(TASK_VIDEO_ENDPOINT))
+            return stream_pages(lambda p, needed: self._task_video_page(query, p, needed), plan,
+                                on_wasted=self._count_wasted)
+        plan = PagePlan(query.page_size, self.max_concurrency)
+        return stream_pages(lambda p, needed: self._talent_media_page(query, p, needed), plan,
+                            page_count_of=_page_count, on_wasted=self._count_wasted)
+
+    def _count_wasted(self, count: int) -> None:
+        self.stats.wasted_requests += count
+
+    def _units(self, queries: Iterable[Query]) -> list[Query]:
+        """Validate queries (ages included) and cut task-video queries into 30-day windows."""
+        now = self._clock()
+        units: list[Query] = []
+        for query in queries:
+            if isinstance(query, TaskVideoQuery):
+                query.check_age(now)
+                units.extend(query.windows())
+            elif isinstance(query, TalentMediaQuery):
+                units.append(query)
+            else:
+                raise InvalidParameterError(f"not a query: {query!r}")
+        return units
+
+    def task_video_pages(self, query: TaskVideoQuery) -> AsyncGenerator[TaskVideoPage, None]:
+        """Pages of a task-video query in order (windows over 30 days are split)."""
+        return self._ordered_pages(self._units([query]))  # type: ignore[return-value]
+
+    def talent_media_pages(self, query: TalentMediaQuery) -> AsyncGenerator[TalentMediaPage, None]:
+        """Pages of a talent-media query in order, pages after the first fetched at once."""
+        return self._ordered_pages(self._units([query]))  # type: ignore[return-value]
+
+    async def _ordered_pages(self, units: list[Query]) -> AsyncGenerator[Page, None]:
+        for unit in units:
+            async with aclosing(self._unit_pages(unit)) as pages:
+                async for page in pages:
+                    yield page
+
+    def task_video_daily_data(
+        self,
+        billing_date: Any,
+        video_publish_start_time: Any,
+        video_publish_end_time: Any,
+        *,
+        douyin_id: str | None = None,
+        agency_client_key: str | None = None,
+        page_size: int = 10_000,
+    ) -> AsyncGenerator[VideoDailyData, None]:
+        """Stream task-video records of one billing date and publish window, in page order.
+
+        Arguments are checked now (an :class:`InvalidParameterError` before any request).
+        """
+        query = TaskVideoQuery(
+            billing_date=billing_date,
+            video_publish_start_time=video_publish_start_time,
+            video_publish_end_time=video_publish_end_time,
+            douyin_id=douyin_id,
+            agency_client_key=agency_client_key,
+            page_size=page_size,
+        )
+        return _records(self.task_video_pages(query))
+
+    def talent_media(
+        self, plan_id: int, douyin_id: str, content_type: int = 3, *, page_size: int = 100
+    ) -> AsyncGenerator[TalentMedia, None]:
+        """Stream a talent's videos / live rooms under a commission plan, in page order."""
+        query = TalentMediaQuery(plan_id=plan_id, douyin_id=douyin_id,
+                                 content_type=content_type, page_size=page_size)
+        return _records(self.talent_media_pages(query))
+
+    def pull(
+        self, queries: Iterable[Query], *, max_active_queries: int | None = None
+    ) -> AsyncGenerator[Page, None]:
+        """Fetch many queries of both endpoints at once; yield pages as they are ready.
+
+        Pages of one query come in page order; pages of different queries interleave.
+        All queries are checked before the first request. Memory is bounded by the pages in
+        flight: at most ``max_active_queries`` queries (default ``max_concurrency``) run at
+        once. The first error stops the pull and is raised.
+        """
+        units = self._units(queries)
+        active = max_active_queries or self.max_concurrency
+        if active < 1:
+            raise InvalidParameterError("max_active_queries must be positive")
+        return self._pull(units, active)
+
+    async def _pull(self, units: list[Query], active: int) -> AsyncGenerator[Page, None]:
+        ready: asyncio.Queue[Page] = asyncio.Queue(maxsize=active)
+        todo = iter(units)
+
+        async def worker() -> None:
+            for unit in todo:
+                async with aclosing(self._unit_pages(unit)) as pages:
+                    async for page in pages:
+                        await ready.put(page)
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(active, len(units)))]
+        try:
+            while True:
+                if not ready.empty():
+                    yield ready.get_nowait()
+                    continue
+                for task in workers:
+                    if task.done() and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+                alive = [task for task in workers if not task.done()]
+                if not alive:
+                    return
+                getter = asyncio.ensure_future(ready.get())
+                try:
+                    await asyncio.wait([getter, *alive], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    if not getter.done():
+                        getter.cancel()
+                        await asyncio.gather(getter, return_exceptions=True)
+                if not getter.cancelled():
+                    yield getter.result()
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+
+def _page_count(page: Any) -> int | None:
+    return page.page_count if isinstance(page, TalentMediaPage) else None
+
+
+def _decodes(decode: Callable[[Any], Any], raw: Any) -> bool:
+    try:
+        decode(raw)
+    except Exception:
+        return False
+    return True
+
+
+async def _records(pages: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+    async with aclosing(pages) as stream:
+        async for page in stream:
+            for record in page.records:
+                yield record
+
+
+__all__ = [
+    "DOUYIN_OPEN_API",
+    "TALENT_MEDIA_ENDPOINT",
+    "TASK_VIDEO_ENDPOINT",
+    "DouyinClient",
+]
+

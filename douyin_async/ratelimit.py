@@ -1,0 +1,138 @@
+"""Request pacing under the server's QPS cap.
+
+The server counts requests in a rolling one-second window. A token bucket of capacity N lets up
+to 2N requests into one rolling second (a full bucket plus its refill), so the client paces
+instead: an aiolimiter bucket of capacity 1 whose period is slightly longer than ``1 / rate``.
+Consecutive requests are then at least that far apart and no rolling second ever holds more
+than ``rate`` of them, while the sustained rate stays within a few percent of the cap.
+
+On a rate-limit answer every caller of the limiter pauses together and the spacing widens;
+it recovers step by step as requests succeed. That logic is :class:`Slowdown`, a pure object
+over an injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
+
+from aiolimiter import AsyncLimiter
+
+from .errors import InvalidParameterError
+
+#: Extra spacing over ``1 / rate``; absorbs network jitter between client and server.
+DEFAULT_MARGIN = 0.05
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """What the client needs from a limiter (in-process, Redis-backed, or your own)."""
+
+    async def acquire(self) -> None:
+        """Wait for the next request slot."""
+
+    def on_rate_limited(self) -> None:
+        """The server answered "too many requests": slow every caller down."""
+
+    def on_success(self) -> None:
+        """A request went through: let a slowed rate recover."""
+
+
+class Slowdown:
+    """Shared pause and widened spacing after rate-limit answers (pure; clock injected).
+
+    ``reserve()`` returns how long a caller must wait before it may go on to the bucket;
+    it is zero unless a pause or a widened spacing is in force.
+    """
+
+    def __init__(
+        self,
+        spacing: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        pause: float = 1.0,
+        max_factor: float = 8.0,
+        recovery: float = 0.9,
+    ) -> None:
+        self.spacing = spacing
+        self.clock = clock
+        self.pause = pause
+        self.max_factor = max_factor
+        self.recovery = recovery
+        self.factor = 1.0
+        self.paused_until = 0.0
+        self._next = 0.0
+
+    def on_rate_limited(self) -> None:
+        """Pause everybody for ``pause`` seconds and double the spacing (up to ``max_factor``)."""
+        now = self.clock()
+        self.paused_until = max(self.paused_until, now + self.pause)
+        self.factor = min(self.factor * 2.0, self.max_factor)
+
+    def on_success(self) -> None:
+        """Shrink the spacing factor a step back towards 1."""
+        if self.factor > 1.0:
+            self.factor = max(1.0, self.factor * self.recovery)
+
+    def reserve(self) -> float:
+        """Seconds the caller must wait; reserves its place when the spacing is widened."""
+        now = self.clock()
+        if self.factor == 1.0 and now >= self.paused_until:
+            return 0.0
+        start = max(now, self.paused_until, self._next)
+        self._next = start + self.spacing * self.factor
+        return start - now
+
+    def paused(self) -> bool:
+        """True while a pause is in force."""
+        return self.clock() < self.paused_until
+
+
+class PacedLimiter:
+    """Paces requests at most ``rate`` per rolling second, shared by all callers of a client.
+
+    Create it inside a running event loop's lifetime (the client does); aiolimiter binds to
+    the loop that first uses it.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        margin: float = DEFAULT_MARGIN,
+        pause: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not rate > 0:
+            raise InvalidParameterError(f"rate_limit must be positive, got {rate!r}")
+        if not 0 <= margin < 1:
+            raise InvalidParameterError(f"margin must be in [0, 1), got {margin!r}")
+        self.rate = rate
+        self.spacing = (1.0 + margin) / rate
+        self._bucket = AsyncLimiter(1, self.spacing)
+        self._sleep = sleep
+        self.slowdown = Slowdown(self.spacing, clock=clock, pause=pause)
+
+    async def acquire(self) -> None:
+        """Wait for the next slot (after any shared pause)."""
+        while True:
+            wait = self.slowdown.reserve()
+            if wait > 0:
+                await self._sleep(wait)
+            await self._bucket.acquire()
+            if not self.slowdown.paused():
+                return
+
+    def on_rate_limited(self) -> None:
+        """Start a shared pause and widen the spacing."""
+        self.slowdown.on_rate_limited()
+
+    def on_success(self) -> None:
+        """Let the spacing recover."""
+        self.slowdown.on_success()
+
+    def __repr__(self) -> str:
+        return f"PacedLimiter(rate={self.rate}, spacing={self.spacing:.4f}s)"

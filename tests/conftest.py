@@ -1,0 +1,35 @@
+"""Shared fixtures.
+
+aioresponses 0.7.9 builds ``ClientResponse`` objects without the ``stream_writer`` argument that
+aiohttp 3.14 made required. The ``mock_api`` fixture patches in a subclass that supplies a
+stand-in writer, so aioresponses keeps working for unit tests; everything that must cross a
+real socket uses a real aiohttp server on 127.0.0.1 instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import aiohttp
+import aioresponses.core
+import pytest
+from aioresponses import aioresponses as AioResponses
+
+
+class _NoWriter:
+    output_size = 0
+
+
+class _CompatResponse(aiohttp.ClientResponse):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("stream_writer", _NoWriter())
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture
+def mock_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[AioResponses]:
+    """aioresponses, made to work with aiohttp >= 3.14."""
+    monkeypatch.setattr(aioresponses.core, "ClientResponse", _CompatResponse)
+    with AioResponses() as mocked:
+        yield mocked
