@@ -339,13 +339,14 @@ class DouyinClient:
         rate = getattr(self._limiters[endpoint], "rate", 10.0)
         return min(self.max_concurrency, max(2, math.ceil(rate * self._latency) + 1))
 
-    def _unit_pages(self, query: Query) -> AsyncGenerator[Page, None]:
+    def _unit_pages(self, query: Query, first_page: int = 1) -> AsyncGenerator[Page, None]:
         """Pages of one API-sized query (a task-video window of at most 30 days)."""
         if isinstance(query, TaskVideoQuery):
-            plan = PagePlan(query.page_size, self._speculative_depth(TASK_VIDEO_ENDPOINT))
+            depth = self._speculative_depth(TASK_VIDEO_ENDPOINT)
+            plan = PagePlan(query.page_size, depth, first_page)
             return stream_pages(lambda p, needed: self._task_video_page(query, p, needed), plan,
                                 on_wasted=self._count_wasted)
-        plan = PagePlan(query.page_size, self.max_concurrency)
+        plan = PagePlan(query.page_size, self.max_concurrency, first_page)
         return stream_pages(lambda p, needed: self._talent_media_page(query, p, needed), plan,
                             page_count_of=_page_count, on_wasted=self._count_wasted)
 
@@ -412,8 +413,17 @@ class DouyinClient:
                                  content_type=content_type, page_size=page_size)
         return _records(self.talent_media_pages(query))
 
+    def units(self, queries: Iterable[Query]) -> list[Query]:
+        """The API-sized queries ``pull()`` will run: task-video queries cut into windows of
+        at most 30 days (``page.query`` is always one of these). Checks every query."""
+        return self._units(queries)
+
     def pull(
-        self, queries: Iterable[Query], *, max_active_queries: int | None = None
+        self,
+        queries: Iterable[Query],
+        *,
+        max_active_queries: int | None = None,
+        start_pages: Mapping[Query, int] | None = None,
     ) -> AsyncGenerator[Page, None]:
         """Fetch many queries of both endpoints at once; yield pages as they are ready.
 
@@ -421,20 +431,27 @@ class DouyinClient:
         All queries are checked before the first request. Memory is bounded by the pages in
         flight: at most ``max_active_queries`` queries (default ``max_concurrency``) run at
         once. The first error stops the pull and is raised.
+
+        ``start_pages`` maps a unit query (see :meth:`units`) to the page to start from, to
+        resume an interrupted pull; units mapped to 0 or less are skipped as complete.
         """
         units = self._units(queries)
         active = max_active_queries or self.max_concurrency
         if active < 1:
             raise InvalidParameterError("max_active_queries must be positive")
-        return self._pull(units, active)
+        starts = dict(start_pages or {})
+        plan = [(unit, starts.get(unit, 1)) for unit in units]
+        return self._pull([(u, s) for u, s in plan if s >= 1], active)
 
-    async def _pull(self, units: list[Query], active: int) -> AsyncGenerator[Page, None]:
+    async def _pull(
+        self, units: list[tuple[Query, int]], active: int
+    ) -> AsyncGenerator[Page, None]:
         ready: asyncio.Queue[Page] = asyncio.Queue(maxsize=active)
         todo = iter(units)
 
         async def worker() -> None:
-            for unit in todo:
-                async with aclosing(self._unit_pages(unit)) as pages:
+            for unit, first_page in todo:
+                async with aclosing(self._unit_pages(unit, first_page)) as pages:
                     async for page in pages:
                         await ready.put(page)
 

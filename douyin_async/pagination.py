@@ -20,11 +20,12 @@ from typing import Protocol, TypeVar
 class PagePlan:
     """Which pages to request, given what came back so far (pure)."""
 
-    def __init__(self, page_size: int, max_ahead: int) -> None:
+    def __init__(self, page_size: int, max_ahead: int, first_page: int = 1) -> None:
         self.page_size = page_size
         self.max_ahead = max(1, max_ahead)
         self.window = 1
-        self.next_page = 1
+        self.first_page = first_page
+        self.next_page = first_page
         self.last_page: int | None = None
 
     def next_pages(self, pending: int) -> list[int]:
@@ -104,7 +105,7 @@ async def stream_pages(
     tasks: dict[asyncio.Task[P | None], int] = {}
     tickets: list[_Ticket] = []
     ready: dict[int, P] = {}
-    next_out = 1
+    next_out = plan.first_page
     try:
         while True:
             for page in plan.next_pages(len(tasks) + len(ready)):
