@@ -107,16 +107,22 @@ async def stream_pages(
     ready: dict[int, P] = {}
     next_out = plan.first_page
     try:
-        while True:
+        def launch() -> None:
             for page in plan.next_pages(len(tasks) + len(ready)):
                 ticket = _Ticket(plan, page)
                 tickets.append(ticket)
                 tasks[asyncio.ensure_future(fetch(page, ticket))] = page
+
+        while True:
+            launch()
             while next_out in ready:
                 yield ready.pop(next_out)
                 next_out += 1
-            if not plan.needed(next_out) or not tasks:
+                launch()
+            if not plan.needed(next_out):
                 return
+            if not tasks:  # cannot happen with a consistent plan; never end silently
+                raise RuntimeError(f"pagination stalled before page {next_out}")
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 page = tasks.pop(task)
