@@ -8,6 +8,8 @@ real socket uses a real aiohttp server on 127.0.0.1 instead.
 
 from __future__ import annotations
 
+import gc
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,3 +35,27 @@ def mock_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[AioResponses]:
     monkeypatch.setattr(aioresponses.core, "ClientResponse", _CompatResponse)
     with AioResponses() as mocked:
         yield mocked
+
+
+class _AsyncioErrors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def no_asyncio_errors() -> Iterator[None]:
+    """Fail a test whose event loop reported errors: tasks destroyed while pending, unclosed
+    sessions or connectors, exceptions never retrieved."""
+    handler = _AsyncioErrors()
+    logger = logging.getLogger("asyncio")
+    logger.addHandler(handler)
+    try:
+        yield
+        gc.collect()
+    finally:
+        logger.removeHandler(handler)
+    assert not handler.messages, handler.messages

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from apiserver import media, video
+
 from douyin_async import TalentMedia, VideoDailyData
 from douyin_async.converters import decode_talent_media, decode_video, unstructure
 
