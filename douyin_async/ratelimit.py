@@ -23,7 +23,7 @@ from aiolimiter import AsyncLimiter
 from .errors import InvalidParameterError
 
 #: Extra spacing over ``1 / rate``; absorbs network jitter between client and server.
-DEFAULT_MARGIN = 0.05
+DEFAULT_MARGIN = 0.04
 
 
 @runtime_checkable

@@ -61,7 +61,7 @@ def test_repeated_rate_limits_extend_not_shorten_the_pause() -> None:
 
 def test_paced_limiter_spacing_and_validation() -> None:
     limiter = PacedLimiter(10)
-    assert limiter.spacing == pytest.approx(0.105)
+    assert limiter.spacing == pytest.approx(0.104)
     assert "10" in repr(limiter)
     with pytest.raises(InvalidParameterError):
         PacedLimiter(0)
