@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench docs clean
+.PHONY: test demo lint bench docs clean redis-server
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,8 +12,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# redis-server for the shared-quota tests (Debian's package).
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
 # The test command: install everything, lint, type-check, run the suite.
-test: $(STAMP)
+test: $(STAMP) redis-server
 	$(BIN)/ruff check douyin_async tests
 	$(BIN)/mypy douyin_async
 	$(BIN)/pytest -q
