@@ -11,7 +11,7 @@ Everything the client raises derives from :class:`DouyinError`::
         ├── QuotaExceededError                   28003017, 2190001
         ├── AuthenticationError                  28001003, 28001008, 2190002, 2190008, 10003, 10013
         ├── PermissionDeniedError                28001018, 2100007
-        ├── InvalidRequestError                  28001007, 28013009, 28013010, 10002
+        ├── InvalidRequestError                  28001007, 28013009, 28013010, 2100005, 10002
         └── ServerError                          28001005, 28001006, 2100004, HTTP 5xx
 
 Tokens never appear in any message: errors are built from codes, server messages and the
@@ -181,6 +181,7 @@ CODE_TO_ERROR: dict[int, type[ApiError]] = {
     28001007: InvalidRequestError,
     28013009: InvalidRequestError,
     28013010: InvalidRequestError,
+    2100005: InvalidRequestError,
     28001005: ServerError,
     28001006: ServerError,
     2100004: ServerError,

@@ -1,0 +1,101 @@
+"""Ground truth: the complete, ordered record sets the sandbox serves, for tests to compare with.
+
+Everything here is a pure function of the configuration (no clock, no request state), so two
+sandboxes with the same seed and data knobs return the same records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from .config import SandboxConfig
+from .talentmedia import TalentMediaPopulation
+from .taskvideos import TaskVideoPopulation
+
+
+def parse_billing_date(value: str) -> dt.date:
+    """A ``YYYY-MM-DD`` string as a date; ValueError for any other form."""
+    if len(value) != 10 or value[4] != "-" or value[7] != "-":
+        raise ValueError(f"billing_date must be YYYY-MM-DD, got {value!r}")
+    return dt.date.fromisoformat(value)
+
+
+class SandboxData:
+    """The records behind both data endpoints, in wire form and server order.
+
+    Task-video windows are inclusive at both ends; ``douyin_id`` restricts to one author
+    (an unknown id matches nothing) and ``agency_client_key`` to that agency's authors (author
+    ``a`` belongs to ``agency_keys[a % len(agency_keys)]``; an unknown key matches nothing).
+    """
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.task_video_population = TaskVideoPopulation(self.config)
+        self.talent_media_population = TalentMediaPopulation(self.config)
+
+    @property
+    def douyin_ids(self) -> tuple[str, ...]:
+        """The douyin ids of the author pool (index = author number)."""
+        return self.task_video_population.douyin_ids
+
+    @property
+    def agency_keys(self) -> tuple[str, ...]:
+        """The agency client keys the task-video endpoint knows."""
+        return self.config.agency_keys
+
+    def task_videos(
+        self, billing_date: str, start: int, end: int,
+        douyin_id: str | None = None, agency_client_key: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of a task-video query, in server order."""
+        pop = self.task_video_population
+        date = parse_billing_date(billing_date)
+        flt = pop.resolve(douyin_id, agency_client_key)
+        for video in pop.videos(date, start, end, flt):
+            yield pop.record(video, date)
+
+    def count_task_videos(
+        self, billing_date: str, start: int, end: int,
+        douyin_id: str | None = None, agency_client_key: str | None = None,
+    ) -> int:
+        """How many records a task-video query has (cheap: nothing is generated)."""
+        pop = self.task_video_population
+        flt = pop.resolve(douyin_id, agency_client_key)
+        return pop.count(parse_billing_date(billing_date), start, end, flt)
+
+    def task_video_page(
+        self, billing_date: str, start: int, end: int,
+        douyin_id: str | None = None, agency_client_key: str | None = None,
+        page_num: int = 1, page_size: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """One page of a task-video query (``page_size=None``: everything)."""
+        pop = self.task_video_population
+        date = parse_billing_date(billing_date)
+        flt = pop.resolve(douyin_id, agency_client_key)
+        offset = 0 if page_size is None else (page_num - 1) * page_size
+        videos = pop.videos(date, start, end, flt, offset, page_size)
+        return [pop.record(v, date) for v in videos]
+
+    def talent_media(
+        self, plan_id: int, douyin_id: str, content_type: int
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of a talent-media query, in server order (plan permission ignored)."""
+        return self.talent_media_population.records(plan_id, douyin_id, content_type)
+
+    def count_talent_media(self, plan_id: int, douyin_id: str, content_type: int) -> int:
+        """The ``total`` the talent-media endpoint answers for this query."""
+        return self.talent_media_population.count(plan_id, douyin_id, content_type)
+
+    def talent_media_page(
+        self, plan_id: int, douyin_id: str, content_type: int, page_no: int, page_size: int
+    ) -> list[dict[str, Any]]:
+        """One page of a talent-media query."""
+        pop = self.talent_media_population
+        return list(pop.records(plan_id, douyin_id, content_type,
+                                (page_no - 1) * page_size, page_size))
+
+    def plan_allowed(self, plan_id: int) -> bool:
+        """Whether the app may query this plan."""
+        return self.talent_media_population.plan_allowed(plan_id)
