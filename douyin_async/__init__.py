@@ -3,7 +3,18 @@
 Paced under the server's QPS cap, streaming typed records, with one exception hierarchy.
 """
 
-from .auth import StaticToken, TokenProvider
+from .auth import (
+    AuthorizerTokens,
+    ClientCredentials,
+    FileTokenStore,
+    MemoryTokenStore,
+    SharedToken,
+    StaticToken,
+    Token,
+    TokenProvider,
+    TokenStore,
+    provider_from_env,
+)
 from .client import DOUYIN_OPEN_API, TALENT_MEDIA_ENDPOINT, TASK_VIDEO_ENDPOINT, DouyinClient
 from .errors import (
     ApiError,
@@ -38,11 +49,15 @@ __all__ = [
     "TASK_VIDEO_ENDPOINT",
     "ApiError",
     "AuthenticationError",
+    "AuthorizerTokens",
+    "ClientCredentials",
     "ClientStats",
     "DouyinClient",
     "DouyinError",
+    "FileTokenStore",
     "InvalidParameterError",
     "InvalidRequestError",
+    "MemoryTokenStore",
     "PacedLimiter",
     "PermissionDeniedError",
     "QuotaExceededError",
@@ -51,14 +66,18 @@ __all__ = [
     "ResponseDecodeError",
     "RetryPolicy",
     "ServerError",
+    "SharedToken",
     "StaticToken",
     "TalentMedia",
     "TalentMediaPage",
     "TalentMediaQuery",
     "TaskVideoPage",
     "TaskVideoQuery",
+    "Token",
     "TokenProvider",
+    "TokenStore",
     "TransportError",
     "VideoDailyData",
+    "provider_from_env",
     "__version__",
 ]

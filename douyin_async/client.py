@@ -232,9 +232,11 @@ class DouyinClient:
                 await limiter.acquire()
                 if needed is not None and not needed():
                     return None
-                token = await self.tokens.get()
-                self.stats.requests += 1
+                token = ""
                 try:
+                    # A failed token renewal is retried like a failed request.
+                    token = await self.tokens.get()
+                    self.stats.requests += 1
                     status, data, header_log_id = await self._post(endpoint, payload, token)
                     result = decode(data, http_status=status, endpoint=endpoint,
                                     header_log_id=header_log_id)
@@ -247,7 +249,7 @@ class DouyinClient:
                 self.stats.rate_limited += 1
                 limiter.on_rate_limited()
             if (isinstance(error, ApiError) and error.code in TOKEN_EXPIRED_CODES
-                    and not renewed and getattr(self.tokens, "renewable", True)):
+                    and token and not renewed and getattr(self.tokens, "renewable", True)):
                 renewed = True
                 await self.tokens.invalidate(token)
                 self.stats.retries += 1

@@ -1,0 +1,53 @@
+"""Access-token providers.
+
+The client asks its provider for a token before every request and tells it when the server
+called a token invalid or expired, so a renewing provider can fetch a new one. Tokens and
+secrets never appear in a ``repr``, an exception message or a log line.
+
+- :class:`StaticToken`: a fixed token.
+- :class:`ClientCredentials`: an app's client token, renewed ahead of expiry.
+- :class:`AuthorizerTokens`: a service provider's token for an authorising app, with the
+  rotating refresh token handed to a hook for saving.
+- :class:`SharedToken`: one token for many clients or processes, kept in a
+  :class:`TokenStore` (:class:`FileTokenStore`, :class:`MemoryTokenStore`, or your own).
+"""
+
+from .base import (
+    DEFAULT_MARGIN,
+    MIN_RENEWAL_INTERVAL,
+    RenewingProvider,
+    StaticToken,
+    Token,
+    TokenProvider,
+    TokenSource,
+    renew_at,
+)
+from .endpoints import (
+    AUTHORIZER_TOKEN_ENDPOINT,
+    CLIENT_TOKEN_ENDPOINT,
+    STABLE_CLIENT_TOKEN_ENDPOINT,
+)
+from .env import provider_from_env
+from .providers import AuthorizerTokens, ClientCredentials
+from .shared import FileTokenStore, MemoryTokenStore, SharedToken, TokenStore
+
+__all__ = [
+    "AUTHORIZER_TOKEN_ENDPOINT",
+    "CLIENT_TOKEN_ENDPOINT",
+    "DEFAULT_MARGIN",
+    "MIN_RENEWAL_INTERVAL",
+    "STABLE_CLIENT_TOKEN_ENDPOINT",
+    "AuthorizerTokens",
+    "ClientCredentials",
+    "FileTokenStore",
+    "MemoryTokenStore",
+    "RenewingProvider",
+    "SharedToken",
+    "StaticToken",
+    "Token",
+    "TokenProvider",
+    "TokenSource",
+    "TokenStore",
+    "provider_from_env",
+    "renew_at",
+]
