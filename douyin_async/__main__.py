@@ -1,0 +1,7 @@
+"""``python -m douyin_async``: the ``douyin-async`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

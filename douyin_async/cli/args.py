@@ -1,0 +1,207 @@
+"""The argument parser: ``pull task-videos``, ``pull talent-media`` and ``sandbox``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import NoReturn
+
+from .exits import EPILOG, USAGE, CliError
+
+PROG = "douyin-async"
+
+DESCRIPTION = """\
+Pull Douyin Open Platform data into JSONL, CSV or SQLite, paced under the API's QPS cap,
+with live progress and resumable, page-level checkpoints."""
+
+OUTPUT_HELP = """\
+output file; the format follows the extension: .jsonl, .csv, .sqlite or .db
+('-' writes JSONL to stdout). JSONL/CSV keep a checkpoint beside the output (OUT.ckpt);
+SQLite keeps it inside the database."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser that reports errors as one line (exit code 2) instead of a usage
+    block."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise the problem as a :class:`CliError`; :func:`main` prints it."""
+        raise CliError(f"{message} (see '{self.prog} --help')", USAGE)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def fault_rates(text: str) -> float | dict[str, float]:
+    """A total fault rate ``P``, or per-kind rates ``kind=P,kind=P`` (sandbox fault kinds)."""
+    if "=" not in text:
+        return _fraction(text)
+    from ..sandbox.config import FAULT_KINDS
+
+    rates: dict[str, float] = {}
+    for part in text.split(","):
+        kind, _, value = part.partition("=")
+        kind = kind.strip().replace("-", "_")
+        if kind not in FAULT_KINDS:
+            raise argparse.ArgumentTypeError(
+                f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
+        rates[kind] = _fraction(value)
+    if sum(rates.values()) > 1.0:
+        raise argparse.ArgumentTypeError("fault rates add up to more than 1")
+    return rates
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def _common_options() -> Parser:
+    common = Parser(add_help=False)
+    out = common.add_argument_group("output")
+    out.add_argument("--out", required=True, metavar="FILE", help=OUTPUT_HELP)
+    state = out.add_mutually_exclusive_group()
+    state.add_argument("--resume", action="store_true",
+                       help="continue an interrupted pull with the same query parameters")
+    state.add_argument("--force", action="store_true",
+                       help="start over: overwrite an existing JSONL/CSV output and its "
+                            "checkpoint; for SQLite, drop an unfinished pull's checkpoint "
+                            "(rows are upserted either way)")
+    out.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    out.add_argument("--progress-interval", type=_positive_float, default=5.0, metavar="SEC",
+                     help="seconds between progress lines when stderr is not a terminal "
+                          "(default: 5)")
+
+    server = common.add_argument_group("server and credentials")
+    server.add_argument("--base-url", metavar="URL",
+                        help="API server, e.g. https://open.douyin.com (default: "
+                             "$DOUYIN_BASE_URL; there is no built-in default)")
+    server.add_argument("--access-token-file", metavar="FILE",
+                        help="read the access token from FILE (default: $DOUYIN_ACCESS_TOKEN, "
+                             "or client credentials from $DOUYIN_CLIENT_KEY and "
+                             "$DOUYIN_CLIENT_SECRET)")
+    server.add_argument("--sandbox", action="store_true",
+                        help="start an embedded sandbox server and pull from it "
+                             "(no credentials needed)")
+    server.add_argument("--sandbox-latency", type=_non_negative_float, metavar="SEC",
+                        help="sandbox: added latency per answer")
+    server.add_argument("--sandbox-fault-rate", type=fault_rates, metavar="P|KIND=P,...",
+                        help="sandbox: probability of an injected fault per request, or "
+                             "per kind, e.g. server_error=0.05,bad_gateway=0.02,reset=0.01,"
+                             "cut_body=0.01,rate_limit=0.02")
+    server.add_argument("--sandbox-seed", type=_int, metavar="N",
+                        help="sandbox: seed of the generated data")
+    server.add_argument("--sandbox-qps", type=_positive_int, metavar="N",
+                        help="sandbox: the server's QPS cap")
+
+    pace = common.add_argument_group("pacing and retries")
+    pace.add_argument("--rate-limit", type=_positive_float, default=10.0, metavar="QPS",
+                      help="requests per second, all requests together (default: 10)")
+    pace.add_argument("--max-concurrency", type=_positive_int, default=10, metavar="N",
+                      help="requests in flight at once (default: 10)")
+    pace.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SEC",
+                      help="seconds per request (default: 30)")
+    pace.add_argument("--max-retries", type=_non_negative_int, default=5, metavar="N",
+                      help="retries of a failed request (default: 5)")
+    return common
+
+
+def build_parser() -> Parser:
+    """The full parser of the ``douyin-async`` command."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=fmt)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    pull = commands.add_parser("pull", help="pull records into a file", epilog=EPILOG,
+                               formatter_class=fmt)
+    kinds = pull.add_subparsers(dest="kind", required=True, metavar="KIND")
+    common = _common_options()
+
+    videos = kinds.add_parser(
+        "task-videos", parents=[common], epilog=EPILOG, formatter_class=fmt,
+        help="task-box video daily data (billing dates x publish windows x pages)",
+        description="Daily data of task-box videos for one or more billing dates. Publish "
+                    "windows over 30 days are split; every billing date is asked separately.")
+    videos.add_argument("--billing-date", required=True, metavar="DATE[..DATE]",
+                        help="a billing date YYYY-MM-DD, or an inclusive range A..B")
+    videos.add_argument("--published-from", required=True, metavar="TIME",
+                        help="window start: unix seconds, YYYY-MM-DD (00:00:00 UTC) or an ISO "
+                             "datetime with offset; at most 90 days ago")
+    videos.add_argument("--published-to", required=True, metavar="TIME",
+                        help="window end, inclusive: unix seconds, YYYY-MM-DD (23:59:59 UTC "
+                             "that day) or an ISO datetime with offset")
+    videos.add_argument("--douyin-id", action="append", metavar="ID",
+                        help="only videos of this author (repeat for several)")
+    videos.add_argument("--agency-client-key", metavar="KEY", help="the agency's client key")
+    videos.add_argument("--page-size", type=_int, default=10_000, metavar="N",
+                        help="records per request, 1..10000 (default: 10000)")
+
+    media = kinds.add_parser(
+        "talent-media", parents=[common], epilog=EPILOG, formatter_class=fmt,
+        help="talents' videos and live rooms under commission plans (plans x talents x pages)",
+        description="Videos and live rooms of talents under common commission plans.")
+    media.add_argument("--plan-id", type=_int, action="append", required=True, metavar="ID",
+                       help="commission plan id (repeat for several)")
+    media.add_argument("--douyin-id", action="append", metavar="ID",
+                       help="talent's Douyin id (repeat for several)")
+    media.add_argument("--douyin-ids-file", metavar="FILE",
+                       help="file of Douyin ids, one per line ('#' starts a comment)")
+    media.add_argument("--content-type", type=_int, default=3, metavar="N",
+                       help="1 = short videos, 2 = live rooms, 3 = both (default: 3)")
+    media.add_argument("--page-size", type=_int, default=100, metavar="N",
+                       help="records per request, 1..100 (default: 100)")
+
+    sandbox = commands.add_parser("sandbox", help="run the sandbox server in the foreground",
+                                  formatter_class=fmt)
+    from ..sandbox import cli as sandbox_cli
+
+    sandbox_cli.add_arguments(sandbox)
+    return parser

@@ -1,0 +1,41 @@
+"""Where the access token comes from; tokens and secrets are never printed.
+
+In order: ``--access-token-file``, then the environment as read by
+:func:`douyin_async.auth.provider_from_env` (``$DOUYIN_ACCESS_TOKEN``, or client credentials
+from ``$DOUYIN_CLIENT_KEY`` and ``$DOUYIN_CLIENT_SECRET``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..auth import TokenProvider, provider_from_env
+from ..errors import InvalidParameterError
+from .exits import FILES, USAGE, CliError
+
+
+def read_token_file(path: str) -> str:
+    """The token in a file (surrounding whitespace removed)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            token = handle.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not text"
+        raise CliError(f"cannot read --access-token-file {path!r}: {reason}", FILES) from None
+    if not token:
+        raise CliError(f"--access-token-file {path!r} is empty", USAGE)
+    return token
+
+
+def token_source(token_file: str | None, base_url: str) -> str | TokenProvider:
+    """The token, or a token provider, for a pull against ``base_url``."""
+    if token_file is not None:
+        return read_token_file(token_file)
+    try:
+        provider = provider_from_env(os.environ, base_url)
+    except InvalidParameterError as exc:
+        raise CliError(str(exc), USAGE) from None
+    if provider is None:
+        raise CliError("no credentials: set DOUYIN_ACCESS_TOKEN (or use --access-token-file), "
+                       "or DOUYIN_CLIENT_KEY and DOUYIN_CLIENT_SECRET", USAGE)
+    return provider

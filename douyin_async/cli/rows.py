@@ -1,0 +1,80 @@
+"""Records as output rows: snake_case fields plus the query context the records lack.
+
+Task-video rows carry ``billing_date`` (the records' own ``date`` is the data date); talent-media
+rows carry ``plan_id`` and ``douyin_id``. JSONL rows merge keys the client does not know into the
+object; CSV and SQLite rows, which have fixed columns, keep them as JSON text in ``extra``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+import orjson
+
+from ..converters import unstructure
+from ..models import Page, TalentMedia, TalentMediaPage, TaskVideoPage, VideoDailyData
+
+
+@attrs.frozen
+class Table:
+    """The fixed columns of one record type and its natural key."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in order."""
+        return [name for name, _ in self.columns]
+
+
+def _record_columns(cls: type[Any]) -> list[tuple[str, str]]:
+    columns = []
+    for field in attrs.fields(cls):
+        if field.name == "extra":
+            continue
+        integer = field.type in (int, dt.datetime, "int", "dt.datetime")
+        columns.append((field.name, "INTEGER" if integer else "TEXT"))
+    return columns
+
+
+TASK_VIDEOS = Table(
+    name="task_videos",
+    columns=(("billing_date", "TEXT"), *_record_columns(VideoDailyData), ("extra", "TEXT")),
+    key=("billing_date", "video_id", "task_id"),
+)
+TALENT_MEDIA = Table(
+    name="talent_media",
+    columns=(("plan_id", "INTEGER"), ("douyin_id", "TEXT"), *_record_columns(TalentMedia),
+             ("extra", "TEXT")),
+    key=("plan_id", "douyin_id", "content_open_id", "content_type"),
+)
+
+
+def table_for(kind: str) -> Table:
+    """The table of a pull kind (``task-videos`` or ``talent-media``)."""
+    return TASK_VIDEOS if kind == "task-videos" else TALENT_MEDIA
+
+
+def page_rows(page: Page) -> list[dict[str, Any]]:
+    """The rows of a page: context columns first, then the record's fields and extras."""
+    if isinstance(page, TaskVideoPage):
+        context: dict[str, Any] = {"billing_date": page.query.billing_date.isoformat()}
+    elif isinstance(page, TalentMediaPage):
+        context = {"plan_id": page.query.plan_id, "douyin_id": page.query.douyin_id}
+    else:
+        raise TypeError(f"not a page: {page!r}")
+    return [{**context, **unstructure(record)} for record in page.records]
+
+
+def fixed_values(row: dict[str, Any], table: Table) -> list[Any]:
+    """A row's values in ``table`` column order; unknown keys become JSON text in ``extra``."""
+    names = table.names
+    known = set(names)
+    extra = {k: v for k, v in row.items() if k not in known}
+    values = [row.get(name) for name in names[:-1]]
+    values.append(orjson.dumps(extra).decode() if extra else None)
+    return values

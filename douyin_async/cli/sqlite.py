@@ -1,0 +1,131 @@
+"""SQLite output: a table per record type keyed by its natural key, upserted page by page.
+
+The checkpoint lives in the same database (``pull_state`` and ``pull_pages``, one pull per record
+type), and a page's rows and its checkpoint row are written in one transaction, so a killed
+pull never leaves a page half-recorded. Re-running a pull never duplicates rows: an existing
+key is updated in place.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import orjson
+
+from .checkpoint import CheckpointState
+from .exits import FILES, CliError
+from .rows import Table, fixed_values
+from .sinks import Rows, conflict
+
+_STATE_DDL = """
+CREATE TABLE IF NOT EXISTS pull_state (
+    kind TEXT PRIMARY KEY, params TEXT NOT NULL, complete INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pull_pages (
+    kind TEXT NOT NULL, unit TEXT NOT NULL, page INTEGER NOT NULL, done INTEGER NOT NULL,
+    PRIMARY KEY (kind, unit));
+"""
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_ddl(table: Table) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` for a record table."""
+    columns = ", ".join(f"{_ident(n)} {t}" for n, t in table.columns)
+    key = ", ".join(_ident(n) for n in table.key)
+    return f"CREATE TABLE IF NOT EXISTS {_ident(table.name)} ({columns}, PRIMARY KEY ({key}))"
+
+
+def upsert_sql(table: Table) -> str:
+    """``INSERT ... ON CONFLICT DO UPDATE`` of one row of ``table``."""
+    names = table.names
+    columns = ", ".join(_ident(n) for n in names)
+    marks = ", ".join("?" for _ in names)
+    key = ", ".join(_ident(n) for n in table.key)
+    updates = ", ".join(f"{_ident(n)} = excluded.{_ident(n)}" for n in names
+                        if n not in table.key)
+    return (f"INSERT INTO {_ident(table.name)} ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
+
+
+class SqliteOutput:
+    """Rows upserted into ``table``; the pull's checkpoint kept in the same database."""
+
+    def __init__(self, path: str, table: Table, kind: str) -> None:
+        self.path = path
+        self.table = table
+        self.kind = kind
+        self._db: sqlite3.Connection | None = None
+        self._upsert = upsert_sql(table)
+
+    def _fail(self, exc: sqlite3.Error) -> CliError:
+        return CliError(f"cannot write {self.path!r}: {exc}", FILES)
+
+    def open(self, params: dict[str, Any], *, resume: bool, force: bool) \
+            -> CheckpointState | None:
+        """Create the tables; on resume, read this record type's checkpoint."""
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.executescript(_STATE_DDL + table_ddl(self.table) + ";")
+            row = self._db.execute("SELECT params, complete FROM pull_state WHERE kind = ?",
+                                   (self.kind,)).fetchone()
+            state = None
+            if row is not None:
+                state = CheckpointState(params=orjson.loads(row[0]), complete=bool(row[1]))
+            if resume and state is not None:
+                return self._continue(state, params)
+            if state is not None and not state.complete and not resume and not force:
+                raise conflict(f"{self.path!r} holds an unfinished {self.kind} pull; use "
+                               "--resume to continue it or --force to start over")
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("DELETE FROM pull_pages WHERE kind = ?", (self.kind,))
+                self._db.execute("INSERT OR REPLACE INTO pull_state VALUES (?, ?, 0)",
+                                 (self.kind, orjson.dumps(params).decode()))
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+        return None
+
+    def _continue(self, state: CheckpointState, params: dict[str, Any]) -> CheckpointState:
+        assert self._db is not None
+        if state.params != params:
+            changed = sorted(k for k in {*state.params, *params}
+                             if state.params.get(k) != params.get(k))
+            raise conflict(f"--resume: {self.path!r} holds a {self.kind} pull with different "
+                           f"parameters ({', '.join(changed)}); use --force to start over")
+        rows = self._db.execute("SELECT unit, page, done FROM pull_pages WHERE kind = ?",
+                                (self.kind,))
+        state.units = {unit: (page, bool(done)) for unit, page, done in rows}
+        return state
+
+    def write_page(self, unit: str, page: int, done: bool, rows: Rows) -> None:
+        """Upsert the rows and record the page, in one transaction."""
+        assert self._db is not None
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(self._upsert, [fixed_values(r, self.table) for r in rows])
+                self._db.execute("INSERT OR REPLACE INTO pull_pages VALUES (?, ?, ?, ?)",
+                                 (self.kind, unit, page, int(done)))
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+
+    def finish(self) -> None:
+        """Mark this record type's pull complete."""
+        assert self._db is not None
+        try:
+            with self._db:
+                self._db.execute("UPDATE pull_state SET complete = 1 WHERE kind = ?",
+                                 (self.kind,))
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+
+    def close(self) -> None:
+        """Close the database."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
