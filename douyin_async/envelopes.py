@@ -17,6 +17,8 @@ import orjson
 from .errors import ApiError, RateLimitedError, ResponseDecodeError, ServerError, error_for_code
 
 SNIPPET_CHARS = 200
+#: Stands in for the body in errors about answers that may hold a token.
+HIDDEN_BODY = "(body not shown: it may hold a token)"
 
 
 def snippet(body: bytes) -> str:
@@ -30,12 +32,31 @@ def _looks_transient(body: bytes) -> bool:
     return head in (b"{", b"[", b"<", b"")
 
 
-def parse_json(body: bytes, *, http_status: int, endpoint: str) -> dict[str, Any]:
+def http_status_error(http_status: int, endpoint: str, log_id: str = "") -> ApiError | None:
+    """The error an HTTP status means on its own (5xx, 429), or None."""
+    if http_status >= 500:
+        return ServerError(0, f"HTTP {http_status}", endpoint=endpoint,
+                           http_status=http_status, log_id=log_id)
+    if http_status == 429:
+        return RateLimitedError(0, "HTTP 429 Too Many Requests", endpoint=endpoint,
+                                http_status=http_status, log_id=log_id)
+    return None
+
+
+def parse_json(
+    body: bytes,
+    *,
+    http_status: int,
+    endpoint: str,
+    header_log_id: str = "",
+    quote_body: bool = True,
+) -> dict[str, Any]:
     """Parse an answer body, raising the error its status and shape call for.
 
     A 5xx answer that is not a JSON envelope is a :class:`ServerError`; a 429 is a
     :class:`RateLimitedError`; any other undecodable body is a :class:`ResponseDecodeError`,
-    retryable when it looks cut or is an HTML error page.
+    retryable when it looks cut or is an HTML error page. With ``quote_body=False`` no error
+    quotes the body (token endpoints).
     """
     try:
         obj = orjson.loads(body)
@@ -43,29 +64,32 @@ def parse_json(body: bytes, *, http_status: int, endpoint: str) -> dict[str, Any
         obj = None
     if isinstance(obj, dict):
         return obj
-    if http_status >= 500:
-        raise ServerError(0, f"HTTP {http_status}: {snippet(body)}", endpoint=endpoint,
-                          http_status=http_status)
-    if http_status == 429:
-        raise RateLimitedError(0, "HTTP 429 Too Many Requests", endpoint=endpoint,
-                               http_status=http_status)
+    error = http_status_error(http_status, endpoint, header_log_id)
+    if error is not None:
+        if quote_body and isinstance(error, ServerError):
+            error.message = f"HTTP {http_status}: {snippet(body)}"
+        raise error
     what = "answer is not a JSON object" if obj is not None else "answer is not valid JSON"
     raise ResponseDecodeError(
         what,
         http_status=http_status,
-        snippet=snippet(body),
+        snippet=snippet(body) if quote_body else HIDDEN_BODY,
         endpoint=endpoint,
         retryable=obj is None and _looks_transient(body),
     )
 
 
-def _shape_error(message: str, obj: Any, *, http_status: int, endpoint: str) -> ResponseDecodeError:
-    return ResponseDecodeError(
-        message, http_status=http_status, snippet=snippet(orjson.dumps(obj)), endpoint=endpoint
-    )
+def shape_error(
+    message: str, obj: Any, *, http_status: int, endpoint: str, quote_body: bool = True
+) -> ResponseDecodeError:
+    """A non-retryable error for well-formed JSON of an unexpected shape."""
+    text = snippet(orjson.dumps(obj)) if quote_body else HIDDEN_BODY
+    return ResponseDecodeError(message, http_status=http_status, snippet=text,
+                               endpoint=endpoint)
 
 
-def _as_int(value: Any, default: int = 0) -> int:
+def as_int(value: Any, default: int = 0) -> int:
+    """An int from a JSON value that should hold one (digits in a string accepted)."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
@@ -73,6 +97,36 @@ def _as_int(value: Any, default: int = 0) -> int:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
     return default
+
+
+def err_no_data(
+    obj: dict[str, Any],
+    *,
+    http_status: int,
+    endpoint: str,
+    header_log_id: str = "",
+    quote_body: bool = True,
+) -> tuple[dict[str, Any], str]:
+    """Check an ``{err_no, err_msg, log_id, data}`` envelope; answer ``(data, log_id)``."""
+    log_id = str(obj.get("log_id") or header_log_id)
+    if "err_no" not in obj:
+        error = http_status_error(http_status, endpoint, log_id)
+        if error is not None:
+            raise error
+        raise shape_error("answer has no err_no", obj, http_status=http_status,
+                          endpoint=endpoint, quote_body=quote_body)
+    code = as_int(obj.get("err_no"), default=-1)
+    if code != 0:
+        raise error_for_code(code, str(obj.get("err_msg") or ""), log_id=log_id,
+                             endpoint=endpoint, http_status=http_status)
+    error = http_status_error(http_status, endpoint, log_id)
+    if error is not None:
+        raise error
+    data = obj.get("data") or {}
+    if not isinstance(data, dict):
+        raise shape_error("data is not an object", obj, http_status=http_status,
+                          endpoint=endpoint, quote_body=quote_body)
+    return data, log_id
 
 
 @attrs.frozen
@@ -94,42 +148,18 @@ class TalentMediaAnswer:
     date: str
 
 
-def _http_error(http_status: int, endpoint: str, log_id: str) -> ApiError | None:
-    if http_status >= 500:
-        return ServerError(0, f"HTTP {http_status}", endpoint=endpoint, http_status=http_status,
-                           log_id=log_id)
-    if http_status == 429:
-        return RateLimitedError(0, "HTTP 429 Too Many Requests", endpoint=endpoint,
-                                http_status=http_status, log_id=log_id)
-    return None
-
-
 def decode_task_video(
     body: bytes, *, http_status: int, endpoint: str, header_log_id: str = ""
 ) -> TaskVideoAnswer:
     """Decode a task-video answer or raise the matching error."""
-    obj = parse_json(body, http_status=http_status, endpoint=endpoint)
-    log_id = str(obj.get("log_id") or header_log_id)
-    if "err_no" not in obj:
-        http_error = _http_error(http_status, endpoint, log_id)
-        if http_error:
-            raise http_error
-        raise _shape_error("answer has no err_no", obj, http_status=http_status, endpoint=endpoint)
-    code = _as_int(obj.get("err_no"), default=-1)
-    if code != 0:
-        raise error_for_code(code, str(obj.get("err_msg") or ""), log_id=log_id,
-                             endpoint=endpoint, http_status=http_status)
-    http_error = _http_error(http_status, endpoint, log_id)
-    if http_error:
-        raise http_error
-    data = obj.get("data") or {}
-    if not isinstance(data, dict):
-        raise _shape_error("data is not an object", obj, http_status=http_status,
-                           endpoint=endpoint)
+    obj = parse_json(body, http_status=http_status, endpoint=endpoint,
+                     header_log_id=header_log_id)
+    data, log_id = err_no_data(obj, http_status=http_status, endpoint=endpoint,
+                               header_log_id=header_log_id)
     records = data.get("video_daily_data_list") or []
     if not isinstance(records, list):
-        raise _shape_error("video_daily_data_list is not a list", obj,
-                           http_status=http_status, endpoint=endpoint)
+        raise shape_error("video_daily_data_list is not a list", obj,
+                          http_status=http_status, endpoint=endpoint)
     return TaskVideoAnswer(records=records, log_id=log_id)
 
 
@@ -137,21 +167,22 @@ def decode_talent_media(
     body: bytes, *, http_status: int, endpoint: str, header_log_id: str = ""
 ) -> TalentMediaAnswer:
     """Decode a talent-media answer or raise the matching error."""
-    obj = parse_json(body, http_status=http_status, endpoint=endpoint)
+    obj = parse_json(body, http_status=http_status, endpoint=endpoint,
+                     header_log_id=header_log_id)
     data = obj.get("data")
     extra = obj.get("extra")
     if not isinstance(extra, dict):
         extra = {}
     log_id = str(extra.get("logid") or extra.get("log_id") or header_log_id)
     if not isinstance(data, dict):
-        http_error = _http_error(http_status, endpoint, log_id)
-        if http_error:
-            raise http_error
-        raise _shape_error("answer has no data object", obj, http_status=http_status,
-                           endpoint=endpoint)
-    code = _as_int(data.get("error_code")) or _as_int(extra.get("error_code"))
+        error = http_status_error(http_status, endpoint, log_id)
+        if error is not None:
+            raise error
+        raise shape_error("answer has no data object", obj, http_status=http_status,
+                          endpoint=endpoint)
+    code = as_int(data.get("error_code")) or as_int(extra.get("error_code"))
     if code != 0:
-        sub_code = _as_int(extra.get("sub_error_code")) or None
+        sub_code = as_int(extra.get("sub_error_code")) or None
         raise error_for_code(
             code,
             str(data.get("description") or extra.get("description") or ""),
@@ -161,17 +192,17 @@ def decode_talent_media(
             sub_code=sub_code,
             sub_message=str(extra.get("sub_description") or ""),
         )
-    http_error = _http_error(http_status, endpoint, log_id)
-    if http_error:
-        raise http_error
+    error = http_status_error(http_status, endpoint, log_id)
+    if error is not None:
+        raise error
     records = data.get("data") or []
     if not isinstance(records, list):
-        raise _shape_error("data.data is not a list", obj, http_status=http_status,
-                           endpoint=endpoint)
+        raise shape_error("data.data is not a list", obj, http_status=http_status,
+                          endpoint=endpoint)
     return TalentMediaAnswer(
         records=records,
         log_id=log_id,
-        total=_as_int(data.get("total")),
-        page_count=_as_int(data.get("page_count")),
+        total=as_int(data.get("total")),
+        page_count=as_int(data.get("page_count")),
         date=str(data.get("date") or ""),
     )

@@ -22,12 +22,9 @@ import aiohttp
 import attrs
 import orjson
 
-from ..envelopes import _as_int
+from ..envelopes import HIDDEN_BODY, as_int, err_no_data, http_status_error, parse_json, shape_error
 from ..errors import (
-    ApiError,
-    RateLimitedError,
     ResponseDecodeError,
-    ServerError,
     TransportError,
     error_for_code,
 )
@@ -37,7 +34,6 @@ CLIENT_TOKEN_ENDPOINT = "/oauth/client_token/"
 STABLE_CLIENT_TOKEN_ENDPOINT = "/oauth/stable_client_token/"
 AUTHORIZER_TOKEN_ENDPOINT = "/api/tpapp/v2/auth/get_auth_token/"
 
-_HIDDEN = "(body not shown: it may hold a token)"
 
 
 @attrs.frozen
@@ -93,7 +89,7 @@ class Transport:
                                  endpoint=endpoint) from None
         except aiohttp.ClientPayloadError as exc:
             raise ResponseDecodeError(f"answer cut short ({type(exc).__name__})",
-                                      http_status=0, snippet=_HIDDEN, endpoint=endpoint,
+                                      http_status=0, snippet=HIDDEN_BODY, endpoint=endpoint,
                                       retryable=True) from None
         except aiohttp.ClientError as exc:
             # Only connector errors are quoted (host and port); other texts may hold the URL,
@@ -103,37 +99,14 @@ class Transport:
                                  endpoint=endpoint) from None
 
 
-def _http_error(http_status: int, endpoint: str, log_id: str) -> ApiError | None:
-    if http_status >= 500:
-        return ServerError(0, f"HTTP {http_status}", endpoint=endpoint,
-                           http_status=http_status, log_id=log_id)
-    if http_status == 429:
-        return RateLimitedError(0, "HTTP 429 Too Many Requests", endpoint=endpoint,
-                                http_status=http_status, log_id=log_id)
-    return None
-
-
 def _parse(body: bytes, *, http_status: int, endpoint: str, log_id: str) -> dict[str, Any]:
-    try:
-        obj = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        obj = None
-    if isinstance(obj, dict):
-        return obj
-    http_error = _http_error(http_status, endpoint, log_id)
-    if http_error:
-        raise http_error
-    head = body.lstrip()[:1]
-    raise ResponseDecodeError(
-        "answer is not a JSON object" if obj is not None else "answer is not valid JSON",
-        http_status=http_status, snippet=_HIDDEN, endpoint=endpoint,
-        retryable=obj is None and head in (b"{", b"[", b"<", b""),
-    )
+    return parse_json(body, http_status=http_status, endpoint=endpoint, header_log_id=log_id,
+                      quote_body=False)
 
 
 def _shape_error(message: str, *, http_status: int, endpoint: str) -> ResponseDecodeError:
-    return ResponseDecodeError(message, http_status=http_status, snippet=_HIDDEN,
-                               endpoint=endpoint)
+    return shape_error(message, None, http_status=http_status, endpoint=endpoint,
+                       quote_body=False)
 
 
 def decode_client_token(
@@ -148,26 +121,26 @@ def decode_client_token(
     log_id = str(extra.get("logid") or obj.get("log_id") or header_log_id)
     data = obj.get("data")
     if not isinstance(data, dict):
-        http_error = _http_error(http_status, endpoint, log_id)
-        if http_error:
-            raise http_error
+        error = http_status_error(http_status, endpoint, log_id)
+        if error is not None:
+            raise error
         raise _shape_error("answer has no data object", http_status=http_status,
                            endpoint=endpoint)
-    code = _as_int(data.get("error_code"))
+    code = as_int(data.get("error_code"))
     if code != 0:
         message = str(data.get("description") or obj.get("message") or "")
         raise error_for_code(code, message, log_id=log_id, endpoint=endpoint,
                              http_status=http_status)
-    http_error = _http_error(http_status, endpoint, log_id)
-    if http_error:
-        raise http_error
+    error = http_status_error(http_status, endpoint, log_id)
+    if error is not None:
+        raise error
     return _token(data, "access_token", http_status=http_status, endpoint=endpoint, now=now)
 
 
 def _token(data: dict[str, Any], key: str, *, http_status: int, endpoint: str,
            now: float) -> Token:
     value = data.get(key)
-    expires_in = _as_int(data.get("expires_in"), default=-1)
+    expires_in = as_int(data.get("expires_in"), default=-1)
     if not isinstance(value, str) or not value:
         raise _shape_error(f"answer has no {key}", http_status=http_status, endpoint=endpoint)
     if expires_in < 0:
@@ -189,22 +162,8 @@ def decode_authorizer_token(
 ) -> AuthorizerGrant:
     """Decode a ``get_auth_token`` answer, or raise the matching error."""
     obj = _parse(body, http_status=http_status, endpoint=endpoint, log_id=header_log_id)
-    log_id = str(obj.get("log_id") or header_log_id)
-    if "err_no" not in obj:
-        http_error = _http_error(http_status, endpoint, log_id)
-        if http_error:
-            raise http_error
-        raise _shape_error("answer has no err_no", http_status=http_status, endpoint=endpoint)
-    code = _as_int(obj.get("err_no"), default=-1)
-    if code != 0:
-        raise error_for_code(code, str(obj.get("err_msg") or ""), log_id=log_id,
-                             endpoint=endpoint, http_status=http_status)
-    http_error = _http_error(http_status, endpoint, log_id)
-    if http_error:
-        raise http_error
-    data = obj.get("data")
-    if not isinstance(data, dict):
-        raise _shape_error("data is not an object", http_status=http_status, endpoint=endpoint)
+    data, _ = err_no_data(obj, http_status=http_status, endpoint=endpoint,
+                          header_log_id=header_log_id, quote_body=False)
     token = _token(data, "authorizer_access_token", http_status=http_status,
                    endpoint=endpoint, now=now)
     refresh = data.get("authorizer_refresh_token")
