@@ -33,5 +33,13 @@ demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/douyin-async pull task-videos --sandbox --billing-date $$($(BIN)/python -c 'import datetime as d; t=d.date.today(); print(f"{t-d.timedelta(days=7)}..{t-d.timedelta(days=1)}")') --published-from $$($(BIN)/python -c 'import datetime as d; print(d.date.today()-d.timedelta(days=40))') --published-to $$($(BIN)/python -c 'import datetime as d; print(d.date.today()-d.timedelta(days=1))') --page-size 2000 --force --out out/task_videos.jsonl
 
+# Benchmarks against the sandbox on 127.0.0.1; writes docs/benchmarks.md and its plots.
+$(VENV)/.bench-installed: $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m benchmarks.run
+
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -278,9 +278,10 @@ class DouyinClient:
         else:
             parts = [raw[start:start + chunk] for start in range(0, len(raw), chunk)]
         out: list[R] = []
-        for i, part in enumerate(parts):
-            if i:
-                await asyncio.sleep(0)  # let other tasks run between chunks
+        for part in parts:
+            # Let other tasks run before each chunk, the first included: the answer's JSON
+            # was parsed just before this, in one go.
+            await asyncio.sleep(0)
             try:
                 out += decoder.many(part)
             except (KeyError, ValueError, TypeError, AttributeError) as exc:

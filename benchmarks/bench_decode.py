@@ -1,0 +1,127 @@
+"""3. Decode: bytes of one 10,000-record task-video page -> typed records, three ways.
+
+- client: what ``DouyinClient`` runs for a page: ``envelopes.decode_task_video`` (orjson) and
+  the converters' cattrs-generated structure functions, in chunks of ``decode_chunk`` with the
+  event-loop yields between them (``DouyinClient._decode_records``).
+- msgspec: ``msgspec.json.Decoder`` into frozen ``Struct`` types with the PascalCase renames
+  (``strict=False`` so ``PublishTime`` unix seconds become an aware UTC datetime).
+- pydantic v2: ``TypeAdapter(...).validate_json`` into frozen models with aliases and
+  ``extra="allow"`` (unknown keys kept, like the client).
+
+The bytes are an answer the sandbox builds (PascalCase keys, as the API page prints them).
+Every way yields ints, strings, an aware UTC ``publish_time`` and a ``date``. The three run
+round-robin on the same bytes in one process; each figure is the best of the repetitions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+
+from douyin_async import DouyinClient, envelopes
+from douyin_async.converters import video_decoder
+from douyin_async.sandbox import SandboxConfig, SandboxData
+from douyin_async.sandbox import envelopes as sandbox_envelopes
+
+from .common import Result, Row, billing_dates, fmt, window
+from .peers import msgspec_decoder, pydantic_decoder
+
+RECORDS = 10_000
+
+
+def page_bytes(records: int = RECORDS) -> bytes:
+    data = SandboxData(SandboxConfig(videos_per_hour=100))
+    start, end = window(20.0)
+    raw = data.task_video_page(billing_dates(1)[0], start, end, page_num=1, page_size=records)
+    assert len(raw) == records
+    return sandbox_envelopes.task_video(0, "success", "2024010100000000000000000000000000", raw)
+
+
+def client_decoder(
+    loop: asyncio.AbstractEventLoop, decode_chunk: int = 1000
+) -> Callable[[bytes], list[Any]]:
+    async def make() -> DouyinClient:
+        return DouyinClient("benchmark", base_url="http://127.0.0.1:9", decode_chunk=decode_chunk)
+
+    client = loop.run_until_complete(make())
+    endpoint = "/api/match/v2/taskbox/query_task_video_daily_data/"
+
+    def decode(body: bytes) -> list[Any]:
+        answer = envelopes.decode_task_video(body, http_status=200, endpoint=endpoint)
+        decoder = video_decoder(answer.records[0])
+        return loop.run_until_complete(
+            client._decode_records(answer.records, decoder, endpoint))
+
+    return decode
+
+
+def same_values(a: Any, b: Any) -> bool:
+    names = ("video_id", "task_id", "gmv_1d", "author", "publish_time", "date", "video_link")
+    return all(getattr(a, n) == getattr(b, n) for n in names) and \
+        a.publish_time.utcoffset() == b.publish_time.utcoffset() == dt.timedelta(0)
+
+
+def best_times(ways: dict[str, Callable[[bytes], Any]], body: bytes, reps: int) -> dict[str, float]:
+    best = dict.fromkeys(ways, float("inf"))
+    for _ in range(reps):
+        for name, fn in ways.items():
+            t0 = time.perf_counter()
+            out = fn(body)
+            elapsed = time.perf_counter() - t0
+            del out
+            best[name] = min(best[name], elapsed)
+    return best
+
+
+def measure(quick: bool = False) -> Result:
+    import orjson
+
+    result = Result("decode")
+    body = page_bytes()
+    loop = asyncio.new_event_loop()
+    try:
+        ways = {"client": client_decoder(loop), "msgspec": msgspec_decoder(),
+                "pydantic": pydantic_decoder()}
+        outputs = {name: fn(body) for name, fn in ways.items()}
+        first = outputs["client"]
+        for name, out in outputs.items():
+            assert len(out) == RECORDS, name
+            assert same_values(first[0], out[0]) and same_values(first[-1], out[-1]), name
+        del outputs, first
+        ways["orjson.loads alone"] = orjson.loads
+        best = best_times(ways, body, 5 if quick else 15)
+    finally:
+        loop.close()
+    client, ms, pd = best["client"], best["msgspec"], best["pydantic"]
+
+    def per(name: str) -> str:
+        return f"{best[name] * 1000:.1f} ms/page, {RECORDS / best[name] / 1e6:.2f} M records/s"
+
+    result.rows += [
+        Row("3 decode", "client: orjson + cattrs structure fns (10,000-record page)",
+            per("client")),
+        Row("3 decode", "msgspec Structs", per("msgspec")),
+        Row("3 decode", "pydantic v2 TypeAdapter.validate_json", per("pydantic")),
+        Row("3 decode", "(orjson.loads of the page alone, for scale)", per("orjson.loads alone")),
+        Row("3 decode", "client time / pydantic time", fmt(client / pd), "<= 0.8",
+            client / pd <= 0.8),
+        Row("3 decode", "client time / msgspec time", fmt(client / ms), "<= 2.5",
+            client / ms <= 2.5),
+    ]
+    result.notes.append(
+        f"Run 3: one {len(body) / 1e6:.1f} MB answer of {RECORDS:,} PascalCase records; best of "
+        f"{5 if quick else 15} round-robin repetitions per way, same bytes, same process, "
+        f"garbage collector left on. Client decode_chunk=1000.")
+    return result
+
+
+def run(quick: bool = False) -> Result:
+    return measure(quick)
+
+
+if __name__ == "__main__":
+    for row in run().rows:
+        print(row)

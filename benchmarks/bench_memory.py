@@ -1,0 +1,115 @@
+"""5. Memory: peak RSS streaming 1,000,000 records against 100,000, each in a fresh process.
+
+One sandbox child process serves both runs (cap raised to 100 requests/s so the run is
+short; the client's ``rate_limit`` is raised to match). Each size is pulled by a new Python
+process (``python -m benchmarks.bench_memory --child ...``) whose consumer drops every page;
+it reports its peak RSS (``ru_maxrss``) and its RSS just before the pull. A flat stream has
+about the same peak for ten times the records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import time
+
+from douyin_async import DouyinClient, TaskVideoQuery
+from douyin_async.sandbox import SandboxConfig, SandboxData, SubprocessSandbox
+
+from .common import ROOT, Result, Row, billing_dates, fmt, video_queries, window
+
+RATE = 100  # client rate_limit and sandbox cap for this run only
+VIDEOS_PER_HOUR = 145  # ten 3-day windows hold about 100,000 videos
+WINDOWS, WINDOW_DAYS = 10, 3.0
+PAGE_SIZE = 10_000
+
+
+def config() -> SandboxConfig:
+    return SandboxConfig(qps=RATE, videos_per_hour=VIDEOS_PER_HOUR)
+
+
+def current_rss() -> int:
+    with open("/proc/self/statm", encoding="ascii") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+async def child(url: str, token: str, dates: int) -> dict[str, float]:
+    data = SandboxData(config())
+    queries: list[TaskVideoQuery] = []
+    expected = 0
+    for i in range(WINDOWS):
+        start, end = window(WINDOW_DAYS, days_ago=1.0 + i * WINDOW_DAYS)
+        part, count, _ = video_queries(data, billing_dates(dates), start + 1, end, PAGE_SIZE)
+        queries += part
+        expected += count
+    received = 0
+    async with DouyinClient(token, base_url=url, rate_limit=RATE) as client:
+        before = current_rss()
+        t0 = time.monotonic()
+        async for page in client.pull(queries):
+            received += len(page.records)
+            del page
+        seconds = time.monotonic() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"records": received, "expected": expected, "before": before, "peak": peak,
+            "seconds": seconds}
+
+
+def run_child(url: str, token: str, dates: int) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_memory", "--child", "--url", url,
+         "--token", token, "--dates", str(dates)],
+        cwd=ROOT, check=True, capture_output=True, text=True)
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run(quick: bool = False) -> Result:
+    result = Result("memory")
+    small_dates, big_dates = (1, 3) if quick else (1, 10)
+    with SubprocessSandbox(config()) as sandbox:
+        small = run_child(sandbox.url, sandbox.token, small_dates)
+        big = run_child(sandbox.url, sandbox.token, big_dates)
+    for r in (small, big):
+        assert r["records"] == r["expected"], r
+    ratio = big["peak"] / small["peak"]
+    mib = 2**20
+    result.rows += [
+        Row("5 memory", f"peak RSS, {big['records']:,.0f} vs {small['records']:,.0f} records "
+            "(ratio)", fmt(ratio), "<= 1.2", ratio <= 1.2),
+        Row("5 memory", f"peak RSS streaming {small['records']:,.0f} records",
+            f"{small['peak'] / mib:.0f} MiB ({small['before'] / mib:.0f} MiB before the pull)"),
+        Row("5 memory", f"peak RSS streaming {big['records']:,.0f} records",
+            f"{big['peak'] / mib:.0f} MiB ({big['before'] / mib:.0f} MiB before the pull)"),
+    ]
+    result.notes.append(
+        f"Run 5: task-video queries of page size {PAGE_SIZE:,}, ten consecutive 3-day publish "
+        f"windows x {small_dates} vs {big_dates} billing dates (10 vs 100 queries of about "
+        f"10,000 records, 10 active at a time in both: the same stream, ten times longer); "
+        f"sandbox cap and client rate_limit raised to {RATE}/s for this run only; each size in "
+        f"a fresh process; the consumer drops every page. Pull times "
+        f"{small['seconds']:.1f} s and {big['seconds']:.1f} s.")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--url")
+    parser.add_argument("--token")
+    parser.add_argument("--dates", type=int, default=1)
+    parser.add_argument("--quick", action="store_true")
+    ns = parser.parse_args()
+    if ns.child:
+        print(json.dumps(asyncio.run(child(ns.url, ns.token, ns.dates))))
+        return
+    for row in run(ns.quick).rows:
+        print(row)
+
+
+if __name__ == "__main__":
+    main()

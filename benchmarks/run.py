@@ -1,0 +1,137 @@
+"""Run every benchmark, print one table and write ``docs/benchmarks.md``.
+
+    python -m benchmarks.run            # the full run (a few minutes)
+    python -m benchmarks.run --quick    # a short smoke run (docs are not rewritten)
+    python -m benchmarks.run --only decode,stall
+
+Each benchmark is a module of its own (``benchmarks/bench_*.py``) and runs alone too:
+``python -m benchmarks.bench_decode``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from collections.abc import Sequence
+
+from .common import DOCS, ROOT, Result, Row, load_average, machine
+
+BENCHES = ["cap", "handloop", "decode", "cpu", "memory", "stall", "fetchahead"]
+
+
+def table(rows: Sequence[Row], markdown: bool = False) -> str:
+    head = ("run", "measure", "figure", "target", "met")
+    cells = [head] + [(r.bench, r.measure, r.value, r.target, r.verdict) for r in rows]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |"
+                  for row in cells[1:]]
+        return "\n".join(lines)
+    widths = [max(len(row[i]) for row in cells) for i in range(len(head))]
+    out = []
+    for n, row in enumerate(cells):
+        out.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def write_docs(results: Sequence[Result], info: dict[str, str], load: tuple[str, str],
+               seconds: float) -> None:
+    rows = [r for res in results for r in res.rows]
+    redis = ROOT / "benchmarks" / "bench_redis.py"
+    lines = [
+        "# Benchmarks",
+        "",
+        "Measured against the built-in sandbox on 127.0.0.1. The machine is shared and small, "
+        "so every figure below is a ratio or a count taken side by side in one run, not an "
+        "absolute speed to compare across machines.",
+        "",
+        "Run them again with one command (it installs the `bench` extra: msgspec, pydantic, "
+        "matplotlib, psutil):",
+        "",
+        "```",
+        "make bench                       # = .venv/bin/python -m benchmarks.run",
+        ".venv/bin/python -m benchmarks.run --quick   # smoke run, leaves this page alone",
+        "```",
+        "",
+        "## Machine",
+        "",
+        f"- date: {info['date']}",
+        f"- CPU: {info['cpu']}, {info['cores']} cores; memory {info['memory']}",
+        f"- OS: {info['os']}; {info['python']}",
+        f"- libraries: {info['libraries']}",
+        f"- load average at start / end: {load[0]} / {load[1]}; the full run took "
+        f"{seconds / 60:.1f} min",
+        "",
+        "## Results",
+        "",
+        table(rows, markdown=True),
+        "",
+        "## How each figure was taken",
+        "",
+    ]
+    for res in results:
+        lines += [f"- {note}" for note in res.notes]
+    lines.append("")
+    for res in results:
+        for name, caption in res.plots:
+            lines += [f"![{caption}]({name})", "", f"*{caption}*", ""]
+    lines += [
+        "## Reading the figures",
+        "",
+        "- Runs 1, 2 and 7 are latency-bound: the client's pacing, not the CPU, decides them.",
+        "- Run 3 times the client's own decode path (orjson, then the cattrs-generated structure "
+        "functions of `douyin_async.converters`) against msgspec and pydantic on the same bytes; "
+        "msgspec and pydantic are shown as peers, they are not used by the client. msgspec "
+        "ignores unknown keys; the client and pydantic keep them.",
+        "- Run 4 counts only the client's process; the sandbox runs in a child process.",
+        "- Run 6's stall includes the one `orjson.loads` of a page, which no chunk size splits, "
+        "and the pages of other queries decoded in the same event-loop turn.",
+        "",
+    ]
+    if redis.exists():
+        lines += ["A shared-quota benchmark for the Redis limiter lives in "
+                  "[`benchmarks/bench_redis.py`](../benchmarks/bench_redis.py).", ""]
+    (DOCS / "benchmarks.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run")
+    parser.add_argument("--quick", action="store_true", help="short smoke run; docs untouched")
+    parser.add_argument("--only", default="", help="comma-separated subset of " + ",".join(BENCHES))
+    ns = parser.parse_args(argv)
+    names = [n for n in ns.only.split(",") if n] or BENCHES
+    unknown = set(names) - set(BENCHES)
+    if unknown:
+        parser.error(f"unknown benchmarks: {sorted(unknown)}")
+    info = machine()
+    load_start = load_average()
+    started = time.monotonic()
+    results: list[Result] = []
+    for name in names:
+        module = importlib.import_module(f"benchmarks.bench_{name}")
+        t0 = time.monotonic()
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        res: Result = module.run(ns.quick)
+        res.seconds = time.monotonic() - t0
+        results.append(res)
+        print(f"  {name}: {res.seconds:.1f} s", file=sys.stderr, flush=True)
+    seconds = time.monotonic() - started
+    rows = [r for res in results for r in res.rows]
+    print()
+    print(table(rows))
+    print()
+    missed = [r for r in rows if r.met is False]
+    print(f"{len(rows)} figures, {sum(r.met is True for r in rows)} targets met, "
+          f"{len(missed)} missed; {seconds:.0f} s")
+    if not ns.quick and names == BENCHES:
+        write_docs(results, info, (load_start, load_average()), seconds)
+        print(f"wrote {DOCS / 'benchmarks.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
