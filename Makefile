@@ -41,5 +41,9 @@ $(VENV)/.bench-installed: $(STAMP) pyproject.toml
 bench: $(VENV)/.bench-installed
 	$(BIN)/python -m benchmarks.run
 
+# The documentation site, built strictly (broken links and references fail) into site/.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out site .pytest_cache .mypy_cache .ruff_cache
