@@ -1,0 +1,457 @@
+"""One request quota shared by many processes and machines, kept in Redis.
+
+:class:`RedisRateLimiter` implements the client's :class:`~douyin_async.ratelimit.RateLimiter`
+protocol, so any number of clients, in any number of processes on any number of machines,
+can share one app's rolling-second cap::
+
+    limiter = RedisRateLimiter("redis://redis.internal:6379/0", app="my-app", rate=10)
+    async with limiter, DouyinClient(token, base_url=DOUYIN_OPEN_API, limiter=limiter) as client:
+        ...
+
+The design is GCRA ("generic cell rate algorithm") used as a reservation book. Redis holds, per
+app, the *theoretical arrival time* ``tat`` of the next free slot. One Lua script, run
+atomically by Redis in one round trip, reads Redis's own clock (``TIME``), so the clocks of
+the machines never matter::
+
+    tat  = max(stored tat, now)
+    wait = tat - now
+    if wait > max_wait: refuse (nothing stored)
+    else: store tat + spacing, return wait
+
+The caller then sleeps ``wait`` and sends. Slots are ``spacing = (1 + margin) / rate`` apart,
+so no rolling second holds more than ``rate`` of them, with ``margin`` left over to absorb
+the jitter between the moment a slot falls due and the moment the request reaches the server.
+
+A refused caller (the queue is longer than ``max_wait``) does not fail: it sleeps until the
+queue should have shrunk below ``max_wait`` and asks again, in rounds, until it gets a slot
+or ``acquire_timeout`` (off by default) runs out (:class:`LimiterTimeoutError`).
+
+On a rate-limit answer (:meth:`RedisRateLimiter.on_rate_limited`) the shared ``tat`` is
+pushed forward by ``pause`` and the spacing doubles (at most ``max_factor`` times), once per
+``pause`` window however many callers report it; every process then sees the gap. The
+spacing recovers by ``recovery`` per reservation, inside the same script, so
+:meth:`~RedisRateLimiter.on_success` costs no round trip.
+
+Redis down is never "unlimited": :meth:`~RedisRateLimiter.acquire` raises
+:class:`RedisLimiterError` (a :class:`~douyin_async.errors.TransportError`) and no request is
+sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import attrs
+
+from .errors import DouyinError, InvalidParameterError, TransportError
+from .ratelimit import DEFAULT_MARGIN
+
+try:
+    import redis.asyncio as aioredis
+    from redis.exceptions import NoScriptError, RedisError
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "the Redis rate limiter needs redis-py: pip install 'douyin-async[redis]'"
+    ) from exc
+
+__all__ = [
+    "ACQUIRE_SCRIPT",
+    "PAUSE_SCRIPT",
+    "LimiterTimeoutError",
+    "RedisLimiterError",
+    "RedisRateLimiter",
+    "Reservation",
+    "connect",
+    "limiter_key",
+]
+
+#: Default prefix of limiter keys: ``{douyin:<app>}:<bucket>``.
+DEFAULT_PREFIX = "douyin"
+
+_US = 1_000_000
+
+#: Reserve a slot. KEYS[1]: the limiter hash. ARGV: spacing (us, at factor 1), max_wait (us),
+#: recovery (factor multiplier per reservation), now (us; empty: Redis TIME). Returns
+#: {granted 0/1, wait in us}. A refusal stores nothing.
+ACQUIRE_SCRIPT = """
+local now
+if ARGV[4] ~= nil and ARGV[4] ~= '' then
+  now = tonumber(ARGV[4])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local state = redis.call('HMGET', KEYS[1], 'tat', 'factor')
+local tat = tonumber(state[1]) or now
+local factor = tonumber(state[2]) or 1
+if tat < now then tat = now end
+local wait = tat - now
+if wait > tonumber(ARGV[2]) then
+  return {0, wait}
+end
+local new_tat = tat + math.floor(tonumber(ARGV[1]) * factor + 0.5)
+if factor > 1 then
+  factor = math.max(1, factor * tonumber(ARGV[3]))
+end
+redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', new_tat),
+           'factor', string.format('%.6f', factor))
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.floor((new_tat - now) / 1000) + 1000))
+return {1, wait}
+"""
+
+#: Start a shared pause. KEYS[1]: the limiter hash. ARGV: pause (us), max_factor, now (us;
+#: empty: Redis TIME). Pushes tat forward by the pause and doubles the spacing factor, unless
+#: a pause already started less than one pause ago. Returns 1 when applied, else 0.
+PAUSE_SCRIPT = """
+local now
+if ARGV[3] ~= nil and ARGV[3] ~= '' then
+  now = tonumber(ARGV[3])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local pause = tonumber(ARGV[1])
+local state = redis.call('HMGET', KEYS[1], 'tat', 'factor', 'paused')
+local paused = tonumber(state[3])
+if paused and now < paused + pause then
+  return 0
+end
+local tat = tonumber(state[1]) or now
+if tat < now then tat = now end
+tat = tat + pause
+local factor = math.min((tonumber(state[2]) or 1) * 2, tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat),
+           'factor', string.format('%.6f', factor), 'paused', string.format('%.0f', now))
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.floor((tat - now) / 1000) + 1000))
+return 1
+"""
+
+
+class RedisLimiterError(TransportError):
+    """The Redis behind a :class:`RedisRateLimiter` could not be reached or failed.
+
+    Raised by ``acquire()`` before any request is sent: the limiter fails closed, it never
+    lets requests through unpaced. A :class:`~douyin_async.errors.TransportError`, so code
+    that handles network failures handles this one too.
+    """
+
+
+class LimiterTimeoutError(DouyinError):
+    """``acquire()`` waited longer than ``acquire_timeout`` for a place in the shared queue."""
+
+
+@attrs.frozen
+class Reservation:
+    """The answer of one reservation round trip.
+
+    ``granted``: a slot was booked and falls due in ``wait`` seconds. Otherwise nothing was
+    booked: the queue is ``wait`` seconds long, more than ``max_wait``.
+    """
+
+    granted: bool
+    wait: float
+
+
+def limiter_key(app: str, bucket: str = "all", prefix: str = DEFAULT_PREFIX) -> str:
+    """The Redis key of one app's quota: ``{<prefix>:<app>}:<bucket>``.
+
+    The braces are a Redis Cluster hash tag: every bucket of one app lands on one slot.
+    """
+    for name, value in (("app", app), ("bucket", bucket), ("prefix", prefix)):
+        if not isinstance(value, str) or not value or "{" in value or "}" in value:
+            raise InvalidParameterError(
+                f"{name} must be a non-empty string without braces, got {value!r}"
+            )
+    return f"{{{prefix}:{app}}}:{bucket}"
+
+
+def connect(
+    url: str, *, timeout: float = 5.0, max_connections: int = 64
+) -> aioredis.Redis:
+    """A Redis client suited to limiters: RESP2, bounded timeouts, and a *blocking* pool.
+
+    Pass it to any number of :class:`RedisRateLimiter` (one per app) and close it with
+    ``await client.aclose()``. The pool makes callers wait for a free connection instead of
+    failing when many tasks reserve at once (redis-py's default pool raises
+    ``MaxConnectionsError``). RESP2 is explicit: redis-py 8 defaults to RESP3, which older
+    servers lack.
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, protocol=2, max_connections=max_connections, timeout=timeout,
+        socket_timeout=timeout, socket_connect_timeout=timeout,
+    )
+    return aioredis.Redis.from_pool(pool)
+
+
+def _describe(client: Any) -> str:
+    """Where a Redis client points, without credentials."""
+    pool = getattr(client, "connection_pool", None)
+    kwargs: Mapping[str, Any] = getattr(pool, "connection_kwargs", {}) or {}
+    if "path" in kwargs:
+        return f"Redis at unix:{kwargs['path']}"
+    if "host" in kwargs:
+        return f"Redis at {kwargs['host']}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+    return "Redis"
+
+
+class _Script:
+    """A Lua script run by EVALSHA; loaded (SCRIPT LOAD) on first use and after NOSCRIPT."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    async def __call__(self, client: Any, key: str, *args: str | int) -> Any:
+        try:
+            return await client.evalsha(self.sha, 1, key, *args)
+        except NoScriptError:
+            await client.script_load(self.source)
+            return await client.evalsha(self.sha, 1, key, *args)
+
+
+_ACQUIRE = _Script(ACQUIRE_SCRIPT)
+_PAUSE = _Script(PAUSE_SCRIPT)
+
+
+class RedisRateLimiter:
+    """A rate limiter whose quota lives in Redis, shared by every process that uses its key.
+
+    Args:
+        redis: a ``redis.asyncio.Redis`` (or ``RedisCluster``) client, or a URL
+            (``redis://host:6379/0``, ``rediss://``, ``unix://``). A client passed in is
+            shared and left open; one made from a URL (by :func:`connect`) is closed by
+            :meth:`aclose`. Share one client between the limiters of many apps.
+        app: the app whose quota this is (its client key, or any stable name). Every
+            limiter with the same ``prefix``, ``app`` and ``bucket`` shares one quota.
+        rate: the server's cap, requests per rolling second.
+        bucket: the quota's name within the app: ``"all"`` when both endpoints share one
+            cap, or one bucket per endpoint (see :meth:`per_endpoint`).
+        margin: extra spacing over ``1 / rate``; absorbs the arrival jitter of many
+            independent senders (see ``docs/scaling.md`` for measurements).
+        pause: seconds the whole fleet pauses after a rate-limit answer.
+        max_factor: the most the spacing widens after repeated rate-limit answers.
+        recovery: the spacing factor's multiplier per reservation while widened.
+        max_wait: the longest reservation handed out, seconds. A longer queue is waited out
+            in rounds of one round trip each.
+        acquire_timeout: give up with :class:`LimiterTimeoutError` when no slot was granted
+            within this many seconds (None: wait as long as it takes).
+        redis_timeout: seconds allowed for each Redis round trip (and, for a URL, for
+            connecting) before :class:`RedisLimiterError`.
+        prefix: the key prefix (see :func:`limiter_key`).
+        sleep: the sleep function (tests inject one).
+
+    Create and use it on one event loop (redis-py's asyncio connections belong to the loop
+    that opened them): one limiter per process, however many tasks share it.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis | aioredis.RedisCluster | str,
+        *,
+        app: str,
+        rate: float = 10.0,
+        bucket: str = "all",
+        margin: float = DEFAULT_MARGIN,
+        pause: float = 1.0,
+        max_factor: float = 8.0,
+        recovery: float = 0.9,
+        max_wait: float = 30.0,
+        acquire_timeout: float | None = None,
+        redis_timeout: float = 5.0,
+        prefix: str = DEFAULT_PREFIX,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        _check_positive("rate", rate)
+        _check_positive("pause", pause)
+        _check_positive("max_wait", max_wait)
+        _check_positive("redis_timeout", redis_timeout)
+        if acquire_timeout is not None:
+            _check_positive("acquire_timeout", acquire_timeout)
+        if not 0 <= margin < 1:
+            raise InvalidParameterError(f"margin must be in [0, 1), got {margin!r}")
+        if not max_factor >= 1:
+            raise InvalidParameterError(f"max_factor must be >= 1, got {max_factor!r}")
+        if not 0 < recovery <= 1:
+            raise InvalidParameterError(f"recovery must be in (0, 1], got {recovery!r}")
+        self.key = limiter_key(app, bucket, prefix)
+        self.app = app
+        self.bucket = bucket
+        self.rate = float(rate)
+        self.margin = margin
+        self.spacing = (1.0 + margin) / rate
+        self.pause = pause
+        self.max_factor = max_factor
+        self.recovery = recovery
+        self.max_wait = max_wait
+        self.acquire_timeout = acquire_timeout
+        self.redis_timeout = redis_timeout
+        self._sleep = sleep
+        if isinstance(redis, str):
+            self.redis: Any = connect(redis, timeout=redis_timeout)
+            self._owns_redis = True
+        else:
+            self.redis = redis
+            self._owns_redis = False
+        self.where = _describe(self.redis)
+        self._pauses: set[asyncio.Task[None]] = set()
+        self._pause_error: RedisLimiterError | None = None
+
+    @classmethod
+    def per_endpoint(
+        cls,
+        redis: aioredis.Redis | aioredis.RedisCluster,
+        *,
+        app: str,
+        rates: Mapping[str, float],
+        **options: Any,
+    ) -> dict[str, RedisRateLimiter]:
+        """One limiter per endpoint, for ``DouyinClient(limiter=...)``.
+
+        ``rates`` maps endpoint names (``"task_video"``, ``"talent_media"``) to their caps;
+        each gets its own bucket of the app. Pass a shared client, not a URL.
+        """
+        return {name: cls(redis, app=app, rate=rate, bucket=name, **options)
+                for name, rate in rates.items()}
+
+    # -- the RateLimiter protocol ----------------------------------------------------------
+
+    async def acquire(self) -> None:
+        """Book the next shared slot and sleep until it falls due.
+
+        Raises :class:`RedisLimiterError` when Redis cannot be reached (no request may be
+        sent then) and :class:`LimiterTimeoutError` after ``acquire_timeout``.
+        """
+        await self._settle_pauses()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            booking = await self.reserve()
+            if booking.granted:
+                if booking.wait > 0:
+                    await self._sleep(booking.wait)
+                return
+            delay = max(booking.wait - self.max_wait, self.spacing)
+            if (self.acquire_timeout is not None
+                    and loop.time() + delay - started > self.acquire_timeout):
+                raise LimiterTimeoutError(
+                    f"no slot of {self.key} within {self.acquire_timeout:g} s "
+                    f"(the shared queue is {booking.wait:.1f} s long)"
+                )
+            await self._sleep(delay)
+
+    def on_rate_limited(self) -> None:
+        """Pause every process sharing the key and widen the spacing (in the background).
+
+        The pause is written by a task of the running loop; the next :meth:`acquire` of this
+        limiter waits for it, and raises if it could not be written.
+        """
+        task = asyncio.get_running_loop().create_task(self._start_pause())
+        self._pauses.add(task)
+        task.add_done_callback(self._pause_done)
+
+    def on_success(self) -> None:
+        """Nothing to do: the widened spacing recovers inside each reservation."""
+
+    # -- the Redis side ------------------------------------------------------------------
+
+    async def reserve(self, *, now: float | None = None) -> Reservation:
+        """One reservation round trip (the building block of :meth:`acquire`).
+
+        ``now`` replaces Redis's clock (unix seconds); it exists for tests of the script.
+        """
+        reply = await self._run(
+            _ACQUIRE, _us(self.spacing), _us(self.max_wait), repr(self.recovery), _now_arg(now)
+        )
+        granted, wait_us = int(reply[0]), int(reply[1])
+        return Reservation(granted=bool(granted), wait=wait_us / _US)
+
+    async def start_pause(self, *, now: float | None = None) -> bool:
+        """Push the shared queue back by ``pause`` and widen the spacing; one round trip.
+
+        Returns False when a pause started less than ``pause`` seconds ago (then nothing
+        changes). ``now`` replaces Redis's clock, for tests.
+        """
+        reply = await self._run(_PAUSE, _us(self.pause), repr(self.max_factor), _now_arg(now))
+        return bool(int(reply))
+
+    async def _run(self, script: _Script, *args: str | int) -> Any:
+        try:
+            async with asyncio.timeout(self.redis_timeout):
+                return await script(self.redis, self.key, *args)
+        except TimeoutError:
+            raise RedisLimiterError(
+                f"rate limiter: no answer from {self.where} within {self.redis_timeout:g} s; "
+                "no request was sent"
+            ) from None
+        except (RedisError, OSError) as exc:
+            raise RedisLimiterError(
+                f"rate limiter: {self.where} failed ({type(exc).__name__}: {exc}); "
+                "no request was sent"
+            ) from None
+
+    async def _start_pause(self) -> None:
+        await self.start_pause()
+
+    def _pause_done(self, task: asyncio.Task[None]) -> None:
+        self._pauses.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if isinstance(error, RedisLimiterError):
+            self._pause_error = error
+        elif error is not None:
+            self._pause_error = RedisLimiterError(
+                f"rate limiter: pausing {self.key} failed ({type(error).__name__}: {error})"
+            )
+
+    async def _settle_pauses(self) -> None:
+        if self._pauses:
+            await asyncio.wait(set(self._pauses))
+        error, self._pause_error = self._pause_error, None
+        if error is not None:
+            raise error
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Wait for pauses being written; close the Redis client if it was made from a URL."""
+        if self._pauses:
+            await asyncio.wait(set(self._pauses))
+        self._pause_error = None
+        if self._owns_redis:
+            await self.redis.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"RedisRateLimiter(key={self.key!r}, rate={self.rate:g}, "
+            f"spacing={self.spacing:.4f}s, {self.where})"
+        )
+
+
+def _check_positive(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise InvalidParameterError(f"{name} must be a positive number, got {value!r}")
+
+
+def _us(seconds: float) -> int:
+    return round(seconds * _US)
+
+
+def _now_arg(now: float | None) -> str:
+    return "" if now is None else str(_us(now))
+
