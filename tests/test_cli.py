@@ -211,6 +211,7 @@ MEDIA = ["pull", "talent-media", "--sandbox", "--plan-id", "42", "--douyin-id", 
     ([*MEDIA[:2], *MEDIA[3:]], 2, "--base-url"),
     ([*MEDIA[:2], *MEDIA[3:], "--base-url", "http://127.0.0.1:9"], 2, "credentials"),
     ([*MEDIA, "--douyin-ids-file", "/nonexistent/ids.txt"], 3, "ids.txt"),
+    ([*MEDIA, "--redis-url", "http://user:pw@host"], 2, "--redis-url"),
 ])
 def test_bad_input(tmp_path: Path, args: list[str], code: int, words: str) -> None:
     if "--out" not in args:

@@ -250,3 +250,136 @@ def test_parser_errors_are_one_line() -> None:
         build_parser().parse_args(["pull", "task-videos", "--bogus"])
     assert info.value.code == USAGE and "\n" not in str(info.value)
     assert isinstance(build_parser(), argparse.ArgumentParser)
+
+
+# -- apps files ------------------------------------------------------------------------------
+
+
+def test_apps_file_in_toml_and_json(tmp_path: Path) -> None:
+    from douyin_async.cli.apps import load_apps
+
+    (tmp_path / "tokens").mkdir()
+    (tmp_path / "tokens" / "b.token").write_text("  token-b\n")
+    toml = tmp_path / "apps.toml"
+    toml.write_text('[[apps]]\nname = "a"\nclient_key = "key-a"\nclient_secret = "sec-a"\n'
+                    'rate = 5\n\n[[apps]]\nname = "b"\naccess_token_file = "tokens/b.token"\n')
+    a, b = load_apps(str(toml))
+    assert (a.name, a.client_key, a.client_secret, a.rate, a.quota_name) == (
+        "a", "key-a", "sec-a", 5.0, "key-a")
+    assert (b.name, b.access_token, b.rate, b.quota_name) == ("b", "token-b", None, "b")
+    assert "sec-a" not in repr(a) and "token-b" not in repr(b)
+    bare = tmp_path / "apps.json"
+    bare.write_text('[{"name": "shop.c@x", "access_token": "t"}]')
+    assert [app.name for app in load_apps(str(bare))] == ["shop.c@x"]
+
+
+@pytest.mark.parametrize(("document", "words"), [
+    ('{"apps": {"a": "tok-secret"}}', "expected a list"),
+    ('{"apps": [], "extra": 1}', "only top-level key"),
+    ('["tok-secret"]', "each app must be"),
+    ('[{"access_token": "tok-secret"}]', "needs a name"),
+    ('[{"name": "a b", "access_token": "tok-secret"}]', "needs a name"),
+    ('[{"name": "a"}]', "exactly one of"),
+    ('[{"name": "a", "access_token": ""}]', "non-empty"),
+    ('[{"name": "a", "access_token": "tok-secret", "rate": 0}]', "rate"),
+    ('[{"name": "a", "access_token": "tok-secret", "rate": true}]', "rate"),
+    ('[{"name": "a", "access_token": "tok-secret", "tok-secret": 1}]', "(not shown)"),
+    ('[{"name": "a", "client_key": "k{1}", "client_secret": "tok-secret"}]', "braces"),
+    ('[{"name": "a", "access_token_file": "missing.token"}]', "cannot read"),
+    ('[{"name": "a", "client_key": "k", "client_secret": "tok-secret"}, '
+     '{"name": "b", "client_key": "k", "client_secret": "tok-secret"}]', "same client key"),
+    ('[{"name": "a", "access_token": "tok-secret"}, {"name": "b", "access_token": "tok-secret"}]',
+     "same access token"),
+])
+def test_bad_apps_entries(tmp_path: Path, document: str, words: str) -> None:
+    from douyin_async.cli.apps import load_apps
+    from douyin_async.cli.exits import APPS
+
+    path = tmp_path / "apps.json"
+    path.write_text(document)
+    with pytest.raises(CliError) as info:
+        load_apps(str(path))
+    assert info.value.code == APPS
+    assert words in str(info.value) and "tok-secret" not in str(info.value)
+
+
+def test_app_rows_keys_and_tables() -> None:
+    from douyin_async.cli.rows import page_rows, table_for, with_app
+    from douyin_async.models import TalentMediaPage
+
+    table = table_for("talent-media", apps=True)
+    assert table == with_app(TALENT_MEDIA) and table.names[0] == "app"
+    assert table.key == ("app", *TALENT_MEDIA.key)
+    query = TalentMediaQuery(plan_id=1, douyin_id="a")
+    assert unit_key(query, "x") != unit_key(query, "y") != unit_key(query)
+    assert unit_key(query, None) == unit_key(query)
+    from douyin_async.converters import decode_talent_media
+    from douyin_async.sandbox import SandboxConfig, SandboxData
+
+    raw = next(iter(SandboxData(SandboxConfig()).talent_media(1, "a", 3)))
+    page = TalentMediaPage(query=query, page=1, records=[decode_talent_media(raw)], log_id="l",
+                           total=1, page_count=1)
+    (row,) = page_rows(page, "x")
+    assert list(row)[:3] == ["app", "plan_id", "douyin_id"] and row["app"] == "x"
+    assert "app" not in page_rows(page)[0]
+
+
+def test_sqlite_refuses_a_table_of_the_other_shape(tmp_path: Path) -> None:
+    from douyin_async.cli.rows import with_app
+
+    path = str(tmp_path / "m.sqlite")
+    plain = SqliteOutput(path, TALENT_MEDIA, "talent-media")
+    plain.open(PARAMS, resume=False, force=False)
+    plain.close()
+    apps = SqliteOutput(path, with_app(TALENT_MEDIA), "talent-media")
+    with pytest.raises(CliError) as info:
+        apps.open({**PARAMS, "apps": ["a"]}, resume=False, force=True)
+    apps.close()
+    assert info.value.code == CONFLICT and "without --apps" in str(info.value)
+
+
+def test_progress_of_many_apps() -> None:
+    from douyin_async.cli.progress import Totals
+
+    now = [0.0]
+    a, b = ClientStats(requests=20, retries=2), ClientStats(requests=10, rate_limited=1)
+    stream = io.StringIO()
+    progress = Progress(Totals([a, b]), stream, units_total=4, rate_cap=20, live=False,
+                        quiet=False, clock=lambda: now[0], apps={"a": a, "b": b})
+    now[0] = 2.0
+    progress.on_page("ua", 1, 100, True, 1, "a")
+    progress.app_done("a")
+    now[0] = 4.0
+    progress.on_page("ub", 1, 50, False, 2, "b")
+    progress.show()
+    line = stream.getvalue()
+    assert "7.5/20 req/s (2 apps: a 10.0, b 2.5) | retries 2 | rate-limited 1" in line
+    assert progress.app_lines() == [
+        "app a: 100 records, 1 pages, 20 requests (10.0 req/s), 2 retries, 0 rate-limited",
+        "app b: 50 records, 1 pages, 10 requests (2.5 req/s), 0 retries, 1 rate-limited"]
+    assert progress.summary().endswith("1/4 units, 2 apps, wall 4.0 s")
+    many = {f"app-{i}": ClientStats(requests=i) for i in range(6)}
+    wide = Progress(Totals(list(many.values())), io.StringIO(), units_total=6, rate_cap=60,
+                    live=False, quiet=False, clock=lambda: now[0], apps=many)
+    now[0] += 4.0
+    assert "(6 apps: 0.0..1.2 each)" in wide.line()
+
+
+def test_redis_url_is_checked_and_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from douyin_async.cli.shared_quota import describe
+    from douyin_async.cli.spec import redis_url_option
+
+    def ns(url: str | None) -> argparse.Namespace:
+        return argparse.Namespace(redis_url=url)
+
+    monkeypatch.delenv("DOUYIN_REDIS_URL", raising=False)
+    assert redis_url_option(ns(None)) is None
+    monkeypatch.setenv("DOUYIN_REDIS_URL", " redis://h:1/2 ")
+    assert redis_url_option(ns(None)) == "redis://h:1/2"
+    assert redis_url_option(ns("unix:///run/redis.sock")) == "unix:///run/redis.sock"
+    with pytest.raises(CliError) as info:
+        redis_url_option(ns("http://user:hunter2@h"))
+    assert info.value.code == USAGE and "hunter2" not in str(info.value)
+    assert describe("redis://:hunter2@cache.internal:6380/3") == "Redis at cache.internal:6380/3"
+    assert describe("rediss://u:p@h") == "Redis at h:6379/0"
+    assert describe("unix:///run/redis.sock") == "Redis at unix:/run/redis.sock"

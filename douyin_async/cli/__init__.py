@@ -8,6 +8,9 @@ Usage::
         --content-type 3 --out media.sqlite
     douyin-async sandbox --port 8080
 
+``--apps FILE`` pulls the same queries for many apps at once (one client per app, one quota
+each; see :mod:`.apps`); ``--redis-url`` shares each app's quota with other processes.
+
 Add ``--sandbox`` to a pull to run it against an embedded sandbox server instead of
 ``--base-url`` / ``$DOUYIN_BASE_URL``. A pull killed at any moment continues with the same
 command plus ``--resume``; ``--force`` starts over.
@@ -16,14 +19,17 @@ Exit codes:
     0    success (also a ``--resume`` of a pull that already finished)
     1    unexpected internal error
     2    usage error: bad option or value, impossible date, window older than 90 days,
-         page size out of range, empty ids, no server, no credentials
+         page size out of range, empty ids, no server, no credentials, ``--redis-url``
+         without the redis package
     3    file error: ids or token file unreadable, output or checkpoint unwritable
     4    authentication refused by the server
     5    permission denied by the server
     6    quota exhausted, or rate-limited after every retry
-    7    any other API or transport error, after retries
+    7    any other API or transport error, after retries; Redis unreachable
     8    output/checkpoint conflict: output exists without ``--resume``/``--force``, or
          ``--resume`` with different query parameters
+    9    bad ``--apps`` file: missing, unreadable, malformed, empty, a name used twice,
+         missing or mixed credentials
     130  interrupted (Ctrl-C)
 
 Every error is reported as one line on stderr; tokens and secrets never appear in output.

@@ -128,6 +128,11 @@ def _common_options() -> Parser:
                         help="read the access token from FILE (default: $DOUYIN_ACCESS_TOKEN, "
                              "or client credentials from $DOUYIN_CLIENT_KEY and "
                              "$DOUYIN_CLIENT_SECRET)")
+    server.add_argument("--apps", metavar="FILE",
+                        help="pull the same queries for every app listed in FILE (TOML if it "
+                             "ends in .toml, JSON otherwise): a name and credentials per app "
+                             "(access_token, access_token_file, or client_key and "
+                             "client_secret), optionally a rate; rows get an 'app' column")
     server.add_argument("--sandbox", action="store_true",
                         help="start an embedded sandbox server and pull from it "
                              "(no credentials needed)")
@@ -144,9 +149,14 @@ def _common_options() -> Parser:
 
     pace = common.add_argument_group("pacing and retries")
     pace.add_argument("--rate-limit", type=_positive_float, default=10.0, metavar="QPS",
-                      help="requests per second, all requests together (default: 10)")
+                      help="requests per second of each app, both endpoints together "
+                           "(default: 10; an app's 'rate' in --apps overrides it)")
+    pace.add_argument("--redis-url", metavar="URL",
+                      help="share each app's quota with every process that names the same "
+                           "Redis (redis://, rediss:// or unix://; default: "
+                           "$DOUYIN_REDIS_URL); needs pip install 'douyin-async[redis]'")
     pace.add_argument("--max-concurrency", type=_positive_int, default=10, metavar="N",
-                      help="requests in flight at once (default: 10)")
+                      help="requests in flight at once, per app (default: 10)")
     pace.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SEC",
                       help="seconds per request (default: 30)")
     pace.add_argument("--max-retries", type=_non_negative_int, default=5, metavar="N",

@@ -159,8 +159,9 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def unit_key(query: Query) -> str:
-    """A stable text key of a unit query (the same fields give the same key on every run)."""
+def unit_key(query: Query, app: str | None = None) -> str:
+    """A stable text key of a unit query (the same fields give the same key on every run);
+    in a pull of many apps, the same query of each app has its own key."""
     if isinstance(query, TaskVideoQuery):
         fields: list[Any] = ["task-video", query.billing_date.isoformat(),
                              query.video_publish_start_time, query.video_publish_end_time,
@@ -168,4 +169,6 @@ def unit_key(query: Query) -> str:
     else:
         fields = ["talent-media", query.plan_id, query.douyin_id, query.content_type,
                   query.page_size]
+    if app is not None:
+        fields = ["app", app, *fields]
     return orjson.dumps(fields).decode()

@@ -2,15 +2,20 @@
 
 In order: ``--access-token-file``, then the environment as read by
 :func:`douyin_async.auth.provider_from_env` (``$DOUYIN_ACCESS_TOKEN``, or client credentials
-from ``$DOUYIN_CLIENT_KEY`` and ``$DOUYIN_CLIENT_SECRET``).
+from ``$DOUYIN_CLIENT_KEY`` and ``$DOUYIN_CLIENT_SECRET``). With ``--apps``, each app's own
+credentials from the apps file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 
-from ..auth import TokenProvider, provider_from_env
+import aiohttp
+
+from ..auth import ClientCredentials, TokenProvider, provider_from_env
 from ..errors import InvalidParameterError
+from .apps import AppSpec
 from .exits import FILES, USAGE, CliError
 
 
@@ -39,3 +44,24 @@ def token_source(token_file: str | None, base_url: str) -> str | TokenProvider:
         raise CliError("no credentials: set DOUYIN_ACCESS_TOKEN (or use --access-token-file), "
                        "or DOUYIN_CLIENT_KEY and DOUYIN_CLIENT_SECRET", USAGE)
     return provider
+
+
+def app_token_source(app: AppSpec, base_url: str,
+                     session: aiohttp.ClientSession | None = None) -> str | TokenProvider:
+    """The token, or a renewing provider, of one app of an ``--apps`` file."""
+    if app.access_token is not None:
+        return app.access_token
+    assert app.client_key is not None and app.client_secret is not None
+    return ClientCredentials(app.client_key, app.client_secret, base_url=base_url,
+                             session=session)
+
+
+async def quota_name(access: str | TokenProvider) -> str:
+    """The name of a single app's shared quota (``--redis-url`` without ``--apps``): its client
+    key, or for a fixed token a digest of the token (never the token itself)."""
+    provider = getattr(access, "inner", access)  # a SharedToken wraps client credentials
+    key = getattr(provider, "client_key", None)
+    if isinstance(key, str) and key:
+        return key
+    token = access if isinstance(access, str) else await access.get()
+    return "token-" + hashlib.sha256(token.encode()).hexdigest()[:16]

@@ -1,18 +1,26 @@
-"""The embedded sandbox of ``pull --sandbox``: a server on its own thread and event loop."""
+"""The embedded sandbox of ``pull --sandbox``: a server on its own thread and event loop.
+
+With ``--apps``, the sandbox also accepts every app's credentials: its fixed token, or its
+client key and secret on the token endpoints. The sandbox caps each token on its own, so
+every app has its own quota there too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from .apps import AppSpec
 from .exits import USAGE, CliError
 from .spec import SandboxOptions
 
 
-def sandbox_config(options: SandboxOptions) -> Any:
-    """The :class:`~douyin_async.sandbox.config.SandboxConfig` for the ``--sandbox-*`` options."""
-    from ..sandbox.config import SandboxConfig
+def sandbox_config(options: SandboxOptions, apps: Sequence[AppSpec] = ()) -> Any:
+    """The :class:`~douyin_async.sandbox.config.SandboxConfig` for the ``--sandbox-*`` options,
+    accepting the credentials of ``apps`` as well as its own."""
+    from ..sandbox.config import STATIC_TOKEN, SandboxConfig
+    from ..sandbox.config import RegisteredClient as Registered
 
     settings: dict[str, Any] = {}
     if options.seed is not None:
@@ -21,6 +29,14 @@ def sandbox_config(options: SandboxOptions) -> Any:
         settings["latency"] = options.latency
     if options.qps is not None:
         settings["qps"] = options.qps
+    if apps:
+        settings["static_tokens"] = frozenset(
+            {STATIC_TOKEN, *(a.access_token for a in apps if a.access_token)})
+        default = SandboxConfig().clients
+        known = {client.client_key for client in default}
+        settings["clients"] = (*default, *(
+            Registered(a.client_key, a.client_secret) for a in apps
+            if a.client_key and a.client_secret and a.client_key not in known))
     if isinstance(options.fault_rate, dict):
         settings.update({f"{kind}_rate": rate for kind, rate in options.fault_rate.items()})
     try:
@@ -33,11 +49,12 @@ def sandbox_config(options: SandboxOptions) -> Any:
 
 
 @asynccontextmanager
-async def embedded_sandbox(options: SandboxOptions) -> AsyncIterator[tuple[str, str]]:
+async def embedded_sandbox(options: SandboxOptions, apps: Sequence[AppSpec] = ()
+                           ) -> AsyncIterator[tuple[str, str]]:
     """Run a sandbox on a background thread; yield its URL and token."""
     from ..sandbox.server import ThreadedSandbox
 
-    async with ThreadedSandbox(sandbox_config(options)) as sandbox:
+    async with ThreadedSandbox(sandbox_config(options, apps)) as sandbox:
         yield sandbox.url, sandbox.token
 
 

@@ -15,7 +15,7 @@ OK = 0
 #: An unexpected failure inside the tool.
 INTERNAL = 1
 #: Bad command line: unknown option, impossible date, window too old, page size, empty ids,
-#: missing server or credentials.
+#: missing server or credentials, ``--redis-url`` without the redis package.
 USAGE = 2
 #: A file could not be read or written: ids file, token file, output, checkpoint.
 FILES = 3
@@ -30,6 +30,10 @@ API = 7
 #: The output or its checkpoint is in the way: it exists without --resume/--force, or
 #: --resume was given with different query parameters.
 CONFLICT = 8
+#: The ``--apps`` file is missing, unreadable, malformed or empty, or an app in it is wrong
+#: (no name, a name used twice, missing or mixed credentials, a bad rate, an unreadable
+#: token file).
+APPS = 9
 #: Interrupted (Ctrl-C).
 INTERRUPTED = 130
 
@@ -39,14 +43,17 @@ exit codes:
   0    success (also: --resume of a pull that already finished)
   1    unexpected internal error
   2    usage error (bad option or value, impossible date, window older than 90 days,
-       page size out of range, empty ids, no server or no credentials)
+       page size out of range, empty ids, no server or no credentials, --redis-url
+       without the redis package)
   3    file error (ids or token file unreadable, output or checkpoint unwritable)
   4    authentication refused by the server
   5    permission denied by the server
   6    quota exhausted or rate-limited after retries
-  7    other API or transport error after retries
+  7    other API or transport error after retries (also: Redis unreachable)
   8    output/checkpoint conflict (exists without --resume or --force, or --resume
        with different query parameters)
+  9    bad --apps file (missing, unreadable, malformed, empty, duplicate names,
+       missing or mixed credentials)
   130  interrupted (Ctrl-C)
 """
 

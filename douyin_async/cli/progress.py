@@ -4,13 +4,16 @@ Counts come from the client's :class:`~douyin_async.stats.ClientStats` (requests
 rate-limit answers) and from the pages written. Talent-media answers tell their page count, so
 once every unit has answered its first page the remaining pages, and an ETA, are known; task
 videos have no totals, so their ETA is estimated from the share of units finished (``~``).
+
+A pull for many apps shows the totals of all its clients, each app's request rate, and a
+summary line per app before the final one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TextIO
 
 from ..stats import ClientStats
@@ -23,12 +26,50 @@ def _clock_text(seconds: float) -> str:
         f"{rest // 60:d}:{rest % 60:02d}"
 
 
+#: Apps shown by name in the progress line; more are shown as a range of rates.
+NAMED_APPS = 4
+
+
+class Totals:
+    """The counters of several clients added up (read like one :class:`ClientStats`)."""
+
+    def __init__(self, parts: Sequence[ClientStats]) -> None:
+        self.parts = list(parts)
+
+    @property
+    def requests(self) -> int:
+        """Requests sent."""
+        return sum(part.requests for part in self.parts)
+
+    @property
+    def retries(self) -> int:
+        """Retries."""
+        return sum(part.retries for part in self.parts)
+
+    @property
+    def rate_limited(self) -> int:
+        """Rate-limit answers."""
+        return sum(part.rate_limited for part in self.parts)
+
+
+class _AppCount:
+    def __init__(self, stats: ClientStats) -> None:
+        self.stats = stats
+        self.pages = 0
+        self.records = 0
+        self.finished: float | None = None
+
+
 class Progress:
-    """Tracks a pull and reports it on ``stream`` (stderr)."""
+    """Tracks a pull and reports it on ``stream`` (stderr).
+
+    ``apps`` (a pull of many apps) maps each app's name to its client's counters; ``stats``
+    is then their :class:`Totals` and ``rate_cap`` the sum of the apps' rates.
+    """
 
     def __init__(
         self,
-        stats: ClientStats,
+        stats: ClientStats | Totals,
         stream: TextIO,
         *,
         units_total: int,
@@ -38,6 +79,7 @@ class Progress:
         quiet: bool,
         interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        apps: Mapping[str, ClientStats] | None = None,
     ) -> None:
         self.stats = stats
         self.stream = stream
@@ -55,17 +97,40 @@ class Progress:
         self._pages_seen: dict[str, int] = {}
         self._resumed_units = units_done
         self._line_shown = False
+        self._apps = {name: _AppCount(stats) for name, stats in (apps or {}).items()}
 
     def on_page(self, unit: str, page: int, records: int, done: bool,
-                page_count: int | None) -> None:
-        """Count a written page."""
+                page_count: int | None, app: str | None = None) -> None:
+        """Count a written page (of ``app``, in a pull of many apps)."""
         self.pages += 1
         self.records += records
+        if app is not None:
+            count = self._apps[app]
+            count.pages += 1
+            count.records += records
         self._pages_seen[unit] = page
         if page_count is not None:
             self._page_counts[unit] = max(page_count, 1)
         if done:
             self.units_done += 1
+
+    def app_done(self, app: str) -> None:
+        """Note that every page of ``app`` has been fetched (its rate stops counting time)."""
+        self._apps[app].finished = self.clock()
+
+    def app_rate(self, app: str) -> float:
+        """Requests per second of one app, over the time it was pulling."""
+        count = self._apps[app]
+        elapsed = (count.finished if count.finished is not None else self.clock()) - self.started
+        return count.stats.requests / elapsed if elapsed > 0 else 0.0
+
+    def _apps_text(self) -> str:
+        rates = {name: self.app_rate(name) for name in self._apps}
+        if len(rates) <= NAMED_APPS:
+            each = ", ".join(f"{name[:16]} {rate:.1f}" for name, rate in rates.items())
+        else:
+            each = f"{min(rates.values()):.1f}..{max(rates.values()):.1f} each"
+        return f" ({len(rates)} apps: {each})"
 
     def eta(self) -> str:
         """Time left: exact-ish when all page totals are known, ``~`` from units otherwise."""
@@ -84,8 +149,9 @@ class Progress:
         """The current state in one line."""
         elapsed = self.clock() - self.started
         rate = self.stats.requests / elapsed if elapsed > 0 else 0.0
+        apps = self._apps_text() if self._apps else ""
         return (f"pages {self.pages:,} | records {self.records:,} | "
-                f"{rate:.1f}/{self.rate_cap:g} req/s | retries {self.stats.retries} | "
+                f"{rate:.1f}/{self.rate_cap:g} req/s{apps} | retries {self.stats.retries} | "
                 f"rate-limited {self.stats.rate_limited} | "
                 f"units {self.units_done}/{self.units_total} | "
                 f"elapsed {_clock_text(elapsed)} | ETA {self.eta()}")
@@ -115,13 +181,21 @@ class Progress:
             self.stream.flush()
             self._line_shown = False
 
+    def app_lines(self) -> list[str]:
+        """One summary line per app (none for a pull of one app)."""
+        return [f"app {name}: {count.records:,} records, {count.pages:,} pages, "
+                f"{count.stats.requests:,} requests ({self.app_rate(name):.1f} req/s), "
+                f"{count.stats.retries} retries, {count.stats.rate_limited} rate-limited"
+                for name, count in self._apps.items()]
+
     def summary(self) -> str:
         """The final line: records, pages, requests, request rate, retries and wall time."""
         elapsed = self.clock() - self.started
         rate = self.stats.requests / elapsed if elapsed > 0 else 0.0
         resumed = f", {self._resumed_units} units already done" if self._resumed_units else ""
+        apps = f", {len(self._apps)} apps" if self._apps else ""
         return (f"done: {self.records:,} records, {self.pages:,} pages, "
                 f"{self.stats.requests:,} requests ({rate:.1f} req/s), "
                 f"{self.stats.retries} retries, {self.stats.rate_limited} rate-limited, "
-                f"{self.units_done}/{self.units_total} units{resumed}, "
+                f"{self.units_done}/{self.units_total} units{resumed}{apps}, "
                 f"wall {elapsed:.1f} s")

@@ -1,8 +1,10 @@
 """Records as output rows: snake_case fields plus the query context the records lack.
 
 Task-video rows carry ``billing_date`` (the records' own ``date`` is the data date); talent-media
-rows carry ``plan_id`` and ``douyin_id``. JSONL rows merge keys the client does not know into the
-object; CSV and SQLite rows, which have fixed columns, keep them as JSON text in ``extra``.
+rows carry ``plan_id`` and ``douyin_id``. A pull for many apps (``--apps``) puts the app's name
+first, in an ``app`` column that is also the first part of the natural key. JSONL rows merge
+keys the client does not know into the object; CSV and SQLite rows, which have fixed columns,
+keep them as JSON text in ``extra``.
 """
 
 from __future__ import annotations
@@ -54,19 +56,30 @@ TALENT_MEDIA = Table(
 )
 
 
-def table_for(kind: str) -> Table:
-    """The table of a pull kind (``task-videos`` or ``talent-media``)."""
-    return TASK_VIDEOS if kind == "task-videos" else TALENT_MEDIA
+def with_app(table: Table) -> Table:
+    """``table`` with an ``app`` column first, also first in the natural key."""
+    return Table(name=table.name, columns=(("app", "TEXT"), *table.columns),
+                 key=("app", *table.key))
 
 
-def page_rows(page: Page) -> list[dict[str, Any]]:
-    """The rows of a page: context columns first, then the record's fields and extras."""
+def table_for(kind: str, *, apps: bool = False) -> Table:
+    """The table of a pull kind (``task-videos`` or ``talent-media``); with an ``app`` column
+    for a pull of many apps."""
+    table = TASK_VIDEOS if kind == "task-videos" else TALENT_MEDIA
+    return with_app(table) if apps else table
+
+
+def page_rows(page: Page, app: str | None = None) -> list[dict[str, Any]]:
+    """The rows of a page: context columns first (``app``, when given), then the record's
+    fields and extras."""
     if isinstance(page, TaskVideoPage):
         context: dict[str, Any] = {"billing_date": page.query.billing_date.isoformat()}
     elif isinstance(page, TalentMediaPage):
         context = {"plan_id": page.query.plan_id, "douyin_id": page.query.douyin_id}
     else:
         raise TypeError(f"not a page: {page!r}")
+    if app is not None:
+        context = {"app": app, **context}
     return [{**context, **unstructure(record)} for record in page.records]
 
 

@@ -17,11 +17,13 @@ import attrs
 
 from ..errors import InvalidParameterError
 from ..models import Query, TalentMediaQuery, TaskVideoQuery
+from .apps import AppSpec, load_apps
 from .exits import FILES, USAGE, CliError
 
 _UNIX = re.compile(r"^\d{1,12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".sqlite": "sqlite", ".db": "sqlite"}
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 #: Longest billing-date range one command accepts.
 MAX_BILLING_DAYS = 366
 
@@ -48,6 +50,10 @@ class PullSpec:
     base_url: str | None
     sandbox: SandboxOptions | None
     access_token_file: str | None
+    #: The apps of ``--apps`` (None: one app, credentials from the options or environment).
+    apps: tuple[AppSpec, ...] | None
+    #: ``--redis-url`` / ``$DOUYIN_REDIS_URL``: share each app's quota through Redis.
+    redis_url: str | None
     rate_limit: float
     max_concurrency: int
     timeout: float
@@ -179,6 +185,20 @@ def output_format(out: str) -> str:
     return fmt
 
 
+def redis_url_option(ns: argparse.Namespace) -> str | None:
+    """``--redis-url`` or ``$DOUYIN_REDIS_URL``, checked (never echoed: it may hold a password)."""
+    url: str
+    if ns.redis_url is not None:
+        url = str(ns.redis_url).strip()
+    else:
+        url = os.environ.get("DOUYIN_REDIS_URL", "").strip()
+        if not url:
+            return None
+    if not url.startswith(_REDIS_SCHEMES):
+        raise CliError("--redis-url must start with redis://, rediss:// or unix://", USAGE)
+    return url
+
+
 def build_spec(ns: argparse.Namespace) -> PullSpec:
     """Validate the arguments of a ``pull`` command (no network, no files written)."""
     fmt = output_format(ns.out)
@@ -201,12 +221,22 @@ def build_spec(ns: argparse.Namespace) -> PullSpec:
             queries, params = _talent_media_queries(ns)
     except InvalidParameterError as exc:
         raise CliError(str(exc), USAGE) from None
+    redis_url = redis_url_option(ns)
+    apps = None
+    if ns.apps is not None:
+        if ns.access_token_file is not None:
+            raise CliError("--apps and --access-token-file exclude each other: give each app "
+                           "its credentials in the apps file", USAGE)
+        apps = load_apps(ns.apps)
+        # Names only: a resumed pull must cover the same apps, whatever their credentials.
+        params["apps"] = sorted(app.name for app in apps)
     return PullSpec(
         kind=ns.kind, queries=tuple(queries), params={"kind": ns.kind, "format": fmt, **params},
         out=ns.out, fmt=fmt, base_url=None if ns.sandbox else base_url,
         sandbox=SandboxOptions(ns.sandbox_latency, ns.sandbox_fault_rate, ns.sandbox_seed,
                                ns.sandbox_qps) if ns.sandbox else None,
-        access_token_file=ns.access_token_file, rate_limit=ns.rate_limit,
+        access_token_file=ns.access_token_file, apps=apps, redis_url=redis_url,
+        rate_limit=ns.rate_limit,
         max_concurrency=ns.max_concurrency, timeout=ns.timeout, max_retries=ns.max_retries,
         resume=ns.resume, force=ns.force, quiet=ns.quiet,
         progress_interval=ns.progress_interval,

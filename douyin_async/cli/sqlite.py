@@ -71,6 +71,7 @@ class SqliteOutput:
                                        check_same_thread=False)
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.executescript(_STATE_DDL + table_ddl(self.table) + ";")
+            self._check_columns()
             row = self._db.execute("SELECT params, complete FROM pull_state WHERE kind = ?",
                                    (self.kind,)).fetchone()
             state = None
@@ -89,6 +90,20 @@ class SqliteOutput:
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
         return None
+
+    def _check_columns(self) -> None:
+        """An existing table must have this pull's columns (one with or without ``app``)."""
+        assert self._db is not None
+        found = [row[1] for row in
+                 self._db.execute(f"PRAGMA table_info({_ident(self.table.name)})")]
+        if found == self.table.names:
+            return
+        mine, theirs = "app" in self.table.names, "app" in found
+        origin = ("of a pull with --apps (an 'app' column)" if theirs and not mine else
+                  "of a pull without --apps (no 'app' column)" if mine and not theirs else
+                  "with other columns")
+        raise conflict(f"{self.path!r} holds a {self.table.name} table {origin}; "
+                       "write to another file")
 
     def _continue(self, state: CheckpointState, params: dict[str, Any]) -> CheckpointState:
         assert self._db is not None
