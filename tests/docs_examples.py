@@ -17,14 +17,27 @@ The scheme, in full:
 - A block right after ``<!-- output -->`` shows what the python block before it prints: each
   of its lines must appear, in order, in that output (``...`` matches any text in a line).
 - A block right after ``<!-- not-run: REASON -->`` is not run; the reason is required, and
-  the test counts these and keeps them few.
-- Blocks of other languages (``text``, ``toml``, ``json`` ...) are data, not code; ``sh``,
-  ``bash`` and ``shell`` blocks are not allowed without a ``not-run`` marker (use
-  ``console``).
+  the test counts these and keeps them few. A ``python`` block may not be marked so: it is
+  always run or written as a file, and a ``.py`` file must be used (its module named) by a
+  later block of its page.
+- Blocks of other languages (``text``, ``toml``, ``json`` ...) are data, not code: a data
+  block that is Python (it parses and imports or defines something) must be a ``python``
+  block. ``sh``, ``bash`` and ``shell`` blocks are not allowed without a ``not-run`` marker
+  (use ``console``). Signatures are not listed in code blocks: the API reference shows them,
+  and a guide describes parameters in prose or a table.
+- Redis: examples find their Redis in the ``REDIS_URL`` environment variable, as a deployment
+  would. For a page whose blocks mention ``REDIS_URL``, the test starts a throwaway
+  ``redis-server`` on a free port (``tests/redis_server.py``; the binary must be on
+  ``PATH``), empties it, and sets ``REDIS_URL`` for the page's python and console blocks.
+- Generated pages (:data:`GENERATED`: page -> the script that writes it) are results, not
+  examples. Nothing on them runs, so they may hold no ``python``, ``console`` or shell block
+  and no marker; the script must exist and name the page. Their other blocks (tables,
+  listings) are left as the script writes them.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import os
@@ -44,6 +57,12 @@ DOCS = ROOT / "docs"
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
 _MARKER = re.compile(r"^\s*<!--\s*(?P<kind>not-run|file|output)\s*:?\s*(?P<value>.*?)\s*-->\s*$")
 SHELL_LANGS = frozenset({"sh", "bash", "shell", "zsh"})
+#: Languages the test runs (unless marked ``not-run``).
+EXECUTABLE_LANGS = frozenset({"python", "console"})
+#: Pages written by a script (relative to ``docs/``) -> the script (relative to the root).
+GENERATED = {"benchmarks.md": "benchmarks/run.py"}
+#: The environment variable that gives examples their Redis.
+REDIS_VAR = "REDIS_URL"
 
 
 @attrs.frozen
@@ -263,6 +282,30 @@ def run_console(block: Block, workdir: Path, timeout: float = 60.0) -> None:
         )
     for command, output in zip(cmds, outputs, strict=True):
         check_output(command, output, block.where)
+
+
+def uses_redis(page: Path) -> bool:
+    """Whether a block of ``page`` that runs (or is written for one that does) reads Redis."""
+    return any(REDIS_VAR in b.source for b in blocks(page)
+               if b.file or (b.lang in EXECUTABLE_LANGS and b.not_run is None))
+
+
+def is_python(block: Block) -> bool:
+    """Whether a block's text is a Python program: it parses and imports or defines names."""
+    try:
+        tree = ast.parse(block.source)
+    except SyntaxError:
+        return False
+    kinds = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return any(isinstance(node, kinds) for node in tree.body)
+
+
+def module_used_later(block: Block, later: list[Block]) -> bool:
+    """Whether the ``.py`` file of a ``file:`` block is named by a later block that runs."""
+    assert block.file is not None
+    name = re.escape(block.file.removesuffix(".py"))
+    return any(re.search(rf"\b{name}\b", b.source) for b in later
+               if b.file or (b.lang in EXECUTABLE_LANGS and b.not_run is None))
 
 
 def pages(exclude: frozenset[str] = frozenset()) -> Iterator[Path]:

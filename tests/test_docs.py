@@ -9,11 +9,15 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from docs_examples import (
     DOCS,
+    EXECUTABLE_LANGS,
+    GENERATED,
+    REDIS_VAR,
     ROOT,
     SHELL_LANGS,
     Block,
@@ -22,39 +26,54 @@ from docs_examples import (
     blocks,
     check_output,
     commands,
+    is_python,
+    module_used_later,
     pages,
     run_console,
     run_python,
+    uses_redis,
     write_file,
 )
+from redis_server import RedisServer, redis_server_binary
 
-#: Pages whose examples are not (yet) written for this scheme, and why.
-FOREIGN = {
-    "tokens.md": "not yet written for this scheme: signature displays and fragments for the "
-                 "real token endpoints (the providers are tested in tests/test_auth*.py)",
-    "scaling.md": "not yet written for this scheme: deployments over Redis",
-    "benchmarks.md": "results and commands of benchmarks/ runs",
-}
 #: The most blocks the pages may mark ``not-run``.
 MAX_NOT_RUN = 8
 
-PAGES = list(pages(frozenset(FOREIGN)))
-ALL_BLOCKS = [block for page in PAGES for block in blocks(page)]
-EXECUTABLE = {"python", "console"}
+PAGES = list(pages())
+EXAMPLE_PAGES = [p for p in PAGES if p.relative_to(DOCS).as_posix() not in GENERATED]
+ALL_BLOCKS = [block for page in EXAMPLE_PAGES for block in blocks(page)]
 
 
 def _runnable(page: Path) -> list[Block]:
     return [b for b in blocks(page)
-            if (b.lang in EXECUTABLE and b.not_run is None) or b.file or b.output]
+            if (b.lang in EXECUTABLE_LANGS and b.not_run is None) or b.file or b.output]
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A throwaway redis-server for the pages that use Redis (started on first use)."""
+    if redis_server_binary() is None:
+        pytest.fail("redis-server is not on PATH: the Redis examples need a real Redis "
+                    "(Debian: apt-get install redis-server)")
+    with RedisServer() as server:
+        yield server.url
 
 
 @pytest.mark.parametrize(
-    "page", [p for p in PAGES if _runnable(p)], ids=lambda p: p.relative_to(DOCS).as_posix()
+    "page", [p for p in EXAMPLE_PAGES if _runnable(p)],
+    ids=lambda p: p.relative_to(DOCS).as_posix(),
 )
-def test_examples_run(page: Path, tmp_path: Path) -> None:
+def test_examples_run(page: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Run the page's python and console blocks in order, in one working directory."""
     printed: str | None = None
     with PageContext(tmp_path):
+        if uses_redis(page):
+            import redis
+
+            url = request.getfixturevalue("redis_url")
+            with redis.Redis.from_url(url) as empty:
+                empty.flushall()
+            os.environ[REDIS_VAR] = url  # PageContext restores the environment
         for block in blocks(page):
             try:
                 if block.output:
@@ -73,17 +92,29 @@ def test_examples_run(page: Path, tmp_path: Path) -> None:
 
 
 def test_the_scheme_is_followed() -> None:
-    """Shell blocks are console blocks; not-run blocks are few; examples were found."""
-    for block in ALL_BLOCKS:
-        if block.lang in SHELL_LANGS:
-            assert block.not_run is not None, (
-                f"{block.where}: write shell sessions as ```console with '$ ' commands")
-        if block.lang == "console" and block.not_run is None:
-            commands(block)  # parses
-        if block.file is not None:
-            assert block.not_run is None and not block.output
-        if block.lang == "" and not block.not_run:
-            pytest.fail(f"{block.where}: give the code block a language")
+    """Shell blocks are console blocks; python always runs; not-run blocks are few."""
+    for page in EXAMPLE_PAGES:
+        found = blocks(page)
+        for n, block in enumerate(found):
+            if block.lang in SHELL_LANGS:
+                assert block.not_run is not None, (
+                    f"{block.where}: write shell sessions as ```console with '$ ' commands")
+            if block.lang == "console" and block.not_run is None:
+                commands(block)  # parses
+            if block.lang == "python":
+                assert block.not_run is None, (
+                    f"{block.where}: a python block must run; make it runnable against the "
+                    "sandbox, or describe it in prose or a table")
+            if block.file is not None:
+                assert block.not_run is None and not block.output
+                if block.file.endswith(".py"):
+                    assert module_used_later(block, found[n + 1:]), (
+                        f"{block.where}: no later block uses {block.file}")
+            elif block.lang not in EXECUTABLE_LANGS and not block.output:
+                assert not is_python(block), (
+                    f"{block.where}: this is Python; make it a ```python block that runs")
+            if block.lang == "" and not block.not_run:
+                pytest.fail(f"{block.where}: give the code block a language")
     not_run = [b for b in ALL_BLOCKS if b.not_run is not None]
     scripts = [b for b in ALL_BLOCKS if b.lang == "python" and b.file is None and not b.not_run]
     files = [b for b in ALL_BLOCKS if b.file is not None]
@@ -94,10 +125,25 @@ def test_the_scheme_is_followed() -> None:
           f"checked; {len(not_run)} blocks not run:")
     for block in not_run:
         print(f"  {block.where}: {block.not_run}")
-    for name, reason in FOREIGN.items():
-        print(f"  docs/{name} (whole page): {reason}")
+    for name, script in GENERATED.items():
+        print(f"  docs/{name}: generated by {script}, no examples")
     assert len(not_run) <= MAX_NOT_RUN, [b.where for b in not_run]
     assert len(scripts) >= 10 and len(sessions) >= 5 and len(outputs) >= 8  # the parser works
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_generated_pages_hold_no_examples(name: str) -> None:
+    """A generated page is written by its script and holds nothing that would have to run."""
+    page, script = DOCS / name, ROOT / GENERATED[name]
+    assert page in PAGES, f"docs/{name} is not a page"
+    assert script.is_file(), f"{script} writes docs/{name} but does not exist"
+    assert name in script.read_text(encoding="utf-8"), f"{script} does not write docs/{name}"
+    for block in blocks(page):
+        assert block.lang not in EXECUTABLE_LANGS | SHELL_LANGS, (
+            f"{block.where}: a generated page holds results, not examples to run")
+        assert not (block.not_run or block.file or block.output), (
+            f"{block.where}: markers are lost when the page is generated again")
+        assert not is_python(block), f"{block.where}: Python on a generated page"
 
 
 def test_mkdocs_build_strict(tmp_path: Path) -> None:

@@ -39,7 +39,9 @@ class ClientCredentials(RenewingProvider):
     """An app's client token (``client_credential`` grant), renewed ahead of expiry.
 
     Args:
-        client_key, client_secret: the app's credentials (the secret is never shown).
+        client_key: the app's client key.
+        client_secret: the app's client secret (never shown in a ``repr``, a message or a
+            log line).
         base_url: the server, e.g. ``DOUYIN_OPEN_API`` or a sandbox URL.
         stable: use ``/oauth/stable_client_token/`` (the default), which answers the same
             token while it is valid, so that many instances can renew without invalidating
@@ -49,7 +51,8 @@ class ClientCredentials(RenewingProvider):
         clock: unix-time source (tests inject one).
         session: an ``aiohttp.ClientSession`` for token requests (left open); by default each
             token request opens its own.
-        timeout: seconds per token request. ssl: passed to aiohttp.
+        timeout: seconds per token request.
+        ssl: passed to aiohttp for token requests (an ``ssl.SSLContext`` for a private CA).
 
     Concurrent callers of an expired token share one token request; a failed request is
     raised to all of them and the next call tries again.
@@ -116,7 +119,12 @@ class AuthorizerTokens(RenewingProvider):
         load_refresh_token: optional ``async () -> str | None`` called before every refresh;
             a non-empty answer replaces the refresh token in memory (for processes sharing
             one persisted refresh token, see :class:`~douyin_async.auth.SharedToken`).
-        margin, clock, session, timeout, ssl: as for :class:`ClientCredentials`.
+        margin: renew this many seconds before expiry, as for :class:`ClientCredentials`.
+        clock: unix-time source (tests inject one).
+        session: an ``aiohttp.ClientSession`` for token requests (left open); by default each
+            token request opens its own.
+        timeout: seconds per token request.
+        ssl: passed to aiohttp for token requests.
     """
 
     endpoint = AUTHORIZER_TOKEN_ENDPOINT
