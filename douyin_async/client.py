@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import time
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -54,6 +55,7 @@ _ENDPOINT_ALIASES = {
 
 T = TypeVar("T")
 R = TypeVar("R")
+A = TypeVar("A", envelopes.TaskVideoAnswer, envelopes.TalentMediaAnswer)
 
 
 def _endpoint(name: str) -> str:
@@ -128,6 +130,8 @@ class DouyinClient:
         self._own_session = session is None
         self._closed = False
         self._in_flight = asyncio.Semaphore(max_concurrency)
+        # One page decodes at a time (binds to the running loop on first use).
+        self._decoding = asyncio.Lock()
         self._latency = 0.5  # moving average of request latency, seconds
         self._limiters = self._build_limiters(rate_limit, limiter)
 
@@ -220,7 +224,7 @@ class DouyinClient:
         self,
         endpoint: str,
         body: Mapping[str, Any],
-        decode: Callable[..., T],
+        decode: Callable[..., Awaitable[T]],
         needed: Callable[[], bool] | None = None,
     ) -> T | None:
         payload = orjson.dumps(body)
@@ -228,6 +232,7 @@ class DouyinClient:
         attempt = 0
         renewed = False
         while True:
+            error: DouyinError | None = None
             async with self._in_flight:
                 await limiter.acquire()
                 if needed is not None and not needed():
@@ -238,8 +243,14 @@ class DouyinClient:
                     token = await self.tokens.get()
                     self.stats.requests += 1
                     status, data, header_log_id = await self._post(endpoint, payload, token)
-                    result = decode(data, http_status=status, endpoint=endpoint,
-                                    header_log_id=header_log_id)
+                except DouyinError as exc:
+                    error = exc
+            if error is None:
+                # Decoded outside the in-flight slot: a page waiting for its turn to decode
+                # does not hold back other requests.
+                try:
+                    result = await decode(data, http_status=status, endpoint=endpoint,
+                                          header_log_id=header_log_id)
                 except DouyinError as exc:
                     error = exc
                 else:
@@ -264,24 +275,50 @@ class DouyinClient:
             self.stats.retries += 1
             await asyncio.sleep(delay)
 
+    async def _decode_answer(
+        self,
+        parse: Callable[..., A],
+        decoder_of: Callable[[list[dict[str, Any]]], RecordDecoder[R]],
+        body: bytes,
+        *,
+        http_status: int,
+        endpoint: str,
+        header_log_id: str = "",
+    ) -> tuple[A, list[R]]:
+        """Parse an answer (``parse``: a pure function of :mod:`envelopes`) and structure its
+        records, one page at a time and one heavy step per event-loop turn.
+
+        A 10,000-record page takes tens of milliseconds to parse and structure. The client
+        decodes one page at a time (other pages wait their turn), and yields to the event loop
+        before the JSON parse and before each chunk of ``decode_chunk`` records, so other tasks
+        (a web app's handlers) never wait for more than one of these steps. The cyclic garbage
+        collector is paused for the page: the parsed dicts are acyclic, and collections started
+        in the middle would only rescan the objects the page is building.
+        """
+        async with self._decoding:
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                await asyncio.sleep(0)
+                answer = parse(body, http_status=http_status, endpoint=endpoint,
+                               header_log_id=header_log_id)
+                raw = answer.records
+                records = await self._decode_records(raw, decoder_of(raw), endpoint) \
+                    if raw else []
+            finally:
+                if collecting:
+                    gc.enable()
+        return answer, records
+
     async def _decode_records(
         self, raw: list[dict[str, Any]], decoder: RecordDecoder[R], endpoint: str
     ) -> list[R]:
-        """Structure a page's raw records in chunks of ``decode_chunk``, yielding in between.
-
-        A 10,000-record page takes tens of milliseconds to structure; yielding to the event
-        loop between chunks keeps other tasks (a web app's handlers) responsive meanwhile.
-        """
+        """Structure a page's raw records in chunks of ``decode_chunk``, yielding before each."""
         chunk = self._decode_chunk
-        if len(raw) <= chunk:
-            parts = [raw]
-        else:
-            parts = [raw[start:start + chunk] for start in range(0, len(raw), chunk)]
         out: list[R] = []
-        for part in parts:
-            # Let other tasks run before each chunk, the first included: the answer's JSON
-            # was parsed just before this, in one go.
+        for start in range(0, len(raw), chunk):
             await asyncio.sleep(0)
+            part = raw[start:start + chunk] if len(raw) > chunk else raw
             try:
                 out += decoder.many(part)
             except (KeyError, ValueError, TypeError, AttributeError) as exc:
@@ -293,19 +330,27 @@ class DouyinClient:
                 ) from None
         return out
 
+    async def _decode_task_video(
+        self, body: bytes, **kw: Any
+    ) -> tuple[envelopes.TaskVideoAnswer, list[VideoDailyData]]:
+        return await self._decode_answer(envelopes.decode_task_video, _video_decoder, body, **kw)
+
+    async def _decode_talent_media(
+        self, body: bytes, **kw: Any
+    ) -> tuple[envelopes.TalentMediaAnswer, list[TalentMedia]]:
+        return await self._decode_answer(envelopes.decode_talent_media, _talent_decoder, body,
+                                         **kw)
+
     # -- single pages -----------------------------------------------------------------------
 
     async def _task_video_page(
         self, query: TaskVideoQuery, page: int, needed: Callable[[], bool] | None = None
     ) -> TaskVideoPage | None:
-        answer = await self._call(TASK_VIDEO_ENDPOINT, query.body(page),
-                                  envelopes.decode_task_video, needed)
-        if answer is None:
+        decoded = await self._call(TASK_VIDEO_ENDPOINT, query.body(page),
+                                   self._decode_task_video, needed)
+        if decoded is None:
             return None
-        records: list[VideoDailyData] = []
-        if answer.records:
-            decoder = video_decoder(answer.records[0])
-            records = await self._decode_records(answer.records, decoder, TASK_VIDEO_ENDPOINT)
+        answer, records = decoded
         self.stats.pages += 1
         self.stats.records += len(records)
         return TaskVideoPage(query=query, page=page, records=records, log_id=answer.log_id)
@@ -313,12 +358,11 @@ class DouyinClient:
     async def _talent_media_page(
         self, query: TalentMediaQuery, page: int, needed: Callable[[], bool] | None = None
     ) -> TalentMediaPage | None:
-        answer = await self._call(TALENT_MEDIA_ENDPOINT, query.body(page),
-                                  envelopes.decode_talent_media, needed)
-        if answer is None:
+        decoded = await self._call(TALENT_MEDIA_ENDPOINT, query.body(page),
+                                   self._decode_talent_media, needed)
+        if decoded is None:
             return None
-        records = await self._decode_records(answer.records, talent_media_decoder,
-                                             TALENT_MEDIA_ENDPOINT)
+        answer, records = decoded
         self.stats.pages += 1
         self.stats.records += len(records)
         return TalentMediaPage(query=query, page=page, records=records, log_id=answer.log_id,
@@ -491,6 +535,14 @@ class DouyinClient:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+
+
+def _video_decoder(raw: Sequence[Mapping[str, Any]]) -> RecordDecoder[VideoDailyData]:
+    return video_decoder(raw[0])
+
+
+def _talent_decoder(raw: Sequence[Mapping[str, Any]]) -> RecordDecoder[TalentMedia]:
+    return talent_media_decoder
 
 
 def _page_count(page: Any) -> int | None:

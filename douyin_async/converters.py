@@ -4,20 +4,34 @@ Task-video records arrive with PascalCase keys (as the API page prints them: ``G
 ``TaskId``) or snake_case keys (as ByteDance's SDK models name them: ``gmv_1d``, ``task_id``);
 both are accepted. Keys the client does not know are kept in the record's ``extra``.
 Detailed validation is off: it made decoding 15-20% slower, and a bad record still raises.
+
+Each record class and key style has two structure functions:
+
+- the reference: the function cattrs generates for the class (``make_dict_structure_fn``),
+  which converts every field through the converter's hooks (``int(v)``, ``str(v)``, ...);
+- the fast path, generated here once at import and registered on the converter: it reads the
+  known keys with one ``operator.itemgetter`` call, checks that each value already has the
+  type its field needs (``type(v) is int`` / ``str``), and fills the new instance's
+  ``__dict__`` directly, skipping the attrs ``__init__``.
+
+A record the fast path cannot take as it is (a missing key, a value of another type, a date
+that does not parse) goes to the reference, so the result, or the exception, is the
+reference's own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import gc
+import typing
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from .models import TalentMedia, VideoDailyData
+from .models import EMPTY_EXTRA, TalentMedia, VideoDailyData
 
 T = TypeVar("T")
 
@@ -85,13 +99,125 @@ def _make_converter() -> cattrs.Converter:
 converter = _make_converter()
 
 
+#: How the fast path checks and converts a field, by annotated type: the raw JSON value's
+#: required type, and the name of the conversion applied to it (None: stored as it is).
+_FAST_FIELDS: dict[Any, tuple[type, str | None]] = {
+    int: (int, None),
+    str: (str, None),
+    dt.datetime: (int, "datetime"),
+    dt.date: (str, "date"),
+}
+
+
+def _date_or_parse(value: str) -> dt.date:
+    return _structure_date(value, dt.date)
+
+
+def _make_fast(
+    cls: type[T], names: list[str], keys: list[str], reference: Callable[[Any], T]
+) -> tuple[Callable[[Any], T], Callable[[Sequence[Any]], list[T]]] | None:
+    """Generate the fast structure functions of ``cls`` (one record, a batch), or None.
+
+    ``names`` are the fields in class order (``extra`` excluded), ``keys`` the raw keys they
+    are read from. The instance's ``__dict__`` is filled in field order, ``extra`` last, the
+    order attrs' ``__init__`` uses, so instances keep sharing the class's key table.
+    """
+    hints = typing.get_type_hints(cls)
+    specs = []
+    for name in names:
+        spec = _FAST_FIELDS.get(hints[name])
+        if spec is None:
+            return None
+        specs.append(spec)
+    n_keys = len(keys)
+    values = [f"v{i}" for i in range(n_keys)]
+    unpack = ", ".join(values) + ("," if n_keys == 1 else "")
+    converts: list[str] = []
+    stored: list[str] = []
+    for i, (_, how) in enumerate(specs):
+        if how == "datetime":
+            converts.append(f"v{i} = fromtimestamp(v{i}, UTC)")
+        elif how == "date":
+            converts += [f"x{i} = date_get(v{i})",
+                         f"if x{i} is None:",
+                         f"    x{i} = date_parse(v{i})"]
+        stored.append(f"x{i}" if how == "date" else f"v{i}")
+
+    def block(lines: list[str], indent: int) -> str:
+        return "".join(" " * indent + line + "\n" for line in lines)
+
+    fill = [f"d[{name!r}] = {value}" for name, value in zip(names, stored, strict=True)]
+    source = (
+        "def structure_one(raw, _cls=None):\n"
+        "    try:\n"
+        f"        {unpack} = getter(raw)\n"
+        "    except Exception:\n"
+        "        return reference(raw)\n"
+        f"    if ({', '.join(f'type({v})' for v in values)},) != types:\n"
+        "        return reference(raw)\n"
+        + ("    try:\n" + block(converts, 8) + "    except Exception:\n"
+           "        return reference(raw)\n" if converts else "") +
+        "    inst = new(cls)\n"
+        "    d = inst.__dict__\n"
+        + block(fill, 4) +
+        "    d['extra'] = EMPTY if len(raw) == n_keys else extra_of(raw)\n"
+        "    return inst\n"
+        "\n"
+        "def structure_many(raws):\n"
+        "    out = []\n"
+        "    append = out.append\n"
+        "    for raw in raws:\n"
+        "        try:\n"
+        f"            {unpack} = getter(raw)\n"
+        "        except Exception:\n"
+        "            append(reference(raw))\n"
+        "            continue\n"
+        f"        if ({', '.join(f'type({v})' for v in values)},) != types:\n"
+        "            append(reference(raw))\n"
+        "            continue\n"
+        + ("        try:\n" + block(converts, 12) + "        except Exception:\n"
+           "            append(reference(raw))\n"
+           "            continue\n" if converts else "") +
+        "        inst = new(cls)\n"
+        "        d = inst.__dict__\n"
+        + block(fill, 8) +
+        "        d['extra'] = EMPTY if len(raw) == n_keys else extra_of(raw)\n"
+        "        append(inst)\n"
+        "    return out\n"
+    )
+    key_set = frozenset(keys)
+
+    def extra_of(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+        extra = {k: v for k, v in raw.items() if k not in key_set}
+        return extra or EMPTY_EXTRA
+
+    namespace: dict[str, Any] = {
+        "getter": itemgetter(*keys) if n_keys > 1 else (lambda raw, _k=keys[0]: (raw[_k],)),
+        "types": tuple(required for required, _ in specs),
+        "n_keys": n_keys,
+        "reference": reference,
+        "cls": cls,
+        "new": cls.__new__,
+        "EMPTY": EMPTY_EXTRA,
+        "extra_of": extra_of,
+        "fromtimestamp": _fromtimestamp,
+        "UTC": _UTC,
+        "date_get": _DATE_CACHE.get,
+        "date_parse": _date_or_parse,
+    }
+    filename = f"<fast structure {cls.__qualname__} {'/'.join(keys[:2])}...>"
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - source built above
+    return namespace["structure_one"], namespace["structure_many"]
+
+
 class RecordDecoder(Generic[T]):
     """Structures raw dicts of one record type and keeps unknown keys in ``extra``.
 
-    The structure function is generated by cattrs for the record class, with the key renames.
-    Every known key is required (a missing one raises ``KeyError``), so a raw dict that
-    structured holds unknown keys exactly when it has more keys than the class has fields:
-    one ``len()`` per record instead of a key-set comparison.
+    The reference structure function is generated by cattrs for the record class, with the key
+    renames. Every known key is required (a missing one raises ``KeyError``), so a raw dict
+    that structured holds unknown keys exactly when it has more keys than the class has
+    fields: one ``len()`` per record instead of a key-set comparison. The fast path (see the
+    module docstring) builds the same records and hands anything unusual to the reference.
     """
 
     def __init__(self, cls: type[T], renames: Mapping[str, str] | None = None) -> None:
@@ -100,40 +226,39 @@ class RecordDecoder(Generic[T]):
         overrides: dict[str, Any] = {n: override(rename=renames.get(n, n)) for n in names}
         overrides["extra"] = override(omit=True)
         self.cls = cls
-        self.keys = frozenset(renames.get(n, n) for n in names)
+        keys = [renames.get(n, n) for n in names]
+        self.keys = frozenset(keys)
         self._n_keys = len(self.keys)
         self._fn: Callable[[Mapping[str, Any], type[T]], T] = make_dict_structure_fn(
             cls, converter, _cattrs_forbid_extra_keys=False, **overrides
         )
+        fast = _make_fast(cls, names, keys, self.reference)
+        if fast is None:
+            self._one: Callable[[Any], T] = self.reference
+            self._many: Callable[[Sequence[Any]], list[T]] = self._reference_many
+        else:
+            self._one, self._many = fast
 
     def __call__(self, raw: Mapping[str, Any]) -> T:
+        return self._one(raw)
+
+    def structure(self, raw: Mapping[str, Any], _: Any = None) -> T:
+        """One record; the signature of a cattrs structure hook."""
+        return self._one(raw)
+
+    def many(self, raws: Sequence[Mapping[str, Any]]) -> list[T]:
+        """Structure a batch of raw dicts (the hot path of a page)."""
+        return self._many(raws)
+
+    def reference(self, raw: Mapping[str, Any]) -> T:
+        """One record through the cattrs-generated structure function (the reference path)."""
         record = self._fn(raw, self.cls)
         if len(raw) != self._n_keys:
             self._keep_extra(raw, record)
         return record
 
-    def many(self, raws: Sequence[Mapping[str, Any]]) -> list[T]:
-        """Structure a batch of raw dicts (the hot path of a page).
-
-        The cyclic garbage collector is paused while the batch is built: the batch allocates
-        two tracked objects per record and none of them can be garbage yet, so collections
-        started in the middle of it only rescan the new records.
-        """
-        fn, cls = self._fn, self.cls
-        pause = gc.isenabled()
-        if pause:
-            gc.disable()
-        try:
-            out = [fn(raw, cls) for raw in raws]
-        finally:
-            if pause:
-                gc.enable()
-        if sum(map(len, raws)) != self._n_keys * len(raws):
-            n_keys = self._n_keys
-            for raw, record in zip(raws, out, strict=True):
-                if len(raw) != n_keys:
-                    self._keep_extra(raw, record)
-        return out
+    def _reference_many(self, raws: Sequence[Mapping[str, Any]]) -> list[T]:
+        return [self.reference(raw) for raw in raws]
 
     def _keep_extra(self, raw: Mapping[str, Any], record: T) -> None:
         keys = self.keys
@@ -154,6 +279,14 @@ talent_media_decoder: RecordDecoder[TalentMedia] = _TALENT
 def video_decoder(sample: Mapping[str, Any]) -> RecordDecoder[VideoDailyData]:
     """The decoder for task-video records keyed like ``sample`` (PascalCase or snake_case)."""
     return _VIDEO_SNAKE if "task_id" in sample or "video_id" in sample else _VIDEO_PASCAL
+
+
+def _structure_video(raw: Mapping[str, Any], _: Any = None) -> VideoDailyData:
+    return video_decoder(raw)(raw)
+
+
+converter.register_structure_hook(VideoDailyData, _structure_video)
+converter.register_structure_hook(TalentMedia, _TALENT.structure)
 
 
 def decode_video(raw: Mapping[str, Any]) -> VideoDailyData:

@@ -7,7 +7,8 @@ so a bad query never reaches the network. Records are decoded by :mod:`douyin_as
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -23,6 +24,8 @@ TASK_VIDEO_MAX_PAGE_SIZE = 10_000
 TALENT_MEDIA_MAX_PAGE_SIZE = 100
 #: content_type values accepted by the talent-media endpoint (3 covers both scenes).
 CONTENT_TYPES = frozenset({1, 2, 3})
+#: The ``extra`` of a record without unknown keys: one shared, read-only empty mapping.
+EMPTY_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
 # -- records -------------------------------------------------------------------------------
@@ -34,7 +37,7 @@ class VideoDailyData:
 
     Money fields are integer fen; ids are exact 64-bit integers; ``publish_time`` is a
     timezone-aware UTC datetime. Keys the API adds later land in ``extra`` (raw JSON values,
-    keys as the server sent them).
+    keys as the server sent them); without them ``extra`` is an empty read-only mapping.
     """
 
     active_cnt_1d: int
@@ -56,7 +59,7 @@ class VideoDailyData:
     video_link: str
     video_title: str
     date: dt.date
-    extra: dict[str, Any] = attrs.field(factory=dict, hash=False, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, hash=False, repr=False)
 
 
 @attrs.frozen(slots=False)
@@ -69,7 +72,7 @@ class TalentMedia:
     play_cnt: int
     talent_commission: int
     used_gmv: int
-    extra: dict[str, Any] = attrs.field(factory=dict, hash=False, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, hash=False, repr=False)
 
 
 # -- input checks ---------------------------------------------------------------------------

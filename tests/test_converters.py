@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
+import attrs
 import pytest
 from apiserver import media, video
 
 from douyin_async import TalentMedia, VideoDailyData
-from douyin_async.converters import decode_talent_media, decode_video, unstructure
+from douyin_async.converters import (
+    RecordDecoder,
+    converter,
+    decode_talent_media,
+    decode_video,
+    talent_media_decoder,
+    unstructure,
+    video_decoder,
+)
 
 
 def test_pascal_and_snake_keys_give_the_same_record() -> None:
@@ -60,3 +71,111 @@ def test_missing_key_raises() -> None:
     del raw["VideoId"]
     with pytest.raises(KeyError):
         decode_video(raw)
+
+
+def _same(fast: Any, reference: Any) -> None:
+    assert fast == reference
+    assert hash(fast) == hash(reference)
+    assert repr(fast) == repr(reference)
+    assert fast.extra == reference.extra
+    assert type(fast) is type(reference)
+    for field in attrs.fields(type(fast)):
+        assert type(getattr(fast, field.name)) is type(getattr(reference, field.name))
+
+
+def _batch(style: str) -> tuple[RecordDecoder[Any], list[dict[str, Any]]]:
+    if style == "media":
+        raws = [media(i) for i in range(5)]
+        raws[3] = dict(raws[3], new_field=[1, 2])
+        return talent_media_decoder, raws
+    raws = [video(i, pascal=style == "pascal") for i in range(5)]
+    unknown = "TalentProfit1d" if style == "pascal" else "talent_profit_1d"
+    raws[2] = dict(raws[2], **{unknown: 42, "note": {"a": None}})
+    return video_decoder(raws[0]), raws
+
+
+@pytest.mark.parametrize("style", ["pascal", "snake", "media"])
+def test_fast_path_and_reference_build_equal_records(style: str) -> None:
+    decoder, raws = _batch(style)
+    references = [decoder.reference(raw) for raw in raws]
+    for fast in (decoder.many(raws), [decoder(raw) for raw in raws]):
+        for got, want in zip(fast, references, strict=True):
+            _same(got, want)
+    with_extra = decoder.many(raws)[3 if style == "media" else 2]
+    assert with_extra.extra and "active_cnt_1d" not in with_extra.extra
+    assert decoder.many(raws)[0].extra == {}
+
+
+def test_records_without_unknown_keys_share_one_read_only_extra() -> None:
+    a, b = video_decoder(video(0)).many([video(0), video(1)])
+    assert a.extra is b.extra and isinstance(a.extra, Mapping)
+    with pytest.raises(TypeError):
+        a.extra["x"] = 1  # type: ignore[index]
+    assert VideoDailyData(**{f.name: getattr(a, f.name) for f in attrs.fields(VideoDailyData)
+                             if f.name != "extra"}) == a
+
+
+def test_converter_structures_records_through_the_registered_hooks() -> None:
+    assert converter.structure(video(4), VideoDailyData) == decode_video(video(4))
+    assert converter.structure(video(4, pascal=False), VideoDailyData) == decode_video(video(4))
+    assert converter.structure(media(1), TalentMedia) == decode_talent_media(media(1))
+
+
+@pytest.mark.parametrize("odd", [{"VideoId": True}, {"GMV1d": "12"}, {"Author": 123},
+                                 {"GMV1d": 12.0}, {"ClientName": None}])
+def test_values_of_other_types_get_the_reference_coercions(odd: dict[str, object]) -> None:
+    decoder = video_decoder(video(0))
+    raws = [video(0), dict(video(1), **odd), video(2)]
+    try:
+        want = [decoder.reference(raw) for raw in raws]
+    except (TypeError, ValueError) as exc:
+        with pytest.raises(type(exc)):
+            decoder.many(raws)
+        return
+    for got, ref in zip(decoder.many(raws), want, strict=True):
+        _same(got, ref)
+
+
+@pytest.mark.parametrize("broken", [{"VideoId": None}, {"PublishTime": "yesterday"},
+                                    {"PublishTime": 10**30}, {"date": "2023-13-01"},
+                                    {"date": 20230825}])
+def test_a_bad_record_in_a_batch_raises_what_the_reference_raises(
+        broken: dict[str, object]) -> None:
+    decoder = video_decoder(video(0))
+    raw = dict(video(1), **broken)
+    with pytest.raises(Exception) as ref:  # noqa: PT011 - compared below
+        decoder.reference(raw)
+    with pytest.raises(type(ref.value)) as fast:
+        decoder.many([video(0), raw])
+    assert str(fast.value) == str(ref.value)
+
+
+def test_a_missing_key_in_a_batch_raises_key_error() -> None:
+    raw = video(1)
+    del raw["TaskId"]
+    with pytest.raises(KeyError, match="TaskId"):
+        video_decoder(raw).many([video(0), raw])
+
+
+def test_fast_built_records_are_frozen_and_evolve() -> None:
+    rec = video_decoder(video(0)).many([video(0)])[0]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        rec.gmv_1d = 5  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        del rec.gmv_1d  # type: ignore[misc]
+    moved = attrs.evolve(rec, gmv_1d=5)
+    assert moved.gmv_1d == 5 and rec.gmv_1d == 1000
+    assert attrs.evolve(moved, gmv_1d=1000) == rec
+
+
+def test_unstructure_of_fast_built_records() -> None:
+    decoder = video_decoder(video(0))
+    plain, extended = decoder.many([video(5), dict(video(5), TalentProfit1d=1)])
+    assert unstructure(plain) == unstructure(decoder.reference(video(5)))
+    assert "extra" not in unstructure(plain)
+    data = unstructure(extended)
+    assert data["TalentProfit1d"] == 1 and data["video_id"] == 7270855478333246764
+    assert decode_video(data) == extended
+    assert converter.unstructure(plain)["extra"] == {}
+    media_rec = talent_media_decoder.many([media(3)])[0]
+    assert unstructure(media_rec) == media(3)
