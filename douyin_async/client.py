@@ -36,7 +36,7 @@ from .models import (
     TaskVideoQuery,
     VideoDailyData,
 )
-from .pagination import PagePlan, stream_pages
+from .pagination import PagePlan, merge, stream_pages
 from .ratelimit import PacedLimiter, RateLimiter
 from .retry import RetryPolicy
 from .stats import ClientStats
@@ -501,40 +501,18 @@ class DouyinClient:
     async def _pull(
         self, units: list[tuple[Query, int]], active: int
     ) -> AsyncGenerator[Page, None]:
-        ready: asyncio.Queue[Page] = asyncio.Queue(maxsize=active)
         todo = iter(units)
 
-        async def worker() -> None:
+        async def worker(put: Callable[[Page], Awaitable[None]]) -> None:
             for unit, first_page in todo:
                 async with aclosing(self._unit_pages(unit, first_page)) as pages:
                     async for page in pages:
-                        await ready.put(page)
+                        await put(page)
 
-        workers = [asyncio.ensure_future(worker()) for _ in range(min(active, len(units)))]
-        try:
-            while True:
-                if not ready.empty():
-                    yield ready.get_nowait()
-                    continue
-                for task in workers:
-                    if task.done() and task.exception() is not None:
-                        raise task.exception()  # type: ignore[misc]
-                alive = [task for task in workers if not task.done()]
-                if not alive:
-                    return
-                getter = asyncio.ensure_future(ready.get())
-                try:
-                    await asyncio.wait([getter, *alive], return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    if not getter.done():
-                        getter.cancel()
-                        await asyncio.gather(getter, return_exceptions=True)
-                if not getter.cancelled():
-                    yield getter.result()
-        finally:
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+        workers = [worker] * min(active, len(units))
+        async with aclosing(merge(workers, buffer=active)) as pages:
+            async for page in pages:
+                yield page
 
 
 def _video_decoder(raw: Sequence[Mapping[str, Any]]) -> RecordDecoder[VideoDailyData]:

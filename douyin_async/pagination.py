@@ -13,7 +13,7 @@ order; memory holds at most ``max_ahead`` pages (in flight or waiting for their 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sized
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence, Sized
 from typing import Protocol, TypeVar
 
 
@@ -65,6 +65,7 @@ class _PageLike(Protocol):
 
 
 P = TypeVar("P", bound=_PageLike)
+T = TypeVar("T")
 
 #: ``fetch(page, still_needed)`` returns the page, or None if it was skipped as not needed.
 Fetch = Callable[[int, Callable[[], bool]], Awaitable[P | None]]
@@ -142,3 +143,42 @@ async def stream_pages(
         wasted = sum(1 for t in tickets if t.sent and not plan.needed(t.page))
         if wasted:
             on_wasted(wasted)
+
+
+async def merge(
+    producers: Sequence[Callable[[Callable[[T], Awaitable[None]]], Awaitable[None]]],
+    *,
+    buffer: int,
+) -> AsyncGenerator[T, None]:
+    """Run ``producers`` at once and yield what they put, as it comes.
+
+    Each producer is called with an async ``put``; at most ``buffer`` items wait to be taken,
+    so producers slow down to the consumer's pace. The first error of any producer is raised
+    here; leaving early or an error cancels every producer and waits for them.
+    """
+    ready: asyncio.Queue[T] = asyncio.Queue(maxsize=max(1, buffer))
+    tasks = [asyncio.ensure_future(produce(ready.put)) for produce in producers]
+    try:
+        while True:
+            if not ready.empty():
+                yield ready.get_nowait()
+                continue
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            alive = [task for task in tasks if not task.done()]
+            if not alive:
+                return
+            getter = asyncio.ensure_future(ready.get())
+            try:
+                await asyncio.wait([getter, *alive], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not getter.done():
+                    getter.cancel()
+                    await asyncio.gather(getter, return_exceptions=True)
+            if not getter.cancelled():
+                yield getter.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -6,6 +6,7 @@ import asyncio
 import random
 from collections.abc import Callable
 from contextlib import aclosing
+from typing import Any
 
 import attrs
 import pytest
@@ -153,4 +154,26 @@ async def test_leaving_early_cancels_in_flight_fetches() -> None:
             break
     assert started[0] == 1
     assert log == [1]
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+
+async def test_merge_interleaves_producers_and_raises_the_first_error() -> None:
+    from douyin_async.pagination import merge
+
+    def producer(name: str, n: int, fail_at: int | None = None):  # type: ignore[no-untyped-def]
+        async def produce(put: Callable[[str], Any]) -> None:
+            for i in range(n):
+                if i == fail_at:
+                    raise RuntimeError(f"{name} failed")
+                await put(f"{name}{i}")
+                await asyncio.sleep(0)
+
+        return produce
+
+    got = [x async for x in merge([producer("a", 3), producer("b", 3)], buffer=1)]
+    assert sorted(got) == ["a0", "a1", "a2", "b0", "b1", "b2"]
+    assert got.index("a2") > got.index("b0")  # interleaved
+    with pytest.raises(RuntimeError, match="b failed"):
+        async for _ in merge([producer("a", 1000), producer("b", 5, fail_at=2)], buffer=2):
+            pass
     assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []

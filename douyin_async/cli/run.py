@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from typing import Any, TextIO
@@ -22,6 +22,7 @@ from ..auth import TokenProvider
 from ..client import DouyinClient
 from ..errors import DouyinError
 from ..models import Page, Query, TalentMediaPage
+from ..pagination import merge
 from .checkpoint import CheckpointState, unit_key
 from .credentials import app_token_source, quota_name, token_source
 from .embedded import embedded_sandbox
@@ -115,49 +116,32 @@ async def _clients(spec: PullSpec, stack: AsyncExitStack, url: str,
     return pulls
 
 
+Put = Callable[[tuple[AppPull, Page]], Awaitable[None]]
+
+
 async def merged_pages(pulls: Sequence[AppPull], progress: Progress
                        ) -> AsyncGenerator[tuple[AppPull, Page], None]:
     """The pages of every app as they arrive. The first error stops every app and is raised
     (with the app's name, in a pull of many apps)."""
-    ready: asyncio.Queue[tuple[AppPull, Page]] = asyncio.Queue(maxsize=max(2, len(pulls)))
-
-    async def feed(pull: AppPull) -> None:
-        try:
-            async with aclosing(pull.client.pull(pull.units, start_pages=pull.starts)) as pages:
-                async for page in pages:
-                    await ready.put((pull, page))
-        except DouyinError as exc:
-            if pull.name is None:
-                raise
-            raise CliError(f"app {pull.name!r}: {exc}", exit_code_for(exc)) from None
-        if pull.name is not None:
-            progress.app_done(pull.name)
-
-    feeders = [asyncio.ensure_future(feed(pull)) for pull in pulls]
-    try:
-        while True:
-            if not ready.empty():
-                yield ready.get_nowait()
-                continue
-            for task in feeders:
-                if task.done() and not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
-            alive = [task for task in feeders if not task.done()]
-            if not alive:
-                return
-            getter = asyncio.ensure_future(ready.get())
+    def feeder(pull: AppPull) -> Callable[[Put], Awaitable[None]]:
+        async def feed(put: Put) -> None:
             try:
-                await asyncio.wait([getter, *alive], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                if not getter.done():
-                    getter.cancel()
-                    await asyncio.gather(getter, return_exceptions=True)
-            if not getter.cancelled():
-                yield getter.result()
-    finally:
-        for task in feeders:
-            task.cancel()
-        await asyncio.gather(*feeders, return_exceptions=True)
+                async with aclosing(pull.client.pull(pull.units,
+                                                     start_pages=pull.starts)) as pages:
+                    async for page in pages:
+                        await put((pull, page))
+            except DouyinError as exc:
+                if pull.name is None:
+                    raise
+                raise CliError(f"app {pull.name!r}: {exc}", exit_code_for(exc)) from None
+            if pull.name is not None:
+                progress.app_done(pull.name)
+
+        return feed
+
+    async with aclosing(merge([feeder(p) for p in pulls], buffer=max(2, len(pulls)))) as merged:
+        async for item in merged:
+            yield item
 
 
 async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
