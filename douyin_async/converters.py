@@ -119,8 +119,11 @@ def _make_fast(
     """Generate the fast structure functions of ``cls`` (one record, a batch), or None.
 
     ``names`` are the fields in class order (``extra`` excluded), ``keys`` the raw keys they
-    are read from. The instance's ``__dict__`` is filled in field order, ``extra`` last, the
-    order attrs' ``__init__`` uses, so instances keep sharing the class's key table.
+    are read from. The instance's ``__dict__`` is filled in field order, the order attrs'
+    ``__init__`` uses, so instances keep sharing the class's key table. An empty ``extra`` is
+    left out (the class attribute :data:`~douyin_async.models.EMPTY_EXTRA` answers for it):
+    the dict then holds only atomic values, so the cyclic garbage collector does not track
+    it, which halves the objects a collection walks per record.
     """
     hints = typing.get_type_hints(cls)
     specs = []
@@ -160,7 +163,8 @@ def _make_fast(
         "    inst = new(cls)\n"
         "    d = inst.__dict__\n"
         + block(fill, 4) +
-        "    d['extra'] = EMPTY if len(raw) == n_keys else extra_of(raw)\n"
+        "    if len(raw) != n_keys:\n"
+        "        d['extra'] = extra_of(raw)\n"
         "    return inst\n"
         "\n"
         "def structure_many(raws):\n"
@@ -181,7 +185,8 @@ def _make_fast(
         "        inst = new(cls)\n"
         "        d = inst.__dict__\n"
         + block(fill, 8) +
-        "        d['extra'] = EMPTY if len(raw) == n_keys else extra_of(raw)\n"
+        "        if len(raw) != n_keys:\n"
+        "            d['extra'] = extra_of(raw)\n"
         "        append(inst)\n"
         "    return out\n"
     )

@@ -274,5 +274,10 @@ class TalentMediaPage:
         return self.page >= self.page_count
 
 
+# Records built by the fast decoder leave an empty ``extra`` out of the instance dict (see
+# converters); the class attribute answers for them, so ``record.extra`` is always there.
+VideoDailyData.extra = EMPTY_EXTRA
+TalentMedia.extra = EMPTY_EXTRA
+
 Query = TaskVideoQuery | TalentMediaQuery
 Page = TaskVideoPage | TalentMediaPage
