@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Mapping
 from typing import Any
 
@@ -182,16 +183,10 @@ def test_unstructure_of_fast_built_records() -> None:
 
 
 def test_fast_records_without_extras_leave_the_collector_one_object() -> None:
-    import gc
-
-    from douyin_async.converters import video_decoder as decoder_for
-
     raws = [video(i) for i in range(3)] + [dict(video(3), TalentProfit1d=7)]
-    records = decoder_for(raws[0]).many(raws)
+    records = video_decoder(raws[0]).many(raws)
     plain, with_extra = records[0], records[3]
     assert not gc.is_tracked(plain.__dict__)
     assert "extra" not in plain.__dict__ and plain.extra == {}
     assert with_extra.extra == {"TalentProfit1d": 7}
-    import attrs
-
     assert attrs.evolve(plain) == plain and attrs.evolve(plain).extra == {}
