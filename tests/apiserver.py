@@ -138,31 +138,32 @@ async def api_server(**options: Any) -> AsyncIterator[ApiServer]:
     """Run the server on 127.0.0.1 (a free port) for the duration of the block."""
     state = ApiServer(**options)
 
-    async def task(request: web.Request) -> web.StreamResponse:
+    async def arrive(request: web.Request, endpoint: str, page_key: str
+                     ) -> tuple[int, int, web.StreamResponse | None]:
+        """Log the arrival, wait the latency, and answer a queued fault if there is one."""
         body = await request.json()
-        page, size = body["page_num"], body["page_size"]
-        state.arrivals.append(Arrival(time.monotonic(), TASK, page,
+        page, size = body[page_key], body["page_size"]
+        state.arrivals.append(Arrival(time.monotonic(), endpoint, page,
                                       request.headers.get("access-token", "")))
         if state.latency:
             await asyncio.sleep(state.latency)
-        queued = state.faults.get((TASK, page))
-        if queued:
-            return await _fault(queued.pop(0), request, TASK)
+        queued = state.faults.get((endpoint, page))
+        fault = await _fault(queued.pop(0), request, endpoint) if queued else None
+        return page, size, fault
+
+    async def task(request: web.Request) -> web.StreamResponse:
+        page, size, fault = await arrive(request, TASK, "page_num")
+        if fault is not None:
+            return fault
         start = (page - 1) * size
         recs = [video(i) for i in range(start, min(state.videos, start + size))]
         return _json({"err_no": 0, "err_msg": "success", "log_id": f"LOG{page}",
                       "data": {"video_daily_data_list": recs}})
 
     async def talent(request: web.Request) -> web.StreamResponse:
-        body = await request.json()
-        page, size = body["page_no"], body["page_size"]
-        state.arrivals.append(Arrival(time.monotonic(), TALENT, page,
-                                      request.headers.get("access-token", "")))
-        if state.latency:
-            await asyncio.sleep(state.latency)
-        queued = state.faults.get((TALENT, page))
-        if queued:
-            return await _fault(queued.pop(0), request, TALENT)
+        page, size, fault = await arrive(request, TALENT, "page_no")
+        if fault is not None:
+            return fault
         start = (page - 1) * size
         recs = [media(i) for i in range(start, min(state.talent_total, start + size))]
         return _json({
