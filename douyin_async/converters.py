@@ -17,11 +17,19 @@ Each record class and key style has two structure functions:
 A record the fast path cannot take as it is (a missing key, a value of another type, a date
 that does not parse) goes to the reference, so the result, or the exception, is the
 reference's own.
+
+A batch (a page's chunk) goes through the optional C accelerator ``_fastrecords`` when it was
+built: the same checks and conversions as the fast path, with the record set up the way
+attrs' own frozen ``__init__`` does (``object.__new__`` and ``object.__setattr__``), and any
+record it cannot take handed to the Python fast path. Without a C compiler at install time,
+or with ``DOUYIN_ASYNC_NO_EXTENSIONS=1`` in the environment, the Python path runs alone;
+:data:`ACCELERATED` tells which.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
@@ -34,6 +42,19 @@ from cattrs.gen import make_dict_structure_fn, override
 from .models import EMPTY_EXTRA, TalentMedia, VideoDailyData
 
 T = TypeVar("T")
+
+_Build = Callable[..., list[Any]]
+_c_build: _Build | None
+try:
+    from ._fastrecords import build as _built
+
+    _c_build = _built
+except ImportError:  # installed without a C compiler: the Python path runs alone
+    _c_build = None
+
+_BUILD: _Build | None = None if os.environ.get("DOUYIN_ASYNC_NO_EXTENSIONS") else _c_build
+#: Whether batches decode through the C accelerator (see the module docstring).
+ACCELERATED: bool = _BUILD is not None
 
 #: snake_case field -> PascalCase key, as the task-video API page prints them.
 VIDEO_PASCAL_KEYS: dict[str, str] = {
@@ -107,6 +128,8 @@ _FAST_FIELDS: dict[Any, tuple[type, str | None]] = {
     dt.datetime: (int, "datetime"),
     dt.date: (str, "date"),
 }
+#: The accelerator's code for each field type (its ``K_*`` values).
+_C_KINDS: dict[Any, int] = {int: 0, str: 1, dt.datetime: 2, dt.date: 3}
 
 
 def _date_or_parse(value: str) -> dt.date:
@@ -225,7 +248,10 @@ class RecordDecoder(Generic[T]):
     module docstring) builds the same records and hands anything unusual to the reference.
     """
 
-    def __init__(self, cls: type[T], renames: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, cls: type[T], renames: Mapping[str, str] | None = None, *,
+        accelerated: bool | None = None,
+    ) -> None:
         names = [a.name for a in attrs.fields(cls) if a.name != "extra"]  # type: ignore[arg-type]
         renames = renames or {}
         overrides: dict[str, Any] = {n: override(rename=renames.get(n, n)) for n in names}
@@ -238,11 +264,24 @@ class RecordDecoder(Generic[T]):
             cls, converter, _cattrs_forbid_extra_keys=False, **overrides
         )
         fast = _make_fast(cls, names, keys, self.reference)
+        self._build: _Build | None = None
         if fast is None:
             self._one: Callable[[Any], T] = self.reference
             self._many: Callable[[Sequence[Any]], list[T]] = self._reference_many
         else:
             self._one, self._many = fast
+            self._build = _BUILD if accelerated is None else (_c_build if accelerated else None)
+            if accelerated and _c_build is None:
+                raise RuntimeError("the C accelerator douyin_async._fastrecords is not built")
+        hints = typing.get_type_hints(cls)
+        self._key_tuple = tuple(keys)
+        self._name_tuple = tuple(names)
+        self._kinds = bytes(_C_KINDS.get(hints[n], 255) for n in names)
+
+    @property
+    def accelerated(self) -> bool:
+        """Whether :meth:`many` runs through the C accelerator."""
+        return self._build is not None
 
     def __call__(self, raw: Mapping[str, Any]) -> T:
         return self._one(raw)
@@ -253,7 +292,16 @@ class RecordDecoder(Generic[T]):
 
     def many(self, raws: Sequence[Mapping[str, Any]]) -> list[T]:
         """Structure a batch of raw dicts (the hot path of a page)."""
-        return self._many(raws)
+        build = self._build
+        if build is None or not raws or type(raws) is not list:
+            return self._many(raws)
+        # The sample's own key objects: the JSON parser reuses them for every record, so the
+        # accelerator's lookups match by identity instead of comparing characters.
+        sample = raws[0]
+        own = {key: key for key in sample} if type(sample) is dict else {}
+        keys = tuple([own.get(key, key) for key in self._key_tuple])
+        return build(raws, self.cls, keys, self._name_tuple, self._kinds, self._one, _UTC,
+                     _DATE_CACHE, _date_or_parse)
 
     def reference(self, raw: Mapping[str, Any]) -> T:
         """One record through the cattrs-generated structure function (the reference path)."""

@@ -13,13 +13,12 @@ from apiserver import media, video
 
 from douyin_async import TalentMedia, VideoDailyData
 from douyin_async.converters import (
+    VIDEO_PASCAL_KEYS,
     RecordDecoder,
     converter,
     decode_talent_media,
     decode_video,
-    talent_media_decoder,
     unstructure,
-    video_decoder,
 )
 
 
@@ -74,6 +73,21 @@ def test_missing_key_raises() -> None:
         decode_video(raw)
 
 
+@pytest.fixture(params=[True, False], ids=["c", "python"])
+def accelerated(request: pytest.FixtureRequest, accelerator_built: bool) -> bool:
+    """Run a test through the C accelerator and through the pure-Python path."""
+    if request.param and not accelerator_built:
+        pytest.skip("the C accelerator is disabled by DOUYIN_ASYNC_NO_EXTENSIONS")
+    return bool(request.param)
+
+
+def _decoder(style: str, accelerated: bool) -> RecordDecoder[Any]:
+    if style == "media":
+        return RecordDecoder(TalentMedia, accelerated=accelerated)
+    renames = VIDEO_PASCAL_KEYS if style == "pascal" else None
+    return RecordDecoder(VideoDailyData, renames, accelerated=accelerated)
+
+
 def _same(fast: Any, reference: Any) -> None:
     assert fast == reference
     assert hash(fast) == hash(reference)
@@ -84,20 +98,21 @@ def _same(fast: Any, reference: Any) -> None:
         assert type(getattr(fast, field.name)) is type(getattr(reference, field.name))
 
 
-def _batch(style: str) -> tuple[RecordDecoder[Any], list[dict[str, Any]]]:
+def _batch(style: str, accelerated: bool) -> tuple[RecordDecoder[Any], list[dict[str, Any]]]:
     if style == "media":
         raws = [media(i) for i in range(5)]
         raws[3] = dict(raws[3], new_field=[1, 2])
-        return talent_media_decoder, raws
+        return _decoder(style, accelerated), raws
     raws = [video(i, pascal=style == "pascal") for i in range(5)]
     unknown = "TalentProfit1d" if style == "pascal" else "talent_profit_1d"
     raws[2] = dict(raws[2], **{unknown: 42, "note": {"a": None}})
-    return video_decoder(raws[0]), raws
+    return _decoder(style, accelerated), raws
 
 
 @pytest.mark.parametrize("style", ["pascal", "snake", "media"])
-def test_fast_path_and_reference_build_equal_records(style: str) -> None:
-    decoder, raws = _batch(style)
+def test_fast_path_and_reference_build_equal_records(style: str, accelerated: bool) -> None:
+    decoder, raws = _batch(style, accelerated)
+    assert decoder.accelerated is accelerated
     references = [decoder.reference(raw) for raw in raws]
     for fast in (decoder.many(raws), [decoder(raw) for raw in raws]):
         for got, want in zip(fast, references, strict=True):
@@ -107,8 +122,8 @@ def test_fast_path_and_reference_build_equal_records(style: str) -> None:
     assert decoder.many(raws)[0].extra == {}
 
 
-def test_records_without_unknown_keys_share_one_read_only_extra() -> None:
-    a, b = video_decoder(video(0)).many([video(0), video(1)])
+def test_records_without_unknown_keys_share_one_read_only_extra(accelerated: bool) -> None:
+    a, b = _decoder("pascal", accelerated).many([video(0), video(1)])
     assert a.extra is b.extra and isinstance(a.extra, Mapping)
     with pytest.raises(TypeError):
         a.extra["x"] = 1  # type: ignore[index]
@@ -124,8 +139,9 @@ def test_converter_structures_records_through_the_registered_hooks() -> None:
 
 @pytest.mark.parametrize("odd", [{"VideoId": True}, {"GMV1d": "12"}, {"Author": 123},
                                  {"GMV1d": 12.0}, {"ClientName": None}])
-def test_values_of_other_types_get_the_reference_coercions(odd: dict[str, object]) -> None:
-    decoder = video_decoder(video(0))
+def test_values_of_other_types_get_the_reference_coercions(
+        odd: dict[str, object], accelerated: bool) -> None:
+    decoder = _decoder("pascal", accelerated)
     raws = [video(0), dict(video(1), **odd), video(2)]
     try:
         want = [decoder.reference(raw) for raw in raws]
@@ -141,8 +157,8 @@ def test_values_of_other_types_get_the_reference_coercions(odd: dict[str, object
                                     {"PublishTime": 10**30}, {"date": "2023-13-01"},
                                     {"date": 20230825}])
 def test_a_bad_record_in_a_batch_raises_what_the_reference_raises(
-        broken: dict[str, object]) -> None:
-    decoder = video_decoder(video(0))
+        broken: dict[str, object], accelerated: bool) -> None:
+    decoder = _decoder("pascal", accelerated)
     raw = dict(video(1), **broken)
     with pytest.raises(Exception) as ref:  # noqa: PT011 - compared below
         decoder.reference(raw)
@@ -151,15 +167,15 @@ def test_a_bad_record_in_a_batch_raises_what_the_reference_raises(
     assert str(fast.value) == str(ref.value)
 
 
-def test_a_missing_key_in_a_batch_raises_key_error() -> None:
+def test_a_missing_key_in_a_batch_raises_key_error(accelerated: bool) -> None:
     raw = video(1)
     del raw["TaskId"]
     with pytest.raises(KeyError, match="TaskId"):
-        video_decoder(raw).many([video(0), raw])
+        _decoder("pascal", accelerated).many([video(0), raw])
 
 
-def test_fast_built_records_are_frozen_and_evolve() -> None:
-    rec = video_decoder(video(0)).many([video(0)])[0]
+def test_fast_built_records_are_frozen_and_evolve(accelerated: bool) -> None:
+    rec = _decoder("pascal", accelerated).many([video(0)])[0]
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         rec.gmv_1d = 5  # type: ignore[misc]
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
@@ -169,8 +185,8 @@ def test_fast_built_records_are_frozen_and_evolve() -> None:
     assert attrs.evolve(moved, gmv_1d=1000) == rec
 
 
-def test_unstructure_of_fast_built_records() -> None:
-    decoder = video_decoder(video(0))
+def test_unstructure_of_fast_built_records(accelerated: bool) -> None:
+    decoder = _decoder("pascal", accelerated)
     plain, extended = decoder.many([video(5), dict(video(5), TalentProfit1d=1)])
     assert unstructure(plain) == unstructure(decoder.reference(video(5)))
     assert "extra" not in unstructure(plain)
@@ -178,13 +194,13 @@ def test_unstructure_of_fast_built_records() -> None:
     assert data["TalentProfit1d"] == 1 and data["video_id"] == 7270855478333246764
     assert decode_video(data) == extended
     assert converter.unstructure(plain)["extra"] == {}
-    media_rec = talent_media_decoder.many([media(3)])[0]
+    media_rec = _decoder("media", accelerated).many([media(3)])[0]
     assert unstructure(media_rec) == media(3)
 
 
-def test_fast_records_without_extras_leave_the_collector_one_object() -> None:
+def test_fast_records_without_extras_leave_the_collector_one_object(accelerated: bool) -> None:
     raws = [video(i) for i in range(3)] + [dict(video(3), TalentProfit1d=7)]
-    records = video_decoder(raws[0]).many(raws)
+    records = _decoder("pascal", accelerated).many(raws)
     plain, with_extra = records[0], records[3]
     assert not gc.is_tracked(plain.__dict__)
     assert "extra" not in plain.__dict__ and plain.extra == {}
