@@ -167,6 +167,12 @@ build(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             if (PyObject_GenericSetAttr(inst, PyTuple_GET_ITEM(names, i), vals[i]) < 0)
                 goto error;
         }
+        /* Every value is an exact int or str, a datetime or a date: none can lead back to
+         * the record, so it can never be part of a reference cycle. Like the tuples and
+         * dicts of atomic values that CPython itself untracks, the record leaves the cyclic
+         * collector's lists, which then do not grow with the records a program holds. */
+        if (PyObject_GC_IsTracked(inst))
+            PyObject_GC_UnTrack(inst);
         goto done;
     slow_path:
         inst = PyObject_CallOneArg(slow, raw);

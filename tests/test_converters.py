@@ -202,6 +202,10 @@ def test_fast_records_without_extras_leave_the_collector_one_object(accelerated:
     raws = [video(i) for i in range(3)] + [dict(video(3), TalentProfit1d=7)]
     records = _decoder("pascal", accelerated).many(raws)
     plain, with_extra = records[0], records[3]
+    # The accelerator also takes the record itself off the collector's lists: it holds only
+    # atomic values, so it can never be part of a cycle.
+    assert gc.is_tracked(plain) is not accelerated
+    assert gc.is_tracked(with_extra)
     assert not gc.is_tracked(plain.__dict__)
     assert "extra" not in plain.__dict__ and plain.extra == {}
     assert with_extra.extra == {"TalentProfit1d": 7}
