@@ -83,13 +83,16 @@ def write_docs(results: Sequence[Result], info: dict[str, str], load: tuple[str,
         "## Reading the figures",
         "",
         "- Runs 1, 2 and 7 are latency-bound: the client's pacing, not the CPU, decides them.",
-        "- Run 3 times the client's own decode path (orjson, then the structure functions "
-        "`douyin_async.converters` generates per record class and key style, with the "
-        "cattrs-generated ones as the reference for any record they do not take) against "
-        "msgspec and pydantic on the same bytes; msgspec and pydantic are shown as peers, they "
-        "are not used by the client. msgspec ignores unknown keys; the client and pydantic keep "
-        "them. Of the client's time, `orjson.loads` alone is about half: the JSON parse builds "
-        "a dict per record, where msgspec builds its Structs straight from the bytes.",
+        "- Run 3 times the client's own decode path (orjson, then the record hooks "
+        "`douyin_async.converters` registers on its cattrs converter, with the "
+        "cattrs-generated structure functions as the reference for any record they do not "
+        "take) against msgspec and pydantic on the same bytes; msgspec and pydantic are shown "
+        "as peers, they are not used by the client. The client row runs the optional C "
+        "accelerator, built by the default install; the pure-Python row is the same client "
+        "path with the accelerator off, as it runs where no C compiler was found at install. "
+        "msgspec ignores unknown keys; the client and pydantic keep them. Of the client's "
+        "time, `orjson.loads` alone is about two thirds: the JSON parse builds a dict per "
+        "record, where msgspec builds its Structs straight from the bytes.",
         "- Run 4 counts only the client's process; the sandbox runs in a child process.",
         "- Run 6's stall includes the one `orjson.loads` of a page, which no chunk size splits. "
         "The client decodes one page at a time and yields before the parse and before each "
