@@ -497,3 +497,30 @@ def test_sandbox_command_serves_a_pull(tmp_path: Path) -> None:
         server.send_signal(signal.SIGINT)
         _, err = server.communicate(timeout=20)
     assert server.returncode == 130 and "Traceback" not in err
+
+
+def test_a_closed_stdout_stops_the_pull_quietly() -> None:
+    # As in `douyin-async pull ... --out - | head -1`.
+    with subprocess.Popen(
+        [sys.executable, "-m", "douyin_async", *VIDEOS[:3], *FAST[1:], "--billing-date",
+         day(-1), "--published-from", day(-30), "--published-to", day(-1), "--page-size",
+         "100", "--quiet", "--out", "-"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env()) as process:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()
+        err = process.stderr.read()
+        assert process.wait(timeout=60) == 141
+    assert orjson.loads(first)["video_id"]
+    assert err == b""
+
+
+def test_the_sandbox_command_stops_cleanly_on_sigterm() -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "douyin_async", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+    assert server.stdout is not None
+    assert server.stdout.readline().split()[-1].startswith("http://127.0.0.1:")
+    server.send_signal(signal.SIGTERM)
+    _, err = server.communicate(timeout=20)
+    assert server.returncode == 0 and err == ""

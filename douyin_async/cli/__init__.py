@@ -49,6 +49,8 @@ from .exits import CliError
 
 def _say(message: str) -> None:
     text = " ".join(message.split())
+    if not text:
+        return
     sys.stderr.write(f"{PROG}: error: {text}\n")
     sys.stderr.flush()
 
@@ -63,7 +65,7 @@ def _dispatch(argv: Sequence[str] | None) -> int:
             config = sandbox_cli.config_from_args(ns)
         except ValueError as exc:
             raise CliError(str(exc), exits.USAGE) from None
-        asyncio.run(sandbox_cli.serve_forever(config, ns.host, ns.port))
+        asyncio.run(sandbox_cli.serve_until_signal(config, ns.host, ns.port))
         return exits.OK
     from .run import run_pull
     from .spec import build_spec

@@ -36,6 +36,9 @@ CONFLICT = 8
 APPS = 9
 #: Interrupted (Ctrl-C).
 INTERRUPTED = 130
+#: The reader of standard output went away (``--out -`` piped into ``head``): the pull stops
+#: quietly with the code a shell reports for a process ended by SIGPIPE.
+PIPE_CLOSED = 141
 
 #: The exit-code table, as printed in ``--help``.
 EPILOG = """\
@@ -55,6 +58,7 @@ exit codes:
   9    bad --apps file (missing, unreadable, malformed, empty, duplicate names,
        missing or mixed credentials)
   130  interrupted (Ctrl-C)
+  141  --out - and the reader of standard output went away (e.g. | head); no message
 """
 
 

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO, Protocol
 import orjson
 
 from .checkpoint import CheckpointState, CheckpointWriter, read_checkpoint
-from .exits import CONFLICT, FILES, CliError
+from .exits import CONFLICT, FILES, PIPE_CLOSED, CliError
 from .rows import Table, fixed_values
 
 Rows = list[dict[str, Any]]
@@ -202,7 +202,7 @@ class StdoutOutput:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, self._stream.fileno())
             os.close(devnull)
-            raise CliError("stdout was closed before the pull finished", FILES) from None
+            raise CliError("", PIPE_CLOSED) from None
 
     def finish(self) -> None:
         """Nothing to record."""

@@ -104,13 +104,30 @@ async def serve_forever(config: SandboxConfig, host: str = "127.0.0.1", port: in
         await asyncio.Event().wait()
 
 
-async def _serve_until_signal(config: SandboxConfig, host: str, port: int) -> None:
+async def serve_until_signal(config: SandboxConfig, host: str = "127.0.0.1",
+                             port: int = 8080) -> None:
+    """:func:`serve_forever` until SIGTERM, which ends it cleanly (a normal return).
+
+    Ctrl-C and cancellation still propagate, so a command line can report them.
+    """
     task = asyncio.ensure_future(serve_forever(config, host, port))
+    terminated = asyncio.Event()
+
+    def terminate() -> None:
+        terminated.set()
+        task.cancel()
+
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
+        loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
         await task
+    except asyncio.CancelledError:
+        if not terminated.is_set():
+            raise
+    finally:
+        with contextlib.suppress(NotImplementedError):
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_signal(config, ns.host, ns.port))
+        asyncio.run(serve_until_signal(config, ns.host, ns.port))
     return 0
 
 
