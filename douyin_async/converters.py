@@ -125,15 +125,14 @@ converter = _make_converter()
 
 
 #: How the fast path checks and converts a field, by annotated type: the raw JSON value's
-#: required type, and the name of the conversion applied to it (None: stored as it is).
-_FAST_FIELDS: dict[Any, tuple[type, str | None]] = {
-    int: (int, None),
-    str: (str, None),
-    dt.datetime: (int, "datetime"),
-    dt.date: (str, "date"),
+#: required type, the name of the conversion applied to it (None: stored as it is), and the
+#: accelerator's code for the same (its ``K_*`` values).
+_FAST_FIELDS: dict[Any, tuple[type, str | None, int]] = {
+    int: (int, None, 0),
+    str: (str, None, 1),
+    dt.datetime: (int, "datetime", 2),
+    dt.date: (str, "date", 3),
 }
-#: The accelerator's code for each field type (its ``K_*`` values).
-_C_KINDS: dict[Any, int] = {int: 0, str: 1, dt.datetime: 2, dt.date: 3}
 
 
 def _date_or_parse(value: str) -> dt.date:
@@ -164,7 +163,7 @@ def _make_fast(
     unpack = ", ".join(values) + ("," if n_keys == 1 else "")
     converts: list[str] = []
     stored: list[str] = []
-    for i, (_, how) in enumerate(specs):
+    for i, (_, how, _) in enumerate(specs):
         if how == "datetime":
             converts.append(f"v{i} = fromtimestamp(v{i}, UTC)")
         elif how == "date":
@@ -225,7 +224,7 @@ def _make_fast(
 
     namespace: dict[str, Any] = {
         "getter": itemgetter(*keys) if n_keys > 1 else (lambda raw, _k=keys[0]: (raw[_k],)),
-        "types": tuple(required for required, _ in specs),
+        "types": tuple(required for required, _, _ in specs),
         "n_keys": n_keys,
         "reference": reference,
         "cls": cls,
@@ -267,6 +266,8 @@ class RecordDecoder(Generic[T]):
         self._fn: Callable[[Mapping[str, Any], type[T]], T] = make_dict_structure_fn(
             cls, converter, _cattrs_forbid_extra_keys=False, **overrides
         )
+        if accelerated and _c_build is None:
+            raise RuntimeError("the C accelerator douyin_async._fastrecords is not built")
         fast = _make_fast(cls, names, keys, self.reference)
         self._build: _Build | None = None
         if fast is None:
@@ -275,12 +276,10 @@ class RecordDecoder(Generic[T]):
         else:
             self._one, self._many = fast
             self._build = _BUILD if accelerated is None else (_c_build if accelerated else None)
-            if accelerated and _c_build is None:
-                raise RuntimeError("the C accelerator douyin_async._fastrecords is not built")
-        hints = typing.get_type_hints(cls)
-        self._key_tuple = tuple(keys)
-        self._name_tuple = tuple(names)
-        self._kinds = bytes(_C_KINDS.get(hints[n], 255) for n in names)
+            hints = typing.get_type_hints(cls)
+            self._key_tuple = tuple(keys)
+            self._name_tuple = tuple(names)
+            self._kinds = bytes(_FAST_FIELDS[hints[name]][2] for name in names)
 
     @property
     def accelerated(self) -> bool:

@@ -35,6 +35,14 @@ def test_the_accelerator_is_built_and_used_by_default(accelerator_built: bool) -
     assert converters.talent_media_decoder.accelerated is accelerator_built
 
 
+def test_asking_for_an_accelerator_that_is_not_built_fails(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(converters, "_c_build", None)
+    with pytest.raises(RuntimeError, match="not built"):
+        RecordDecoder(VideoDailyData, VIDEO_PASCAL_KEYS, accelerated=True)
+    assert not RecordDecoder(VideoDailyData, VIDEO_PASCAL_KEYS, accelerated=False).accelerated
+
+
 EDGES = [0, 1, 59, 3599, 86399, 86400, 68169600, 951782400, 951868799, 1692878009,
          2147483647, 2147483648, 4102444800, 253402300799]
 
