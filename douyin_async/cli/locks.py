@@ -64,7 +64,7 @@ class OutputLock:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
             except OSError as exc:
-                raise CliError(f"cannot create lock file {self.path!r}: "
+                raise CliError(f"cannot write {self.path!r} (the lock of {self.out!r}): "
                                f"{exc.strerror or exc}", FILES) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
