@@ -65,7 +65,7 @@ def csv_encoder(table: Table, *, plain: bool = False) -> Encoder:
 
     def encode(rows: Rows) -> bytes:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerows(cells(row) for row in rows)
         return buffer.getvalue().encode()
 
@@ -75,7 +75,7 @@ def csv_encoder(table: Table, *, plain: bool = False) -> Encoder:
 def csv_header(table: Table, *, plain: bool = False) -> bytes:
     """The CSV header line of ``table`` (after a byte order mark unless ``plain``)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(table.names)
+    csv.writer(buffer, lineterminator="\r\n").writerow(table.names)
     return (b"" if plain else BOM) + buffer.getvalue().encode()
 
 

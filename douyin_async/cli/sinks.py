@@ -119,7 +119,9 @@ class FileOutput:
             state = read_checkpoint(self.checkpoint_path)
             if state is not None and (state.units or state.complete):
                 return self._continue(state, params, size)
-            if size > len(self._preamble):
+            # A checkpoint that records no page: what the output holds was never recorded
+            # (a kill landed before the first checkpoint line), so start afresh.
+            if state is None and size > len(self._preamble):
                 raise conflict(f"{self.path!r} has no checkpoint to resume from; "
                                "use --force to start over")
         elif not force and (size > len(self._preamble) or self._has_progress()):
