@@ -161,7 +161,8 @@ class FileOutput:
         if state.complete:
             return state
         if size < state.offset:
-            raise conflict(f"--resume: {self.path!r} is shorter than its checkpoint says; "
+            raise conflict(f"--resume: {self.path!r} was changed since the pull wrote it (it "
+                           f"holds {size:,} bytes, the checkpoint recorded {state.offset:,}); "
                            "restore it, or use --force to start over")
         if state.offset:
             self._digest = prefix_digest(self.path, state.offset)
