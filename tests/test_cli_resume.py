@@ -8,7 +8,6 @@ a checkpoint; the next run is the same command with ``--resume``.
 
 from __future__ import annotations
 
-import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from douyin_async.cli.args import build_parser
 from douyin_async.cli.checkpoint import CheckpointWriter, plan_units, unit_key
 from douyin_async.cli.identity import checkpoint_params
 from douyin_async.cli.spec import build_spec
-from douyin_async.client import DouyinClient
 from douyin_async.converters import decode_video, unstructure
 
 pytestmark = pytest.mark.slow
@@ -180,16 +178,12 @@ def test_status_tells_what_a_checkpoint_holds(tmp_path: Path) -> None:
     assert missing.returncode == 3 and "no checkpoint" in missing.stderr
 
 
-COLLECTS = "invalid_records" in inspect.signature(DouyinClient).parameters
-
-
-@pytest.mark.skipif(not COLLECTS, reason="the client cannot collect invalid records yet")
 def test_quarantined_records_exit_11_and_survive_a_resume_once(tmp_path: Path) -> None:
     out = tmp_path / "media.jsonl"
     rejects = tmp_path / "media.jsonl.rejects.jsonl"
     with RecordServer() as server:
         server.media = [media(i) for i in range(RECORDS)]
-        server.media[5] = {**server.media[5], "gmv": 12.5}  # money must be exact
+        del server.media[5]["content_open_id"]  # a required field missing
         server.refuse_pages = {3}
         result = cli(*media_args(server, out, "--on-invalid-record", "quarantine"), env=env())
         assert result.returncode == 5, result.stderr
@@ -197,7 +191,10 @@ def test_quarantined_records_exit_11_and_survive_a_resume_once(tmp_path: Path) -
         result = cli(*media_args(server, out, "--on-invalid-record", "quarantine",
                                  "--resume", quiet=False), env=env())
         assert result.returncode == 11, result.stderr
-        assert "1 refused" in result.stderr
+        assert "1 refused" in result.stderr.splitlines()[0]
+        assert result.stderr.splitlines()[1].endswith(
+            f"1 record was refused and quarantined in {rejects}")
     (entry,) = [orjson.loads(line) for line in rejects.read_bytes().splitlines()]
-    assert entry["page"] == 1 and entry["field"] == "gmv" and entry["record"]["gmv"] == 12.5
+    assert (entry["page"], entry["index"], entry["field"]) == (1, 5, "content_open_id")
+    assert entry["record"] == {k: v for k, v in media(5).items() if k != "content_open_id"}
     assert len(keyed(jsonl_rows(out), KEY)) == RECORDS - 1

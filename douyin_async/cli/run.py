@@ -32,7 +32,7 @@ from .exits import CONFLICT, QUARANTINED, USAGE, CliError, exit_code_for
 from .identity import checkpoint_params
 from .locks import OutputLock
 from .progress import Progress, Totals
-from .rejects import page_rejects
+from .rejects import page_rejects, rejects_path
 from .rows import page_rows, table_for
 from .shared_quota import open_redis, redis_limiter
 from .sinks import FileOutput, Output, StdoutOutput
@@ -112,6 +112,12 @@ async def _server(
         return
     assert spec.base_url is not None
     yield spec.base_url, token
+
+
+def _quarantined(count: int, out: str) -> CliError:
+    """The exit of a pull that finished with ``count`` records quarantined."""
+    what = "1 record was" if count == 1 else f"{count:,} records were"
+    return CliError(f"{what} refused and quarantined in {rejects_path(out)}", QUARANTINED)
 
 
 def _write(output: Output, page: Page, app: str | None,
@@ -223,8 +229,7 @@ async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
             if not spec.quiet:
                 stderr.write(f"nothing to do: the pull into {spec.out} is already complete\n")
             if output.rejected:
-                raise CliError(f"{output.rejected:,} records were refused and quarantined in "
-                               f"{spec.out}.rejects.jsonl", QUARANTINED)
+                raise _quarantined(output.rejected, spec.out)
             return
         announced = dict(state.announced) if state is not None else {}
         url, access = await stack.enter_async_context(_server(spec, token))
@@ -263,5 +268,4 @@ async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
             stderr.write(progress.summary() + "\n")
             stderr.flush()
         if output.rejected:
-            raise CliError(f"{output.rejected:,} records were refused and quarantined in "
-                           f"{spec.out}.rejects.jsonl", QUARANTINED)
+            raise _quarantined(output.rejected, spec.out)
