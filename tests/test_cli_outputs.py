@@ -12,6 +12,7 @@ import datetime as dt
 import gzip
 import io
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -67,7 +68,7 @@ def test_a_second_run_on_the_same_output_exits_10_naming_the_first(
         tmp_path: Path, suffix: str) -> None:
     out = tmp_path / f"media{suffix}"
     lock = tmp_path / f"media{suffix}.lock"
-    args = [*MEDIA, *SLOW, "--sandbox-qps", "12", "--rate-limit", "10", "--out", str(out)]
+    args = [*MEDIA, *SLOW, "--out", str(out)]
     first = subprocess.Popen([sys.executable, "-m", "douyin_async", *args],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=clean_env())
     try:
@@ -76,12 +77,21 @@ def test_a_second_run_on_the_same_output_exits_10_naming_the_first(
             assert first.poll() is None, "the first run ended before it was seen"
             assert time.monotonic() - started < 30
             time.sleep(0.01)
-        for extra in ([], ["--resume"], ["--force"]):
-            second = cli(*args, *extra, timeout=30)
-            assert second.returncode == 10, second.stderr
-            (line,) = second.stderr.splitlines()
+        first.send_signal(signal.SIGSTOP)  # a stalled run holds its lock all the same
+        others = [subprocess.Popen([sys.executable, "-m", "douyin_async", *args, *extra],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   text=True, env=clean_env())
+                  for extra in ([], ["--resume"], ["--force"])]
+        for other in others:
+            _, err = other.communicate(timeout=30)
+            assert other.returncode == 10, err
+            (line,) = err.splitlines()
             assert f"pid {first.pid}" in line and str(out) in line
-            assert first.poll() is None  # the second run ended while the first went on
+        status = cli("status", str(out), timeout=30)
+        assert status.returncode == 0, status.stderr
+        assert f"being written now by pid {first.pid}" in status.stdout
+        assert first.poll() is None
+        first.send_signal(signal.SIGCONT)
         _, err = first.communicate(timeout=120)
         assert first.returncode == 0, err
     finally:

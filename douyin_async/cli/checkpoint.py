@@ -99,7 +99,10 @@ def read_checkpoint(path: str) -> CheckpointState | None:
                 raise ValueError("not an object")
             if state is None:
                 if entry.get("version") != VERSION:
-                    raise ValueError(f"unknown version {entry.get('version')!r}")
+                    raise CliError(f"checkpoint {path!r} was written by another version of "
+                                   f"douyin-async (format {entry.get('version')!r}, this one "
+                                   f"reads {VERSION}); finish that pull with the version that "
+                                   "began it, or start over with --force", FILES)
                 state = CheckpointState(params=entry["params"], offset=int(entry["offset"]),
                                         meta=dict(entry.get("meta", {})))
             elif entry.get("complete"):

@@ -98,10 +98,24 @@ def _value(value: Any) -> str:
     return orjson.dumps(value).decode() if isinstance(value, list | dict) else str(value)
 
 
+def _has_checkpoint(out: str, fmt: str) -> bool:
+    if fmt != "sqlite":
+        return os.path.isfile(out + ".ckpt")
+    try:
+        return bool(_sqlite_states(out))
+    except CliError:
+        return False
+
+
 def show_status(out: str, stream: TextIO) -> int:
     """Print what the checkpoint of ``out`` holds; raise a
     [`CliError`][douyin_async.cli.exits.CliError] (exit code 3) when there is none."""
     fmt = output_format(out)
+    pid = is_locked(out)
+    if pid is not None and not _has_checkpoint(out, fmt):
+        who = f"pid {pid}" if pid else "another run"
+        stream.write(f"{out}: being written now by {who}; no page recorded yet\n")
+        return OK
     if fmt == "sqlite":
         states = _sqlite_states(out)
         written = _when(out)
