@@ -52,6 +52,15 @@ def test_a_second_lock_on_one_output_is_refused_with_the_holders_pid(tmp_path: P
         pass
 
 
+def test_two_spellings_of_one_output_share_its_lock(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with OutputLock(str(tmp_path / "real" / "out.csv")):
+        with pytest.raises(CliError) as info:
+            OutputLock(str(tmp_path / "link" / "out.csv")).acquire()
+        assert info.value.code == LOCKED
+
+
 def test_a_lock_file_left_by_a_dead_run_is_no_lock(tmp_path: Path) -> None:
     out = str(tmp_path / "out.jsonl")
     Path(out + ".lock").write_text("999999\n")  # what a killed run leaves

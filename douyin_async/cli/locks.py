@@ -18,8 +18,9 @@ from .exits import FILES, LOCKED, CliError
 
 
 def lock_path(out: str) -> str:
-    """The lock file of an output."""
-    return out + ".lock"
+    """The lock file of an output: beside the file the path leads to, so two spellings of one
+    output (a relative path, a symbolic link) share one lock."""
+    return os.path.realpath(out) + ".lock"
 
 
 def holder_pid(path: str) -> int | None:
