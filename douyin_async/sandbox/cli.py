@@ -60,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m douyin_async.sandbox``."""
     parser = argparse.ArgumentParser(prog="python -m douyin_async.sandbox",
                                      description="Run the Douyin Open Platform sandbox.",
-                                     epilog=CREDENTIALS_HELP)
+                                     epilog=CREDENTIALS_HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     ns = parser.parse_args(argv)
     try:

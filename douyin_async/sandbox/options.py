@@ -19,13 +19,18 @@ from .config import (
     SandboxConfig,
 )
 
-#: What ``--help`` says about where the server listens and which credentials it accepts.
-CREDENTIALS_HELP = (
-    f"The server listens on 127.0.0.1:8080 unless --host / --port say otherwise (--port 0: any "
-    f"free port; the URL is printed on start). Credentials it accepts: the access token "
-    f"{STATIC_TOKEN!r} (never expires), and on the token endpoints the client key "
-    f"{CLIENT_KEY!r} with the secret {CLIENT_SECRET!r}."
-)
+#: What ``--help`` says about where the server listens and which credentials it accepts
+#: (laid out for a raw-description formatter).
+CREDENTIALS_HELP = f"""\
+where it listens:
+  127.0.0.1:8080 unless --host / --port say otherwise (--port 0: any free port);
+  the URL and the port are printed on start.
+
+credentials it accepts:
+  access token   {STATIC_TOKEN}   (header access-token; never expires)
+  client key     {CLIENT_KEY}   (token endpoints, with the secret below)
+  client secret  {CLIENT_SECRET}
+"""
 
 _DEFAULTS = SandboxConfig()
 
