@@ -7,7 +7,7 @@ error code in the envelope, except the ``bad_gateway``, ``reset`` and ``cut_body
 in the realistic profile, HTTP 401 for an unknown or missing token.
 
 The bill-link endpoints take the same path (same cap, faults and token rules); the file host
-they link to is :mod:`douyin_async.sandbox.filehost`.
+they link to is `douyin_async.sandbox.filehost`.
 """
 
 from __future__ import annotations

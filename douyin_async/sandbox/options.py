@@ -1,7 +1,7 @@
 """The sandbox's command-line options and the configuration they describe.
 
 Light to import (no server, no ``aiohttp.web``): ``douyin-async`` builds its parser from
-:func:`add_arguments` without loading the sandbox.
+`add_arguments` without loading the sandbox.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ class _MediaInvalid(Rejection):
 
 
 def parse_task_video(body: Any, now: float) -> TaskVideoRequest:
-    """Check a task-video body against the page's rules; raise :class:`Rejection`."""
+    """Check a task-video body against the page's rules; raise `Rejection`."""
     fail = _TaskVideoInvalid
     if not isinstance(body, dict):
         raise fail("body must be a JSON object")
@@ -146,7 +146,7 @@ def parse_task_video(body: Any, now: float) -> TaskVideoRequest:
 
 
 def parse_talent_media(body: Any) -> TalentMediaRequest:
-    """Check a talent-media body; raise :class:`Rejection` (2100005 / 110001)."""
+    """Check a talent-media body; raise `Rejection` (2100005 / 110001)."""
     fail = _MediaInvalid
     if not isinstance(body, dict):
         raise fail("body must be a JSON object")
@@ -168,7 +168,7 @@ def china_today(now: float) -> dt.date:
 
 
 def parse_bill_link(body: Any, now: float) -> dt.date:
-    """Check a bill-link body; the bill date, or :class:`Rejection` (28001007)."""
+    """Check a bill-link body; the bill date, or `Rejection` (28001007)."""
     fail = _TaskVideoInvalid
     if not isinstance(body, dict):
         raise fail("body must be a JSON object")
