@@ -4,14 +4,17 @@ checksummed checkpoints, the rejects file and the identity a checkpoint records.
 from __future__ import annotations
 
 import csv
+import fcntl
 import gzip
 import io
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from douyin_async.cli import locks
 from douyin_async.cli.checkpoint import CheckpointWriter, read_checkpoint
 from douyin_async.cli.encoders import (
     csv_encoder,
@@ -50,6 +53,16 @@ def test_a_second_lock_on_one_output_is_refused_with_the_holders_pid(tmp_path: P
     assert is_locked(out) is None and not os.path.exists(out + ".lock")
     with OutputLock(out):  # free again
         pass
+
+
+def test_a_run_waits_out_a_status_probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = str(tmp_path / "out.jsonl")
+    monkeypatch.setattr(locks, "PATIENCE", 30.0)
+    probe = os.open(out + ".lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(probe, fcntl.LOCK_SH)  # what is_locked() holds for a moment
+    threading.Timer(0.05, os.close, (probe,)).start()
+    with OutputLock(out):  # not refused: the probe went away
+        assert is_locked(out) == os.getpid()
 
 
 def test_two_spellings_of_one_output_share_its_lock(tmp_path: Path) -> None:

@@ -13,8 +13,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 
 from .exits import FILES, LOCKED, CliError
+
+#: Seconds a run keeps asking for a held lock before it gives up: long enough to outlast a
+#: ``status`` probe, which holds the lock for a moment to see whether a run holds it.
+PATIENCE = 0.3
 
 
 def lock_path(out: str) -> str:
@@ -35,7 +40,8 @@ def holder_pid(path: str) -> int | None:
 
 def is_locked(out: str) -> int | None:
     """The pid of the run holding ``out`` now, or None if no run holds it (0: a run whose
-    pid is not known yet)."""
+    pid is not known yet). It takes a shared lock for a moment; a run starting then waits
+    it out (see [`PATIENCE`][douyin_async.cli.locks.PATIENCE])."""
     path = lock_path(out)
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -61,6 +67,7 @@ class OutputLock:
     def acquire(self) -> None:
         """Take the lock, or raise a [`CliError`][douyin_async.cli.exits.CliError] naming
         the pid of the run that holds it."""
+        give_up = time.monotonic() + PATIENCE
         while True:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -71,6 +78,9 @@ class OutputLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
+                if time.monotonic() < give_up:  # perhaps only a status probe: ask again
+                    time.sleep(0.02)
+                    continue
                 pid = holder_pid(self.path)
                 who = f"pid {pid}" if pid else "pid unknown"
                 raise CliError(f"another run ({who}) is writing {self.out!r}; wait for it "
