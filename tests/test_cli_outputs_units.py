@@ -184,3 +184,16 @@ def test_rejects_are_cut_back_with_the_checkpoint(tmp_path: Path, sqlite: bool) 
     fresh.open(PARAMS, resume=False, force=True)  # starting over drops the old rejects
     fresh.close()
     assert not rejects.exists()
+
+
+def test_progress_and_summary_count_refused_records() -> None:
+    from douyin_async.cli.progress import Progress
+    from douyin_async.stats import ClientStats
+
+    progress = Progress(ClientStats(requests=3), io.StringIO(), units_total=1, rate_cap=10,
+                        live=False, quiet=False, clock=lambda: 1.0)
+    progress.on_page("u", 1, 99, True, None)
+    assert "refused" not in progress.line() and "refused" not in progress.summary()
+    progress.rejected = 1
+    assert "records 99 | refused 1 |" in progress.line()
+    assert "1 refused (quarantined)" in progress.summary()
