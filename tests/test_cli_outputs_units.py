@@ -197,3 +197,26 @@ def test_progress_and_summary_count_refused_records() -> None:
     progress.rejected = 1
     assert "records 99 | refused 1 |" in progress.line()
     assert "1 refused (quarantined)" in progress.summary()
+
+
+def test_xlsx_rows_past_a_sheets_limit_go_on_in_the_next_sheet(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    from douyin_async.cli import xlsx
+
+    monkeypatch.setattr(xlsx, "MAX_ROWS", 3)
+    out = str(tmp_path / "media.xlsx")
+    sink = xlsx.XlsxOutput(out, TALENT_MEDIA)
+    sink.open(PARAMS, resume=False, force=False)
+    sink.write_page("u", 1, False, [media_row(i) for i in range(4)])
+    sink.write_page("u", 2, True, [media_row(i) for i in range(4, 7)])
+    sink.finish()
+    sink.close()
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["talent_media", "talent_media_2", "talent_media_3"]
+    ids = [[row[2] for row in book[name].iter_rows(min_row=2, values_only=True)]
+           for name in book.sheetnames]
+    assert ids == [["@0", "@1", "@2"], ["@3", "@4", "@5"], ["@6"]]
+    assert all(next(book[name].iter_rows(values_only=True))[0] == "plan_id"
+               for name in book.sheetnames)
+    assert read_checkpoint(out + ".ckpt").complete  # type: ignore[union-attr]
