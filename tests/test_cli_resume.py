@@ -171,6 +171,11 @@ def test_status_tells_what_a_checkpoint_holds(tmp_path: Path) -> None:
         assert f"server: {server.url}" in text
         assert "app: token from $DOUYIN_ACCESS_TOKEN" in text
         assert TOKEN not in text
+        assert f"output: {out} holds the " in text
+        original = out.read_bytes()
+        out.write_bytes(original.replace(b"@open1", b"@open9", 1))
+        assert "was changed since the pull wrote it" in cli("status", str(out)).stdout
+        out.write_bytes(original)
         assert_ok(cli(*media_args(server, out, "--resume"), env=env()))
     text = cli("status", str(out)).stdout
     assert "complete" in text and f"records: {RECORDS} written" in text

@@ -128,8 +128,28 @@ def show_status(out: str, stream: TextIO) -> int:
         raise CliError(f"no checkpoint for {out!r}: nothing was pulled into it, or it was "
                        "written without one (--out -)", FILES)
     for kind, state in states:
-        stream.write("\n".join(describe(out, kind, state, written)) + "\n")
+        lines = describe(out, kind, state, written)
+        if fmt != "sqlite" and not state.complete:
+            lines.append("  output: " + _prefix_check(out, fmt, state))
+        stream.write("\n".join(lines) + "\n")
     return OK
+
+
+def _prefix_check(out: str, fmt: str, state: CheckpointState) -> str:
+    """Whether the partial output still holds what the checkpoint recorded."""
+    from .sinks import prefix_digest
+    from .xlsx import side_path
+
+    path = side_path(out) if fmt == "xlsx" else out
+    try:
+        size = os.path.getsize(path)
+        same = size >= state.offset and (
+            not state.offset or prefix_digest(path, state.offset).hexdigest() == state.sha256)
+    except OSError:
+        size, same = 0, state.offset == 0
+    if not same:
+        return f"{path} was changed since the pull wrote it: --resume will refuse it"
+    return f"{path} holds the {state.offset:,} bytes the checkpoint recorded"
 
 
 __all__ = ["describe", "show_status"]
