@@ -249,3 +249,15 @@ async def test_file_host_503_and_random_cuts_follow_their_rates() -> None:
     assert 5 < statuses.count(503) < 35 and 5 < statuses.count(-1) < 35
     assert statuses.count(200) > 5
     assert {e.outcome for e in sb.log.entries("bill_file")} == {"ok", "server_error", "cut"}
+
+
+async def test_a_sandbox_hands_out_the_same_links_as_its_endpoint() -> None:
+    config, clock = clocked(bill_rows=5, bill_link_lifetime=60)
+    async with Sandbox(config) as sb, aiohttp.ClientSession() as session:
+        answer = (await links(session, sb, agency=True))["data"]
+        assert sb.bill_link(YESTERDAY, agency=True) == answer["bill_link"]
+        assert sb.bill_link(dt.date.fromisoformat(YESTERDAY), agency=True,
+                            kind="live") == answer["live_bill_link"]
+        clock.advance(60)
+        assert (await get_raw(session, answer["bill_link"]))[0] == 403
+        assert (await get_raw(session, sb.bill_link(YESTERDAY, agency=True)))[0] == 200
