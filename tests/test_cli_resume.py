@@ -141,6 +141,7 @@ def test_a_resumed_pull_does_not_check_its_finished_units_against_the_90_days(
     (line,) = result.stderr.splitlines()
     assert f"--billing-date {day(-1)}, published {day(-100)} 00:00:00 UTC" in line
     assert "90 days" in line and "--force" in line
+    assert "video_publish_start_time" not in line  # in the options' terms
 
 
 def test_a_talent_total_that_changed_between_runs_is_refused(tmp_path: Path) -> None:

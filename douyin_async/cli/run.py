@@ -22,7 +22,7 @@ import attrs
 from ..auth import TokenProvider
 from ..client import DouyinClient
 from ..errors import DouyinError, InvalidParameterError
-from ..models import Page, Query, TalentMediaPage
+from ..models import MAX_START_AGE_SECONDS, Page, Query, TalentMediaPage
 from ..pagination import merge
 from .checkpoint import CheckpointState, describe_unit, plan_units, unit_key
 from .credentials import app_token_source, quota_name, token_source
@@ -84,12 +84,14 @@ class AppPull:
         for unit in self.pending:
             try:
                 self.client.units([unit])
-            except InvalidParameterError as exc:
+            except InvalidParameterError:
+                oldest = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=MAX_START_AGE_SECONDS)
                 raise CliError(
-                    f"--resume: the unfinished unit {describe_unit(unit, self.name)} can no "
-                    f"longer be fetched ({exc}); the units done so far are kept, but this "
-                    "one cannot be completed: start a new pull with --force and a "
-                    "--published-from within the last 90 days", USAGE) from None
+                    f"--resume: the unfinished unit {describe_unit(unit, self.name)} starts "
+                    f"more than 90 days ago (limit: {oldest:%Y-%m-%d %H:%M:%S} UTC), past what "
+                    "the API keeps; the units done so far are kept, but this one cannot be "
+                    "completed: start a new pull with --force and a --published-from within "
+                    "the last 90 days", USAGE) from None
 
     @property
     def pending(self) -> list[Query]:
