@@ -13,11 +13,11 @@ import orjson
 import pytest
 
 from douyin_async.cli.checkpoint import CheckpointWriter, read_checkpoint, unit_key
+from douyin_async.cli.dates import parse_billing_dates, parse_time
 from douyin_async.cli.exits import CONFLICT, FILES, USAGE, CliError
 from douyin_async.cli.progress import Progress
 from douyin_async.cli.rows import TALENT_MEDIA, TASK_VIDEOS, fixed_values
 from douyin_async.cli.sinks import FileOutput, csv_encoder, csv_header, jsonl_encoder
-from douyin_async.cli.dates import parse_billing_dates, parse_time
 from douyin_async.cli.spec import read_ids_file
 from douyin_async.cli.sqlite import SqliteOutput
 from douyin_async.models import TalentMediaQuery, TaskVideoQuery

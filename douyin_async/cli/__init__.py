@@ -65,11 +65,20 @@ class _Stopper:
         raise Terminated
 
 
-def _say(message: str, kind: str = "error") -> None:
+def _say(message: str, kind: str = "error", *, json: bool = False, code: int | None = None
+         ) -> None:
     text = " ".join(message.split())
     if not text:
         return
-    sys.stderr.write(f"{PROG}: {kind}: {text}\n")
+    if json:
+        import orjson
+
+        entry: dict[str, Any] = {"level": kind, "logger": "douyin_async.cli", "message": text}
+        if code is not None:
+            entry["exit_code"] = code
+        sys.stderr.write(orjson.dumps(entry).decode() + "\n")
+    else:
+        sys.stderr.write(f"{PROG}: {kind}: {text}\n")
     sys.stderr.flush()
 
 
@@ -100,10 +109,17 @@ class _Run:
     def __init__(self) -> None:
         self.spec: Any = None
         self.stopper = _Stopper()
+        #: ``--log-format json``: messages are JSON objects too.
+        self.json = False
+
+    def say(self, message: str, code: int) -> int:
+        _say(message, json=self.json, code=code)
+        return code
 
     def dispatch(self, argv: Sequence[str] | None) -> int:
         args = join_relative_values(list(sys.argv[1:] if argv is None else argv))
         ns = build_parser(sandbox_options=wants_sandbox_command(args)).parse_args(args)
+        self.json = getattr(ns, "log_format", "text") == "json"
         if ns.command == "sandbox":
             from ..sandbox import cli as sandbox_cli
 
@@ -120,7 +136,7 @@ class _Run:
         self.spec = spec = build_spec(ns, now=time.time())
         if not spec.quiet:
             for warning in spec.warnings:
-                _say(warning, "warning")
+                _say(warning, "warning", json=self.json)
         if spec.dry_run:
             from .dryrun import dry_run_report
 
@@ -156,33 +172,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = _Run()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for sig, handler in ((signal.SIGINT, signal.default_int_handler),
-                             (signal.SIGTERM, run.stopper.on_sigterm)):
-            if previous[sig] is not signal.SIG_IGN:  # what the parent ignores stays ignored
-                signal.signal(sig, handler)
+        if previous[signal.SIGINT] is not signal.SIG_IGN:  # ignored by the parent: kept so
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if previous[signal.SIGTERM] is not signal.SIG_IGN:
+            signal.signal(signal.SIGTERM, run.stopper.on_sigterm)
         return run.dispatch(argv)
     except CliError as exc:
-        _say(str(exc))
-        return exc.code
+        return run.say(str(exc), exc.code)
     except DouyinError as exc:
-        _say(run.describe(exc))
-        return exits.exit_code_for(exc)
+        return run.say(run.describe(exc), exits.exit_code_for(exc))
     except KeyboardInterrupt:
-        _say("interrupted" + run.resume_hint())
-        return exits.INTERRUPTED
+        return run.say("interrupted" + run.resume_hint(), exits.INTERRUPTED)
     except Terminated:
-        _say("terminated (SIGTERM)" + run.resume_hint())
-        return exits.TERMINATED
+        return run.say("terminated (SIGTERM)" + run.resume_hint(), exits.TERMINATED)
     except OSError as exc:
-        _say(f"{exc.strerror or exc}" + (f": {exc.filename!r}" if exc.filename else ""))
-        return exits.FILES
+        return run.say(f"{exc.strerror or exc}" + (f": {exc.filename!r}" if exc.filename
+                                                   else ""), exits.FILES)
     except Exception as exc:  # one line, never a traceback
-        _say(f"unexpected {type(exc).__name__}: {exc}")
-        return exits.INTERNAL
+        return run.say(f"unexpected {type(exc).__name__}: {exc}", exits.INTERNAL)
     finally:
-        for sig, handler in previous.items():
-            if handler is not None:
-                signal.signal(sig, handler)
+        for sig, before in previous.items():
+            if before is not None:
+                signal.signal(sig, before)
 
 
 __all__ = ["Terminated", "main"]
