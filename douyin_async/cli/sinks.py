@@ -1,8 +1,9 @@
 """Output files: JSONL and CSV with a checkpoint beside them, and JSONL on stdout.
 
 Every method here blocks (it writes and fsyncs); the pull runs them on one writer thread, one
-page at a time, in the order the pages arrive. See :mod:`.checkpoint` for the write order that
-makes a killed pull resumable, and :mod:`.sqlite` for the SQLite output.
+page at a time, in the order the pages arrive. See [`checkpoint`][douyin_async.cli.checkpoint]
+for the write order that makes a killed pull resumable, and
+[`sqlite`][douyin_async.cli.sqlite] for the SQLite output.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def csv_header(table: Table) -> bytes:
 
 
 def conflict(message: str) -> CliError:
-    """A :class:`CliError` for output or checkpoint state that is in the way."""
+    """A [`CliError`][douyin_async.cli.exits.CliError] for output or checkpoint state that is
+    in the way."""
     return CliError(message, CONFLICT)
 
 
