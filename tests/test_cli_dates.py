@@ -147,6 +147,12 @@ def test_errors_in_the_users_terms() -> None:
     refused.attempts = 3
     assert describe(refused, "http://127.0.0.1:9") == (
         "cannot connect to http://127.0.0.1:9: connection refused after 3 attempts")
+    lead = TransportError("cannot connect to 127.0.0.1:9 (Connect call failed ('127.0.0.1', 9))",
+                          endpoint=path)
+    assert describe(lead, "http://127.0.0.1:9") == (
+        "cannot connect to http://127.0.0.1:9: connection refused")
+    bare = TransportError("cannot connect to h:1", endpoint=path)
+    assert describe(bare, "http://h:1") == "cannot connect to http://h:1: connection failed"
     other = ApiError(2100007, "无权限操作", endpoint=path, log_id="L1")
     assert describe(other, "http://h") == str(other)
 

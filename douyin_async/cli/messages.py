@@ -11,7 +11,9 @@ import re
 
 from ..errors import ApiError, DouyinError, ResponseDecodeError, TransportError
 
-_CONNECT = re.compile(r"Cannot connect to host (?P<host>\S+) ssl:\S+ \[(?P<reason>[^\]]*)\]")
+# aiohttp's own text, and the transport's "cannot connect to HOST:PORT (REASON)".
+_CONNECT = (re.compile(r"Cannot connect to host (?P<host>\S+) ssl:\S+ \[(?P<reason>[^\]]*)\]"),
+            re.compile(r"^cannot connect to (?P<host>\S+?)(?: \((?P<reason>.*)\))?$"))
 _REASONS = (
     ("Connect call failed", "connection refused"),
     ("Connection refused", "connection refused"),
@@ -40,11 +42,15 @@ def describe(error: DouyinError, base_url: str | None) -> str:
             and isinstance(error, ApiError | ResponseDecodeError):
         return (f"HTTP 404 Not Found: {request_url(base_url, endpoint)}; is --base-url the "
                 "API's root (e.g. https://open.douyin.com)?")
-    if isinstance(error, TransportError) and base_url:
-        match = _CONNECT.search(str(error))
+    if isinstance(error, TransportError) and base_url and error.args:
+        text = str(error.args[0])
+        match = next((m for m in (p.search(text) for p in _CONNECT) if m is not None), None)
         if match is not None:
-            reason = next((plain for raw, plain in _REASONS if raw in match["reason"]),
-                          match["reason"].strip() or "connection failed")
+            given = match["reason"] or ""
+            if "TLS" in given or "SSL" in given or "certificate" in given:
+                return f"cannot connect to {base_url}: {given}{_attempts(error)}"
+            reason = next((plain for raw, plain in _REASONS if raw in given),
+                          given.strip() or "connection failed")
             return f"cannot connect to {base_url}: {reason}{_attempts(error)}"
     return str(error)
 
