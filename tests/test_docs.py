@@ -21,18 +21,14 @@ from docs_examples import (
     ROOT,
     SHELL_LANGS,
     Block,
-    Command,
     PageContext,
     blocks,
-    check_output,
     commands,
     is_python,
     module_used_later,
     pages,
-    run_console,
-    run_python,
+    run_blocks,
     uses_redis,
-    write_file,
 )
 from redis_server import RedisServer, redis_server_binary
 
@@ -65,7 +61,6 @@ def redis_url() -> Iterator[str]:
 )
 def test_examples_run(page: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Run the page's python and console blocks in order, in one working directory."""
-    printed: str | None = None
     with PageContext(tmp_path):
         if uses_redis(page):
             import redis
@@ -74,21 +69,7 @@ def test_examples_run(page: Path, tmp_path: Path, request: pytest.FixtureRequest
             with redis.Redis.from_url(url) as empty:
                 empty.flushall()
             os.environ[REDIS_VAR] = url  # PageContext restores the environment
-        for block in blocks(page):
-            try:
-                if block.output:
-                    assert printed is not None, f"{block.where}: output of what?"
-                    check_output(Command("the example above", tuple(block.source.splitlines())),
-                                 printed, block.where)
-                    printed = None
-                elif block.file is not None:
-                    write_file(block, tmp_path)
-                elif block.lang == "python" and block.not_run is None:
-                    printed = run_python(block, tmp_path)
-                elif block.lang == "console" and block.not_run is None:
-                    run_console(block, tmp_path)
-            except Exception as exc:
-                raise AssertionError(f"example at {block.where} failed: {exc}") from exc
+        run_blocks(blocks(page), tmp_path)
 
 
 def test_the_scheme_is_followed() -> None:

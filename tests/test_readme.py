@@ -16,18 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from docs_examples import (
-    DOCS,
-    EXECUTABLE_LANGS,
-    ROOT,
-    Command,
-    PageContext,
-    blocks,
-    check_output,
-    run_console,
-    run_python,
-    write_file,
-)
+from docs_examples import DOCS, EXECUTABLE_LANGS, ROOT, PageContext, blocks, run_blocks
 
 from douyin_async.cli.exits import markdown_table
 from douyin_async.sandbox.config import SandboxConfig
@@ -67,25 +56,10 @@ def test_every_block_of_the_readme_runs() -> None:
 
 @pytest.mark.slow
 def test_the_readme_examples(tmp_path: Path) -> None:
-    printed: str | None = None
     with ThreadedSandbox(SandboxConfig()) as sandbox, PageContext(tmp_path):
         os.environ["DOUYIN_BASE_URL"] = sandbox.url  # PageContext restores the environment
         os.environ["DOUYIN_ACCESS_TOKEN"] = sandbox.token
-        for block in blocks(README):
-            try:
-                if block.output:
-                    assert printed is not None, f"{block.where}: output of what?"
-                    check_output(Command("the example above", tuple(block.source.splitlines())),
-                                 printed, block.where)
-                    printed = None
-                elif block.file is not None:
-                    write_file(block, tmp_path)
-                elif block.lang == "python":
-                    printed = run_python(block, tmp_path)
-                elif block.lang == "console":
-                    run_console(block, tmp_path)
-            except Exception as exc:
-                raise AssertionError(f"example at {block.where} failed: {exc}") from exc
+        run_blocks(blocks(README), tmp_path)
         assert sandbox.log, "the python example did not reach the sandbox"
 
 

@@ -29,37 +29,51 @@ class ExitCode(NamedTuple):
     meaning: str
 
 
+# The table: code, constant name, meaning; an indented line continues the meaning above.
+_TABLE = """
+0    OK           success (also: `--resume` of a pull that already finished, `--dry-run`)
+1    INTERNAL     unexpected internal error
+2    USAGE        usage error: bad option or value, impossible date, publish window older
+                  than 90 days, page size out of range, empty ids, no server or no
+                  credentials, `--sandbox` with `--base-url`, `--redis-url` without the redis
+                  package
+3    FILES        file error: ids or token file unreadable, output or checkpoint unwritable,
+                  damaged checkpoint
+4    AUTH         authentication refused by the server
+5    PERMISSION   permission denied by the server (e.g. a plan that is not the app's)
+6    QUOTA        quota exhausted, or rate-limited after every retry
+7    API          other API or transport error after retries (server unreachable, HTTP 404
+                  ...); Redis unreachable
+8    CONFLICT     output or checkpoint in the way: it exists without `--resume` or
+                  `--force`, `--resume` with other parameters, server or app, or the partial
+                  file changed since the run
+9    APPS         bad `--apps` file: missing, unreadable, malformed, empty, a name used twice,
+                  missing or mixed credentials
+10   LOCKED       another run holds this output (the message names its pid)
+11   QUARANTINED  the pull finished, but refused records were quarantined
+                  (`--on-invalid-record quarantine`)
+130  INTERRUPTED  interrupted by Ctrl-C (SIGINT); `--resume` continues
+141  PIPE_CLOSED  `--out -` and the reader of standard output went away (piped into `head`):
+                  the pull stops quietly, with the code a shell gives a process ended by
+                  SIGPIPE
+143  TERMINATED   stopped by SIGTERM (systemd, Kubernetes, `timeout`): the pages written are
+                  kept; `--resume` continues
+"""
+
+
+def _parse(table: str) -> tuple[ExitCode, ...]:
+    entries: list[list[str]] = []
+    for line in table.strip("\n").splitlines():
+        if line[:1].isspace():
+            entries[-1][2] += " " + line.strip()
+        else:
+            code, name, meaning = line.split(None, 2)
+            entries.append([code, name, meaning])
+    return tuple(ExitCode(int(code), name, meaning) for code, name, meaning in entries)
+
+
 #: Every exit code of ``douyin-async``, in order.
-EXIT_CODES: tuple[ExitCode, ...] = (
-    ExitCode(0, "OK", "success (also: `--resume` of a pull that already finished, `--dry-run`)"),
-    ExitCode(1, "INTERNAL", "unexpected internal error"),
-    ExitCode(2, "USAGE", "usage error: bad option or value, impossible date, publish window "
-                         "older than 90 days, page size out of range, empty ids, no server or "
-                         "no credentials, `--sandbox` with `--base-url`, `--redis-url` "
-                         "without the redis package"),
-    ExitCode(3, "FILES", "file error: ids or token file unreadable, output or checkpoint "
-                         "unwritable, damaged checkpoint"),
-    ExitCode(4, "AUTH", "authentication refused by the server"),
-    ExitCode(5, "PERMISSION", "permission denied by the server (e.g. a plan that is not "
-                              "the app's)"),
-    ExitCode(6, "QUOTA", "quota exhausted, or rate-limited after every retry"),
-    ExitCode(7, "API", "other API or transport error after retries (server unreachable, "
-                       "HTTP 404 ...); Redis unreachable"),
-    ExitCode(8, "CONFLICT", "output or checkpoint in the way: it exists without `--resume` "
-                            "or `--force`, `--resume` with other parameters, server or app, "
-                            "or the partial file changed since the run"),
-    ExitCode(9, "APPS", "bad `--apps` file: missing, unreadable, malformed, empty, a name "
-                        "used twice, missing or mixed credentials"),
-    ExitCode(10, "LOCKED", "another run holds this output (the message names its pid)"),
-    ExitCode(11, "QUARANTINED", "the pull finished, but refused records were quarantined "
-                                "(`--on-invalid-record quarantine`)"),
-    ExitCode(130, "INTERRUPTED", "interrupted by Ctrl-C (SIGINT); `--resume` continues"),
-    ExitCode(141, "PIPE_CLOSED", "`--out -` and the reader of standard output went away "
-                                 "(piped into `head`): the pull stops quietly, with the code a "
-                                 "shell gives a process ended by SIGPIPE"),
-    ExitCode(143, "TERMINATED", "stopped by SIGTERM (systemd, Kubernetes, `timeout`): the "
-                                "pages written are kept; `--resume` continues"),
-)
+EXIT_CODES: tuple[ExitCode, ...] = _parse(_TABLE)
 
 _BY_NAME = {entry.name: entry.code for entry in EXIT_CODES}
 
