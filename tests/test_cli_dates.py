@@ -111,6 +111,8 @@ def test_build_spec_checks_in_the_options_terms() -> None:
              "--sandbox")
     assert usage(lambda: build_spec(_ns(*media, "--content-type", "0"), now=NOW)) == (
         "--content-type 0: use 1 (short videos), 2 (live rooms), 3 (both)")
+    assert usage(lambda: build_spec(_ns(*media, "--plan-id", "0"), now=NOW)) == (
+        "--plan-id 0: a plan id is a positive 64-bit integer")
 
 
 def test_rates_above_the_cap_warn() -> None:

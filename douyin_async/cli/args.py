@@ -151,7 +151,7 @@ def _common_options() -> Parser:
                              "client_secret), optionally a rate; rows get an 'app' column")
     server.add_argument("--sandbox", action="store_true",
                         help="start an embedded sandbox server and pull from it "
-                             "(no credentials needed)")
+                             "(no credentials needed; not with --base-url)")
     server.add_argument("--sandbox-latency", type=_non_negative_float, metavar="SEC",
                         help="sandbox: added latency per answer")
     server.add_argument("--sandbox-fault-rate", type=fault_rates, metavar="P|KIND=P,...",
@@ -175,7 +175,8 @@ def _common_options() -> Parser:
     pace = common.add_argument_group("pacing and retries")
     pace.add_argument("--rate-limit", type=_positive_float, default=10.0, metavar="QPS",
                       help="requests per second of each app, both endpoints together "
-                           "(default: 10; an app's 'rate' in --apps overrides it)")
+                           "(default: 10, the platform's cap: more warns; an app's 'rate' in "
+                           "--apps overrides it)")
     pace.add_argument("--redis-url", metavar="URL",
                       help="share each app's quota with every process that names the same "
                            "Redis (redis://, rediss:// or unix://; default: "

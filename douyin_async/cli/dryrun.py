@@ -63,12 +63,13 @@ def dry_run_report(spec: PullSpec) -> list[str]:
     lines = [f"dry run: {spec.kind} into {spec.out}"
              + (f", for {plural(len(apps), 'app')}" if apps else "")]
     lines.append(f"units: {per_app * max(1, len(apps)):,} ({shape}"
-                 + (" per app" if apps else "") + ")")
+                 + (f", for each of {len(apps)} apps" if apps else "") + ")")
     least = per_app * max(1, len(apps))
     lines.append(f"pages: at least {plural(least, 'page')}, one per unit ({totals}); "
                  f"page size {spec.params['page_size']:,}")
-    lines.append(f"requests: at least {plural(least, 'request')}, one per page (retries "
-                 "and fetch-ahead add more)")
+    extra = "retries and fetch-ahead" if spec.kind == "task-videos" else "retries"
+    lines.append(f"requests: at least {plural(least, 'request')}, one per page ({extra} "
+                 "add more)")
     slowest = min(rates) / PACING_MARGIN
     lines.append(f"wall time: at least {wall_text(per_app / slowest)} at "
                  f"{min(rates):g} requests per second"

@@ -140,6 +140,9 @@ def _talent_media_queries(ns: argparse.Namespace) -> tuple[list[Query], dict[str
         raise CliError(f"--content-type {ns.content_type}: use " + ", ".join(
             f"{n} ({what})" for n, what in CONTENT_TYPES.items()), USAGE)
     plans = _unique(ns.plan_id)
+    for plan in plans:
+        if not 1 <= plan < 2**63:
+            raise CliError(f"--plan-id {plan}: a plan id is a positive 64-bit integer", USAGE)
     queries: list[Query] = [
         TalentMediaQuery(plan_id=plan, douyin_id=talent, content_type=ns.content_type,
                          page_size=ns.page_size)
