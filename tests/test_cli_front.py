@@ -43,6 +43,10 @@ pytestmark = pytest.mark.slow
 COMMAND = Path(sys.executable).with_name("douyin-async")
 SLOW = ["--sandbox", "--sandbox-seed", str(SEED), "--sandbox-latency", "0.03",
         "--sandbox-qps", "120", "--rate-limit", "100", "--quiet"]
+#: A pull of about 2.5 s (three billing dates, pages of 150 at 60 requests per second).
+STOPPABLE = ["pull", "task-videos", *SLOW[:-3], "--rate-limit", "60", "--quiet", "--billing-date",
+             f"{day(-3)}..{day(-1)}", "--published-from", day(-6), "--published-to", day(-1),
+             "--page-size", "150"]
 RESUME_HINT = "; the same command with --resume continues the pull"
 
 
@@ -91,32 +95,53 @@ def _terminate_after(args: list[str], delay: float) -> tuple[int, str]:
     return process.returncode, err.decode()
 
 
+def _page_records(ckpt: Path) -> list[dict[str, object]]:
+    if not ckpt.exists():
+        return []
+    return [entry for entry in map(orjson.loads, ckpt.read_bytes().splitlines())
+            if "page" in entry]
+
+
+def _pages(ckpt: Path) -> int:
+    """Pages the checkpoint records."""
+    return len(_page_records(ckpt))
+
+
+def _ends_at_its_checkpoint(out: Path, ckpt: Path) -> bool:
+    """Whether the output ends where the checkpoint's last page record says (no torn page)."""
+    offsets = [entry["offset"] for entry in _page_records(ckpt) if "offset" in entry]
+    return not offsets or offsets[-1] == (out.stat().st_size if out.exists() else 0)
+
+
 @pytest.mark.parametrize(("suffix", "seed"), [(".jsonl", 11), (".csv", 12), (".jsonl", 13)])
 def test_sigterm_at_random_points_then_resume_gives_the_exact_records(
         tmp_path: Path, suffix: str, seed: int) -> None:
     rng = random.Random(seed)
     out = tmp_path / f"videos{suffix}"
-    args = ["pull", "task-videos", *SLOW, "--billing-date", f"{day(-2)}..{day(-1)}",
-            "--published-from", day(-6), "--published-to", day(-1), "--page-size", "150",
-            "--out", str(out)]
+    args = [*STOPPABLE, "--out", str(out)]
     # The first stop falls anywhere from the imports to well into the pull.
     delays = [rng.uniform(0.0, 0.3), rng.uniform(0.3, 1.5), rng.uniform(0.2, 1.0)]
     stopped = 0
+    ckpt = out.with_name(out.name + ".ckpt")
     for n, delay in enumerate(delays):
+        before = _pages(ckpt)
         code, err = _terminate_after([*args, "--resume"] if n else args, delay)
         if code == 0:  # it finished first
             break
         assert code == 143, err
         assert "Traceback" not in err
-        assert err.splitlines() in (["douyin-async: error: terminated (SIGTERM)"],
-                                    ["douyin-async: error: terminated (SIGTERM)" + RESUME_HINT])
+        if _pages(ckpt) > before:  # the pull was under way: it says how to go on
+            assert err.splitlines() == ["douyin-async: error: terminated (SIGTERM)" + RESUME_HINT]
+        else:
+            assert err.splitlines()[0].startswith("douyin-async: error: terminated (SIGTERM)")
+        assert _ends_at_its_checkpoint(out, ckpt), "a page was left half written"
         stopped += 1
     else:
         done = subprocess.run([str(COMMAND), *args, "--resume"], capture_output=True,
                               text=True, env=clean_env(), timeout=60)
         assert done.returncode == 0, done.stderr
     assert stopped >= 2, f"the pull ended before it was stopped twice (seed {seed})"
-    truth = video_truth([day(-2), day(-1)], day(-6), day(-1))
+    truth = video_truth([day(-3), day(-2), day(-1)], day(-6), day(-1))
     rows = jsonl_rows(out) if suffix == ".jsonl" else csv_rows(out)
     assert keyed(rows, VIDEO_KEY) == (truth if suffix == ".jsonl" else as_text(truth))
 
