@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from types import FrameType
@@ -170,11 +171,14 @@ class _Run:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     run = _Run()
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Signal handlers belong to the main thread; elsewhere (a caller's thread) none are set.
+    owner = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)
+                } if owner else {}
     try:
-        if previous[signal.SIGINT] is not signal.SIG_IGN:  # ignored by the parent: kept so
+        if owner and previous[signal.SIGINT] is not signal.SIG_IGN:  # a parent's ignore stays
             signal.signal(signal.SIGINT, signal.default_int_handler)
-        if previous[signal.SIGTERM] is not signal.SIG_IGN:
+        if owner and previous[signal.SIGTERM] is not signal.SIG_IGN:
             signal.signal(signal.SIGTERM, run.stopper.on_sigterm)
         return run.dispatch(argv)
     except CliError as exc:
