@@ -50,8 +50,8 @@ _TABLE = """
 9    APPS         bad `--apps` file: missing, unreadable, malformed, empty, a name used twice,
                   missing or mixed credentials
 10   LOCKED       another run holds this output (the message names its pid)
-11   QUARANTINED  the pull finished, but refused records were quarantined
-                  (`--on-invalid-record quarantine`)
+11   QUARANTINED  the pull finished, but refused records were quarantined in
+                  `OUT.rejects.jsonl` (`--on-invalid-record quarantine`)
 130  INTERRUPTED  interrupted by Ctrl-C (SIGINT); `--resume` continues
 141  PIPE_CLOSED  `--out -` and the reader of standard output went away (piped into `head`):
                   the pull stops quietly, with the code a shell gives a process ended by
