@@ -330,6 +330,9 @@ def test_json_logs_are_one_object_per_line(tmp_path: Path) -> None:
     assert entries[-1]["event"] == "done" and entries[-1]["records"] == len(truth)
     assert entries[-1]["out"] == str(out) and entries[-1]["level"] == "info"
     assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
+    assert entries[0]["event"] == "start" and entries[0]["units_total"] == 2
+    pages = [e for e in entries if e.get("event") == "page"]  # -vv: every page written
+    assert len(pages) == entries[-1]["pages"] and sum(e["records"] for e in pages) == len(truth)
     again = cli(*args)
     assert again.returncode == exits.CONFLICT
     refused = [orjson.loads(line) for line in again.stderr.splitlines()]

@@ -165,8 +165,9 @@ def _common_options() -> Parser:
 
     logs = common.add_argument_group("logging")
     logs.add_argument("-v", "--verbose", action="count", default=0,
-                      help="log the library's records on stderr (-v: info; -vv: also debug, "
-                           "e.g. token requests and renewals)")
+                      help="log on stderr (-v: the pull's start and the library's info "
+                           "records; -vv: also debug records: every page written, token "
+                           "requests and renewals)")
     logs.add_argument("--log-format", choices=("text", "json"), default="text",
                       help="text lines, or one JSON object per line for log collectors; "
                            "json also writes the progress and summary lines as JSON "

@@ -4,6 +4,7 @@ The library logs under ``douyin_async.*`` with the standard `logging` module; th
 command sends those records to stderr, as text lines or as one JSON object per line. With
 ``json``, the progress and summary lines of a pull are records too (logger
 ``douyin_async.cli``, with their figures as fields), so a log collector reads one format.
+The command logs its start at info (``-v``) and every page written at debug (``-vv``).
 """
 
 from __future__ import annotations
@@ -54,8 +55,11 @@ def configure(verbosity: int, fmt: str, stream: TextIO | None = None) -> logging
     root.setLevel(logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity else
                   logging.WARNING)
     root.propagate = False
-    # The command's own lines are shown at every verbosity (--quiet is handled by the caller).
-    logging.getLogger(CLI_LOGGER).setLevel(logging.INFO)
+    # The command's own records: its start and, with -vv, every page written. As JSON, the
+    # progress and summary lines are info records too, so info is always on there.
+    logging.getLogger(CLI_LOGGER).setLevel(
+        logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity or fmt == "json"
+        else logging.WARNING)
     return handler
 
 

@@ -122,6 +122,10 @@ class Progress:
             count.pages += 1
             count.records += records
         self._pages_seen[unit] = page
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(f"page {page} of {unit}: {plural(records, 'record')}",
+                      extra={"event": "page", "unit": unit, "page": page, "records": records,
+                             "last": done, "app": app})
         if page_count is not None:
             self._page_counts[unit] = max(page_count, 1)
         if done:
@@ -195,6 +199,13 @@ class Progress:
     async def run(self) -> None:
         """Show the state periodically until cancelled."""
         period = 0.5 if self.live and not self.json else self.interval
+        resumed = (f", {plural(self._resumed_units, 'unit')} already done"
+                   if self._resumed_units else "")
+        log.info(f"pulling {plural(self.units_total, 'unit')}{resumed}"
+                 + (f" into {self.out}" if self.out not in (None, "-") else ""),
+                 extra={"event": "start", "units_total": self.units_total,
+                        "units_done": self.units_done, "out": self.out,
+                        "apps": sorted(self._apps) or None})
         while True:
             await asyncio.sleep(period)
             self.show()
