@@ -339,11 +339,29 @@ def test_json_logs_are_one_object_per_line(tmp_path: Path) -> None:
     assert refused[-1]["level"] == "error" and refused[-1]["exit_code"] == exits.CONFLICT
 
 
-def test_shell_completion_knows_the_commands_and_options() -> None:
-    for shell in ("bash", "zsh"):
-        result = cli("completion", shell)
-        assert result.returncode == 0, result.stderr
-        assert "task-videos" in result.stdout and "--billing-date" in result.stdout
-        assert "--published-from" in result.stdout and "--sandbox-fault-rate" in result.stdout
+def test_shell_completion_knows_the_commands_and_options(tmp_path: Path) -> None:
+    zsh = cli("completion", "zsh")
+    assert zsh.returncode == 0, zsh.stderr
+    assert "--billing-date" in zsh.stdout and "--sandbox-fault-rate" in zsh.stdout
+    bash = cli("completion", "bash")
+    assert bash.returncode == 0, bash.stderr
+    script = tmp_path / "completion.bash"
+    script.write_text(bash.stdout)
+    (tmp_path / "ids.txt").touch()
+
+    def complete(*words: str) -> list[str]:
+        line = " ".join(words)
+        done = subprocess.run(
+            ["bash", "-c", f'source {script}; COMP_WORDS=({line}); '
+             f'COMP_CWORD={len(words) - 1}; _shtab_douyin_async; echo "${{COMPREPLY[@]}}"'],
+            capture_output=True, text=True, cwd=tmp_path, timeout=30)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert complete("douyin-async", "pu") == ["pull"]
+    assert sorted(complete("douyin-async", "pull", "ta")) == ["talent-media", "task-videos"]
+    assert complete("douyin-async", "pull", "task-videos", "--bil") == ["--billing-date"]
+    assert complete("douyin-async", "pull", "talent-media", "--douyin-ids-file", "id") == [
+        "ids.txt"]
     bad = cli("completion", "fish")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr

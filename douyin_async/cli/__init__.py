@@ -27,6 +27,7 @@ Ctrl-C and SIGTERM before this package is imported.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
 import sys
@@ -100,8 +101,26 @@ def _completion(shell: str) -> int:
     except ImportError:
         raise CliError("shell completion needs shtab: pip install "
                        "'douyin-async[completion]'", exits.USAGE) from None
-    sys.stdout.write(shtab.complete(build_parser(), shell=shell))
+    parser = build_parser()
+    for action in _actions(parser):
+        if FILE_OPTIONS.intersection(action.option_strings):
+            action.complete = shtab.FILE  # type: ignore[attr-defined]
+    sys.stdout.write(shtab.complete(parser, shell=shell))
     return exits.OK
+
+
+#: Options whose value is a file name (completed as files).
+FILE_OPTIONS = frozenset({"--out", "--apps", "--access-token-file", "--douyin-ids-file"})
+
+
+def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    found: list[argparse.Action] = []
+    for action in parser._actions:
+        found.append(action)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found.extend(_actions(sub))
+    return found
 
 
 class _Run:
