@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from .errors import InvalidParameterError
+from .pagination import is_last_page, raw_count_of
 
 #: The API refuses publish windows longer than this (end - start, in seconds).
 MAX_WINDOW_SECONDS = 30 * 86400
@@ -252,8 +253,9 @@ class TaskVideoPage:
 
     @property
     def is_last(self) -> bool:
-        """True when the page is short, so no page follows it."""
-        return len(self.records) < self.query.page_size
+        """True when no page follows this one (it is short; see
+        [`is_last_page`][douyin_async.pagination.is_last_page])."""
+        return is_last_page(self.page, raw_count_of(self), self.query.page_size)
 
 
 @attrs.frozen(slots=False)
@@ -270,8 +272,10 @@ class TalentMediaPage:
 
     @property
     def is_last(self) -> bool:
-        """True when no page follows this one."""
-        return self.page >= self.page_count
+        """True when no page follows this one (it is short, whatever ``page_count`` says;
+        see [`is_last_page`][douyin_async.pagination.is_last_page])."""
+        return is_last_page(self.page, raw_count_of(self), self.query.page_size,
+                            self.page_count)
 
 
 # Records built by the fast decoder leave an empty ``extra`` out of the instance dict (see
