@@ -105,7 +105,8 @@ return {1, wait}
 
 #: Start a shared pause. KEYS[1]: the limiter hash. ARGV: pause (us), max_factor, now (us;
 #: empty: Redis TIME). Pushes tat forward by the pause and doubles the spacing factor, unless
-#: a pause already started less than one pause ago. Returns 1 when applied, else 0.
+#: a pause already started less than one pause ago: the rule of ``ratelimit.widen``, which
+#: the in-process limiter uses (both are tested on one table). Returns 1 when applied, else 0.
 PAUSE_SCRIPT = """
 local now
 if ARGV[3] ~= nil and ARGV[3] ~= '' then
