@@ -15,7 +15,7 @@ import aiohttp
 import orjson
 
 from . import envelopes
-from .auth import StaticToken, TokenProvider
+from .auth import StaticToken, TokenProvider, token_after_slot
 from .converters import RecordDecoder, talent_media_decoder, video_decoder
 from .errors import (
     TOKEN_EXPIRED_CODES,
@@ -231,20 +231,33 @@ class DouyinClient:
         limiter = self._limiters[endpoint]
         attempt = 0
         renewed = False
+        given_up = 0
         while True:
             error: DouyinError | None = None
             async with self._in_flight:
-                await limiter.acquire()
-                if needed is not None and not needed():
-                    return None
                 token = ""
                 try:
+                    # The token first (a renewal may wait for the token endpoint), then the
+                    # slot, then the request at once: no slot is ever held across token I/O.
                     # A failed token renewal is retried like a failed request.
                     token = await self.tokens.get()
-                    self.stats.requests += 1
-                    status, data, header_log_id = await self._post(endpoint, payload, token)
                 except DouyinError as exc:
                     error = exc
+                if error is None:
+                    await limiter.acquire()
+                    if needed is not None and not needed():
+                        return None
+                    fresh = token_after_slot(self.tokens, token)
+                    if fresh is None and given_up < 3:
+                        given_up += 1  # it expired while we waited: give the slot up
+                        continue
+                    token = fresh or token
+                    try:
+                        self.stats.requests += 1
+                        status, data, header_log_id = await self._post(endpoint, payload,
+                                                                       token)
+                    except DouyinError as exc:
+                        error = exc
             if error is None:
                 # Decoded outside the in-flight slot: a page waiting for its turn to decode
                 # does not hold back other requests.

@@ -15,12 +15,14 @@ secrets never appear in a ``repr``, an exception message or a log line.
 from .base import (
     DEFAULT_MARGIN,
     MIN_RENEWAL_INTERVAL,
+    RenewalRetry,
     RenewingProvider,
     StaticToken,
     Token,
     TokenProvider,
     TokenSource,
     renew_at,
+    token_after_slot,
 )
 from .endpoints import (
     AUTHORIZER_TOKEN_ENDPOINT,
@@ -41,6 +43,7 @@ __all__ = [
     "ClientCredentials",
     "FileTokenStore",
     "MemoryTokenStore",
+    "RenewalRetry",
     "RenewingProvider",
     "SharedToken",
     "StaticToken",
@@ -50,4 +53,5 @@ __all__ = [
     "TokenStore",
     "provider_from_env",
     "renew_at",
+    "token_after_slot",
 ]

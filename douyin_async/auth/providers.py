@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from ..errors import TOKEN_EXPIRED_CODES, ApiError, InvalidParameterError
-from .base import DEFAULT_MARGIN, RenewingProvider, Token, TokenProvider
+from .base import DEFAULT_MARGIN, RenewalRetry, RenewingProvider, Token, TokenProvider
 from .endpoints import (
     AUTHORIZER_TOKEN_ENDPOINT,
     CLIENT_TOKEN_ENDPOINT,
@@ -53,9 +53,12 @@ class ClientCredentials(RenewingProvider):
             token request opens its own.
         timeout: seconds per token request.
         ssl: passed to aiohttp for token requests (an ``ssl.SSLContext`` for a private CA).
+        retry: backoff of a background renewal that failed while the held token is valid
+            (see [`RenewalRetry`][douyin_async.auth.RenewalRetry]).
 
-    Concurrent callers of an expired token share one token request; a failed request is
-    raised to all of them and the next call tries again.
+    Inside the margin the held token is still handed out and a new one is requested in the
+    background. Concurrent callers that have no valid token share one token request; a failed
+    request is raised to all of them and the next call tries again.
     """
 
     def __init__(
@@ -70,8 +73,9 @@ class ClientCredentials(RenewingProvider):
         session: aiohttp.ClientSession | None = None,
         timeout: float = 30.0,
         ssl: Any = True,
+        retry: RenewalRetry | None = None,
     ) -> None:
-        super().__init__(margin=margin, clock=clock)
+        super().__init__(margin=margin, clock=clock, retry=retry)
         self.client_key = _check_text("client_key", client_key)
         self._client_secret = _check_text("client_secret", client_secret)
         self.stable = bool(stable)
@@ -125,6 +129,7 @@ class AuthorizerTokens(RenewingProvider):
             token request opens its own.
         timeout: seconds per token request.
         ssl: passed to aiohttp for token requests.
+        retry: backoff of a background renewal that failed while the held token is valid.
     """
 
     endpoint = AUTHORIZER_TOKEN_ENDPOINT
@@ -143,8 +148,9 @@ class AuthorizerTokens(RenewingProvider):
         session: aiohttp.ClientSession | None = None,
         timeout: float = 30.0,
         ssl: Any = True,
+        retry: RenewalRetry | None = None,
     ) -> None:
-        super().__init__(margin=margin, clock=clock)
+        super().__init__(margin=margin, clock=clock, retry=retry)
         if not isinstance(client_token, TokenProvider):
             raise InvalidParameterError("client_token must be a TokenProvider")
         if not callable(on_refresh_token):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from ..errors import DouyinError, InvalidParameterError
-from .base import DEFAULT_MARGIN, RenewingProvider, Token, TokenSource, log
+from .base import DEFAULT_MARGIN, RenewalRetry, RenewingProvider, Token, TokenSource, log
 
 
 @runtime_checkable
@@ -49,9 +49,12 @@ class SharedToken(RenewingProvider):
     process, concurrent callers share one flight (as with every renewing provider); across
     processes, the store's ``lock()`` (when it has one) makes the others wait for the first.
 
-    A token is taken from the store while it has more than ``margin`` seconds to live and the
-    server has not refused it here; otherwise a new one is fetched and saved. Errors of the
-    store and of ``inner`` are raised to the callers of that flight; the next call tries again.
+    A token is taken from the store while it has more than ``margin`` seconds to live (or,
+    for tokens that never live that long, while it is valid and newer than the one held) and
+    the server has not refused it here; otherwise a new one is fetched and saved. Renewal
+    happens ahead of expiry in the background, as for every renewing provider: errors of the
+    store and of ``inner`` then are logged and retried while the held token lives; callers
+    that wait for a token (none held) get them, and the next call tries again.
     """
 
     def __init__(
@@ -61,8 +64,9 @@ class SharedToken(RenewingProvider):
         *,
         margin: float = DEFAULT_MARGIN,
         clock: Callable[[], float] = time.time,
+        retry: RenewalRetry | None = None,
     ) -> None:
-        super().__init__(margin=margin, clock=clock)
+        super().__init__(margin=margin, clock=clock, retry=retry)
         if not isinstance(store, TokenStore):
             raise InvalidParameterError("store must have async load() and save()")
         if not isinstance(inner, TokenSource):
@@ -89,15 +93,28 @@ class SharedToken(RenewingProvider):
 
     async def _load_or_fetch(self) -> Token:
         stored = await self.store.load()
-        if stored is not None:
-            value, expires_at = stored
-            if value not in self._rejected and self._clock() < expires_at - self.margin:
-                log.debug("SharedToken: token taken from the store")
-                return Token(value, float(expires_at))
+        if stored is not None and self._usable(*stored):
+            log.debug("SharedToken: token taken from the store")
+            return Token(stored[0], float(stored[1]))
         token = await self.inner.fetch()
         self.fetches += 1
         await self.store.save(token.value, token.expires_at)
         return token
+
+    def _usable(self, value: str, expires_at: float) -> bool:
+        """A stored token is taken when the server has not refused it here and it has more
+        than ``margin`` to live, or (short-lived tokens) it is valid and outlives the one
+        held: another process renewed it."""
+        if value in self._rejected:
+            return False
+        now = self._clock()
+        if now < expires_at - self.margin:
+            return True
+        held = self._held
+        if held is not None and (value == held.token.value
+                                 or expires_at <= held.token.expires_at):
+            return False
+        return now < expires_at
 
     def __repr__(self) -> str:
         return f"SharedToken(store={self.store!r}, inner={self.inner!r}, margin={self.margin:g})"
