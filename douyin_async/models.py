@@ -13,8 +13,8 @@ from typing import Any
 
 import attrs
 
-from .errors import InvalidParameterError
-from .pagination import is_last_page, raw_count_of
+from .errors import InvalidParameterError, InvalidRecordError
+from .pagination import is_last_page
 
 #: The API refuses publish windows longer than this (end - start, in seconds).
 MAX_WINDOW_SECONDS = 30 * 86400
@@ -242,40 +242,53 @@ class TalentMediaQuery:
 # -- pages ----------------------------------------------------------------------------------
 
 
+def _raw_count(page: Any) -> int:
+    return len(page.records) + len(page.rejected)
+
+
 @attrs.frozen(slots=False)
 class TaskVideoPage:
-    """One answered page of a task-video query (``query`` is the 30-day window asked)."""
+    """One answered page of a task-video query (`query` is the 30-day window asked).
+
+    `rejected` holds the records the client refused (with `invalid_records="collect"`);
+    `raw_count` is how many records the server sent, refused ones included.
+    """
 
     query: TaskVideoQuery
     page: int
     records: list[VideoDailyData] = attrs.field(repr=lambda r: f"[{len(r)} records]")
     log_id: str
+    rejected: tuple[InvalidRecordError, ...] = attrs.field(default=(), repr=False)
+    raw_count: int = attrs.field(default=attrs.Factory(_raw_count, takes_self=True))
 
     @property
     def is_last(self) -> bool:
         """True when no page follows this one (it is short; see
         [`is_last_page`][douyin_async.pagination.is_last_page])."""
-        return is_last_page(self.page, raw_count_of(self), self.query.page_size)
+        return is_last_page(self.page, self.raw_count, self.query.page_size)
 
 
 @attrs.frozen(slots=False)
 class TalentMediaPage:
-    """One answered page of a talent-media query, with the server's totals."""
+    """One answered page of a talent-media query, with the server's totals (`None` where the
+    answer held no usable value)."""
 
     query: TalentMediaQuery
     page: int
     records: list[TalentMedia] = attrs.field(repr=lambda r: f"[{len(r)} records]")
     log_id: str
-    total: int
-    page_count: int
+    total: int | None
+    page_count: int | None
     date: str = ""
+    rejected: tuple[InvalidRecordError, ...] = attrs.field(default=(), repr=False)
+    raw_count: int = attrs.field(default=attrs.Factory(_raw_count, takes_self=True))
 
     @property
     def is_last(self) -> bool:
-        """True when no page follows this one (it is short, whatever ``page_count`` says;
-        see [`is_last_page`][douyin_async.pagination.is_last_page])."""
-        return is_last_page(self.page, raw_count_of(self), self.query.page_size,
-                            self.page_count)
+        """True when no page follows this one: it is short and no `page_count` says more
+        follow (a full page is never last, whatever it claims; see
+        [`is_last_page`][douyin_async.pagination.is_last_page])."""
+        return is_last_page(self.page, self.raw_count, self.query.page_size, self.page_count)
 
 
 # Records built by the fast decoder leave an empty ``extra`` out of the instance dict (see

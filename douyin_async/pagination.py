@@ -36,21 +36,25 @@ def is_last_page(page: int, raw_count: int, page_size: int, page_count: object =
     """Whether no page follows ``page``: the one definition of the last page.
 
     ``raw_count`` counts the records the server sent (refused ones included). A short page
-    (fewer than ``page_size``) is the last. A full page never is, whatever ``page_count`` says:
-    a known ``page_count`` only tells how far to fetch ahead (see
-    [`trusted_page_count`][douyin_async.pagination.trusted_page_count]); a full page that
-    claims to be at or past the end is not trusted, and the next page is asked for, so that a
-    wrong total can cost one request but never ends a query quietly short.
+    (fewer than ``page_size``) is the last, unless a known ``page_count`` (see
+    [`known_page_count`][douyin_async.pagination.known_page_count]) says more pages follow.
+    A full page never is the last, whatever ``page_count`` says: a full page that claims to
+    be at or past the end is not trusted and the next page is asked for, so that a wrong
+    total can cost requests but never ends a query quietly short.
     """
-    return raw_count < page_size
+    if raw_count >= page_size:
+        return False
+    count = known_page_count(page_count)
+    return count is None or page >= count
 
 
 def trusted_page_count(page: int, raw_count: int, page_size: int,
                        page_count: object) -> int | None:
-    """The end a page announces, when it can be believed: a known ``page_count`` beyond
-    ``page`` on a full page. None otherwise (unknown, or a full page claiming to be last)."""
+    """The end a page announces when it can be believed: a known ``page_count`` beyond
+    ``page``. None otherwise: unknown, or at or before the page (which then is the last if
+    it is short, and not believed if it is full)."""
     count = known_page_count(page_count)
-    if count is None or raw_count < page_size or count <= page:
+    if count is None or count <= page:
         return None
     return count
 
@@ -89,22 +93,23 @@ class PagePlan:
         return last is None or page <= last
 
     def on_page(self, page: int, raw_count: int, page_count: int | None = None) -> None:
-        """Learn from an answered page: a short page ends the query; a full one with a
-        trusted ``page_count`` tells where it ends; any other full page widens the window."""
+        """Learn from an answered page: the last page (see
+        [`is_last_page`][douyin_async.pagination.is_last_page]) ends the query; another with
+        a trusted ``page_count`` tells where it ends; any other widens the window."""
         if is_last_page(page, raw_count, self.page_size, page_count):
             self.short_page = page if self.short_page is None else min(self.short_page, page)
             return
+        if self.announced is not None and page >= self.announced:
+            # Not the last page, yet at the announced end: that total was wrong. Ask again
+            # for the pages skipped as past it.
+            self.next_page = min(self.next_page, self.announced + 1)
+            self.announced = None
         count = trusted_page_count(page, raw_count, self.page_size, page_count)
         if count is not None:
             self.announced = count if self.announced is None else min(self.announced, count)
             self.window = self.max_ahead
-            return
-        if self.announced is not None and page >= self.announced:
-            # A full page at or past the announced end: the total was wrong. Fall back to
-            # the short-page rule, and ask again for pages skipped as past that end.
-            self.next_page = min(self.next_page, self.announced + 1)
-            self.announced = None
-        self.window = min(self.window * 2, self.max_ahead)
+        else:
+            self.window = min(self.window * 2, self.max_ahead)
 
     @property
     def finished(self) -> bool:
@@ -121,7 +126,7 @@ class _PageLike(Protocol):
     def records(self) -> Sized: ...
 
 
-def raw_count_of(page: _PageLike) -> int:
+def page_raw_count(page: _PageLike) -> int:
     """Records the server sent for ``page``: its ``raw_count`` when it has one (records
     refused while decoding included), else ``len(page.records)``."""
     raw = getattr(page, "raw_count", None)
@@ -159,6 +164,7 @@ async def stream_pages(
     *,
     page_count_of: Callable[[P], int | None] = lambda _: None,
     on_wasted: Callable[[int], None] = lambda _: None,
+    raw_count_of: Callable[[P], int] = page_raw_count,
 ) -> AsyncGenerator[P, None]:
     """Fetch pages per ``plan`` concurrently and yield them in page order.
 

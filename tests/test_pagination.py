@@ -186,7 +186,11 @@ async def test_merge_interleaves_producers_and_raises_the_first_error() -> None:
     (1, 99, None, True),   # short: last
     (1, 100, None, False),  # full, no total: keep going
     (1, 0, 0, True),       # empty answer
-    (3, 40, 7, True),      # short before the announced end: last all the same
+    (3, 40, 7, False),     # short, but the page count says more pages follow
+    (7, 40, 7, True),      # short at the page count
+    (8, 0, 7, True),       # short past the page count
+    (1, 40, 0, True),      # short, page count unknown
+    (1, 40, 2.0, True),    # a float page count is unknown
     (7, 100, 7, False),    # full page claiming to be the last: not trusted, ask the next
     (5, 100, 3, False),    # full page claiming an end before it: not trusted
     (1, 100, 0, False),    # page_count 0 on a full page means unknown
@@ -218,6 +222,7 @@ def talent_page(page: int, records: int, page_count: int, size: int = 100) -> An
 
 @pytest.mark.parametrize(("page", "records", "count"), [
     (1, 100, 0), (1, 100, 1), (2, 100, 2), (3, 100, 2), (1, 30, 5), (2, 100, 5), (1, 0, 0),
+    (5, 30, 5), (6, 0, 5), (3, 0, 5),
 ])
 def test_talent_media_is_last_agrees_with_the_plan(page: int, records: int, count: int) -> None:
     """The page's is_last and the plan's end are the same decision."""
@@ -237,6 +242,26 @@ def test_plan_keeps_fetching_after_a_full_page_that_claims_the_end() -> None:
     plan.on_page(1, 100, page_count=1)
     assert plan.needed(2) and not plan.finished
     assert plan.next_pages(0)[:1] == [2]
+
+
+def test_short_page_before_the_page_count_does_not_end_the_query() -> None:
+    plan = PagePlan(10, 8)
+    plan.next_pages(0)
+    plan.on_page(1, 10, page_count=4)
+    assert plan.next_pages(0) == [2, 3, 4]
+    plan.on_page(2, 7, page_count=4)  # a short page inside the count: more follow
+    assert plan.needed(3) and plan.needed(4) and not plan.needed(5)
+    plan.on_page(4, 3, page_count=4)
+    assert plan.last_page == 4
+
+
+def test_a_page_at_the_announced_end_claiming_more_reopens_the_query() -> None:
+    plan = PagePlan(10, 8)
+    plan.next_pages(0)
+    plan.on_page(1, 10, page_count=3)
+    assert plan.next_pages(0) == [2, 3]
+    plan.on_page(3, 4, page_count=5)  # short, but now the count says 5
+    assert plan.needed(4) and plan.needed(5) and plan.next_pages(0) == [4, 5]
 
 
 def test_plan_falls_back_to_short_pages_when_the_announced_end_is_full() -> None:
@@ -273,8 +298,10 @@ async def test_stream_with_a_page_count_too_small_yields_every_record() -> None:
 class Gated:
     """A fetch whose pages answer when the test opens their gate."""
 
-    def __init__(self, size: int, pages: dict[int, int | Exception], page_count: int) -> None:
+    def __init__(self, size: int, pages: dict[int, int | Exception], page_count: int,
+                 counts: dict[int, int] | None = None) -> None:
         self.size, self.pages, self.page_count = size, pages, page_count
+        self.counts = counts or {}
         self.gates: dict[int, asyncio.Event] = {}
         self.sent: list[int] = []
         self.cancelled: list[int] = []
@@ -295,7 +322,8 @@ class Gated:
         if isinstance(answer, Exception):
             raise answer
         start = (page - 1) * self.size
-        return FakePage(page, list(range(start, start + answer)), self.page_count)
+        return FakePage(page, list(range(start, start + answer)),
+                        self.counts.get(page, self.page_count))
 
 
 async def turns(n: int = 20) -> None:
@@ -304,7 +332,8 @@ async def turns(n: int = 20) -> None:
 
 
 async def test_error_of_a_page_past_the_end_is_ignored_and_counted_as_wasted() -> None:
-    fetch = Gated(10, {1: 10, 2: 10, 3: 5, 4: ValueError("page 4 refused"), 5: 10}, 5)
+    # page 1 counts 5 pages; page 3 is short and counts 3: the data shrank meanwhile
+    fetch = Gated(10, {1: 10, 2: 10, 3: 5, 4: ValueError("page 4 refused"), 5: 10}, 5, {3: 3})
     wasted: list[int] = []
     stream = stream_pages(fetch, PagePlan(10, 8), page_count_of=lambda p: p.page_count,
                           on_wasted=wasted.append)
@@ -327,7 +356,7 @@ async def test_error_of_a_page_past_the_end_is_ignored_and_counted_as_wasted() -
 
 
 async def test_fetches_past_a_known_end_are_cancelled_at_once() -> None:
-    fetch = Gated(10, {1: 10, 2: 10, 3: 5, 4: 10, 5: 10}, 5)
+    fetch = Gated(10, {1: 10, 2: 10, 3: 5, 4: 10, 5: 10}, 5, {3: 3})
     async with aclosing(stream_pages(fetch, PagePlan(10, 8),
                                      page_count_of=lambda p: p.page_count)) as pages:
         fetch.gate(1).set()
