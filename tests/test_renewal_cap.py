@@ -16,6 +16,7 @@ import attrs
 import orjson
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 from apiserver import TALENT, media
 
 from douyin_async import AuthenticationError, DouyinClient, RetryPolicy, TalentMediaQuery
@@ -293,17 +294,8 @@ async def serve(routes: dict[str, Callable[[web.Request], Any]]) -> AsyncIterato
     app = web.Application()
     for path, handler in routes.items():
         app.router.add_post(path, handler)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server = site._server
-    assert server is not None
-    port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with TestServer(app, host="127.0.0.1") as server:
+        yield str(server.make_url("")).rstrip("/")
 
 
 @attrs.define
