@@ -264,7 +264,7 @@ class TaskVideoPage:
     @property
     def is_last(self) -> bool:
         """True when no page follows this one (it is short; see
-        [`is_last_page`][douyin_async.pagination.is_last_page])."""
+        `pagination.is_last_page`)."""
         return is_last_page(self.page, self.raw_count, self.query.page_size)
 
 
@@ -287,7 +287,7 @@ class TalentMediaPage:
     def is_last(self) -> bool:
         """True when no page follows this one: it is short and no `page_count` says more
         follow (a full page is never last, whatever it claims; see
-        [`is_last_page`][douyin_async.pagination.is_last_page])."""
+        `pagination.is_last_page`)."""
         return is_last_page(self.page, self.raw_count, self.query.page_size, self.page_count)
 
 

@@ -6,7 +6,7 @@ have no total: the last page is the first short one, so after a full page 1 the 
 ahead speculatively, doubling the window while pages keep coming back full. A one-page answer
 costs exactly one request; pages asked past the end are counted as wasted. Which page is the
 last is decided by one function,
-[`is_last_page`][douyin_async.pagination.is_last_page], which the pages' ``is_last`` use too.
+`is_last_page`, which the pages' ``is_last`` use too.
 
 [`stream_pages`][douyin_async.pagination.stream_pages] runs a plan against any ``fetch``
 coroutine and yields pages in page order; memory holds at most ``max_ahead`` pages (in flight
@@ -94,7 +94,7 @@ class PagePlan:
 
     def on_page(self, page: int, raw_count: int, page_count: int | None = None) -> None:
         """Learn from an answered page: the last page (see
-        [`is_last_page`][douyin_async.pagination.is_last_page]) ends the query; another with
+        `is_last_page`) ends the query; another with
         a trusted ``page_count`` tells where it ends; any other widens the window."""
         if is_last_page(page, raw_count, self.page_size, page_count):
             self.short_page = page if self.short_page is None else min(self.short_page, page)

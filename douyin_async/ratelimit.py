@@ -8,7 +8,7 @@ than ``rate`` of them, while the sustained rate stays within a few percent of th
 
 On a rate-limit answer every caller of the limiter pauses together and the spacing widens,
 once per pause window however many answers report it (the rule
-[`widen`][douyin_async.ratelimit.widen], which the Redis limiter's script mirrors); it
+`widen`, which the Redis limiter's script mirrors); it
 recovers step by step as requests succeed. That logic is
 [`Slowdown`][douyin_async.ratelimit.Slowdown], a pure object over an injected clock.
 """
@@ -86,7 +86,7 @@ class Slowdown:
 
     def on_rate_limited(self) -> None:
         """Pause everybody for ``pause`` seconds and double the spacing (up to
-        ``max_factor``), once per pause window (see [`widen`][douyin_async.ratelimit.widen])."""
+        ``max_factor``), once per pause window (see `widen`)."""
         now = self.clock()
         factor = widen(self.factor, self.paused_at, now, self.pause, self.max_factor)
         if factor is None:

@@ -82,9 +82,7 @@ def calls(mock: AioResponses, method: str = "POST", url: str = STABLE) -> int:
 async def settled(*providers: Any) -> None:
     """Wait for the background renewals the providers started."""
     for provider in providers:
-        task = provider._refresher
-        if task is not None:
-            await task
+        await provider.wait_renewal()
 
 
 # -- pure parts ----------------------------------------------------------------------------

@@ -202,8 +202,7 @@ async def test_shared_token_between_two_clients(
             clock.advance(LIFETIME - 10)
             await asyncio.gather(one.fetch_page(q, 3), two.fetch_page(q, 4))
             for provider in providers:  # renewed in the background, once for both
-                if provider._refresher is not None:
-                    await provider._refresher
+                await provider.wait_renewal()
             assert requests_to(sandbox, CLIENT_TOKEN) == 2
         assert sandbox.log.counts(TALENT_MEDIA) == {"ok": 4}
         clock.advance(LIFETIME)

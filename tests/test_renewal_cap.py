@@ -91,10 +91,8 @@ async def turns(n: int = 20) -> None:
         await asyncio.sleep(0)
 
 
-async def settled(provider: Any) -> None:
-    task = provider._refresher
-    if task is not None:
-        await task
+async def settled(provider: RenewingProvider) -> None:
+    await provider.wait_renewal()
 
 
 # -- refresh ahead ---------------------------------------------------------------------------

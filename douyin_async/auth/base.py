@@ -52,9 +52,9 @@ class Token:
 class TokenSource(Protocol):
     """Fetches a brand-new token from the platform on every call (no caching).
 
-    :class:`~douyin_async.auth.ClientCredentials` and
-    :class:`~douyin_async.auth.AuthorizerTokens` are sources as well as providers; a
-    :class:`~douyin_async.auth.SharedToken` wraps a source.
+    [`ClientCredentials`][douyin_async.auth.ClientCredentials] and
+    [`AuthorizerTokens`][douyin_async.auth.AuthorizerTokens] are sources as well as providers; a
+    [`SharedToken`][douyin_async.auth.SharedToken] wraps a source.
     """
 
     async def fetch(self) -> Token:
@@ -97,7 +97,7 @@ def renew_at(expires_at: float, now: float, margin: float, *, same: bool = False
     live when it came is renewed after half of its remaining life, unless the server answered
     the very token it had handed out before (``same``: the stable endpoint keeps its token to
     the end); such a token is used until it expires, and not asked for again within
-    :data:`MIN_RENEWAL_INTERVAL`.
+    [`MIN_RENEWAL_INTERVAL`][douyin_async.auth.MIN_RENEWAL_INTERVAL].
     """
     if expires_at - margin > now:
         return expires_at - margin
@@ -150,7 +150,7 @@ class RenewingProvider:
     single flight.
 
     A held token is handed out until it expires. From its renewal time on (see
-    [`renew_at`][douyin_async.auth.renew_at]) it is still handed out at once, while a new
+    `renew_at`) it is still handed out at once, while a new
     one is obtained in the background; callers wait only when no valid token is held (the
     first call, after [`invalidate`][douyin_async.auth.RenewingProvider.invalidate], after
     expiry). At most one call of `_obtain` is in flight at any time, however many callers
@@ -267,6 +267,13 @@ class RenewingProvider:
         if not flight.cancelled() and flight.exception() is not None:
             log.debug("%s: token request failed: %s", type(self).__name__,
                       type(flight.exception()).__name__)
+
+    async def wait_renewal(self) -> None:
+        """Wait until a background renewal in progress, if any, has ended (its failures
+        stay logged, not raised)."""
+        task = self._refresher
+        if task is not None and not task.done():
+            await asyncio.shield(task)
 
     async def aclose(self) -> None:
         """Stop a background renewal (a flight that callers wait for is left to finish)."""

@@ -47,7 +47,8 @@ class ClientCredentials(RenewingProvider):
             token while it is valid, so that many instances can renew without invalidating
             each other's tokens. ``False`` uses ``/oauth/client_token/``: every call creates a
             new token, and the previous one dies five minutes later.
-        margin: renew this many seconds before expiry (see :func:`~douyin_async.auth.renew_at`).
+        margin: renew this many seconds before expiry (see
+            `renew_at`).
         clock: unix-time source (tests inject one).
         session: an ``aiohttp.ClientSession`` for token requests (left open); by default each
             token request opens its own.
@@ -112,9 +113,9 @@ class AuthorizerTokens(RenewingProvider):
 
     Args:
         client_token: the service provider's own token provider (e.g.
-            :class:`ClientCredentials` of the provider app); sent in the ``access-token``
-            header. When the endpoint calls it expired (2190002 / 2190008), it is invalidated
-            and the request is sent once more.
+            [`ClientCredentials`][douyin_async.auth.ClientCredentials] of the provider app); sent
+            in the ``access-token`` header. When the endpoint calls it expired (2190002 / 2190008),
+            it is invalidated and the request is sent once more.
         base_url: the server.
         refresh_token: the last saved ``authorizer_refresh_token``.
         authorization_code: an authorisation code, used for the first request when no refresh
@@ -122,8 +123,9 @@ class AuthorizerTokens(RenewingProvider):
         on_refresh_token: ``async (new_refresh_token) -> None``; persist it. Required.
         load_refresh_token: optional ``async () -> str | None`` called before every refresh;
             a non-empty answer replaces the refresh token in memory (for processes sharing
-            one persisted refresh token, see :class:`~douyin_async.auth.SharedToken`).
-        margin: renew this many seconds before expiry, as for :class:`ClientCredentials`.
+            one persisted refresh token, see [`SharedToken`][douyin_async.auth.SharedToken]).
+        margin: renew this many seconds before expiry, as for
+            [`ClientCredentials`][douyin_async.auth.ClientCredentials].
         clock: unix-time source (tests inject one).
         session: an ``aiohttp.ClientSession`` for token requests (left open); by default each
             token request opens its own.

@@ -2,9 +2,10 @@
 
 Every process that renews its own client token costs a call of a quota of 500 per five
 minutes, and on the non-stable endpoint each new token kills the one before it five minutes
-later. :class:`SharedToken` keeps the token in a :class:`TokenStore` instead: a process that
-needs a token reads the store first and only asks the platform when the stored one is missing,
-near expiry, or refused; with a store that can lock, the others wait and read the new one.
+later. [`SharedToken`][douyin_async.auth.SharedToken] keeps the token in a
+[`TokenStore`][douyin_async.auth.TokenStore] instead: a process that needs a token reads the store
+first and only asks the platform when the stored one is missing, near expiry, or refused; with a
+store that can lock, the others wait and read the new one.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ class TokenStore(Protocol):
     """Where a shared token lives (a file, a Redis key, a database row).
 
     A store may also have a ``lock()`` method returning an async context manager that
-    excludes every other holder of the same store, in any process; :class:`SharedToken` holds
-    it while it reads, renews and saves, so that one process renews and the others wait.
+    excludes every other holder of the same store, in any process;
+    [`SharedToken`][douyin_async.auth.SharedToken] holds it while it reads, renews and saves, so
+    that one process renews and the others wait.
     """
 
     async def load(self) -> tuple[str, float] | None:
@@ -42,11 +44,12 @@ class TokenStore(Protocol):
 
 
 class SharedToken(RenewingProvider):
-    """A provider whose token lives in a :class:`TokenStore`, renewed through ``inner``.
+    """A provider whose token lives in a [`TokenStore`][douyin_async.auth.TokenStore], renewed
+    through ``inner``.
 
-    ``inner`` is a :class:`~douyin_async.auth.TokenSource` such as
-    :class:`~douyin_async.auth.ClientCredentials`; only its ``fetch()`` is used. Within a
-    process, concurrent callers share one flight (as with every renewing provider); across
+    ``inner`` is a `TokenSource` such as
+    [`ClientCredentials`][douyin_async.auth.ClientCredentials]; only its ``fetch()`` is used.
+    Within a process, concurrent callers share one flight (as with every renewing provider); across
     processes, the store's ``lock()`` (when it has one) makes the others wait for the first.
 
     A token is taken from the store while it has more than ``margin`` seconds to live (or,
@@ -149,8 +152,8 @@ class FileTokenStore:
     Processes on one machine that use the same path share one token. The file is written
     atomically (a temporary file renamed over it) with mode 0600; a missing or unreadable file
     counts as empty. The lock is polled every ``poll`` seconds, so waiting never blocks the
-    event loop and can be cancelled; after ``lock_timeout`` seconds a :class:`DouyinError`
-    is raised.
+    event loop and can be cancelled; after ``lock_timeout`` seconds a
+    [`DouyinError`][douyin_async.errors.DouyinError] is raised.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0,
