@@ -12,18 +12,24 @@ from redis.exceptions import NoScriptError
 
 __all__ = ["ACQUIRE", "ACQUIRE_SCRIPT", "PAUSE", "PAUSE_SCRIPT", "Script"]
 
-#: Reserve a slot. KEYS[1]: the limiter hash. ARGV: spacing (us, at factor 1), max_wait (us),
-#: recovery (factor multiplier per reservation), now (us; empty: Redis TIME). Returns
-#: {granted 0/1, wait in us}. A refusal stores nothing.
-ACQUIRE_SCRIPT = """
+
+def _now_from(arg: int) -> str:
+    """Lua that sets ``now`` (us) from ``ARGV[arg]``, or from Redis's clock when it is empty."""
+    return f"""
 local now
-if ARGV[4] ~= nil and ARGV[4] ~= '' then
-  now = tonumber(ARGV[4])
+if ARGV[{arg}] ~= nil and ARGV[{arg}] ~= '' then
+  now = tonumber(ARGV[{arg}])
 else
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
-local state = redis.call('HMGET', KEYS[1], 'tat', 'factor')
+"""
+
+
+#: Reserve a slot. KEYS[1]: the limiter hash. ARGV: spacing (us, at factor 1), max_wait (us),
+#: recovery (factor multiplier per reservation), now (us; empty: Redis TIME). Returns
+#: {granted 0/1, wait in us}. A refusal stores nothing.
+ACQUIRE_SCRIPT = _now_from(4) + """local state = redis.call('HMGET', KEYS[1], 'tat', 'factor')
 local tat = tonumber(state[1]) or now
 local factor = tonumber(state[2]) or 1
 if tat < now then tat = now end
@@ -45,15 +51,7 @@ return {1, wait}
 #: empty: Redis TIME). Pushes tat forward by the pause and doubles the spacing factor, unless
 #: a pause already started less than one pause ago: the rule of ``ratelimit.widen``, which
 #: the in-process limiter uses (both are tested on one table). Returns 1 when applied, else 0.
-PAUSE_SCRIPT = """
-local now
-if ARGV[3] ~= nil and ARGV[3] ~= '' then
-  now = tonumber(ARGV[3])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-local pause = tonumber(ARGV[1])
+PAUSE_SCRIPT = _now_from(3) + """local pause = tonumber(ARGV[1])
 local state = redis.call('HMGET', KEYS[1], 'tat', 'factor', 'paused')
 local paused = tonumber(state[3])
 if paused and now < paused + pause then
