@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,12 +17,6 @@ import aiohttp
 import aioresponses.core
 import pytest
 from aioresponses import aioresponses as AioResponses
-
-
-@pytest.fixture(scope="session")
-def accelerator_built() -> bool:
-    """Whether the C accelerator must be in use (it is unless DOUYIN_ASYNC_NO_EXTENSIONS)."""
-    return not os.environ.get("DOUYIN_ASYNC_NO_EXTENSIONS")
 
 
 class _NoWriter:
