@@ -240,11 +240,3 @@ def unstructure(record: Any) -> dict[str, Any]:
             data.setdefault(key, value)
     return data
 
-
-# Until the page decoder calls ``video_records`` / ``talent_media_records`` directly.
-talent_media_decoder = talent_media_records
-
-
-def video_decoder(sample: Mapping[str, Any]) -> RecordDecoder[VideoDailyData]:
-    """The task-video decoder (both key styles; ``sample`` is not needed any more)."""
-    return video_records
