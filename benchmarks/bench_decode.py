@@ -113,7 +113,8 @@ def measure(quick: bool = False) -> Result:
             result.rows += [
                 Row(tag, "client: PageDecoder (orjson + video_records.many in chunks)",
                     f"{per('client')}, {RECORDS / client / 1e6:.2f} M records/s"),
-                Row(tag, "records built after the parse (video_records.many)", per("records built")),
+                Row(tag, "records built after the parse (video_records.many)",
+                    per("records built")),
                 Row(tag, "orjson.loads of the page alone", per("orjson.loads")),
                 Row(tag, "msgspec Structs (defaults)", per("msgspec")),
                 Row(tag, "pydantic v2 TypeAdapter.validate_json", per("pydantic")),

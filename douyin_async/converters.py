@@ -1,14 +1,13 @@
 """The one cattrs converter, and the one way records are decoded.
 
 Every record the client returns is built by the structure functions registered here on
-[`converter`][douyin_async.converters.converter]: ``converter.structure(raw, VideoDailyData)``
-for one record, ``converter.structure(raws, list[VideoDailyData])`` for a page, and the same
-for [`TalentMedia`][douyin_async.models.TalentMedia]. The page decoder calls the batch path
-directly ([`video_records`][douyin_async.converters.video_records]``.many`` / ``.split``).
-The functions are written out in [`records`][douyin_async.records] (one reference per record,
-one column-wise batch path proven equal to it by the tests), not generated at run time: cattrs'
-generated functions convert with ``int(v)`` / ``str(v)``, which bends ``12.5`` into ``12`` and
-``null`` into ``'None'``, and name no field when they fail.
+``converter``: ``converter.structure(raw, VideoDailyData)`` for one record,
+``converter.structure(raws, list[VideoDailyData])`` for a page, and the same for
+``TalentMedia``. The page decoder calls the batch path directly (``video_records.many`` /
+``.split``). The functions are written out in ``douyin_async.records`` (one reference per
+record, one column-wise batch path proven equal to it by the tests), not generated at run
+time: cattrs' generated functions convert with ``int(v)`` / ``str(v)``, which bends ``12.5``
+into ``12`` and ``null`` into ``'None'``, and name no field when they fail.
 
 Rules, the same on every path:
 

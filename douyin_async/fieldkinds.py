@@ -1,10 +1,9 @@
 """Field kinds: how one raw JSON value, or a whole column of them, is checked and converted.
 
-Each [`Kind`][douyin_async.fieldkinds.Kind] has two functions that follow the same rule: one
-for a single value (the reference, used per record) and one for a whole column (the batch
-path), which checks the column at once with C-level builtins and answers ``None`` when any
-value in it needs a closer look. The rules are listed in
-[`converters`][douyin_async.converters].
+Each ``Kind`` has two functions that follow the same rule: one for a single value (the
+reference, used per record) and one for a whole column (the batch path), which checks the
+column at once with C-level builtins and answers ``None`` when any value in it needs a closer
+look. The rules are listed in ``douyin_async.converters``.
 """
 
 from __future__ import annotations

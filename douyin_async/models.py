@@ -1,8 +1,7 @@
 """Records, pages and queries: frozen attrs classes.
 
 Queries validate on construction and raise :class:`~douyin_async.errors.InvalidParameterError`,
-so a bad query never reaches the network. Records are decoded by
-[`converters`][douyin_async.converters].
+so a bad query never reaches the network. Records are decoded by ``douyin_async.converters``.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ class VideoDailyData:
     ``billing_gmv_1d``, ``billing_refund_gmv_1d``, ``feed_ad_share_cost_1d``,
     ``expected_profit``, ``gmv_1d`` and ``refund_gmv_1d`` are ``0`` when missing or null;
     ``client_name`` and ``date`` are ``None`` when missing or null. The other nine fields are
-    required. See [`converters`][douyin_async.converters] for the decoding rules.
+    required. ``douyin_async.converters`` states the decoding rules.
     """
 
     active_cnt_1d: int

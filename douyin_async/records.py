@@ -1,16 +1,15 @@
-"""Field kinds and the record decoder behind [`converters`][douyin_async.converters].
+"""The record decoder behind ``douyin_async.converters``.
 
-A [`RecordDecoder`][douyin_async.records.RecordDecoder] knows one record class as a table of
-[`Field`][douyin_async.records.Field]s (name, kind, accepted key spellings) and decodes raw
-JSON objects two ways that give the same records and the same errors:
+A ``RecordDecoder`` knows one record class as a table of ``Field``s (name, kind, accepted key
+spellings; see ``douyin_async.fieldkinds``) and decodes raw JSON objects two ways that give
+the same records and the same errors:
 
-- [`one`][douyin_async.records.RecordDecoder.one], the reference: one record, field by field;
-- [`split`][douyin_async.records.RecordDecoder.split] and
-  [`many`][douyin_async.records.RecordDecoder.many], the batch path, which works on whole
-  columns with C-level builtins instead of a Python call per record: the records are split by
-  key style (``dict.__contains__`` of a probe key), each style's records are merged over the
-  defaults of the optional fields (``defaults | raw``) and read with one
-  ``operator.itemgetter`` call each, the rows are turned into columns (``zip(*rows)``), and
+- ``one``, the reference: one record, field by field;
+- ``split`` and ``many``, the batch path, which works on whole columns with C-level builtins
+  instead of a Python call per record: the records are split by key style
+  (``dict.__contains__`` of a probe key), each style's records are merged over the defaults
+  of the optional fields (``defaults | raw``) and read with one ``operator.itemgetter`` call
+  each, the rows are turned into columns (``zip(*rows)``), and
   each column is checked at once: ``set(map(type, column))`` for the types, ``min``/``max``
   for the ranges, ``map(datetime.fromtimestamp, ...)`` for the times, one parse per distinct
   date. Unknown keys are found with one ``set().union(*raws)`` and read by the same
