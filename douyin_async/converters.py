@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from itertools import repeat
 from typing import Any
 
 import cattrs
@@ -100,6 +101,10 @@ def _spellings(name: str) -> tuple[str, ...]:
 # times faster than ``object.__new__`` plus a dict per record.
 
 
+#: The extras of a batch's records, in order (None: no record has any).
+Extras = Iterable[dict[str, Any] | None] | None
+
+
 class _VideoBuilder:
     active_cnt_1d: int
     ad_share_cost_1d: int
@@ -120,13 +125,14 @@ class _VideoBuilder:
     video_link: str
     video_title: str
     date: dt.date | None
+    extra: Mapping[str, Any]
 
 
-def _build_videos(rows: Iterable[tuple[Any, ...]]) -> list[VideoDailyData]:
+def _build_videos(rows: Iterable[tuple[Any, ...]], extras: Extras) -> list[VideoDailyData]:
     out: list[Any] = []
     append = out.append
     for (v00, v01, v02, v03, v04, v05, v06, v07, v08, v09, v10, v11, v12, v13, v14, v15, v16,
-         v17, v18) in rows:
+         v17, v18), extra in zip(rows, repeat(None) if extras is None else extras, strict=False):
         r = _VideoBuilder()
         r.active_cnt_1d = v00
         r.ad_share_cost_1d = v01
@@ -147,6 +153,8 @@ def _build_videos(rows: Iterable[tuple[Any, ...]]) -> list[VideoDailyData]:
         r.video_link = v16
         r.video_title = v17
         r.date = v18
+        if extra is not None:
+            r.extra = extra
         r.__class__ = VideoDailyData  # type: ignore[assignment]
         append(r)
     return out
@@ -159,12 +167,14 @@ class _MediaBuilder:
     play_cnt: int
     talent_commission: int
     used_gmv: int
+    extra: Mapping[str, Any]
 
 
-def _build_media(rows: Iterable[tuple[Any, ...]]) -> list[TalentMedia]:
+def _build_media(rows: Iterable[tuple[Any, ...]], extras: Extras) -> list[TalentMedia]:
     out: list[Any] = []
     append = out.append
-    for v0, v1, v2, v3, v4, v5 in rows:
+    for (v0, v1, v2, v3, v4, v5), extra in zip(rows, repeat(None) if extras is None else extras,
+                                               strict=False):
         r = _MediaBuilder()
         r.content_open_id = v0
         r.content_type = v1
@@ -172,6 +182,8 @@ def _build_media(rows: Iterable[tuple[Any, ...]]) -> list[TalentMedia]:
         r.play_cnt = v3
         r.talent_commission = v4
         r.used_gmv = v5
+        if extra is not None:
+            r.extra = extra
         r.__class__ = TalentMedia  # type: ignore[assignment]
         append(r)
     return out

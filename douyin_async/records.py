@@ -61,16 +61,18 @@ class RecordDecoder(Generic[T]):
 
     ``fields`` are the class's fields in attribute order (``extra`` excluded), each with the
     keys it may arrive under; ``build`` makes records from rows of converted values (fields in
-    that order), without checks. ``styles`` are the key spellings of whole records (PascalCase and
-    snake_case), told apart by the presence of ``probe``; a record may use either, and the
-    batch path decodes each style's records column by column.
+    that order) and their extras (None: none), without checks. ``styles`` are the key
+    spellings of whole records (PascalCase and snake_case), told apart by the presence of
+    ``probe``; a record may use either, and the batch path decodes each style's records
+    column by column.
     """
 
     def __init__(
         self,
         cls: type[T],
         fields: Sequence[Field],
-        build: Callable[[Iterable[tuple[Any, ...]]], list[T]],
+        build: Callable[[Iterable[tuple[Any, ...]], Iterable[dict[str, Any] | None] | None],
+                        list[T]],
         *,
         probe: str | None = None,
     ) -> None:
@@ -114,10 +116,7 @@ class RecordDecoder(Generic[T]):
                 raise self.refuse(raw, index, field.name, str(bad)) from None
         known = self.known
         extra = {key: value for key, value in raw.items() if key not in known}
-        record = self._build([tuple(values)])[0]
-        if extra:
-            object.__setattr__(record, "extra", extra)
-        return record
+        return self._build([tuple(values)], [extra or None])[0]
 
     def __call__(self, raw: Any) -> T:
         return self.one(raw)
@@ -194,10 +193,8 @@ class RecordDecoder(Generic[T]):
             if done is None:
                 return self._reference(raws, indices)
             converted.append(done)
-        records = self._build(zip(*converted, strict=True))
-        if unknown:
-            self._keep_extra(records, raws, unknown, columns[len(self.fields):])
-        return records, []
+        extras = self._extras(raws, unknown, columns[len(self.fields):]) if unknown else None
+        return self._build(zip(*converted, strict=True), extras), []
 
     def _tidy(self, raws: list[dict[str, Any]], style: int) -> list[tuple[Any, ...]] | None:
         """The columns when every record holds exactly the style's keys (no key missing, none
@@ -222,20 +219,16 @@ class RecordDecoder(Generic[T]):
             cached = self._getters[style, unknown] = (itemgetter(*keys, *unknown), defaults)
         return cached
 
-    def _keep_extra(
-        self, records: list[T], raws: list[dict[str, Any]], unknown: tuple[str, ...],
-        values: list[tuple[Any, ...]],
-    ) -> None:
-        """Set ``extra`` (the unknown keys in the server's order) on the records that have any."""
+    def _extras(
+        self, raws: list[dict[str, Any]], unknown: tuple[str, ...], values: list[tuple[Any, ...]]
+    ) -> Iterable[dict[str, Any] | None]:
+        """Each record's ``extra`` (its unknown keys in the server's order), or None."""
         if len(unknown) == 1 and MissingType not in set(map(type, values[0])):
-            extras: Iterable[dict[str, Any]] = map(dict.fromkeys, repeat(unknown), values[0])
-            deque(map(object.__setattr__, records, repeat("extra"), extras), maxlen=0)
-            return
+            return map(dict.fromkeys, repeat(unknown), values[0])
         known = self.known
-        for record, raw, *found in zip(records, raws, *values, strict=True):
-            if any(value is not MISSING for value in found):
-                extra = {key: value for key, value in raw.items() if key not in known}
-                object.__setattr__(record, "extra", extra)
+        return [{key: value for key, value in raw.items() if key not in known}
+                if any(value is not MISSING for value in found) else None
+                for raw, *found in zip(raws, *values, strict=True)]
 
     def _reference(
         self, raws: Sequence[Any], indices: Sequence[int]
