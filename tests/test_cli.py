@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 import pytest
 
+from douyin_async.cli.encoders import FORMULA_STARTS
 from douyin_async.converters import decode_talent_media, decode_video, unstructure
 from douyin_async.sandbox.config import SandboxConfig
 from douyin_async.sandbox.data import SandboxData
@@ -94,9 +95,15 @@ def jsonl_rows(path: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 
 
+def _unescaped(value: str) -> str:
+    """A spreadsheet-safe CSV cell as it was before its formula escape."""
+    return value[1:] if value.startswith("'") and value[1:2] in FORMULA_STARTS else value
+
+
 def csv_rows(path: Path) -> list[dict[str, Any]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return [{k: v for k, v in row.items() if k != "extra"} for row in csv.DictReader(handle)]
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return [{k: _unescaped(v) for k, v in row.items() if k != "extra"}
+                for row in csv.DictReader(handle)]
 
 
 def as_text(truth: dict[tuple[Any, ...], dict[str, Any]]) -> dict[tuple[Any, ...], Any]:

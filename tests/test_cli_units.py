@@ -81,9 +81,9 @@ def test_unit_keys_are_stable_and_distinct() -> None:
 def test_checkpoint_round_trip_ignores_a_cut_line(tmp_path: Path) -> None:
     path = str(tmp_path / "out.jsonl.ckpt")
     writer = CheckpointWriter.create(path, PARAMS)
-    writer.record("u1", 1, False, 100)
-    writer.record("u2", 1, True, 250)
-    writer.record("u1", 2, False, 400)
+    writer.record("u1", 1, False, {"offset": 100})
+    writer.record("u2", 1, True, {"offset": 250})
+    writer.record("u1", 2, False, {"offset": 400})
     writer.close()
     intact = Path(path).stat().st_size
     with open(path, "ab") as handle:
@@ -137,8 +137,8 @@ def test_resume_when_the_output_was_never_created(tmp_path: Path) -> None:
     sink = FileOutput(str(out), csv_encoder(TALENT_MEDIA), csv_header(TALENT_MEDIA))
     state = sink.open(PARAMS, resume=True, force=False)
     sink.close()
-    assert state is not None and state.start_page("u") == 1
-    assert out.read_bytes() == csv_header(TALENT_MEDIA)
+    assert state is None  # a checkpoint of no page is a fresh start
+    assert not out.exists()  # and a run that recorded nothing leaves nothing behind
 
 
 def test_existing_output_needs_resume_or_force(tmp_path: Path) -> None:
@@ -149,7 +149,7 @@ def test_existing_output_needs_resume_or_force(tmp_path: Path) -> None:
     again = FileOutput(str(out), jsonl_encoder)
     again.open(PARAMS, resume=False, force=False)  # nothing was written: no conflict
     again.close()
-    Path(str(out) + ".ckpt").unlink()
+    Path(str(out) + ".ckpt").unlink(missing_ok=True)
     out.write_bytes(b"{}\n")
     with pytest.raises(CliError) as info:
         FileOutput(str(out), jsonl_encoder).open(PARAMS, resume=False, force=False)
@@ -159,6 +159,7 @@ def test_existing_output_needs_resume_or_force(tmp_path: Path) -> None:
     assert info.value.code == CONFLICT  # nothing to resume from
     forced = FileOutput(str(out), jsonl_encoder)
     forced.open(PARAMS, resume=False, force=True)
+    forced.write_page("u", 1, False, [])
     forced.close()
     assert out.read_bytes() == b""
     other = dict(PARAMS, page_size=50)
@@ -177,7 +178,7 @@ def test_csv_rows_keep_ids_exact_and_header_once(tmp_path: Path) -> None:
     sink.open(PARAMS, resume=True, force=False)
     sink.write_page("u", 1, True, [media_row(1), {**media_row(2), "new_key": 5}])
     sink.close()
-    rows = list(csv.DictReader(io.StringIO(Path(out).read_text())))
+    rows = list(csv.DictReader(io.StringIO(Path(out).read_text(encoding="utf-8-sig"))))
     assert [r["plan_id"] for r in rows] == [str(BIG), str(BIG)]
     assert rows[0]["extra"] == "" and orjson.loads(rows[1]["extra"]) == {"new_key": 5}
 

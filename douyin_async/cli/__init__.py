@@ -67,6 +67,10 @@ def _dispatch(argv: Sequence[str] | None) -> int:
             raise CliError(str(exc), exits.USAGE) from None
         asyncio.run(sandbox_cli.serve_until_signal(config, ns.host, ns.port))
         return exits.OK
+    if ns.command == "status":
+        from .status import show_status
+
+        return show_status(ns.out, sys.stdout)
     from .run import run_pull
     from .spec import build_spec
 

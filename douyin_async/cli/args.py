@@ -14,9 +14,10 @@ Pull Douyin Open Platform data into JSONL, CSV or SQLite, paced under the API's 
 with live progress and resumable, page-level checkpoints."""
 
 OUTPUT_HELP = """\
-output file; the format follows the extension: .jsonl, .csv, .sqlite or .db
-('-' writes JSONL to stdout). JSONL/CSV keep a checkpoint beside the output (OUT.ckpt);
-SQLite keeps it inside the database."""
+output file; the format follows the extension: .jsonl, .csv, .jsonl.gz, .csv.gz, .xlsx,
+.sqlite or .db ('-' writes JSONL to stdout). File outputs keep a checkpoint beside the
+output (OUT.ckpt); SQLite keeps it inside the database. A run holds OUT.lock while it
+writes."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -110,6 +111,13 @@ def _common_options() -> Parser:
                        help="start over: overwrite an existing JSONL/CSV output and its "
                             "checkpoint; for SQLite, drop an unfinished pull's checkpoint "
                             "(rows are upserted either way)")
+    out.add_argument("--csv-plain", action="store_true",
+                     help="CSV for programs: RFC 4180, values verbatim, no byte order mark "
+                          "(default: spreadsheet-safe, text cells starting with = + - @ "
+                          "escaped with a leading ')")
+    out.add_argument("--on-invalid-record", choices=("fail", "quarantine"), default="fail",
+                     help="a record the client cannot decode exactly: fail the pull "
+                          "(default), or quarantine it in OUT.rejects.jsonl and exit 11")
     out.add_argument("--quiet", action="store_true", help="print nothing but errors")
     out.add_argument("--progress-interval", type=_positive_float, default=5.0, metavar="SEC",
                      help="seconds between progress lines when stderr is not a terminal "
@@ -203,6 +211,11 @@ def build_parser() -> Parser:
                        help="1 = short videos, 2 = live rooms, 3 = both (default: 3)")
     media.add_argument("--page-size", type=_int, default=100, metavar="N",
                        help="records per request, 1..100 (default: 100)")
+
+    status = commands.add_parser("status", help="what an output's checkpoint holds",
+                                 description="Units done and pending, records, when, and "
+                                             "which server and app, of a pull's output.")
+    status.add_argument("out", metavar="OUT", help="the --out of the pull")
 
     sandbox = commands.add_parser("sandbox", help="run the sandbox server in the foreground",
                                   formatter_class=fmt)

@@ -34,6 +34,11 @@ CONFLICT = 8
 #: (no name, a name used twice, missing or mixed credentials, a bad rate, an unreadable
 #: token file).
 APPS = 9
+#: Another run holds this output (its lock file names the pid).
+LOCKED = 10
+#: The pull finished, but records the client refused were quarantined
+#: (``--on-invalid-record quarantine``, see ``OUT.rejects.jsonl``).
+QUARANTINED = 11
 #: Interrupted (Ctrl-C).
 INTERRUPTED = 130
 #: The reader of standard output went away (``--out -`` piped into ``head``): the pull stops
@@ -53,10 +58,13 @@ exit codes:
   5    permission denied by the server
   6    quota exhausted or rate-limited after retries
   7    other API or transport error after retries (also: Redis unreachable)
-  8    output/checkpoint conflict (exists without --resume or --force, or --resume
-       with different query parameters)
+  8    output/checkpoint conflict (exists without --resume or --force, --resume with
+       different query parameters, server or app, or a partial output changed since)
   9    bad --apps file (missing, unreadable, malformed, empty, duplicate names,
        missing or mixed credentials)
+  10   another run holds this output (the message names its pid)
+  11   the pull finished, but refused records were quarantined in OUT.rejects.jsonl
+       (--on-invalid-record quarantine)
   130  interrupted (Ctrl-C)
   141  --out - and the reader of standard output went away (e.g. | head); no message
 """

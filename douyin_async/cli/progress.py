@@ -93,6 +93,8 @@ class Progress:
         self.started = clock()
         self.pages = 0
         self.records = 0
+        #: Records quarantined (``--on-invalid-record quarantine``), earlier runs included.
+        self.rejected = 0
         self._page_counts: dict[str, int] = {}
         self._pages_seen: dict[str, int] = {}
         self._resumed_units = units_done
@@ -150,7 +152,8 @@ class Progress:
         elapsed = self.clock() - self.started
         rate = self.stats.requests / elapsed if elapsed > 0 else 0.0
         apps = self._apps_text() if self._apps else ""
-        return (f"pages {self.pages:,} | records {self.records:,} | "
+        refused = f" | refused {self.rejected:,}" if self.rejected else ""
+        return (f"pages {self.pages:,} | records {self.records:,}{refused} | "
                 f"{rate:.1f}/{self.rate_cap:g} req/s{apps} | retries {self.stats.retries} | "
                 f"rate-limited {self.stats.rate_limited} | "
                 f"units {self.units_done}/{self.units_total} | "
@@ -194,7 +197,8 @@ class Progress:
         rate = self.stats.requests / elapsed if elapsed > 0 else 0.0
         resumed = f", {self._resumed_units} units already done" if self._resumed_units else ""
         apps = f", {len(self._apps)} apps" if self._apps else ""
-        return (f"done: {self.records:,} records, {self.pages:,} pages, "
+        refused = f", {self.rejected:,} refused (quarantined)" if self.rejected else ""
+        return (f"done: {self.records:,} records{refused}, {self.pages:,} pages, "
                 f"{self.stats.requests:,} requests ({rate:.1f} req/s), "
                 f"{self.stats.retries} retries, {self.stats.rate_limited} rate-limited, "
                 f"{self.units_done}/{self.units_total} units{resumed}{apps}, "

@@ -22,7 +22,8 @@ from .exits import FILES, USAGE, CliError
 
 _UNIX = re.compile(r"^\d{1,12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".sqlite": "sqlite", ".db": "sqlite"}
+_FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".jsonl.gz": "jsonl.gz", ".csv.gz": "csv.gz",
+            ".xlsx": "xlsx", ".sqlite": "sqlite", ".db": "sqlite"}
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 #: Longest billing-date range one command accepts.
 MAX_BILLING_DAYS = 366
@@ -62,6 +63,10 @@ class PullSpec:
     force: bool
     quiet: bool
     progress_interval: float
+    #: ``--csv-plain``: RFC 4180 verbatim, no byte order mark, no formula escaping.
+    csv_plain: bool = False
+    #: ``--on-invalid-record``: ``fail`` or ``quarantine``.
+    on_invalid_record: str = "fail"
 
 
 def parse_billing_dates(text: str) -> list[dt.date]:
@@ -145,7 +150,8 @@ def _task_video_queries(ns: argparse.Namespace) -> tuple[list[Query], dict[str, 
             query = TaskVideoQuery(billing_date=day, video_publish_start_time=start,
                                    video_publish_end_time=end, douyin_id=author,
                                    agency_client_key=agency, page_size=ns.page_size)
-            query.check_age(now)
+            if not ns.resume:  # a resumed pull checks only its unfinished units
+                query.check_age(now)
             queries.append(query)
     params = {"billing_dates": [d.isoformat() for d in dates], "published_from": start,
               "published_to": end, "douyin_ids": authors, "agency_client_key": agency,
@@ -175,13 +181,15 @@ def _talent_media_queries(ns: argparse.Namespace) -> tuple[list[Query], dict[str
 
 
 def output_format(out: str) -> str:
-    """``jsonl``, ``csv`` or ``sqlite`` from the output name (``-`` is JSONL on stdout)."""
+    """``jsonl``, ``csv``, ``jsonl.gz``, ``csv.gz``, ``xlsx`` or ``sqlite`` from the output
+    name (``-`` is JSONL on stdout)."""
     if out == "-":
         return "jsonl"
-    fmt = _FORMATS.get(os.path.splitext(out)[1].lower())
+    name = out.lower()
+    fmt = next((f for suffix, f in _FORMATS.items() if name.endswith(suffix)), None)
     if fmt is None:
-        raise CliError(f"--out {out!r}: unknown extension; use .jsonl, .csv, .sqlite, .db or -",
-                       USAGE)
+        raise CliError(f"--out {out!r}: unknown extension; use .jsonl, .csv, .jsonl.gz, "
+                       ".csv.gz, .xlsx, .sqlite, .db or -", USAGE)
     return fmt
 
 
@@ -204,6 +212,11 @@ def build_spec(ns: argparse.Namespace) -> PullSpec:
     fmt = output_format(ns.out)
     if ns.out == "-" and ns.resume:
         raise CliError("--resume needs an output file, not stdout", USAGE)
+    if ns.out == "-" and ns.on_invalid_record == "quarantine":
+        raise CliError("--on-invalid-record quarantine needs an output file, not stdout",
+                       USAGE)
+    if ns.csv_plain and fmt not in ("csv", "csv.gz"):
+        raise CliError("--csv-plain needs a .csv or .csv.gz output", USAGE)
     base_url = ns.base_url or os.environ.get("DOUYIN_BASE_URL") or None
     if not ns.sandbox and base_url is None:
         raise CliError("no server: give --base-url URL, set DOUYIN_BASE_URL, or use --sandbox",
@@ -240,4 +253,5 @@ def build_spec(ns: argparse.Namespace) -> PullSpec:
         max_concurrency=ns.max_concurrency, timeout=ns.timeout, max_retries=ns.max_retries,
         resume=ns.resume, force=ns.force, quiet=ns.quiet,
         progress_interval=ns.progress_interval,
+        csv_plain=ns.csv_plain, on_invalid_record=ns.on_invalid_record,
     )
