@@ -13,11 +13,12 @@ import orjson
 import pytest
 
 from douyin_async.cli.checkpoint import CheckpointWriter, read_checkpoint, unit_key
+from douyin_async.cli.dates import parse_billing_dates, parse_time
 from douyin_async.cli.exits import CONFLICT, FILES, USAGE, CliError
 from douyin_async.cli.progress import Progress
 from douyin_async.cli.rows import TALENT_MEDIA, TASK_VIDEOS, fixed_values
 from douyin_async.cli.sinks import FileOutput, csv_encoder, csv_header, jsonl_encoder
-from douyin_async.cli.spec import parse_billing_dates, parse_time, read_ids_file
+from douyin_async.cli.spec import read_ids_file
 from douyin_async.cli.sqlite import SqliteOutput
 from douyin_async.models import TalentMediaQuery, TaskVideoQuery
 from douyin_async.stats import ClientStats
@@ -25,6 +26,8 @@ from douyin_async.stats import ClientStats
 PARAMS = {"kind": "talent-media", "plan_ids": [1], "douyin_ids": ["a"], "content_type": 3,
           "page_size": 100, "format": "jsonl"}
 BIG = 7270855478333246754
+#: 2026-11-20 12:00:00 UTC.
+NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC).timestamp()
 
 
 def media_row(i: int) -> dict[str, object]:
@@ -36,24 +39,24 @@ def media_row(i: int) -> dict[str, object]:
 
 
 def test_billing_dates() -> None:
-    assert parse_billing_dates("2026-11-01") == [dt.date(2026, 11, 1)]
-    days = parse_billing_dates("2026-11-30..2026-12-02")
-    assert days == [dt.date(2026, 11, 30), dt.date(2026, 12, 1), dt.date(2026, 12, 2)]
-    for bad in ("2026-02-30", "2026-11-02..2026-11-01", "yesterday", "2026-11-01.."):
+    assert parse_billing_dates("2026-11-01", NOW) == [dt.date(2026, 11, 1)]
+    days = parse_billing_dates("2026-11-16..2026-11-18", NOW)
+    assert days == [dt.date(2026, 11, 16), dt.date(2026, 11, 17), dt.date(2026, 11, 18)]
+    for bad in ("2026-02-30", "2026-11-02..2026-11-01", "soon", "2026-11-01.."):
         with pytest.raises(CliError) as info:
-            parse_billing_dates(bad)
+            parse_billing_dates(bad, NOW)
         assert info.value.code == USAGE
 
 
 def test_times() -> None:
-    assert parse_time("1700000000", "--x") == 1700000000
-    assert parse_time("2026-11-01", "--x") == 1793491200
-    assert parse_time("2026-11-01", "--x", end_of_day=True) == 1793491200 + 86399
-    assert parse_time("2026-11-01T08:00:00+08:00", "--x") == 1793491200
-    assert parse_time("2026-11-01T00:00:00Z", "--x") == 1793491200
+    assert parse_time("1700000000", "--x", NOW) == 1700000000
+    assert parse_time("2026-11-01", "--x", NOW) == 1793491200
+    assert parse_time("2026-11-01", "--x", NOW, end_of_day=True) == 1793491200 + 86399
+    assert parse_time("2026-11-01T08:00:00+08:00", "--x", NOW) == 1793491200
+    assert parse_time("2026-11-01T00:00:00Z", "--x", NOW) == 1793491200
     for bad in ("2026-11-01T00:00:00", "2026-13-01", "soon"):
         with pytest.raises(CliError) as info:
-            parse_time(bad, "--x")
+            parse_time(bad, "--x", NOW)
         assert info.value.code == USAGE
         assert "--x" in str(info.value)
 
@@ -356,8 +359,8 @@ def test_progress_of_many_apps() -> None:
     line = stream.getvalue()
     assert "7.5/20 req/s (2 apps: a 10.0, b 2.5) | retries 2 | rate-limited 1" in line
     assert progress.app_lines() == [
-        "app a: 100 records, 1 pages, 20 requests (10.0 req/s), 2 retries, 0 rate-limited",
-        "app b: 50 records, 1 pages, 10 requests (2.5 req/s), 0 retries, 1 rate-limited"]
+        "app a: 100 records, 1 page, 20 requests (10.0 req/s), 2 retries, 0 rate-limited",
+        "app b: 50 records, 1 page, 10 requests (2.5 req/s), 0 retries, 1 rate-limited"]
     assert progress.summary().endswith("1/4 units, 2 apps, wall 4.0 s")
     many = {f"app-{i}": ClientStats(requests=i) for i in range(6)}
     wide = Progress(Totals(list(many.values())), io.StringIO(), units_total=6, rate_cap=60,

@@ -1,9 +1,9 @@
 """Running a pull: output, server, clients, pages written one by one, progress.
 
-A pull runs one :class:`~douyin_async.DouyinClient` per app (one app unless ``--apps``), all
-on one aiohttp session, each with its own limiter: paced in the process, or with
-``--redis-url`` a :class:`~douyin_async.redis_limiter.RedisRateLimiter` shared with other
-processes. The pages of every app merge into the one output as they arrive.
+A pull runs one [`DouyinClient`][douyin_async.DouyinClient] per app (one app unless
+``--apps``), all on one aiohttp session, each with its own limiter: paced in the process, or
+with ``--redis-url`` a [`RedisRateLimiter`][douyin_async.redis_limiter.RedisRateLimiter]
+shared with other processes. The pages of every app merge into the one output as they arrive.
 """
 
 from __future__ import annotations
@@ -201,12 +201,13 @@ async def merged_pages(pulls: Sequence[AppPull], progress: Progress
 async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
     """Pull every page of ``spec`` into its output, resuming if asked.
 
-    Raises :class:`~douyin_async.errors.DouyinError` for API failures (and Redis ones) and
-    :class:`~.exits.CliError` for file and state problems; nothing is fetched when the output
-    cannot be opened.
+    Raises [`DouyinError`][douyin_async.errors.DouyinError] for API failures (and Redis ones)
+    and [`CliError`][douyin_async.cli.exits.CliError] for file and state problems; nothing is
+    fetched when the output cannot be opened. Cancelling it (Ctrl-C, SIGTERM) lets the page
+    being written finish, then closes the output and its checkpoint.
     """
     stderr = stderr or sys.stderr
-    live = stderr.isatty()
+    live = stderr.isatty() and not spec.log_json
     token = None  # resolved first: missing credentials fail before the output is touched
     if spec.apps is None and spec.sandbox is None and spec.base_url is not None:
         token = token_source(spec.access_token_file, spec.base_url)
@@ -248,7 +249,8 @@ async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
             stderr, units_total=sum(len(p.units) for p in pulls),
             units_done=sum(p.units_done for p in pulls),
             rate_cap=sum(p.rate for p in pulls), live=live, quiet=spec.quiet,
-            interval=spec.progress_interval, apps=named or None)
+            interval=spec.progress_interval, apps=named or None, out=spec.out,
+            json=spec.log_json)
         progress.rejected = output.rejected
         ticker = asyncio.ensure_future(progress.run())
         try:
@@ -264,10 +266,6 @@ async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
             progress.clear()
-        if not spec.quiet:
-            for line in progress.app_lines():
-                stderr.write(line + "\n")
-            stderr.write(progress.summary() + "\n")
-            stderr.flush()
+        progress.report(stderr)
         if output.rejected:
             raise _quarantined(output.rejected, spec.out)
