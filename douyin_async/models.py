@@ -1,7 +1,8 @@
 """Records, pages and queries: frozen attrs classes.
 
-Queries validate on construction and raise :class:`~douyin_async.errors.InvalidParameterError`,
-so a bad query never reaches the network. Records are decoded by ``douyin_async.converters``.
+Queries validate on construction and raise
+[`InvalidParameterError`][douyin_async.errors.InvalidParameterError], so a bad query never
+reaches the network. Records are decoded by ``douyin_async.converters``.
 """
 
 from __future__ import annotations
@@ -162,8 +163,9 @@ def _int_in(low: int, high: int) -> Any:
 class TaskVideoQuery:
     """A task-video query: one billing date and an inclusive publish window (unix seconds).
 
-    Windows longer than 30 days are allowed here; :meth:`windows` splits them into the
-    consecutive windows the API accepts. The 90-day age limit depends on the clock and is
+    Windows longer than 30 days are allowed here;
+    [`windows`][douyin_async.TaskVideoQuery.windows] splits them into the consecutive windows
+    the API accepts. The 90-day age limit depends on the clock and is
     checked by the client before the first request.
     """
 
