@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from types import TracebackType
+from typing import Any, Generic, TypeVar, overload
 
 from aiohttp import web
 
@@ -22,6 +23,8 @@ from .config import STATIC_TOKEN, SandboxConfig
 from .data import SandboxData, parse_billing_date
 from .options import args_from_config
 from .requestlog import RequestLog
+
+T = TypeVar("T")
 
 #: How long closing waits for answers still being written before cutting them off.
 SHUTDOWN_TIMEOUT = 1.0
@@ -103,6 +106,29 @@ class Sandbox:
         await self.close()
 
 
+class _OfSandbox(Generic[T]):
+    """A read-only attribute of the running [`Sandbox`][douyin_async.sandbox.Sandbox] that a
+    wrapper holds as `_sandbox`."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _OfSandbox[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        return getattr(instance._sandbox, self._name)  # type: ignore[attr-defined]
+
+
 class ThreadedSandbox:
     """A sandbox on its own event loop in a background thread.
 
@@ -121,30 +147,11 @@ class ThreadedSandbox:
         self._ready = threading.Event()
         self._error: BaseException | None = None
 
-    @property
-    def config(self) -> SandboxConfig:
-        """The configuration."""
-        return self._sandbox.config
-
-    @property
-    def data(self) -> SandboxData:
-        """Ground truth."""
-        return self._sandbox.data
-
-    @property
-    def log(self) -> RequestLog:
-        """The request log."""
-        return self._sandbox.log
-
-    @property
-    def token(self) -> str:
-        """The static access token."""
-        return self._sandbox.token
-
-    @property
-    def url(self) -> str:
-        """The base URL, without a trailing slash."""
-        return self._sandbox.url
+    config: _OfSandbox[SandboxConfig] = _OfSandbox("The configuration.")
+    data: _OfSandbox[SandboxData] = _OfSandbox("Ground truth.")
+    log: _OfSandbox[RequestLog] = _OfSandbox("The request log.")
+    token: _OfSandbox[str] = _OfSandbox("The static access token.")
+    url: _OfSandbox[str] = _OfSandbox("The base URL, without a trailing slash.")
 
     def bill_link(self, bill_date: str | dt.date, *, agency: bool = False,
                   kind: BillKind = "video") -> str:
