@@ -293,12 +293,13 @@ async def bill_records(transport: Transport, links: LinkSource, bill_date: str,
                        policy: DownloadPolicy | None = None,
                        progress: BillProgress | None = None,
                        clock: Callable[[], float] = time.time,
+                       sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
                        ) -> AsyncGenerator[BillRecord, None]:
     """The records of one bill file, one by one, streamed; a bad row raises its
     [`InvalidRecordError`][douyin_async.errors.InvalidRecordError] (use
     [`bill_batches`][douyin_async.billfiles.bill_batches] to collect bad rows instead)."""
     batches = bill_batches(transport, links, bill_date, kind, start_row=start_row,
-                           policy=policy, progress=progress, clock=clock)
+                           policy=policy, progress=progress, clock=clock, sleep=sleep)
     try:
         async for one in batches:
             for record in one.records:
