@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 import pytest
 from aiohttp import web
+from test_bills import BIG_ID, csv_bytes, row
 
 from douyin_async.billfiles import (
     BillLinkExpiredError,
@@ -24,8 +25,6 @@ from douyin_async.bills import BillFileError, BillLinks, link_expiry
 from douyin_async.errors import InvalidRecordError, ServerError
 from douyin_async.retry import RetryPolicy
 from douyin_async.transport import AiohttpTransport
-
-from test_bills import BIG_ID, csv_bytes, row
 
 NOW = 1_790_000_000.0
 
