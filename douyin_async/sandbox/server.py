@@ -18,6 +18,7 @@ from aiohttp import web
 from .app import SandboxServer
 from .config import STATIC_TOKEN, SandboxConfig
 from .data import SandboxData
+from .options import args_from_config
 from .requestlog import RequestLog
 
 #: How long closing waits for answers still being written before cutting them off.
@@ -199,7 +200,7 @@ class SubprocessSandbox:
     """A sandbox in a child Python process (``python -m douyin_async.sandbox``).
 
     Only the settings the command line can express reach the child (see
-    :func:`douyin_async.sandbox.cli.args_from_config`); clocks, clients and token sets are the
+    :func:`douyin_async.sandbox.options.args_from_config`); clocks, clients and token sets are the
     defaults there. ``data`` is computed locally from the same settings; there is no ``log``.
     """
 
@@ -227,8 +228,6 @@ class SubprocessSandbox:
 
     def start(self) -> None:
         """Start the child and wait for it to print its URL."""
-        from .cli import args_from_config
-
         cmd = [sys.executable, "-m", "douyin_async.sandbox", "--host", self.host,
                "--port", str(self.port), *args_from_config(self.config)]
         process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)

@@ -10,6 +10,13 @@ present; an empty string counts as absent.
 Talent media (error_code): 2100005 参数错误, sub-code 110001, for a body that is not an object,
 missing or wrong-typed fields, ``plan_id < 1``, ``page_no < 1``, ``page_size`` outside 1..100,
 an empty ``douyin_id`` or a ``content_type`` outside {1, 2, 3}.
+
+As the platform does, a task-video billing date after today (Asia/Shanghai) and a publish
+window starting after now are 28001007 too.
+
+Bill links (err_no): 28001007 for a body that is not an object or a ``bill_date`` that is not
+``YYYY-MM-DD``, for a date whose file is not generated yet (today or later, Asia/Shanghai),
+and for a date outside the latest 180 days (before today - 180 days).
 """
 
 from __future__ import annotations
@@ -27,6 +34,9 @@ START_TOO_OLD = 28013009
 PAGE_TOO_LARGE = 28013010
 MEDIA_INVALID_PARAMS = 2100005
 MEDIA_INVALID_PARAMS_SUB = 110001
+
+BILL_DAYS = 180
+CHINA = dt.timezone(dt.timedelta(hours=8))
 
 MAX_WINDOW_SECONDS = 30 * 86400
 MAX_START_AGE_SECONDS = 90 * 86400
@@ -126,6 +136,10 @@ def parse_task_video(body: Any, now: float) -> TaskVideoRequest:
         raise fail("publish window longer than 30 days")
     douyin_id = _optional_str(body, "douyin_id", fail)
     agency = _optional_str(body, "agency_client_key", fail)
+    if billing_date > china_today(now):
+        raise fail("billing_date is in the future")
+    if start > now:
+        raise fail("video_publish_start_time is in the future")
     if start < now - MAX_START_AGE_SECONDS:
         raise Rejection(START_TOO_OLD, "开始时间不能早于3个月")
     return TaskVideoRequest(billing_date, page_num, page_size, start, end, douyin_id, agency)
@@ -146,3 +160,28 @@ def parse_talent_media(body: Any) -> TalentMediaRequest:
     if content_type not in CONTENT_TYPES:
         raise fail("content_type must be 1, 2 or 3")
     return TalentMediaRequest(plan_id, page_no, page_size, douyin_id, content_type)
+
+
+def china_today(now: float) -> dt.date:
+    """The date at ``now`` in Asia/Shanghai."""
+    return dt.datetime.fromtimestamp(now, CHINA).date()
+
+
+def parse_bill_link(body: Any, now: float) -> dt.date:
+    """Check a bill-link body; the bill date, or :class:`Rejection` (28001007)."""
+    fail = _TaskVideoInvalid
+    if not isinstance(body, dict):
+        raise fail("body must be a JSON object")
+    value = body.get("bill_date")
+    if not isinstance(value, str):
+        raise fail("bill_date is required (YYYY-MM-DD)")
+    try:
+        bill_date = parse_billing_date(value)
+    except ValueError:
+        raise fail("bill_date must be YYYY-MM-DD") from None
+    today = china_today(now)
+    if bill_date >= today:
+        raise fail("账单尚未生成 (bill_date must be before today)")
+    if bill_date < today - dt.timedelta(days=BILL_DAYS):
+        raise fail(f"仅支持查询最近{BILL_DAYS}天的账单")
+    return bill_date
