@@ -56,7 +56,7 @@ class BillFileError(ResponseDecodeError):
 
 
 def bill_date_of(value: object, now: float) -> dt.date:
-    """A settlement date, checked: a `datetime.date` or `'YYYY-MM-DD'`, not after today and at
+    """A settlement date, checked: a `datetime.date` or `'YYYY-MM-DD'`, before today and at
     most [`MAX_BILL_AGE_DAYS`][douyin_async.bills.MAX_BILL_AGE_DAYS] days back (both in Beijing
     time at unix time `now`). Raises
     [`InvalidParameterError`][douyin_async.errors.InvalidParameterError]."""
@@ -69,9 +69,10 @@ def bill_date_of(value: object, now: float) -> dt.date:
         raise InvalidParameterError(f"bill_date must be a datetime.date or 'YYYY-MM-DD', "
                                     f"got {value!r}")
     today = dt.datetime.fromtimestamp(now, SHANGHAI).date()
-    if value > today:
-        raise InvalidParameterError(f"bill_date {value} is in the future (today is {today} "
-                                    "in Beijing time)")
+    if value >= today:
+        raise InvalidParameterError(
+            f"bill_date {value} is not over yet in Beijing time (today is {today}): its bill "
+            "file is generated after the day ends")
     if (today - value).days > MAX_BILL_AGE_DAYS:
         raise InvalidParameterError(
             f"bill_date {value} is more than {MAX_BILL_AGE_DAYS} days ago: the platform keeps "
@@ -193,6 +194,8 @@ class BillRecord:
     active_cnt_1d: int | None = None
     active_cnt_total: int | None = None
     billing_end_time: dt.datetime | None = None
+    #: The row's number in its file (1: the first row after the header).
+    row: int = 0
     extra: Mapping[str, str] = attrs.field(default=EMPTY_EXTRA, hash=False, repr=False)
 
 
@@ -366,7 +369,7 @@ class RowDecoder:
                 raise self._bad(cells, row, name, "empty key column")
         if self._extra:
             values["extra"] = {name: cells[index] for index, name in self._extra}
-        return BillRecord(**values)
+        return BillRecord(row=row, **values)
 
 
 __all__ = [

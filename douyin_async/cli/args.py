@@ -204,6 +204,10 @@ def build_parser() -> Parser:
     media.add_argument("--page-size", type=_int, default=100, metavar="N",
                        help="records per request, 1..100 (default: 100)")
 
+    from .bills import add_parser as add_bills_parser
+
+    add_bills_parser(kinds, common, EPILOG, fmt)
+
     sandbox = commands.add_parser("sandbox", help="run the sandbox server in the foreground",
                                   formatter_class=fmt)
     from ..sandbox import cli as sandbox_cli

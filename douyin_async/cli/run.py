@@ -152,6 +152,10 @@ async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
     cannot be opened.
     """
     stderr = stderr or sys.stderr
+    if spec.kind == "bills":
+        from .bills import run_bills
+
+        return await run_bills(spec, stderr)
     live = stderr.isatty()
     token = None  # resolved first: missing credentials fail before the output is touched
     if spec.apps is None and spec.sandbox is None and spec.base_url is not None:

@@ -217,6 +217,10 @@ def build_spec(ns: argparse.Namespace) -> PullSpec:
     try:
         if ns.kind == "task-videos":
             queries, params = _task_video_queries(ns)
+        elif ns.kind == "bills":
+            from .bills import bill_params
+
+            queries, params = [], bill_params(ns)
         else:
             queries, params = _talent_media_queries(ns)
     except InvalidParameterError as exc:

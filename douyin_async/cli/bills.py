@@ -1,0 +1,289 @@
+"""``douyin-async pull bills``: bill files into JSONL, CSV or SQLite, resumable by date and row.
+
+One unit per settlement date (``--bill-date A..B``): its bill links are asked for (through the
+client: paced, retried, with the token), then its file is streamed and written in batches of
+rows. Each batch is written with a checkpoint entry holding the number of the last row read,
+so a killed pull resumed with ``--resume`` asks for fresh links and skips the rows already
+written. Rows carry the file they come from (``agency``, ``kind``, ``file_date``) and their
+``row`` number, the natural key of the output: no two rows of a file collapse into one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
+from typing import Any, TextIO
+
+import aiohttp
+import attrs
+import orjson
+
+from ..auth import TokenProvider
+from ..billfiles import BillBatch, BillProgress, DownloadPolicy, bill_batches, cached_links
+from ..bills import (
+    BillKind,
+    BillLinks,
+    BillRecord,
+    bill_date_of,
+    bill_link_body,
+    bill_link_endpoint,
+    decode_bill_links,
+)
+from ..client import DouyinClient
+from ..errors import InvalidParameterError
+from ..retry import RetryPolicy
+from ..transport import AiohttpTransport
+from .checkpoint import CheckpointState
+from .credentials import token_source
+from .embedded import embedded_sandbox
+from .exits import USAGE, CliError
+from .rows import Table
+from .sinks import FileOutput, Output, StdoutOutput, csv_encoder, csv_header, jsonl_encoder
+from .spec import PullSpec, parse_billing_dates
+from .sqlite import SqliteOutput
+
+#: Rows written per checkpoint entry.
+BATCH_ROWS = 5000
+
+
+def _record_columns() -> list[tuple[str, str]]:
+    columns = []
+    for field in attrs.fields(BillRecord):
+        if field.name not in ("extra", "row"):
+            columns.append((field.name, "INTEGER" if "int" in str(field.type) else "TEXT"))
+    return columns
+
+
+BILLS = Table(
+    name="bills",
+    columns=(("agency", "INTEGER"), ("kind", "TEXT"), ("file_date", "TEXT"),
+             ("row", "INTEGER"), *_record_columns(), ("extra", "TEXT")),
+    key=("agency", "kind", "file_date", "row"),
+)
+
+
+def add_parser(kinds: Any, common: argparse.ArgumentParser, epilog: str,
+               formatter: type[argparse.HelpFormatter]) -> None:
+    """The ``pull bills`` subcommand."""
+    bills = kinds.add_parser(
+        "bills", parents=[common], epilog=epilog, formatter_class=formatter,
+        help="bill files (settlement dates x video or live-room file, streamed rows)",
+        description="The bill files of settlement dates (the bill-file API that replaces the "
+                    "task-video endpoint): links asked for each date, files streamed row by "
+                    "row. Only dates before today and within the latest 180 days (Beijing "
+                    "time).")
+    bills.add_argument("--bill-date", required=True, metavar="DATE[..DATE]",
+                       help="a settlement date YYYY-MM-DD, or an inclusive range A..B")
+    bills.add_argument("--agency", action="store_true",
+                       help="the agency endpoint (scope taskbox.agent.admin)")
+    bills.add_argument("--live", action="store_true",
+                       help="the live-room files (live_bill_link) instead of the video files")
+
+
+def bill_params(ns: argparse.Namespace, now: float | None = None) -> dict[str, Any]:
+    """The checked parameters of a ``pull bills`` command."""
+    if ns.apps is not None or ns.redis_url is not None:
+        raise CliError("pull bills takes neither --apps nor --redis-url", USAGE)
+    try:
+        dates = parse_billing_dates(ns.bill_date)
+    except CliError as exc:
+        raise CliError(str(exc).replace("--billing-date", "--bill-date"), exc.code) from None
+    clock = time.time() if now is None else now
+    try:
+        for day in dates:
+            bill_date_of(day, clock)
+    except InvalidParameterError as exc:
+        raise CliError(f"--bill-date: {exc}", USAGE) from None
+    return {"bill_dates": [d.isoformat() for d in dates], "agency": bool(ns.agency),
+            "live": bool(ns.live)}
+
+
+def _value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def batch_rows(batch: BillBatch, agency: bool) -> list[dict[str, Any]]:
+    """Output rows of a batch: the file's context, the row number, the fields and the columns
+    the header table does not know (merged in, as JSONL shows them)."""
+    rows = []
+    context = {"agency": int(agency), "kind": batch.kind, "file_date": batch.bill_date}
+    names = [f.name for f in attrs.fields(BillRecord) if f.name not in ("extra", "row")]
+    for record in batch.records:
+        row = {**context, "row": record.row}
+        row.update((name, _value(getattr(record, name))) for name in names)
+        for key, value in record.extra.items():
+            row.setdefault(key, value)
+        rows.append(row)
+    return rows
+
+
+def unit_key(bill_date: str, agency: bool, kind: BillKind) -> str:
+    """The checkpoint key of one file."""
+    return orjson.dumps(["bills", bill_date, agency, kind]).decode()
+
+
+def make_output(spec: PullSpec) -> Output:
+    """The output of a ``pull bills``, chosen by ``--out``."""
+    if spec.out == "-":
+        return StdoutOutput()
+    if spec.fmt == "sqlite":
+        return SqliteOutput(spec.out, BILLS, "bills")
+    if spec.fmt == "csv":
+        return FileOutput(spec.out, csv_encoder(BILLS), csv_header(BILLS))
+    return FileOutput(spec.out, jsonl_encoder)
+
+
+def _mib(n: int | None) -> str:
+    return "?" if n is None else f"{n / 2**20:.1f} MiB"
+
+
+@attrs.define
+class BillsProgress:
+    """Bytes and rows of the file being read, files done, and a summary."""
+
+    stream: TextIO
+    files: int
+    live: bool
+    quiet: bool
+    interval: float = 5.0
+    done: int = 0
+    rows: int = 0
+    rejected: int = 0
+    bytes: int = 0
+    current: str = ""
+    file: BillProgress = attrs.Factory(BillProgress)
+    started: float = attrs.Factory(time.monotonic)
+
+    def line(self) -> str:
+        """The progress line."""
+        f = self.file
+        seconds = max(time.monotonic() - self.started, 1e-9)
+        speed = (self.bytes + f.bytes_received) / seconds / 2**20
+        return (f"bills: {self.done}/{self.files} files; {self.current}: "
+                f"{_mib(f.bytes_received)} of {_mib(f.bytes_total)}, row {f.rows:,}; "
+                f"{self.rows + f.records:,} rows written, {self.rejected + f.rejected} refused; "
+                f"{speed:.1f} MiB/s")
+
+    def show(self) -> None:
+        """Print the progress line (in place on a terminal)."""
+        if not self.quiet:
+            self.stream.write(("\r\033[K" if self.live else "") + self.line()
+                              + ("" if self.live else "\n"))
+            self.stream.flush()
+
+    async def run(self) -> None:
+        """Show the line every `interval` seconds (every half second on a terminal)."""
+        while True:
+            await asyncio.sleep(0.5 if self.live else self.interval)
+            self.show()
+
+    def finish_file(self) -> None:
+        """The current file is written."""
+        self.done += 1
+        self.rows += self.file.records
+        self.rejected += self.file.rejected
+        self.bytes += self.file.bytes_received
+
+    def summary(self) -> str:
+        """The last line of a pull."""
+        seconds = time.monotonic() - self.started
+        return (f"done: {self.done} files, {self.rows:,} rows, {self.rejected} refused, "
+                f"{_mib(self.bytes)} in {seconds:.1f} s")
+
+
+async def request_links(client: DouyinClient, bill_date: str, agency: bool) -> BillLinks:
+    """The bill links of one settlement date, asked for through the client (its limiter,
+    retries and token)."""
+    day = bill_date_of(bill_date, client._clock())
+    endpoint = bill_link_endpoint(agency)
+    limiters = client._limiters
+    limiters.setdefault(endpoint, next(iter(limiters.values())))
+
+    async def decode(body: bytes, *, http_status: int, endpoint: str,
+                     header_log_id: str = "") -> BillLinks:
+        return decode_bill_links(body, http_status=http_status, endpoint=endpoint,
+                                 bill_date=day, header_log_id=header_log_id)
+
+    links = await client._call(endpoint, bill_link_body(day), decode)
+    assert links is not None
+    return links
+
+
+async def _pull_file(client: DouyinClient, transport: AiohttpTransport, output: Output,
+                     writer: ThreadPoolExecutor, spec: PullSpec, day: str, start_row: int,
+                     progress: BillsProgress) -> None:
+    agency = bool(spec.params["agency"])
+    kind: BillKind = "live" if spec.params["live"] else "video"
+    key = unit_key(day, agency, kind)
+    progress.current, progress.file = f"{day} {kind}", BillProgress()
+    policy = DownloadPolicy(timeout=spec.timeout, retry=RetryPolicy(max_retries=spec.max_retries))
+    loop = asyncio.get_running_loop()
+    links = cached_links(lambda: request_links(client, day, agency))
+    async for batch in bill_batches(transport, links, day, kind, start_row=start_row,
+                                    batch_rows=BATCH_ROWS, policy=policy,
+                                    progress=progress.file):
+        rows = batch_rows(batch, agency)
+        await loop.run_in_executor(writer, output.write_page, key, batch.last_row, batch.done,
+                                   rows)
+    progress.finish_file()
+
+
+async def run_bills(spec: PullSpec, stderr: TextIO | None = None) -> None:
+    """Pull the bill files of ``spec`` into its output, resuming if asked."""
+    stderr = stderr or sys.stderr
+    token = None
+    if spec.sandbox is None and spec.base_url is not None:
+        token = token_source(spec.access_token_file, spec.base_url)
+    loop = asyncio.get_running_loop()
+    async with AsyncExitStack() as stack:
+        output = make_output(spec)
+        stack.callback(output.close)
+        writer = ThreadPoolExecutor(1, thread_name_prefix="douyin-writer")
+        stack.callback(writer.shutdown, wait=True)
+        state: CheckpointState | None = output.open(spec.params, resume=spec.resume,
+                                                     force=spec.force)
+        if state is not None and state.complete:
+            if not spec.quiet:
+                stderr.write(f"nothing to do: the pull into {spec.out} is already complete\n")
+            return
+        access: str | TokenProvider
+        if spec.sandbox is not None:
+            url, access = await stack.enter_async_context(embedded_sandbox(spec.sandbox))
+        else:
+            assert spec.base_url is not None and token is not None
+            url, access = spec.base_url, token
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        client = DouyinClient(access, base_url=url, rate_limit=spec.rate_limit, session=session,
+                              max_concurrency=spec.max_concurrency, timeout=spec.timeout,
+                              max_retries=spec.max_retries)
+        stack.push_async_callback(client.close)
+        transport = AiohttpTransport(session)
+        dates: Sequence[str] = spec.params["bill_dates"]
+        kind: BillKind = "live" if spec.params["live"] else "video"
+        progress = BillsProgress(stderr, len(dates), live=stderr.isatty(), quiet=spec.quiet,
+                                 interval=spec.progress_interval)
+        ticker = asyncio.ensure_future(progress.run())
+        try:
+            for day in dates:
+                start = 1 if state is None else state.start_page(
+                    unit_key(day, bool(spec.params["agency"]), kind))
+                if start <= 0:
+                    progress.done += 1
+                    continue
+                await _pull_file(client, transport, output, writer, spec, day, start - 1,
+                                 progress)
+            await loop.run_in_executor(writer, output.finish)
+        finally:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
+            if progress.live and not spec.quiet:
+                stderr.write("\r\033[K")
+        if not spec.quiet:
+            stderr.write(progress.summary() + "\n")
+            stderr.flush()
