@@ -32,7 +32,8 @@ from typing import Literal
 import attrs
 
 from .billcsv import BillCsvReader
-from .bills import BillFileError, BillKind, BillLinks, BillRecord
+from .billlinks import BillLinks
+from .bills import BillFileError, BillKind, BillRecord
 from .errors import (
     ApiError,
     DouyinError,

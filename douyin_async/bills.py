@@ -1,5 +1,5 @@
-"""The bill-file API: link answers, the [`BillRecord`][douyin_async.bills.BillRecord] model, the
-one header table and the row decoder. Pure: values in, values out.
+"""Bill files: the [`BillRecord`][douyin_async.bills.BillRecord] model, the one header table and
+the row decoder. Pure: values in, values out.
 
 The platform's zone is Asia/Shanghai (Beijing time). China has kept UTC+8 without daylight
 saving since 1991, so every time in a bill file since then is exactly UTC+8:
@@ -23,21 +23,15 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
 
 import attrs
+import orjson
 
-from .envelopes import err_no_data, parse_json, shape_error
-from .errors import InvalidParameterError, InvalidRecordError, ResponseDecodeError
+from .errors import InvalidRecordError, ResponseDecodeError
 from .models import EMPTY_EXTRA
 
 #: Beijing time: UTC+8, no daylight saving since 1991 (exact for every bill file).
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-#: Developer and agency endpoints of the bill links.
-BILL_LINK_ENDPOINT = "/api/match/v2/taskbox/query_bill_link/"
-AGENCY_BILL_LINK_ENDPOINT = "/api/match/v2/taskbox/agency_query_bill_link/"
-#: Settlement dates further back than this many days are refused before any request.
-MAX_BILL_AGE_DAYS = 180
 
 BillKind = Literal["video", "live"]
 
@@ -50,104 +44,6 @@ class BillFileError(ResponseDecodeError):
     def __init__(self, message: str, *, endpoint: str, missing: tuple[str, ...] = ()) -> None:
         super().__init__(message, http_status=200, snippet="", endpoint=endpoint)
         self.missing = missing
-
-
-# -- links ------------------------------------------------------------------------------------
-
-
-def bill_date_of(value: object, now: float) -> dt.date:
-    """A settlement date, checked: a `datetime.date` or `'YYYY-MM-DD'`, before today and at
-    most [`MAX_BILL_AGE_DAYS`][douyin_async.bills.MAX_BILL_AGE_DAYS] days back (both in Beijing
-    time at unix time `now`). Raises
-    [`InvalidParameterError`][douyin_async.errors.InvalidParameterError]."""
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value) if len(value) == 10 else None
-        except ValueError:
-            value = None
-    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        raise InvalidParameterError(f"bill_date must be a datetime.date or 'YYYY-MM-DD', "
-                                    f"got {value!r}")
-    today = dt.datetime.fromtimestamp(now, SHANGHAI).date()
-    if value >= today:
-        raise InvalidParameterError(
-            f"bill_date {value} is not over yet in Beijing time (today is {today}): its bill "
-            "file is generated after the day ends")
-    if (today - value).days > MAX_BILL_AGE_DAYS:
-        raise InvalidParameterError(
-            f"bill_date {value} is more than {MAX_BILL_AGE_DAYS} days ago: the platform keeps "
-            f"bill files of the latest {MAX_BILL_AGE_DAYS} days only (today is {today})")
-    return value
-
-
-def bill_link_endpoint(agency: bool) -> str:
-    """The path of the bill-link endpoint for a developer (or an agency)."""
-    return AGENCY_BILL_LINK_ENDPOINT if agency else BILL_LINK_ENDPOINT
-
-
-def bill_link_body(bill_date: dt.date) -> dict[str, Any]:
-    """The request body of both bill-link endpoints."""
-    return {"bill_date": bill_date.isoformat()}
-
-
-def link_expiry(url: str | None) -> dt.datetime | None:
-    """When a signed link expires, from its `x-expires` (unix seconds), in Beijing time; None
-    when the link carries none."""
-    if not url:
-        return None
-    values = parse_qs(urlsplit(url).query).get("x-expires")
-    if not values or not values[0].isascii() or not values[0].isdigit():
-        return None
-    try:
-        return dt.datetime.fromtimestamp(int(values[0]), SHANGHAI)
-    except (ValueError, OverflowError, OSError):
-        return None
-
-
-@attrs.frozen
-class BillLinks:
-    """The answer of a bill-link endpoint: the signed download links of one settlement date.
-
-    `bill_link` is the video file, `live_bill_link` the live-room file (None when the answer
-    has none); each `*_expires` is the link's `x-expires` as an aware datetime (None when the
-    link carries none). Links are credentials of a kind: they are hidden from the repr.
-    """
-
-    bill_date: dt.date
-    bill_link: str | None = attrs.field(repr=False)
-    live_bill_link: str | None = attrs.field(repr=False)
-    bill_link_expires: dt.datetime | None
-    live_bill_link_expires: dt.datetime | None
-    log_id: str
-
-    def link(self, kind: BillKind) -> str | None:
-        """The link of the `"video"` or `"live"` file."""
-        return self.live_bill_link if kind == "live" else self.bill_link
-
-    def expires(self, kind: BillKind) -> dt.datetime | None:
-        """When the link of the `"video"` or `"live"` file expires."""
-        return self.live_bill_link_expires if kind == "live" else self.bill_link_expires
-
-
-def decode_bill_links(body: bytes, *, http_status: int, endpoint: str, bill_date: dt.date,
-                      header_log_id: str = "") -> BillLinks:
-    """Decode a bill-link answer (the `err_no` envelope) or raise its typed error."""
-    obj = parse_json(body, http_status=http_status, endpoint=endpoint,
-                     header_log_id=header_log_id)
-    data, log_id = err_no_data(obj, http_status=http_status, endpoint=endpoint,
-                               header_log_id=header_log_id)
-    links: list[str | None] = []
-    for name in ("bill_link", "live_bill_link"):
-        value = data.get(name)
-        if value is not None and not isinstance(value, str):
-            raise shape_error(f"{name} is not a string", obj, http_status=http_status,
-                              endpoint=endpoint)
-        links.append(value or None)
-    if links[0] is None and links[1] is None:
-        raise shape_error("answer holds no bill_link and no live_bill_link", obj,
-                          http_status=http_status, endpoint=endpoint)
-    return BillLinks(bill_date, links[0], links[1], link_expiry(links[0]),
-                     link_expiry(links[1]), log_id)
 
 
 # -- records ----------------------------------------------------------------------------------
@@ -285,6 +181,8 @@ def _parse_datetime(text: str) -> dt.datetime:
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "int": _parse_int, "str": str, "date": _parse_date, "datetime": _parse_datetime}
+_INT_ONLY = {int}
+_CACHE_SIZE = 4096
 _REASONS = {"int": "not an integer", "date": "not a date (YYYY-MM-DD)",
             "datetime": "not a time (YYYY-MM-DD HH:MM:SS or unix seconds)", "str": "bad text"}
 
@@ -329,63 +227,76 @@ class RowDecoder:
         self._int_names = tuple(ints)
         self._ints = _one_getter([by_field[f] for f in ints])
         others = [f for f in by_field if kinds[f] != "int"]
-        self._others = tuple((f, by_field[f], _PARSERS[kinds[f]], kinds[f]) for f in others)
+        # Dates and times repeat (one bill date, a few billing end times): each column keeps
+        # the values it parsed, up to _CACHE_SIZE of them.
+        self._others: tuple[tuple[str, int, Callable[[str], Any], str, dict[str, Any]], ...] = \
+            tuple((f, by_field[f], _PARSERS[kinds[f]], kinds[f], {}) for f in others)
         self._extra = tuple(extra)
+        self._int_count = len(ints)
+        # Values are gathered as [ints..., others..., None]; _order picks them in the field
+        # order of BillRecord (None for a field whose column is absent).
+        gathered = {name: at for at, name in enumerate([*ints, *others])}
+        fields = [f.name for f in attrs.fields(BillRecord)][:-2]  # all but row and extra
+        self._order = itemgetter(*(gathered.get(f, len(gathered)) for f in fields))
+        self._keys = tuple((f, gathered[f]) for f in self.keys)
 
     def _bad(self, cells: Sequence[str], row: int, field: str, reason: str) -> InvalidRecordError:
         return InvalidRecordError(f"bill file row {row}: {field}: {reason}", field=field,
                                   reason=reason, record=list(cells), index=row,
                                   snippet=repr(list(cells))[:200], endpoint=self.endpoint)
 
+    def _ints_slowly(self, cells: Sequence[str], row: int) -> list[int | None]:
+        values: list[int | None] = []
+        for name, text in zip(self._int_names, self._ints(cells), strict=True):
+            text = text.strip()
+            try:
+                values.append(_parse_int(text) if text else None)
+            except ValueError:
+                raise self._bad(cells, row, name, f"not an integer: {text!r}") from None
+        return values
+
     def decode(self, cells: Sequence[str], row: int) -> BillRecord:
         """The record of one row (its cells as the CSV reader split them)."""
         if len(cells) != self.width:
             raise self._bad(cells, row, "(row)",
                             f"{len(cells)} cells, the header has {self.width}")
-        values: dict[str, Any]
-        texts = self._ints(cells)
-        joined = "".join(texts)
-        if joined.isdigit() and joined.isascii() and all(texts):
-            values = dict(zip(self._int_names, map(int, texts), strict=True))
-        else:
-            values = {}
-            for name, text in zip(self._int_names, texts, strict=True):
-                text = text.strip()
+        values: list[Any]
+        try:
+            # Every integer cell at once, by orjson: a cell that is not a plain integer
+            # (empty, a fraction, a word, 2**64 or more) fails here or in the type check,
+            # and the row is read again cell by cell.
+            values = orjson.loads("[" + ",".join(self._ints(cells)) + "]")
+            if len(values) != self._int_count or set(map(type, values)) != _INT_ONLY:
+                raise ValueError("not only integers")
+        except ValueError:
+            values = self._ints_slowly(cells, row)
+        for name, index, parse, kind, cache in self._others:
+            text = cells[index]
+            value = cache.get(text)
+            if value is None:
+                stripped = text.strip()
                 try:
-                    values[name] = _parse_int(text) if text else None
-                except ValueError:
-                    raise self._bad(cells, row, name, f"not an integer: {text!r}") from None
-        for name, index, parse, kind in self._others:
-            text = cells[index].strip()
-            if not text:
-                values[name] = None
-                continue
-            try:
-                values[name] = parse(text)
-            except (ValueError, OverflowError, OSError):
-                raise self._bad(cells, row, name, f"{_REASONS[kind]}: {text!r}") from None
-        for name in self.keys:
-            if values[name] is None:
+                    value = parse(stripped) if stripped else None
+                except (ValueError, OverflowError, OSError):
+                    raise self._bad(cells, row, name, f"{_REASONS[kind]}: {text!r}") from None
+                if len(cache) < _CACHE_SIZE:
+                    cache[text] = value
+            values.append(value)
+        values.append(None)  # what absent columns read
+        for name, at in self._keys:
+            if values[at] is None:
                 raise self._bad(cells, row, name, "empty key column")
-        if self._extra:
-            values["extra"] = {name: cells[index] for index, name in self._extra}
-        return BillRecord(row=row, **values)
+        extra = {name: cells[index] for index, name in self._extra} if self._extra \
+            else EMPTY_EXTRA
+        return BillRecord(*self._order(values), row, extra)  # type: ignore[call-arg]
 
 
 __all__ = [
-    "AGENCY_BILL_LINK_ENDPOINT",
-    "BILL_LINK_ENDPOINT",
     "COLUMNS",
     "KEY_COLUMNS",
     "SHANGHAI",
     "BillFileError",
     "BillKind",
-    "BillLinks",
     "BillRecord",
     "RowDecoder",
-    "bill_date_of",
-    "bill_link_body",
-    "bill_link_endpoint",
-    "decode_bill_links",
-    "link_expiry",
 ]

@@ -10,14 +10,8 @@ import orjson
 import pytest
 
 from douyin_async.billcsv import BillCsvReader, detect_encoding
-from douyin_async.bills import (
-    SHANGHAI,
-    BillFileError,
-    BillRecord,
-    bill_date_of,
-    decode_bill_links,
-    link_expiry,
-)
+from douyin_async.billlinks import bill_date_of, decode_bill_links, link_expiry
+from douyin_async.bills import SHANGHAI, BillFileError, BillRecord
 from douyin_async.errors import (
     ApiError,
     InvalidParameterError,

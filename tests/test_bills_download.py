@@ -21,7 +21,8 @@ from douyin_async.billfiles import (
     bill_records,
     cached_links,
 )
-from douyin_async.bills import BillFileError, BillLinks, link_expiry
+from douyin_async.billlinks import BillLinks, link_expiry
+from douyin_async.bills import BillFileError
 from douyin_async.errors import InvalidRecordError, ServerError
 from douyin_async.retry import RetryPolicy
 from douyin_async.transport import AiohttpTransport

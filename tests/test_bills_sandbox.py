@@ -13,7 +13,6 @@ from sandbox_helpers import NOW
 
 from douyin_async import DouyinClient
 from douyin_async.billfiles import (
-    BillLinkExpiredError,
     BillProgress,
     DownloadPolicy,
     bill_records,

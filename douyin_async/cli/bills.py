@@ -26,15 +26,14 @@ import orjson
 
 from ..auth import TokenProvider
 from ..billfiles import BillBatch, BillProgress, DownloadPolicy, bill_batches, cached_links
-from ..bills import (
-    BillKind,
+from ..billlinks import (
     BillLinks,
-    BillRecord,
     bill_date_of,
     bill_link_body,
     bill_link_endpoint,
     decode_bill_links,
 )
+from ..bills import BillKind, BillRecord
 from ..client import DouyinClient
 from ..errors import InvalidParameterError
 from ..retry import RetryPolicy
@@ -84,6 +83,8 @@ def add_parser(kinds: Any, common: argparse.ArgumentParser, epilog: str,
                        help="the agency endpoint (scope taskbox.agent.admin)")
     bills.add_argument("--live", action="store_true",
                        help="the live-room files (live_bill_link) instead of the video files")
+    bills.add_argument("--batch-rows", type=int, default=BATCH_ROWS, metavar="N",
+                       help=f"rows written per checkpoint entry (default: {BATCH_ROWS})")
 
 
 def bill_params(ns: argparse.Namespace, now: float | None = None) -> dict[str, Any]:
@@ -100,8 +101,10 @@ def bill_params(ns: argparse.Namespace, now: float | None = None) -> dict[str, A
             bill_date_of(day, clock)
     except InvalidParameterError as exc:
         raise CliError(f"--bill-date: {exc}", USAGE) from None
+    if ns.batch_rows < 1:
+        raise CliError(f"--batch-rows must be at least 1, got {ns.batch_rows}", USAGE)
     return {"bill_dates": [d.isoformat() for d in dates], "agency": bool(ns.agency),
-            "live": bool(ns.live)}
+            "live": bool(ns.live), "batch_rows": ns.batch_rows}
 
 
 def _value(value: Any) -> Any:
@@ -226,7 +229,7 @@ async def _pull_file(client: DouyinClient, transport: AiohttpTransport, output: 
     loop = asyncio.get_running_loop()
     links = cached_links(lambda: request_links(client, day, agency))
     async for batch in bill_batches(transport, links, day, kind, start_row=start_row,
-                                    batch_rows=BATCH_ROWS, policy=policy,
+                                    batch_rows=spec.params["batch_rows"], policy=policy,
                                     progress=progress.file):
         rows = batch_rows(batch, agency)
         await loop.run_in_executor(writer, output.write_page, key, batch.last_row, batch.done,
