@@ -9,13 +9,14 @@ Developers ask `POST /api/match/v2/taskbox/query_bill_link/`, agencies
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
 from .bills import SHANGHAI, BillKind
-from .envelopes import err_no_data, parse_json, shape_error
+from .envelopes import open_envelope, shape_error
 from .errors import InvalidParameterError
 
 #: Developer and agency endpoints of the bill links.
@@ -99,25 +100,32 @@ class BillLinks:
         return self.live_bill_link_expires if kind == "live" else self.bill_link_expires
 
 
-def decode_bill_links(body: bytes, *, http_status: int, endpoint: str, bill_date: dt.date,
-                      header_log_id: str = "") -> BillLinks:
-    """Decode a bill-link answer (the `err_no` envelope) or raise its typed error."""
-    obj = parse_json(body, http_status=http_status, endpoint=endpoint,
-                     header_log_id=header_log_id)
-    data, log_id = err_no_data(obj, http_status=http_status, endpoint=endpoint,
-                               header_log_id=header_log_id)
+def links_from(data: Mapping[str, Any], *, log_id: str, bill_date: dt.date, endpoint: str,
+               http_status: int = 200) -> BillLinks:
+    """The links of an answer's `data` (`bill_link`, `live_bill_link`); at least one must be
+    there. Errors never quote the answer: its links are signed."""
     links: list[str | None] = []
     for name in ("bill_link", "live_bill_link"):
         value = data.get(name)
         if value is not None and not isinstance(value, str):
-            raise shape_error(f"{name} is not a string", obj, http_status=http_status,
-                              endpoint=endpoint)
+            raise shape_error(f"{name} is not a string", data, http_status=http_status,
+                              endpoint=endpoint, quote_body=False, log_id=log_id)
         links.append(value or None)
     if links[0] is None and links[1] is None:
-        raise shape_error("answer holds no bill_link and no live_bill_link", obj,
-                          http_status=http_status, endpoint=endpoint)
+        raise shape_error("answer holds no bill_link and no live_bill_link", data,
+                          http_status=http_status, endpoint=endpoint, quote_body=False,
+                          log_id=log_id)
     return BillLinks(bill_date, links[0], links[1], link_expiry(links[0]),
                      link_expiry(links[1]), log_id)
+
+
+def decode_bill_links(body: bytes, *, http_status: int, endpoint: str, bill_date: dt.date,
+                      header_log_id: str = "") -> BillLinks:
+    """Decode a bill-link answer (the `err_no` envelope) or raise its typed error."""
+    envelope = open_envelope(body, http_status=http_status, endpoint=endpoint,
+                             header_log_id=header_log_id, quote_body=False)
+    return links_from(envelope.data, log_id=envelope.log_id, bill_date=bill_date,
+                      endpoint=endpoint, http_status=http_status)
 
 
 __all__ = [
@@ -130,4 +138,5 @@ __all__ = [
     "bill_link_endpoint",
     "decode_bill_links",
     "link_expiry",
+    "links_from",
 ]

@@ -41,7 +41,7 @@ class BillFileError(ResponseDecodeError):
     (`missing` names them, as the table spells them), bytes that are not text in the file's
     encoding, or a file that changed between two downloads. Not retried."""
 
-    def __init__(self, message: str, *, endpoint: str, missing: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, *, endpoint: str = "", missing: tuple[str, ...] = ()) -> None:
         super().__init__(message, http_status=200, snippet="", endpoint=endpoint)
         self.missing = missing
 

@@ -19,7 +19,6 @@ from douyin_async.billfiles import (
     cached_links,
 )
 from douyin_async.bills import COLUMNS, SHANGHAI, BillKind, BillRecord
-from douyin_async.cli.bills import request_links
 from douyin_async.errors import InvalidParameterError, PermissionDeniedError
 from douyin_async.ratelimit import PacedLimiter
 from douyin_async.retry import RetryPolicy
@@ -78,15 +77,10 @@ async def read(sandbox: Sandbox, clock: ManualClock, *, kind: BillKind = "video"
                agency: bool = False, limiter: CountingLimiter | None = None,
                progress: BillProgress | None = None, token: str | None = None,
                ) -> list[BillRecord]:
-    transport = AiohttpTransport()
     async with DouyinClient(token or sandbox.token, base_url=sandbox.url, clock=clock,
                             limiter=limiter) as client:
-        links = cached_links(lambda: request_links(client, DAY, agency))
-        try:
-            return [r async for r in bill_records(transport, links, DAY, kind, policy=POLICY,
-                                                  progress=progress, clock=clock)]
-        finally:
-            await transport.aclose()
+        return [r async for r in client.bill_records(DAY, kind=kind, agency=agency,
+                                                     policy=POLICY, progress=progress)]
 
 
 @pytest.fixture
@@ -156,13 +150,13 @@ async def test_cut_transfers_give_the_exact_rows(clock: ManualClock, ranges: boo
 async def test_an_expired_link_is_asked_for_again(sandbox: Sandbox, clock: ManualClock) -> None:
     transport = AiohttpTransport()
     async with DouyinClient(sandbox.token, base_url=sandbox.url, clock=clock) as client:
-        first = await request_links(client, DAY, False)
+        first = await client.bill_links(DAY)
         clock.advance(sandbox.config.bill_link_lifetime + 1)
-        links = cached_links(lambda: request_links(client, DAY, False), first)
+        links = cached_links(lambda: client.bill_links(DAY), first)
         records = [r async for r in bill_records(transport, links, DAY, policy=POLICY,
                                                  clock=clock)]
         # Only the server's clock moves now: the host answers 403 to the stale link.
-        stale = cached_links(lambda: request_links(client, DAY, False), first)
+        stale = cached_links(lambda: client.bill_links(DAY), first)
         again = [r async for r in bill_records(transport, stale, DAY, policy=POLICY,
                                                clock=lambda: NOW)]
     await transport.aclose()
@@ -176,7 +170,7 @@ async def test_dates_out_of_range_are_refused_before_sending(sandbox: Sandbox,
     async with DouyinClient(sandbox.token, base_url=sandbox.url, clock=clock) as client:
         for day in (DAY[:8] + "32", "2025-10-09", "2025-04-01"):
             with pytest.raises(InvalidParameterError):
-                await request_links(client, day, False)
+                await client.bill_links(day)
     assert sandbox.log.entries() == []
 
 

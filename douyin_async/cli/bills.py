@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, aclosing
 from typing import Any, TextIO
 
 import aiohttp
@@ -25,19 +25,12 @@ import attrs
 import orjson
 
 from ..auth import TokenProvider
-from ..billfiles import BillBatch, BillProgress, DownloadPolicy, bill_batches, cached_links
-from ..billlinks import (
-    BillLinks,
-    bill_date_of,
-    bill_link_body,
-    bill_link_endpoint,
-    decode_bill_links,
-)
+from ..billfiles import BillBatch, BillProgress, DownloadPolicy
+from ..billlinks import bill_date_of
 from ..bills import BillKind, BillRecord
 from ..client import DouyinClient
 from ..errors import InvalidParameterError
 from ..retry import RetryPolicy
-from ..transport import AiohttpTransport
 from .checkpoint import CheckpointState
 from .credentials import token_source
 from .embedded import embedded_sandbox
@@ -85,6 +78,7 @@ def add_parser(kinds: Any, common: argparse.ArgumentParser, epilog: str,
                        help="the live-room files (live_bill_link) instead of the video files")
     bills.add_argument("--batch-rows", type=int, default=BATCH_ROWS, metavar="N",
                        help=f"rows written per checkpoint entry (default: {BATCH_ROWS})")
+    bills.set_defaults(bill_params=bill_params)
 
 
 def bill_params(ns: argparse.Namespace, now: float | None = None) -> dict[str, Any]:
@@ -200,40 +194,22 @@ class BillsProgress:
                 f"{_mib(self.bytes)} in {seconds:.1f} s")
 
 
-async def request_links(client: DouyinClient, bill_date: str, agency: bool) -> BillLinks:
-    """The bill links of one settlement date, asked for through the client (its limiter,
-    retries and token)."""
-    day = bill_date_of(bill_date, client._clock())
-    endpoint = bill_link_endpoint(agency)
-    limiters = client._limiters
-    limiters.setdefault(endpoint, next(iter(limiters.values())))
-
-    async def decode(body: bytes, *, http_status: int, endpoint: str,
-                     header_log_id: str = "") -> BillLinks:
-        return decode_bill_links(body, http_status=http_status, endpoint=endpoint,
-                                 bill_date=day, header_log_id=header_log_id)
-
-    links = await client._call(endpoint, bill_link_body(day), decode)
-    assert links is not None
-    return links
-
-
-async def _pull_file(client: DouyinClient, transport: AiohttpTransport, output: Output,
-                     writer: ThreadPoolExecutor, spec: PullSpec, day: str, start_row: int,
-                     progress: BillsProgress) -> None:
+async def _pull_file(client: DouyinClient, output: Output, writer: ThreadPoolExecutor,
+                     spec: PullSpec, day: str, start_row: int, progress: BillsProgress) -> None:
     agency = bool(spec.params["agency"])
     kind: BillKind = "live" if spec.params["live"] else "video"
     key = unit_key(day, agency, kind)
     progress.current, progress.file = f"{day} {kind}", BillProgress()
     policy = DownloadPolicy(timeout=spec.timeout, retry=RetryPolicy(max_retries=spec.max_retries))
     loop = asyncio.get_running_loop()
-    links = cached_links(lambda: request_links(client, day, agency))
-    async for batch in bill_batches(transport, links, day, kind, start_row=start_row,
-                                    batch_rows=spec.params["batch_rows"], policy=policy,
-                                    progress=progress.file):
-        rows = batch_rows(batch, agency)
-        await loop.run_in_executor(writer, output.write_page, key, batch.last_row, batch.done,
-                                   rows)
+    batches = client.bill_batches(day, agency=agency, kind=kind, start_row=start_row,
+                                  batch_rows=spec.params["batch_rows"], policy=policy,
+                                  progress=progress.file)
+    async with aclosing(batches):
+        async for batch in batches:
+            rows = batch_rows(batch, agency)
+            await loop.run_in_executor(writer, output.write_page, key, batch.last_row,
+                                       batch.done, rows)
     progress.finish_file()
 
 
@@ -266,7 +242,6 @@ async def run_bills(spec: PullSpec, stderr: TextIO | None = None) -> None:
                               max_concurrency=spec.max_concurrency, timeout=spec.timeout,
                               max_retries=spec.max_retries)
         stack.push_async_callback(client.close)
-        transport = AiohttpTransport(session)
         dates: Sequence[str] = spec.params["bill_dates"]
         kind: BillKind = "live" if spec.params["live"] else "video"
         progress = BillsProgress(stderr, len(dates), live=stderr.isatty(), quiet=spec.quiet,
@@ -279,8 +254,7 @@ async def run_bills(spec: PullSpec, stderr: TextIO | None = None) -> None:
                 if start <= 0:
                     progress.done += 1
                     continue
-                await _pull_file(client, transport, output, writer, spec, day, start - 1,
-                                 progress)
+                await _pull_file(client, output, writer, spec, day, start - 1, progress)
             await loop.run_in_executor(writer, output.finish)
         finally:
             ticker.cancel()

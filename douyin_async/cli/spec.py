@@ -218,9 +218,7 @@ def build_spec(ns: argparse.Namespace) -> PullSpec:
         if ns.kind == "task-videos":
             queries, params = _task_video_queries(ns)
         elif ns.kind == "bills":
-            from .bills import bill_params
-
-            queries, params = [], bill_params(ns)
+            queries, params = [], ns.bill_params(ns)  # set by the bills subparser
         else:
             queries, params = _talent_media_queries(ns)
     except InvalidParameterError as exc:
