@@ -57,16 +57,13 @@ class BillLinkExpiredError(ApiError):
 
 @attrs.frozen
 class DownloadPolicy:
-    """How a bill file is downloaded.
+    """How a bill file is downloaded (not an API request: its own timeout and retries)."""
 
-    Args:
-        timeout: the longest wait, in seconds, for the answer and between two chunks.
-        retry: backoff and the number of consecutive failed transfers tolerated.
-        expiry_margin: a link expiring within this many seconds is refreshed before use.
-    """
-
+    #: The longest wait, in seconds, for the answer and between two chunks.
     timeout: float = 60.0
+    #: Backoff, and the number of failed transfers in a row that is tolerated.
     retry: RetryPolicy = attrs.Factory(RetryPolicy)
+    #: A link expiring within this many seconds is asked for again before use.
     expiry_margin: float = 5.0
 
 
@@ -74,14 +71,18 @@ class DownloadPolicy:
 class BillProgress:
     """Running counts of one file's download (read them for progress displays)."""
 
+    #: Bytes of the file read so far (its offset).
     bytes_received: int = 0
     #: The file's length, once the file host said it.
     bytes_total: int | None = None
+    #: Rows read (skipped ones included), records delivered, bad rows collected.
     rows: int = 0
     records: int = 0
     rejected: int = 0
+    #: Requests to the file host, and retries after failed transfers.
     requests: int = 0
     retries: int = 0
+    #: Links asked for again (expired), transfers resumed with Range, restarts from byte 0.
     link_refetches: int = 0
     range_resumes: int = 0
     restarts: int = 0
@@ -264,25 +265,21 @@ async def bill_batches(transport: Transport, links: LinkSource, bill_date: str,
     chunks = download(transport, links, kind, policy=policy, progress=progress, clock=clock,
                       sleep=sleep)
     try:
-        async for chunk in chunks:
-            got, bad = reader.feed(chunk)
+        while True:
+            chunk = await anext(chunks, None)  # None: the end of the file
+            got, bad = reader.finish() if chunk is None else reader.feed(chunk)
             records += got
             rejected += bad
             if reader.failed is not None:
                 if records:
                     yield batch(False)
                 raise reader.failed
+            if chunk is None:
+                break
             if len(records) + len(rejected) >= batch_rows:
                 yield batch(False)
     finally:
         await chunks.aclose()
-    got, bad = reader.finish()
-    records += got
-    rejected += bad
-    if reader.failed is not None:
-        if records:
-            yield batch(False)
-        raise reader.failed
     if reader.rows < start_row:
         raise BillFileError(f"the bill file has {reader.rows} rows, fewer than the "
                             f"{start_row} already read: it changed", endpoint=reader.endpoint)
