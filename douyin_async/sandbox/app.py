@@ -7,12 +7,13 @@ error code in the envelope, except the ``bad_gateway``, ``reset`` and ``cut_body
 in the realistic profile, HTTP 401 for an unknown or missing token.
 
 The bill-link endpoints take the same path (same cap, faults and token rules); the file host
-they link to is :mod:`douyin_async.sandbox.filehost`.
+they link to is `douyin_async.sandbox.filehost`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections.abc import Callable
 from typing import Any
@@ -78,8 +79,10 @@ class SandboxServer:
         app.router.add_post(CLIENT_TOKEN_PATH, self._client_token)
         app.router.add_post(STABLE_CLIENT_TOKEN_PATH, self._stable_client_token)
         app.router.add_get(AUTH_TOKEN_PATH, self._auth_token)
-        app.router.add_post(BILL_LINK_PATH, self._bill_link)
-        app.router.add_post(AGENCY_BILL_LINK_PATH, self._agency_bill_link)
+        for path, endpoint, agency in ((BILL_LINK_PATH, BILL_LINK, False),
+                                       (AGENCY_BILL_LINK_PATH, AGENCY_BILL_LINK, True)):
+            app.router.add_post(path, functools.partial(self._bill_request, endpoint=endpoint,
+                                                        agency=agency))
         app.router.add_get(FILE_ROUTE, self.files.handle)
         return app
 
@@ -253,12 +256,6 @@ class SandboxServer:
         return env.talent_media_error(code, env.MESSAGES[code], log_id, self._now_field(now))
 
     # -- bill links --------------------------------------------------------------------
-
-    async def _bill_link(self, request: web.Request) -> web.StreamResponse:
-        return await self._bill_request(request, BILL_LINK, agency=False)
-
-    async def _agency_bill_link(self, request: web.Request) -> web.StreamResponse:
-        return await self._bill_request(request, AGENCY_BILL_LINK, agency=True)
 
     async def _bill_request(
         self, request: web.Request, endpoint: str, *, agency: bool

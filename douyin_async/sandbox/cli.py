@@ -1,7 +1,7 @@
 """Running the sandbox from a command line: a server that runs until stopped.
 
 ``python -m douyin_async.sandbox --port 8080 --latency 0.2 --jitter 0.1 --fault-rate 0.05``.
-The options themselves are in :mod:`douyin_async.sandbox.options` (re-exported here).
+The options themselves are in `douyin_async.sandbox.options` (re-exported here).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ async def serve_forever(config: SandboxConfig, host: str = "127.0.0.1", port: in
 
 async def serve_until_signal(config: SandboxConfig, host: str = "127.0.0.1",
                              port: int = 8080) -> None:
-    """:func:`serve_forever` until SIGTERM, which ends it cleanly (a normal return).
+    """``serve_forever`` until SIGTERM, which ends it cleanly (a normal return).
 
     Ctrl-C and cancellation still propagate, so a command line can report them.
     """
@@ -60,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m douyin_async.sandbox``."""
     parser = argparse.ArgumentParser(prog="python -m douyin_async.sandbox",
                                      description="Run the Douyin Open Platform sandbox.",
-                                     epilog=CREDENTIALS_HELP)
+                                     epilog=CREDENTIALS_HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     ns = parser.parse_args(argv)
     try:

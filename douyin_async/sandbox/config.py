@@ -61,8 +61,8 @@ class RegisteredClient:
 class ManualClock:
     """A clock that moves only when told, for exact tests of time rules.
 
-    Call it for unix seconds (the ``clock`` knob); use :meth:`monotonic` for the ``monotonic``
-    knob. :meth:`advance` moves both.
+    Call it for unix seconds (the ``clock`` knob); use ``monotonic`` for the ``monotonic``
+    knob. ``advance`` moves both.
     """
 
     def __init__(self, start: float | None = None) -> None:
@@ -73,7 +73,7 @@ class ManualClock:
         return self.now
 
     def monotonic(self) -> float:
-        """Seconds on a monotonic scale, moved by :meth:`advance` like the wall clock."""
+        """Seconds on a monotonic scale, moved by ``advance`` like the wall clock."""
         return self._mono
 
     def advance(self, seconds: float) -> None:

@@ -24,6 +24,7 @@ import random
 import re
 from typing import cast
 
+import attrs
 from aiohttp import web
 
 from .bills import KINDS, BillFile, BillKind
@@ -49,17 +50,23 @@ def _xml(code: str, message: str) -> str:
             f"<Message>{message}</Message></Error>\n")
 
 
+@attrs.define(eq=False)
 class FileHost:
-    """Signs links and serves the files they point at."""
+    """Signs links and serves the files they point at; ``faults`` counts injected faults."""
 
-    def __init__(self, config: SandboxConfig, data: SandboxData, log: RequestLog) -> None:
-        self.config = config
-        self.data = data
-        self.log = log
-        self._key = Hasher(config.seed, "bill-sign").raw(32, "key")
-        self._etag = Hasher(config.seed, "bill-etag")
-        self._rng = random.Random(f"bill-faults:{config.seed}")
-        self.faults = 0
+    config: SandboxConfig
+    data: SandboxData
+    log: RequestLog
+    faults: int = 0
+    _key: bytes = attrs.field(init=False)
+    _etag: Hasher = attrs.field(init=False)
+    _rng: random.Random = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        seed = self.config.seed
+        self._key = Hasher(seed, "bill-sign").raw(32, "key")
+        self._etag = Hasher(seed, "bill-etag")
+        self._rng = random.Random(f"bill-faults:{seed}")
 
     def signature(self, path: str, expires: int) -> str:
         """The ``x-signature`` of a path valid until ``expires``."""

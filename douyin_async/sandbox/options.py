@@ -1,7 +1,7 @@
 """The sandbox's command-line options and the configuration they describe.
 
 Light to import (no server, no ``aiohttp.web``): ``douyin-async`` builds its parser from
-:func:`add_arguments` without loading the sandbox.
+`add_arguments` without loading the sandbox.
 """
 
 from __future__ import annotations
@@ -19,15 +19,38 @@ from .config import (
     SandboxConfig,
 )
 
-#: What ``--help`` says about where the server listens and which credentials it accepts.
-CREDENTIALS_HELP = (
-    f"The server listens on 127.0.0.1:8080 unless --host / --port say otherwise (--port 0: any "
-    f"free port; the URL is printed on start). Credentials it accepts: the access token "
-    f"{STATIC_TOKEN!r} (never expires), and on the token endpoints the client key "
-    f"{CLIENT_KEY!r} with the secret {CLIENT_SECRET!r}."
-)
+#: What ``--help`` says about where the server listens and which credentials it accepts
+#: (laid out for a raw-description formatter).
+CREDENTIALS_HELP = f"""\
+where it listens:
+  127.0.0.1:8080 unless --host / --port say otherwise (--port 0: any free port);
+  the URL and the port are printed on start.
+
+credentials it accepts:
+  access token   {STATIC_TOKEN}   (header access-token; never expires)
+  client key     {CLIENT_KEY}   (token endpoints, with the secret below)
+  client secret  {CLIENT_SECRET}
+"""
 
 _DEFAULTS = SandboxConfig()
+
+#: Integer options named after their ``SandboxConfig`` field.
+_INT_OPTIONS = (
+    ("--videos-per-hour", "mean task videos published per hour"),
+    ("--media-per-scene", "most talent-media records per talent and scene"),
+    ("--token-lifetime", "seconds an issued token lives"),
+    ("--bill-rows", "rows of each video bill file"),
+    ("--bill-live-rows", "rows of each live-room bill file"),
+    ("--bill-link-lifetime", "seconds a signed bill link stays valid"),
+)
+#: Switches, off by default.
+_SWITCHES = (
+    ("--extra-fields", "add fields the client does not know to every record"),
+    ("--published-before-billing-only", "hide videos published after the billing date"),
+    ("--realistic", "answers shaped like the real platform's: sparse records, mixed key "
+                    "styles, unknown keys, gateway errors, HTTP 401, token latency"),
+    ("--bill-no-ranges", "the file host ignores Range requests"),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,29 +74,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how long a slow answer is held back")
     parser.add_argument("--key-style", choices=("pascal", "snake"), default=d.key_style,
                         help="task-video record keys")
-    parser.add_argument("--extra-fields", action="store_true",
-                        help="add fields the client does not know to every record")
-    parser.add_argument("--videos-per-hour", type=int, default=d.videos_per_hour,
-                        help="mean task videos published per hour")
-    parser.add_argument("--media-per-scene", type=int, default=d.media_per_scene,
-                        help="most talent-media records per talent and scene")
-    parser.add_argument("--published-before-billing-only", action="store_true",
-                        help="hide videos published after the billing date")
-    parser.add_argument("--token-lifetime", type=int, default=d.token_lifetime,
-                        help="seconds an issued token lives")
-    parser.add_argument("--realistic", action="store_true",
-                        help="answers shaped like the real platform's: sparse records, mixed "
-                             "key styles, unknown keys, gateway errors, HTTP 401, token latency")
-    parser.add_argument("--bill-rows", type=int, default=d.bill_rows,
-                        help="rows of each video bill file")
-    parser.add_argument("--bill-live-rows", type=int, default=d.bill_live_rows,
-                        help="rows of each live-room bill file")
+    for flag, help_text in _INT_OPTIONS:
+        name = flag[2:].replace("-", "_")
+        parser.add_argument(flag, type=int, default=getattr(d, name), help=help_text)
+    for flag, help_text in _SWITCHES:
+        parser.add_argument(flag, action="store_true", help=help_text)
     parser.add_argument("--bill-encoding", choices=BILL_ENCODINGS, default=d.bill_encoding,
                         help="encoding of the bill files")
-    parser.add_argument("--bill-link-lifetime", type=int, default=d.bill_link_lifetime,
-                        help="seconds a signed bill link stays valid")
-    parser.add_argument("--bill-no-ranges", action="store_true",
-                        help="the file host ignores Range requests")
     if parser.epilog is None:
         parser.epilog = CREDENTIALS_HELP
 

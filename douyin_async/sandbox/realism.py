@@ -15,7 +15,7 @@ task-video records follow the official SDK's model (``omitempty`` on ten optiona
   records) or ``talent_profit_1d`` (snake_case records), worth ``expected_profit * 3 // 10``.
 - Required fields are always present with their tidy values; keys keep the page's order.
 
-In the client's terms (:func:`expected_fields`): every field by its snake_case name; a missing
+In the client's terms (`expected_fields`): every field by its snake_case name; a missing
 or null counter is 0, a missing or null ``client_name`` / ``date`` is None; ``publish_time`` is
 an aware UTC datetime, ``date`` a ``datetime.date``; ``extra`` maps unknown keys, spelled as
 sent, to their values.

@@ -64,7 +64,8 @@ class LogEntry:
 
 
 class RequestLog:
-    """Thread-safe append-only list of :class:`LogEntry` with counting helpers."""
+    """Thread-safe append-only list of
+    [`LogEntry`][douyin_async.sandbox.LogEntry] with counting helpers."""
 
     def __init__(self) -> None:
         self._entries: list[LogEntry] = []

@@ -200,7 +200,7 @@ class SubprocessSandbox:
     """A sandbox in a child Python process (``python -m douyin_async.sandbox``).
 
     Only the settings the command line can express reach the child (see
-    :func:`douyin_async.sandbox.options.args_from_config`); clocks, clients and token sets are the
+    `douyin_async.sandbox.options.args_from_config`); clocks, clients and token sets are the
     defaults there. ``data`` is computed locally from the same settings; there is no ``log``.
     """
 

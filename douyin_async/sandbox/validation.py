@@ -112,18 +112,23 @@ class _MediaInvalid(Rejection):
                          f"参数不合法: {detail}")
 
 
-def parse_task_video(body: Any, now: float) -> TaskVideoRequest:
-    """Check a task-video body against the page's rules; raise :class:`Rejection`."""
-    fail = _TaskVideoInvalid
+def _object_date(body: Any, name: str) -> dt.date:
+    """The ``YYYY-MM-DD`` field ``name`` of a body that must be an object (else 28001007)."""
     if not isinstance(body, dict):
-        raise fail("body must be a JSON object")
-    billing = body.get("billing_date")
-    if not isinstance(billing, str):
-        raise fail("billing_date is required (YYYY-MM-DD)")
+        raise _TaskVideoInvalid("body must be a JSON object")
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise _TaskVideoInvalid(f"{name} is required (YYYY-MM-DD)")
     try:
-        billing_date = parse_billing_date(billing)
+        return parse_billing_date(value)
     except ValueError:
-        raise fail("billing_date must be YYYY-MM-DD") from None
+        raise _TaskVideoInvalid(f"{name} must be YYYY-MM-DD") from None
+
+
+def parse_task_video(body: Any, now: float) -> TaskVideoRequest:
+    """Check a task-video body against the page's rules; raise `Rejection`."""
+    fail = _TaskVideoInvalid
+    billing_date = _object_date(body, "billing_date")
     page_num = _int(body, "page_num", 1, INT32_MAX, fail)
     page_size = _int(body, "page_size", 1, INT32_MAX, fail)
     if page_size > TASK_VIDEO_MAX_PAGE_SIZE:
@@ -146,7 +151,7 @@ def parse_task_video(body: Any, now: float) -> TaskVideoRequest:
 
 
 def parse_talent_media(body: Any) -> TalentMediaRequest:
-    """Check a talent-media body; raise :class:`Rejection` (2100005 / 110001)."""
+    """Check a talent-media body; raise `Rejection` (2100005 / 110001)."""
     fail = _MediaInvalid
     if not isinstance(body, dict):
         raise fail("body must be a JSON object")
@@ -168,17 +173,9 @@ def china_today(now: float) -> dt.date:
 
 
 def parse_bill_link(body: Any, now: float) -> dt.date:
-    """Check a bill-link body; the bill date, or :class:`Rejection` (28001007)."""
+    """Check a bill-link body; the bill date, or `Rejection` (28001007)."""
     fail = _TaskVideoInvalid
-    if not isinstance(body, dict):
-        raise fail("body must be a JSON object")
-    value = body.get("bill_date")
-    if not isinstance(value, str):
-        raise fail("bill_date is required (YYYY-MM-DD)")
-    try:
-        bill_date = parse_billing_date(value)
-    except ValueError:
-        raise fail("bill_date must be YYYY-MM-DD") from None
+    bill_date = _object_date(body, "bill_date")
     today = china_today(now)
     if bill_date >= today:
         raise fail("账单尚未生成 (bill_date must be before today)")
