@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from .common import DOCS, ROOT, Result, Row, load_average, machine
 
-BENCHES = ["cap", "handloop", "decode", "cpu", "memory", "stall", "fetchahead"]
+BENCHES = ["cap", "handloop", "decode", "cpu", "memory", "stall", "fetchahead", "bills"]
 
 
 def table(rows: Sequence[Row], markdown: bool = False) -> str:

@@ -33,10 +33,11 @@ import attrs
 
 from .billcsv import BillCsvReader
 from .billlinks import BillLinks
-from .bills import BillFileError, BillKind, BillRecord
+from .bills import KEY_COLUMNS, BillFileError, BillKind, BillRecord
 from .errors import (
     ApiError,
     DouyinError,
+    InvalidParameterError,
     InvalidRecordError,
     ResponseDecodeError,
     error_for_status,
@@ -246,6 +247,11 @@ async def bill_batches(transport: Transport, links: LinkSource, bill_date: str,
     [`InvalidRecordError`][douyin_async.errors.InvalidRecordError], after a batch of the
     records before it; in `"collect"` mode bad rows come in each batch's `rejected`.
     """
+    if kind not in KEY_COLUMNS:
+        raise InvalidParameterError(f"kind must be 'video' or 'live', got {kind!r}")
+    if invalid_records not in ("raise", "collect"):
+        raise InvalidParameterError(
+            f"invalid_records must be 'raise' or 'collect', got {invalid_records!r}")
     progress = progress if progress is not None else BillProgress()
     endpoint = Request("GET", _url(await links(False), kind, "bill link")).endpoint
     reader = BillCsvReader(kind, endpoint=endpoint, skip_rows=start_row,

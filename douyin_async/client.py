@@ -303,7 +303,9 @@ class DouyinClient:
         links: BillLinks = endpoint.page(day, 0, answer, records, rejected)
         return links
 
-    def _bill_source(self, bill_date: str | dt.date, agency: bool) -> LinkSource:
+    def _bill_source(self, bill_date: str | dt.date, agency: bool, kind: str) -> LinkSource:
+        if kind not in ("video", "live"):
+            raise InvalidParameterError(f"kind must be 'video' or 'live', got {kind!r}")
         day = bill_date_of(bill_date, self._clock())
         return cached_links(lambda: self.bill_links(day, agency=agency))
 
@@ -322,7 +324,7 @@ class DouyinClient:
         asked for again once. `start_row` skips rows already read (a resumed pull).
         """
         _positive_int("start_row", start_row, 0)
-        return bill_batches(self.transport, self._bill_source(bill_date, agency),
+        return bill_batches(self.transport, self._bill_source(bill_date, agency, kind),
                             bill_date_of(bill_date, self._clock()).isoformat(), kind,
                             start_row=start_row, batch_rows=_positive_int("batch_rows",
                                                                           batch_rows),
@@ -341,7 +343,7 @@ class DouyinClient:
         endpoint (see "Moving off the task-video API" in the docs).
         """
         _positive_int("start_row", start_row, 0)
-        return bill_records(self.transport, self._bill_source(bill_date, agency),
+        return bill_records(self.transport, self._bill_source(bill_date, agency, kind),
                             bill_date_of(bill_date, self._clock()).isoformat(), kind,
                             start_row=start_row, policy=policy, progress=progress,
                             clock=self._clock)

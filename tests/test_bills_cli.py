@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -184,3 +185,15 @@ def test_killed_pulls_resume_to_exactly_the_sandbox_rows(server: SubprocessSandb
                              None)
     assert kills >= 2, f"the pull ended too soon to be killed (seed {seed})"
     assert comparable(read(out)) == comparable(truth()), f"seed {seed}"
+
+
+def test_progress_tells_bytes_and_rows(server: SubprocessSandbox, tmp_path: Path) -> None:
+    result = cli(server, *args(server, tmp_path / "b.jsonl", "--progress-interval", "0.05",
+                               quiet=False))
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("bills: ")]
+    assert lines, result.stderr
+    size = SandboxData(CONFIG).bill_file(DATES[0]).size / 2**20
+    assert re.search(rf"/3 files; {DATES[0]} video: [\d.]+ MiB of {size:.1f} MiB, row [\d,]+;",
+                     "\n".join(lines)), lines
+    assert result.stderr.splitlines()[-1].startswith("done: 3 files, 36,000 rows, 0 refused, ")

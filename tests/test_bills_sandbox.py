@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
+import orjson
 import pytest
 from sandbox_helpers import NOW
 
-from douyin_async import DouyinClient
+from douyin_async import DouyinClient, TaskVideoQuery
 from douyin_async.billfiles import (
     BillProgress,
     DownloadPolicy,
@@ -19,12 +20,12 @@ from douyin_async.billfiles import (
     cached_links,
 )
 from douyin_async.bills import COLUMNS, SHANGHAI, BillKind, BillRecord
-from douyin_async.errors import InvalidParameterError, PermissionDeniedError
+from douyin_async.errors import ApiRetiredError, InvalidParameterError, PermissionDeniedError
 from douyin_async.ratelimit import PacedLimiter
 from douyin_async.retry import RetryPolicy
 from douyin_async.sandbox import ManualClock, Sandbox, SandboxConfig
 from douyin_async.sandbox.requestlog import BILL_FILE, BILL_LINK
-from douyin_async.transport import AiohttpTransport
+from douyin_async.transport import AiohttpTransport, FakeTransport, Response
 
 DAY = (dt.datetime.fromtimestamp(NOW, SHANGHAI).date() - dt.timedelta(days=1)).isoformat()
 POLICY = DownloadPolicy(timeout=10, retry=RetryPolicy(max_retries=3, random=lambda: 0.0))
@@ -183,3 +184,25 @@ async def test_an_app_without_the_agency_scope_is_refused(clock: ManualClock) ->
     finally:
         await sandbox.close()
     assert caught.value.code == 28001018 and caught.value.log_id
+
+
+async def test_a_bad_kind_or_date_is_refused_when_called(sandbox: Sandbox,
+                                                         clock: ManualClock) -> None:
+    async with DouyinClient(sandbox.token, base_url=sandbox.url, clock=clock) as client:
+        with pytest.raises(InvalidParameterError, match="kind"):
+            client.bill_records(DAY, kind="videos")  # type: ignore[arg-type]
+        with pytest.raises(InvalidParameterError, match="not over yet"):
+            client.bill_batches("2025-10-09")
+    assert sandbox.log.entries() == []
+
+
+async def test_the_retired_endpoint_points_to_the_bill_file_api() -> None:
+    answer = orjson.dumps({"err_no": 28001056, "err_msg": "接口已下线", "log_id": "L9"})
+    transport = FakeTransport(lambda request: Response(200, {}, answer))
+    async with DouyinClient("t", base_url="http://127.0.0.1:9", transport=transport,
+                            clock=lambda: NOW) as client:
+        query = TaskVideoQuery(billing_date=DAY, video_publish_start_time=NOW - 86_400,
+                               video_publish_end_time=NOW)
+        with pytest.raises(ApiRetiredError) as caught:
+            await client.fetch_page(query)
+    assert "bill_records" in str(caught.value) and caught.value.log_id == "L9"
