@@ -197,3 +197,17 @@ def test_progress_tells_bytes_and_rows(server: SubprocessSandbox, tmp_path: Path
     assert re.search(rf"/3 files; {DATES[0]} video: [\d.]+ MiB of {size:.1f} MiB, row [\d,]+;",
                      "\n".join(lines)), lines
     assert result.stderr.splitlines()[-1].startswith("done: 3 files, 36,000 rows, 0 refused, ")
+
+
+def test_quarantine_entries_name_the_file_the_row_and_the_raw_cells() -> None:
+    from douyin_async.billfiles import BillBatch
+    from douyin_async.cli.bills import batch_rejects, unit_key
+    from douyin_async.errors import InvalidRecordError
+
+    bad = InvalidRecordError("row 7", field="gmv_1d", reason="not an integer: '1.5'",
+                             record=["2026-11-01", "1", "1.5"], index=7)
+    batch = BillBatch("2026-11-01", "video", [], (bad,), last_row=9, done=False)
+    entries = batch_rejects(batch, unit_key("2026-11-01", False, "video"))
+    assert entries == [{"unit": ["bills", "2026-11-01", False, "video"], "page": 9, "index": 7,
+                        "field": "gmv_1d", "reason": "not an integer: '1.5'",
+                        "record": ["2026-11-01", "1", "1.5"]}]

@@ -31,6 +31,7 @@ from ..bills import BillKind, BillRecord
 from ..client import DouyinClient
 from ..errors import InvalidParameterError
 from ..retry import RetryPolicy
+from . import exits
 from .checkpoint import CheckpointState
 from .credentials import token_source
 from .embedded import embedded_sandbox
@@ -120,6 +121,18 @@ def batch_rows(batch: BillBatch, agency: bool) -> list[dict[str, Any]]:
     return rows
 
 
+def batch_rejects(batch: BillBatch, unit: str) -> list[dict[str, Any]]:
+    """The quarantine entries of a batch's bad rows (``--on-invalid-record quarantine``):
+    the file, the batch's last row, the bad row's number, field, reason and raw cells."""
+    return [{"unit": orjson.loads(unit), "page": batch.last_row, "index": error.index,
+             "field": error.field, "reason": error.reason, "record": error.record}
+            for error in batch.rejected]
+
+
+def _quarantine(spec: PullSpec) -> bool:
+    return getattr(spec, "on_invalid_record", "fail") == "quarantine"
+
+
 def unit_key(bill_date: str, agency: bool, kind: BillKind) -> str:
     """The checkpoint key of one file."""
     return orjson.dumps(["bills", bill_date, agency, kind]).decode()
@@ -207,9 +220,10 @@ async def _pull_file(client: DouyinClient, output: Output, writer: ThreadPoolExe
                                   progress=progress.file)
     async with aclosing(batches):
         async for batch in batches:
-            rows = batch_rows(batch, agency)
-            await loop.run_in_executor(writer, output.write_page, key, batch.last_row,
-                                       batch.done, rows)
+            page: tuple[Any, ...] = (key, batch.last_row, batch.done, batch_rows(batch, agency))
+            if _quarantine(spec):  # the rejects go to the output's rejects file
+                page += (batch_rejects(batch, key),)
+            await loop.run_in_executor(writer, output.write_page, *page)
     progress.finish_file()
 
 
@@ -240,7 +254,8 @@ async def run_bills(spec: PullSpec, stderr: TextIO | None = None) -> None:
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client = DouyinClient(access, base_url=url, rate_limit=spec.rate_limit, session=session,
                               max_concurrency=spec.max_concurrency, timeout=spec.timeout,
-                              max_retries=spec.max_retries)
+                              max_retries=spec.max_retries,
+                              invalid_records="collect" if _quarantine(spec) else "raise")
         stack.push_async_callback(client.close)
         dates: Sequence[str] = spec.params["bill_dates"]
         kind: BillKind = "live" if spec.params["live"] else "video"
@@ -264,3 +279,6 @@ async def run_bills(spec: PullSpec, stderr: TextIO | None = None) -> None:
         if not spec.quiet:
             stderr.write(progress.summary() + "\n")
             stderr.flush()
+    if progress.rejected:
+        raise CliError(f"{progress.rejected} refused rows were quarantined in "
+                       f"{spec.out}.rejects.jsonl", getattr(exits, "QUARANTINED", 11))
