@@ -249,3 +249,38 @@ async def test_file_host_503_and_random_cuts_follow_their_rates() -> None:
     assert 5 < statuses.count(503) < 35 and 5 < statuses.count(-1) < 35
     assert statuses.count(200) > 5
     assert {e.outcome for e in sb.log.entries("bill_file")} == {"ok", "server_error", "cut"}
+
+
+async def test_a_sandbox_hands_out_the_same_links_as_its_endpoint() -> None:
+    config, clock = clocked(bill_rows=5, bill_link_lifetime=60)
+    async with Sandbox(config) as sb, aiohttp.ClientSession() as session:
+        answer = (await links(session, sb, agency=True))["data"]
+        assert sb.bill_link(YESTERDAY, agency=True) == answer["bill_link"]
+        assert sb.bill_link(dt.date.fromisoformat(YESTERDAY), agency=True,
+                            kind="live") == answer["live_bill_link"]
+        clock.advance(60)
+        assert (await get_raw(session, answer["bill_link"]))[0] == 403
+        assert (await get_raw(session, sb.bill_link(YESTERDAY, agency=True)))[0] == 200
+
+
+async def test_issued_tokens_follow_their_app_and_faults_reach_the_bill_endpoints() -> None:
+    from douyin_async.sandbox import CLIENT_TOKEN_PATH, RegisteredClient
+
+    config, _ = clocked(clients=(RegisteredClient("dev-app", "s3cret", agency=False),
+                                 RegisteredClient("agency-app", "s3cret")))
+    async with Sandbox(config) as sb, aiohttp.ClientSession() as session:
+        tokens = {}
+        for key in ("dev-app", "agency-app"):
+            _, raw = await post_raw(session, sb.url + CLIENT_TOKEN_PATH, {
+                "client_key": key, "client_secret": "s3cret",
+                "grant_type": "client_credential"}, None)
+            tokens[key] = orjson.loads(raw)["data"]["access_token"]
+        dev = await links(session, sb, agency=True, token=tokens["dev-app"])
+        assert dev["err_no"] == 28001018
+        assert (await links(session, sb, token=tokens["dev-app"]))["err_no"] == 0
+        assert (await links(session, sb, agency=True, token=tokens["agency-app"]))["err_no"] == 0
+    faulty, _ = clocked(server_error_rate=1.0)
+    async with Sandbox(faulty) as sb, aiohttp.ClientSession() as session:
+        answer = await links(session, sb)
+        assert answer["err_no"] == 28001005 and answer["data"] == {}
+        assert sb.log.entries("bill_link")[0].fault == "server_error"

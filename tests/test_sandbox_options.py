@@ -25,10 +25,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def test_realistic_and_bill_options_round_trip() -> None:
     config = config_from_args(parse(["--realistic", "--bill-rows", "12", "--bill-live-rows",
                                      "3", "--bill-encoding", "gb18030",
-                                     "--bill-link-lifetime", "60", "--bill-no-ranges"]))
+                                     "--bill-link-lifetime", "60", "--bill-no-ranges",
+                                     "--bill-cut-after", "1000", "--bill-cut-rate", "0.1",
+                                     "--bill-error-rate", "0.2", "--bill-fault-limit", "3"]))
     assert config.realism == "realistic" and config.realistic
     assert (config.bill_rows, config.bill_live_rows, config.bill_encoding) == (12, 3, "gb18030")
     assert (config.bill_link_lifetime, config.bill_ranges) == (60, False)
+    assert (config.bill_cut_after, config.bill_cut_rate) == (1000, 0.1)
+    assert (config.bill_error_rate, config.bill_fault_limit) == (0.2, 3)
     assert config_from_args(parse(args_from_config(config))) == config
     assert config_from_args(parse([])) == SandboxConfig()
 

@@ -200,3 +200,19 @@ async def test_future_billing_dates_and_windows_are_refused(
         _, raw = await post_raw(session, sb.url + TASK_VIDEO_PATH,
                                 video_body(billing_date=today, video_publish_end_time=NOW))
         assert orjson.loads(raw)["err_no"] == 0
+
+
+async def test_a_realistic_subprocess_sandbox_serves_its_local_ground_truth() -> None:
+    from douyin_async.sandbox import SubprocessSandbox
+
+    now = int(time.time())
+    window = (now - 3 * DAY, now - 2 * DAY)
+    day = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    config = SandboxConfig(realism="realistic", seed=2)
+    async with SubprocessSandbox(config) as sb, aiohttp.ClientSession() as session:
+        _, raw = await post_raw(session, sb.url + TASK_VIDEO_PATH, video_body(
+            billing_date=day, video_publish_start_time=window[0],
+            video_publish_end_time=window[1], page_size=300))
+    records = orjson.loads(raw)["data"]["video_daily_data_list"]
+    assert records == sb.data.task_video_page(day, *window, page_size=300)
+    assert any("TalentProfit1d" in r or "talent_profit_1d" in r for r in records)

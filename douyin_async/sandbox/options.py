@@ -43,6 +43,13 @@ _INT_OPTIONS = (
     ("--bill-live-rows", "rows of each live-room bill file"),
     ("--bill-link-lifetime", "seconds a signed bill link stays valid"),
 )
+#: File-host faults: (option, type, help).
+_FILE_FAULTS: tuple[tuple[str, type, str], ...] = (
+    ("--bill-cut-after", int, "cut every bill download after this many bytes"),
+    ("--bill-cut-rate", float, "probability that a bill download is cut mid-body"),
+    ("--bill-error-rate", float, "probability that the file host answers 503"),
+    ("--bill-fault-limit", int, "at most this many file-host faults in all"),
+)
 #: Switches, off by default.
 _SWITCHES = (
     ("--extra-fields", "add fields the client does not know to every record"),
@@ -81,6 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, action="store_true", help=help_text)
     parser.add_argument("--bill-encoding", choices=BILL_ENCODINGS, default=d.bill_encoding,
                         help="encoding of the bill files")
+    for flag, number, help_text in _FILE_FAULTS:
+        parser.add_argument(flag, type=number, default=getattr(d, flag[2:].replace("-", "_")),
+                            help=help_text)
     if parser.epilog is None:
         parser.epilog = CREDENTIALS_HELP
 
@@ -105,6 +115,8 @@ def config_from_args(ns: argparse.Namespace) -> SandboxConfig:
         bill_encoding=ns.bill_encoding,
         bill_link_lifetime=ns.bill_link_lifetime,
         bill_ranges=not ns.bill_no_ranges,
+        **{flag[2:].replace("-", "_"): getattr(ns, flag[2:].replace("-", "_"))
+           for flag, _, _ in _FILE_FAULTS},
     )
     if ns.fault_rate is not None:
         config = config.with_fault_rate(ns.fault_rate)
@@ -128,6 +140,10 @@ def args_from_config(config: SandboxConfig) -> list[str]:
     ]
     for kind, rate in config.fault_rates().items():
         args += [f"--{kind.replace('_', '-')}-rate", repr(rate)]
+    for flag, _, _ in _FILE_FAULTS:
+        value = getattr(config, flag[2:].replace("-", "_"))
+        if value is not None:
+            args += [flag, repr(value)]
     if config.extra_fields:
         args.append("--extra-fields")
     if config.published_before_billing_only:

@@ -7,6 +7,7 @@ All three expose ``url`` (``http://127.0.0.1:PORT``), ``token`` (the static acce
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -16,8 +17,9 @@ from types import TracebackType
 from aiohttp import web
 
 from .app import SandboxServer
+from .bills import BillKind
 from .config import STATIC_TOKEN, SandboxConfig
-from .data import SandboxData
+from .data import SandboxData, parse_billing_date
 from .options import args_from_config
 from .requestlog import RequestLog
 
@@ -60,6 +62,12 @@ class Sandbox:
         if self._runner is None:
             raise RuntimeError("the sandbox is not running")
         return f"http://{self.host}:{self.port}"
+
+    def bill_link(self, bill_date: str | dt.date, *, agency: bool = False,
+                  kind: BillKind = "video") -> str:
+        """A signed link to one bill file, as the bill-link endpoints answer it now."""
+        date = parse_billing_date(bill_date) if isinstance(bill_date, str) else bill_date
+        return self.server.files.link(self.url, date, agency, kind, self.config.clock())
 
     async def start(self) -> None:
         """Bind and start serving."""
@@ -137,6 +145,11 @@ class ThreadedSandbox:
     def url(self) -> str:
         """The base URL, without a trailing slash."""
         return self._sandbox.url
+
+    def bill_link(self, bill_date: str | dt.date, *, agency: bool = False,
+                  kind: BillKind = "video") -> str:
+        """A signed link to one bill file, as the bill-link endpoints answer it now."""
+        return self._sandbox.bill_link(bill_date, agency=agency, kind=kind)
 
     def start(self) -> None:
         """Start the thread and wait until the server listens."""
