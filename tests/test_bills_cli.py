@@ -3,6 +3,7 @@ at random points that resume to exactly the sandbox's rows (no row lost, none tw
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import os
@@ -19,6 +20,8 @@ from typing import Any
 
 import orjson
 import pytest
+from aiohttp import web
+from test_bills import csv_bytes, row
 
 from douyin_async.bills import COLUMNS, SHANGHAI
 from douyin_async.sandbox import SandboxConfig, SandboxData, SubprocessSandbox
@@ -51,6 +54,8 @@ def cli(server: SubprocessSandbox, *argv: str) -> subprocess.CompletedProcess[st
 
 
 def _text(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp())
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
@@ -72,9 +77,9 @@ def read(out: Path) -> list[dict[str, Any]]:
     if out.suffix == ".jsonl":
         return [orjson.loads(line) for line in out.read_bytes().splitlines()]
     if out.suffix == ".csv":
-        with out.open(newline="", encoding="utf-8") as handle:
+        with out.open(newline="", encoding="utf-8-sig") as handle:
             table = list(csv.DictReader(handle))
-        ints = {"agency", "row"} | {n for n, k in COLUMNS.values() if k == "int"}
+        ints = {"agency", "row"} | {n for n, k in COLUMNS.values() if k in ("int", "datetime")}
         rows = [{k: (int(v) if k in ints else v) for k, v in r.items() if k in known and v}
                 for r in table]
         for row, r in zip(rows, table, strict=True):
@@ -121,6 +126,8 @@ def test_usage_and_conflict_exits(server: SubprocessSandbox, tmp_path: Path) -> 
     assert again.returncode == 8 and "--resume" in again.stderr
     other = cli(server, *args(server, out, "--resume"))
     assert other.returncode == 8 and "live" in other.stderr
+    dry = cli(server, *args(server, out, "--dry-run"))
+    assert dry.returncode == 2 and "--dry-run" in dry.stderr
     done = cli(server, *args(server, out, "--live", "--resume", quiet=False))
     assert done.returncode == 0 and "already complete" in done.stderr
 
@@ -211,3 +218,47 @@ def test_quarantine_entries_name_the_file_the_row_and_the_raw_cells() -> None:
     assert entries == [{"unit": ["bills", "2026-11-01", False, "video"], "page": 9, "index": 7,
                         "field": "gmv_1d", "reason": "not an integer: '1.5'",
                         "record": ["2026-11-01", "1", "1.5"]}]
+
+
+async def test_quarantine_keeps_bad_rows_aside_and_exits_11(tmp_path: Path) -> None:
+    rows = [row(i) for i in range(50)]
+    rows[10][1] = "x"
+    rows[30][5] = "1.5"
+    body = csv_bytes(rows)
+    app = web.Application()
+    base = ""
+
+    async def links(request: web.Request) -> web.Response:
+        expires = int(time.time()) + 3600
+        return web.json_response({"err_no": 0, "err_msg": "", "log_id": "L1", "data": {
+            "bill_link": f"{base}/f.csv?x-expires={expires}&x-signature=s"}})
+
+    async def file(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="text/csv")
+
+    app.router.add_post("/api/match/v2/taskbox/query_bill_link/", links)
+    app.router.add_get("/f.csv", file)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    out = tmp_path / "b.jsonl"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DOUYIN_")}
+    environment["DOUYIN_ACCESS_TOKEN"] = "tok"
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "douyin_async", "pull", "bills", "--base-url", base,
+            "--bill-date", DATES[-1], "--out", str(out), "--on-invalid-record", "quarantine",
+            env=environment, stderr=asyncio.subprocess.PIPE)
+        _, err = await process.communicate()
+    finally:
+        await runner.cleanup()
+    assert process.returncode == 11, err.decode()
+    assert "2 rows were refused and quarantined" in err.decode()
+    written = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert [r["row"] for r in written] == [n for n in range(1, 51) if n not in (11, 31)]
+    rejects = [orjson.loads(line) for line in (tmp_path / "b.jsonl.rejects.jsonl")
+               .read_bytes().splitlines()]
+    assert [(r["index"], r["field"]) for r in rejects] == [(11, "video_id"), (31, "gmv_1d")]
+    assert rejects[0]["record"] == rows[10]

@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, aclosing
 from typing import Any, TextIO
@@ -31,34 +30,19 @@ from ..bills import BillKind, BillRecord
 from ..client import DouyinClient
 from ..errors import InvalidParameterError
 from ..retry import RetryPolicy
-from . import exits
 from .checkpoint import CheckpointState
 from .credentials import token_source
+from .dates import parse_billing_dates
 from .embedded import embedded_sandbox
-from .exits import USAGE, CliError
-from .rows import Table
-from .sinks import FileOutput, Output, StdoutOutput, csv_encoder, csv_header, jsonl_encoder
-from .spec import PullSpec, parse_billing_dates
-from .sqlite import SqliteOutput
+from .exits import QUARANTINED, USAGE, CliError
+from .identity import checkpoint_params
+from .locks import OutputLock
+from .rejects import rejects_path
+from .sinks import Output
+from .spec import PullSpec
 
 #: Rows written per checkpoint entry.
 BATCH_ROWS = 5000
-
-
-def _record_columns() -> list[tuple[str, str]]:
-    columns = []
-    for field in attrs.fields(BillRecord):
-        if field.name not in ("extra", "row"):
-            columns.append((field.name, "INTEGER" if "int" in str(field.type) else "TEXT"))
-    return columns
-
-
-BILLS = Table(
-    name="bills",
-    columns=(("agency", "INTEGER"), ("kind", "TEXT"), ("file_date", "TEXT"),
-             ("row", "INTEGER"), *_record_columns(), ("extra", "TEXT")),
-    key=("agency", "kind", "file_date", "row"),
-)
 
 
 def add_parser(kinds: Any, common: argparse.ArgumentParser, epilog: str,
@@ -83,14 +67,18 @@ def add_parser(kinds: Any, common: argparse.ArgumentParser, epilog: str,
 
 
 def bill_params(ns: argparse.Namespace, now: float | None = None) -> dict[str, Any]:
-    """The checked parameters of a ``pull bills`` command."""
+    """The checked parameters of a ``pull bills`` command (``now``: unix seconds, the
+    instant relative dates and the 180-day rule are read against)."""
     if ns.apps is not None or ns.redis_url is not None:
         raise CliError("pull bills takes neither --apps nor --redis-url", USAGE)
+    if getattr(ns, "dry_run", False):
+        raise CliError("pull bills has no --dry-run: a bill file's size is known only once "
+                       "its link is asked for", USAGE)
+    clock = time.time() if now is None else now
     try:
-        dates = parse_billing_dates(ns.bill_date)
+        dates = parse_billing_dates(ns.bill_date, clock)
     except CliError as exc:
         raise CliError(str(exc).replace("--billing-date", "--bill-date"), exc.code) from None
-    clock = time.time() if now is None else now
     try:
         for day in dates:
             bill_date_of(day, clock)
@@ -103,6 +91,9 @@ def bill_params(ns: argparse.Namespace, now: float | None = None) -> dict[str, A
 
 
 def _value(value: Any) -> Any:
+    """Times as unix seconds and dates as ``YYYY-MM-DD``, as the other pulls write them."""
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp())
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
@@ -130,23 +121,12 @@ def batch_rejects(batch: BillBatch, unit: str) -> list[dict[str, Any]]:
 
 
 def _quarantine(spec: PullSpec) -> bool:
-    return getattr(spec, "on_invalid_record", "fail") == "quarantine"
+    return spec.on_invalid_record == "quarantine"
 
 
 def unit_key(bill_date: str, agency: bool, kind: BillKind) -> str:
     """The checkpoint key of one file."""
     return orjson.dumps(["bills", bill_date, agency, kind]).decode()
-
-
-def make_output(spec: PullSpec) -> Output:
-    """The output of a ``pull bills``, chosen by ``--out``."""
-    if spec.out == "-":
-        return StdoutOutput()
-    if spec.fmt == "sqlite":
-        return SqliteOutput(spec.out, BILLS, "bills")
-    if spec.fmt == "csv":
-        return FileOutput(spec.out, csv_encoder(BILLS), csv_header(BILLS))
-    return FileOutput(spec.out, jsonl_encoder)
 
 
 def _mib(n: int | None) -> str:
@@ -227,23 +207,30 @@ async def _pull_file(client: DouyinClient, output: Output, writer: ThreadPoolExe
     progress.finish_file()
 
 
-async def run_bills(spec: PullSpec, stderr: TextIO | None = None) -> None:
-    """Pull the bill files of ``spec`` into its output, resuming if asked."""
-    stderr = stderr or sys.stderr
+async def run_bills(spec: PullSpec, stderr: TextIO,
+                    make_output: Callable[[PullSpec], Output]) -> None:
+    """Pull the bill files of ``spec`` into its output (made by ``make_output``), resuming if
+    asked: the same lock, checkpoint identity and quarantine as the other pulls."""
     token = None
     if spec.sandbox is None and spec.base_url is not None:
         token = token_source(spec.access_token_file, spec.base_url)
     loop = asyncio.get_running_loop()
+    dates: Sequence[str] = spec.params["bill_dates"]
     async with AsyncExitStack() as stack:
+        if spec.out != "-":
+            stack.enter_context(OutputLock(spec.out))
         output = make_output(spec)
         stack.callback(output.close)
         writer = ThreadPoolExecutor(1, thread_name_prefix="douyin-writer")
         stack.callback(writer.shutdown, wait=True)
-        state: CheckpointState | None = output.open(spec.params, resume=spec.resume,
-                                                     force=spec.force)
+        meta = {"units": len(dates),
+                "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        state: CheckpointState | None = output.open(
+            checkpoint_params(spec, token), resume=spec.resume, force=spec.force, meta=meta)
         if state is not None and state.complete:
             if not spec.quiet:
                 stderr.write(f"nothing to do: the pull into {spec.out} is already complete\n")
+            _check_quarantine(output.rejected, spec.out)
             return
         access: str | TokenProvider
         if spec.sandbox is not None:
@@ -257,7 +244,6 @@ async def run_bills(spec: PullSpec, stderr: TextIO | None = None) -> None:
                               max_retries=spec.max_retries,
                               invalid_records="collect" if _quarantine(spec) else "raise")
         stack.push_async_callback(client.close)
-        dates: Sequence[str] = spec.params["bill_dates"]
         kind: BillKind = "live" if spec.params["live"] else "video"
         progress = BillsProgress(stderr, len(dates), live=stderr.isatty(), quiet=spec.quiet,
                                  interval=spec.progress_interval)
@@ -279,6 +265,10 @@ async def run_bills(spec: PullSpec, stderr: TextIO | None = None) -> None:
         if not spec.quiet:
             stderr.write(progress.summary() + "\n")
             stderr.flush()
-    if progress.rejected:
-        raise CliError(f"{progress.rejected} refused rows were quarantined in "
-                       f"{spec.out}.rejects.jsonl", getattr(exits, "QUARANTINED", 11))
+        _check_quarantine(output.rejected, spec.out)
+
+
+def _check_quarantine(count: int, out: str) -> None:
+    if count:
+        what = "1 row was" if count == 1 else f"{count:,} rows were"
+        raise CliError(f"{what} refused and quarantined in {rejects_path(out)}", QUARANTINED)
