@@ -9,7 +9,6 @@ import datetime as dt
 import os
 import random
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import orjson
 import pytest
 from aiohttp import web
 from test_bills import csv_bytes, row
+from test_cli import run_until
 
 from douyin_async.bills import COLUMNS, SHANGHAI
 from douyin_async.sandbox import SandboxConfig, SandboxData, SubprocessSandbox
@@ -132,33 +132,6 @@ def test_usage_and_conflict_exits(server: SubprocessSandbox, tmp_path: Path) -> 
     assert done.returncode == 0 and "already complete" in done.stderr
 
 
-def run_until(argv: list[str], environment: dict[str, str], stop: Callable[[], bool] | None
-              ) -> bool:
-    """Run the command; SIGKILL it as soon as ``stop()`` holds. True if it finished first."""
-    process = subprocess.Popen([sys.executable, "-m", "douyin_async", *argv],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env=environment)
-    started = time.monotonic()
-    try:
-        while process.poll() is None:
-            if stop is not None and stop():
-                process.send_signal(signal.SIGKILL)
-                process.wait()
-                return False
-            assert time.monotonic() - started < 90, "the pull did not end"
-            time.sleep(0.003)
-        assert process.stderr is not None
-        err = process.stderr.read().decode()
-        assert process.returncode == 0, err
-        return True
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
-
-
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -179,17 +152,19 @@ def test_killed_pulls_resume_to_exactly_the_sandbox_rows(server: SubprocessSandb
         return lambda: _size(watched) >= base + amount
 
     steps = (300, 2_000) if suffix != ".sqlite" else (300_000, 3_000_000)
+    token = tmp_path / "token"
+    token.write_text(server.token)
+    argv = args(server, out, "--batch-rows", "400", "--access-token-file", str(token))
     kills = 0
     finished = False
     for i in range(4):
-        argv = args(server, out, "--batch-rows", "400", *(["--resume"] if i else []))
-        finished = run_until(argv, env(server), grows(rng.randrange(*steps)))
+        finished = run_until([*argv, *(["--resume"] if i else [])],
+                             grows(rng.randrange(*steps)), deadline=90)
         if finished:
             break
         kills += 1
     while not finished:
-        finished = run_until(args(server, out, "--batch-rows", "400", "--resume"), env(server),
-                             None)
+        finished = run_until([*argv, "--resume"], None, deadline=90)
     assert kills >= 2, f"the pull ended too soon to be killed (seed {seed})"
     assert comparable(read(out)) == comparable(truth()), f"seed {seed}"
 
