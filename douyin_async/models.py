@@ -1,7 +1,7 @@
 """Records, pages and queries: frozen attrs classes.
 
 Queries validate on construction and raise :class:`~douyin_async.errors.InvalidParameterError`,
-so a bad query never reaches the network. Records are decoded by :mod:`douyin_async.converters`.
+so a bad query never reaches the network. Records are decoded by ``douyin_async.converters``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from .errors import InvalidParameterError, InvalidRecordError
+from .pagination import is_last_page
 
 #: The API refuses publish windows longer than this (end - start, in seconds).
 MAX_WINDOW_SECONDS = 30 * 86400
@@ -38,6 +39,13 @@ class VideoDailyData:
     Money fields are integer fen; ids are exact 64-bit integers; ``publish_time`` is a
     timezone-aware UTC datetime. Keys the API adds later land in ``extra`` (raw JSON values,
     keys as the server sent them); without them ``extra`` is an empty read-only mapping.
+
+    As in ByteDance's own SDK, ten fields are optional on the wire (a server leaves zero
+    values out): the counters and money fields ``active_cnt_1d``, ``ad_share_cost_1d``,
+    ``billing_gmv_1d``, ``billing_refund_gmv_1d``, ``feed_ad_share_cost_1d``,
+    ``expected_profit``, ``gmv_1d`` and ``refund_gmv_1d`` are ``0`` when missing or null;
+    ``client_name`` and ``date`` are ``None`` when missing or null. The other nine fields are
+    required. ``douyin_async.converters`` states the decoding rules.
     """
 
     active_cnt_1d: int
@@ -45,7 +53,7 @@ class VideoDailyData:
     author: str
     billing_gmv_1d: int
     billing_refund_gmv_1d: int
-    client_name: str
+    client_name: str | None
     feed_ad_share_cost_1d: int
     douyin_id: str
     expected_profit: int
@@ -58,13 +66,18 @@ class VideoDailyData:
     video_id: int
     video_link: str
     video_title: str
-    date: dt.date
+    date: dt.date | None
     extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, hash=False, repr=False)
 
 
 @attrs.frozen(slots=False)
 class TalentMedia:
-    """One short video or live room of a talent under a commission plan (amounts in fen)."""
+    """One short video or live room of a talent under a commission plan (amounts in fen).
+
+    ``content_open_id`` and ``content_type`` identify the item and are required; the counters
+    and money fields ``gmv``, ``play_cnt``, ``talent_commission`` and ``used_gmv`` are ``0``
+    when missing or null (a server leaves zero values out). Unknown keys land in ``extra``.
+    """
 
     content_open_id: str
     content_type: int
@@ -262,8 +275,9 @@ class TaskVideoPage:
 
     @property
     def is_last(self) -> bool:
-        """True when the page is short, so no page follows it."""
-        return self.raw_count < self.query.page_size
+        """True when no page follows this one (it is short; see
+        `pagination.is_last_page`)."""
+        return is_last_page(self.page, self.raw_count, self.query.page_size)
 
 
 @attrs.frozen(slots=False)
@@ -283,16 +297,14 @@ class TalentMediaPage:
 
     @property
     def is_last(self) -> bool:
-        """True when no page follows this one: the page count says so (a full page that
-        claims to be last is not believed), or the page is short."""
-        short = self.raw_count < self.query.page_size
-        if self.page_count is None or (not short and self.page_count <= self.page):
-            return short
-        return self.page >= self.page_count
+        """True when no page follows this one: it is short and no `page_count` says more
+        follow (a full page is never last, whatever it claims; see
+        `pagination.is_last_page`)."""
+        return is_last_page(self.page, self.raw_count, self.query.page_size, self.page_count)
 
 
-# Records built by the fast decoder leave an empty ``extra`` out of the instance dict (see
-# converters); the class attribute answers for them, so ``record.extra`` is always there.
+# Records without unknown keys leave ``extra`` out of the instance dict (see converters); the
+# class attribute answers for them, so ``record.extra`` is always there.
 VideoDailyData.extra = EMPTY_EXTRA
 TalentMedia.extra = EMPTY_EXTRA
 
