@@ -20,7 +20,7 @@ from .common import DOCS, ROOT, Result, Row, load_average, machine
 
 #: Every benchmark, in run order (those whose module is present).
 BENCHES = [name for name in ("cap", "handloop", "decode", "cpu", "memory", "stall", "fetchahead",
-                             "webapp")
+                             "webapp", "bills")
            if (ROOT / "benchmarks" / f"bench_{name}.py").exists()]
 
 

@@ -3,6 +3,7 @@ the endpoint table, the executor, the page decoder, the page plans and the trans
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
@@ -13,8 +14,25 @@ from typing import Any, Self
 import aiohttp
 
 from .auth import StaticToken, TokenProvider
+from .billfiles import (
+    BillBatch,
+    BillProgress,
+    DownloadPolicy,
+    LinkSource,
+    bill_batches,
+    bill_records,
+    cached_links,
+)
+from .billlinks import BillLinks, bill_date_of, bill_link_body
+from .bills import BillKind, BillRecord
 from .decoding import InvalidRecords, PageDecoder
-from .endpoints import TALENT_MEDIA_ENDPOINT, TASK_VIDEO_ENDPOINT, endpoint_for
+from .endpoints import (
+    AGENCY_BILL_LINKS,
+    BILL_LINKS,
+    TALENT_MEDIA_ENDPOINT,
+    TASK_VIDEO_ENDPOINT,
+    endpoint_for,
+)
 from .errors import InvalidParameterError
 from .executor import Executor, build_limiters
 from .models import Page, Query, TalentMedia, TalentMediaQuery, TaskVideoQuery, VideoDailyData
@@ -266,6 +284,69 @@ class DouyinClient:
         async with aclosing(merge([worker] * min(active, len(units)), buffer=active)) as pages:
             async for page in pages:
                 yield page
+
+    # -- bill files -------------------------------------------------------------------------
+
+    async def bill_links(self, bill_date: str | dt.date, *, agency: bool = False) -> BillLinks:
+        """The signed download links of a settlement date's bill files, with their expiry.
+
+        Sent like every API request (token, limiter, retries). `bill_date` must be before
+        today and at most 180 days back, in Beijing time, or
+        [`InvalidParameterError`][douyin_async.errors.InvalidParameterError] is raised before
+        any request. `agency=True` asks the agency endpoint (scope `taskbox.agent.admin`).
+        """
+        day = bill_date_of(bill_date, self._clock())
+        endpoint = AGENCY_BILL_LINKS if agency else BILL_LINKS
+        decoded = await self._executor.call(endpoint, bill_link_body(day))
+        assert decoded is not None
+        answer, records, rejected = decoded
+        links: BillLinks = endpoint.page(day, 0, answer, records, rejected)
+        return links
+
+    def _bill_source(self, bill_date: str | dt.date, agency: bool, kind: str) -> LinkSource:
+        if kind not in ("video", "live"):
+            raise InvalidParameterError(f"kind must be 'video' or 'live', got {kind!r}")
+        day = bill_date_of(bill_date, self._clock())
+        return cached_links(lambda: self.bill_links(day, agency=agency))
+
+    def bill_batches(self, bill_date: str | dt.date, *, agency: bool = False,
+                     kind: BillKind = "video", start_row: int = 0, batch_rows: int = 5000,
+                     policy: DownloadPolicy | None = None,
+                     progress: BillProgress | None = None) -> AsyncGenerator[BillBatch, None]:
+        """The rows of a bill file in [`BillBatch`][douyin_async.billfiles.BillBatch]es,
+        streamed: the file is downloaded in chunks and parsed as they arrive, so memory stays
+        flat whatever its size. Bad rows follow the client's `invalid_records` rule (raised,
+        or listed in each batch's `rejected`).
+
+        The download is not an API request: no limiter slot, no token, its own `policy`
+        ([`DownloadPolicy`][douyin_async.billfiles.DownloadPolicy]: timeout, retries; a cut
+        transfer resumes with HTTP Range where the file host allows it). An expired link is
+        asked for again once. `start_row` skips rows already read (a resumed pull).
+        """
+        _positive_int("start_row", start_row, 0)
+        return bill_batches(self.transport, self._bill_source(bill_date, agency, kind),
+                            bill_date_of(bill_date, self._clock()).isoformat(), kind,
+                            start_row=start_row, batch_rows=_positive_int("batch_rows",
+                                                                          batch_rows),
+                            invalid_records=self._executor.decoder.invalid_records,
+                            policy=policy, progress=progress, clock=self._clock)
+
+    def bill_records(self, bill_date: str | dt.date, *, agency: bool = False,
+                     kind: BillKind = "video", start_row: int = 0,
+                     policy: DownloadPolicy | None = None,
+                     progress: BillProgress | None = None) -> AsyncGenerator[BillRecord, None]:
+        """The records of a settlement date's bill file (`kind="video"` or `"live"`), one by
+        one, streamed as [`bill_batches`][douyin_async.DouyinClient.bill_batches] reads them.
+        A bad row raises its [`InvalidRecordError`][douyin_async.errors.InvalidRecordError]
+        (with its row number and raw cells) whatever `invalid_records` says: use
+        `bill_batches` to collect bad rows instead. This replaces the retired task-video
+        endpoint (see "Moving off the task-video API" in the docs).
+        """
+        _positive_int("start_row", start_row, 0)
+        return bill_records(self.transport, self._bill_source(bill_date, agency, kind),
+                            bill_date_of(bill_date, self._clock()).isoformat(), kind,
+                            start_row=start_row, policy=policy, progress=progress,
+                            clock=self._clock)
 
 
 def _page_count(page: Any) -> int | None:

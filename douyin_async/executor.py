@@ -20,7 +20,7 @@ import orjson
 from .auth import TokenProvider
 from .auth.base import token_after_slot
 from .decoding import Decoded, PageDecoder
-from .endpoints import PAGED, Endpoint, path_of
+from .endpoints import AGENCY_BILL_LINKS, BILL_LINKS, PAGED, TASK_VIDEOS, Endpoint, path_of
 from .errors import (
     TOKEN_EXPIRED_CODES,
     ApiError,
@@ -40,7 +40,20 @@ def build_limiters(
     rate_limit: float | Mapping[str, float],
     limiter: RateLimiter | Mapping[str, RateLimiter] | None,
 ) -> dict[str, RateLimiter]:
-    """One limiter per endpoint path: shared by all, or one each from a mapping of names."""
+    """One limiter per endpoint path: shared by all, or one each from a mapping of names.
+    The bill-link endpoints share the task-video endpoint's limiter."""
+    limiters = _paged_limiters(rate_limit, limiter)
+    shared = limiters.get(TASK_VIDEOS.path) or next(iter(limiters.values()), None)
+    for row in (BILL_LINKS, AGENCY_BILL_LINKS):
+        if shared is not None:
+            limiters.setdefault(row.path, shared)
+    return limiters
+
+
+def _paged_limiters(
+    rate_limit: float | Mapping[str, float],
+    limiter: RateLimiter | Mapping[str, RateLimiter] | None,
+) -> dict[str, RateLimiter]:
     paths = [e.path for e in PAGED]
     if limiter is not None:
         if isinstance(limiter, Mapping):

@@ -228,6 +228,10 @@ def build_parser(sandbox_options: bool = True) -> Parser:
     media.add_argument("--page-size", type=_int, default=100, metavar="N",
                        help="records per request, 1..100 (default: 100)")
 
+    from .bills import add_parser as add_bills_parser
+
+    add_bills_parser(kinds, common, EPILOG, fmt)
+
     status = commands.add_parser("status", help="what an output's checkpoint holds",
                                  description="Units done and pending, records, when, and "
                                              "which server and app, of a pull's output.")
