@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
 import orjson
 
 from .auth import TokenProvider
@@ -83,34 +84,28 @@ def _renews(error: DouyinError) -> bool:
 _SLOT_GIVEN_UP: Any = object()
 
 
+@attrs.define(kw_only=True, eq=False)
 class Executor:
     """Sends requests for one client; shared by all its callers."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        transport: Transport,
-        tokens: TokenProvider,
-        limiters: dict[str, RateLimiter],
-        retry_policy: RetryPolicy,
-        stats: ClientStats,
-        timeout: float,
-        max_concurrency: int,
-        decoder: PageDecoder,
-    ) -> None:
-        self.base_url = base_url
-        self.transport = transport
-        self.tokens = tokens
-        self.limiters = limiters
-        self.retry_policy = retry_policy
-        self.stats = stats
-        self.timeout = timeout
-        self.decoder = decoder
-        self.closed = False
-        self._in_flight = asyncio.Semaphore(max_concurrency)
-        #: Moving average of request latency, seconds (sizes speculative fetching).
-        self.latency = 0.5
+    base_url: str
+    transport: Transport
+    tokens: TokenProvider
+    limiters: dict[str, RateLimiter]
+    retry_policy: RetryPolicy
+    stats: ClientStats
+    timeout: float
+    max_concurrency: int
+    decoder: PageDecoder
+    #: Set by the client's `close()`: calls in flight and later calls raise.
+    closed: bool = attrs.field(default=False, init=False)
+    #: Moving average of request latency, seconds (sizes speculative fetching).
+    latency: float = attrs.field(default=0.5, init=False)
+    _in_flight: asyncio.Semaphore = attrs.field(init=False)
+
+    @_in_flight.default
+    def _slots_in_flight(self) -> asyncio.Semaphore:
+        return asyncio.Semaphore(self.max_concurrency)
 
     def limiter(self, path: str) -> RateLimiter:
         """The limiter of an endpoint path."""
