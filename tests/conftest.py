@@ -62,3 +62,23 @@ def no_asyncio_errors() -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
     assert not handler.messages, handler.messages
+
+
+#: Tests that count requests per rolling second, or rates, on the server side. They run on
+#: their own, after the others (`pytest -m timing`): beside a parallel run, the machine's load
+#: would be measured instead of the client.
+TIMING_MODULES = frozenset({
+    "test_cli_apps", "test_client_sandbox", "test_client_socket", "test_redis_limiter",
+    "test_redis_scale", "test_renewal_cap", "test_sandbox_qps", "test_readme",
+})
+#: Documentation pages whose examples print such counts.
+TIMING_PAGES = ("index.md", "rate-limiting.md", "scaling.md", "testing.md", "web-apps.md",
+                "batch-pulls.md")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__ if item.module is not None else ""
+        page = item.callspec.params.get("page") if hasattr(item, "callspec") else None
+        if module in TIMING_MODULES or (page is not None and str(page).endswith(TIMING_PAGES)):
+            item.add_marker(pytest.mark.timing)
