@@ -1,40 +1,75 @@
 """The exception hierarchy, and the table mapping server codes to it.
 
-Everything the client raises derives from :class:`DouyinError`::
+Everything the client raises derives from [`DouyinError`][douyin_async.errors.DouyinError]:
 
     DouyinError
     ├── InvalidParameterError (also ValueError)  bad input, raised before any request
     ├── TransportError                           connect/read failures, timeouts
     ├── ResponseDecodeError                      not JSON, cut body, unexpected shape
-    └── ApiError                                 the server answered a non-zero code
-        ├── RateLimitedError                     28003018
+    │   └── InvalidRecordError                   one record of a page refused (field, reason)
+    ├── QueueTimeoutError                        no request slot within the caller's budget
+    ├── ClientClosedError                        the client was closed
+    └── ApiError                                 the server answered an error
+        ├── RateLimitedError                     28003018, 28001052, HTTP 429
         ├── QuotaExceededError                   28003017, 2190001
-        ├── AuthenticationError                  28001003, 28001008, 2190002, 2190008, 10003, 10013
-        ├── PermissionDeniedError                28001018, 2100007
-        ├── InvalidRequestError                  28001007, 28013009, 28013010, 2100005, 10002
-        └── ServerError                          28001005, 28001006, 2100004, HTTP 5xx
+        ├── AuthenticationError                  expired or invalid tokens, HTTP 401
+        ├── PermissionDeniedError                missing capability or scope, HTTP 403
+        ├── InvalidRequestError                  parameters refused
+        ├── ApiRetiredError                      28001056: the API is retired
+        └── ServerError                          internal errors, HTTP 5xx
 
-Tokens never appear in any message: errors are built from codes, server messages and the
-endpoint path only.
+[`CODES`][douyin_async.errors.CODES] is the one table of known codes: class, whether the client
+retries, and what the code means. Tokens never appear in any message: errors are built from
+codes, server messages and the endpoint path only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
+
+def _rebuild(cls: type[DouyinError], args: tuple[Any, ...], state: dict[str, Any]
+             ) -> DouyinError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class DouyinError(Exception):
     """Base class of every error raised by douyin-async.
 
-    ``attempts`` is the number of requests made for the failed operation (1 when it was not
-    retried); it is set when retries give up.
+    `attempts` is the number of requests made for the failed operation (1 when it was not
+    retried); it is set when retries give up. Every error pickles with all its fields.
     """
 
     attempts: int = 1
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
 
 class InvalidParameterError(DouyinError, ValueError):
     """A query or option is invalid; raised before any request is sent."""
+
+
+class ClientClosedError(DouyinError):
+    """The client was closed: calls made after, or in flight during, `close()` raise this."""
+
+
+class QueueTimeoutError(DouyinError):
+    """No request slot could be had within the caller's budget; nothing was sent.
+
+    `retry_after` is the estimated wait, in seconds, before a slot would be free (for a
+    `Retry-After` header).
+    """
+
+    def __init__(self, message: str, *, retry_after: float, endpoint: str = "") -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.endpoint = endpoint
 
 
 class TransportError(DouyinError):
@@ -54,7 +89,7 @@ class TransportError(DouyinError):
 class ResponseDecodeError(DouyinError):
     """The answer could not be decoded: not JSON, a cut body or an unexpected shape.
 
-    ``retryable`` is true for answers that look transient (a cut body, an HTML error page from a
+    `retryable` is true for answers that look transient (a cut body, an HTML error page from a
     proxy); a well-formed JSON answer of an unexpected shape is not retried.
     """
 
@@ -66,27 +101,56 @@ class ResponseDecodeError(DouyinError):
         snippet: str,
         endpoint: str = "",
         retryable: bool = False,
+        log_id: str = "",
     ) -> None:
         super().__init__(message)
         self.http_status = http_status
         self.snippet = snippet
         self.endpoint = endpoint
         self.retryable = retryable
+        self.log_id = log_id
 
     def __str__(self) -> str:
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        log = f", log_id {self.log_id}" if self.log_id else ""
         return (
-            f"{super().__str__()} [{self.endpoint}, HTTP {self.http_status}]{tries}: "
+            f"{super().__str__()} [{self.endpoint}, HTTP {self.http_status}{log}]{tries}: "
             f"{self.snippet!r}"
         )
 
 
-class ApiError(DouyinError):
-    """The server answered with a non-zero error code.
+class InvalidRecordError(ResponseDecodeError):
+    """One record of an answer was refused: a required field missing, or a value of the wrong
+    type. Nothing is coerced: `field` names the field, `reason` says what was wrong,
+    `record` is the raw record as the server sent it and `index` its place in the page."""
 
-    Attributes: ``code``, ``message`` (the server's text), ``log_id`` (quote it to platform
-    support), ``sub_code`` / ``sub_message`` (talent-media envelope only), ``endpoint`` (the
-    request path) and ``http_status``.
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str,
+        reason: str,
+        record: Any,
+        index: int = -1,
+        http_status: int = 200,
+        snippet: str = "",
+        endpoint: str = "",
+        log_id: str = "",
+    ) -> None:
+        super().__init__(message, http_status=http_status, snippet=snippet, endpoint=endpoint,
+                         log_id=log_id)
+        self.field = field
+        self.reason = reason
+        self.record = record
+        self.index = index
+
+
+class ApiError(DouyinError):
+    """The server answered an error: a non-zero code, or an HTTP status that is not 2xx.
+
+    Attributes: `code` (0 when only the HTTP status failed), `message` (the server's text),
+    `log_id` (quote it to platform support), `sub_code` / `sub_message`, `endpoint` (the
+    request path) and `http_status`.
     """
 
     def __init__(
@@ -120,27 +184,10 @@ class ApiError(DouyinError):
             parts.append(f"after {self.attempts} attempts")
         return "; ".join(parts)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        kwargs = {
-            "log_id": self.log_id,
-            "endpoint": self.endpoint,
-            "http_status": self.http_status,
-            "sub_code": self.sub_code,
-            "sub_message": self.sub_message,
-        }
-        return (_rebuild_api_error, (type(self), self.code, self.message, kwargs, self.attempts))
-
-
-def _rebuild_api_error(
-    cls: type[ApiError], code: int, message: str, kwargs: dict[str, Any], attempts: int
-) -> ApiError:
-    error = cls(code, message, **kwargs)
-    error.attempts = attempts
-    return error
-
 
 class RateLimitedError(ApiError):
-    """The server's QPS cap rejected the request (28003018). Retried after a shared pause."""
+    """The server's rate control refused the request (28003018, 28001052, HTTP 429).
+    Retried after a pause shared by every caller of the limiter."""
 
 
 class QuotaExceededError(ApiError):
@@ -152,43 +199,93 @@ class AuthenticationError(ApiError):
 
 
 class PermissionDeniedError(ApiError):
-    """The app lacks the scope or the right to the requested object (28001018, 2100007)."""
+    """The app or user lacks the capability, scope or right to the requested object."""
 
 
 class InvalidRequestError(ApiError):
-    """The server refused the parameters (28001007, 28013009, 28013010)."""
+    """The server refused the parameters."""
 
 
 class ServerError(ApiError):
-    """The server failed (28001005, 28001006, 2100004, or an HTTP 5xx). Retried."""
+    """The server failed (internal errors, or an HTTP 5xx). Retried."""
 
 
-#: Server code -> exception class. Codes not listed raise a plain :class:`ApiError`.
-CODE_TO_ERROR: dict[int, type[ApiError]] = {
-    28003018: RateLimitedError,
-    28003017: QuotaExceededError,
-    2190001: QuotaExceededError,
-    10020: QuotaExceededError,
-    28001003: AuthenticationError,
-    28001008: AuthenticationError,
-    2190002: AuthenticationError,
-    2190008: AuthenticationError,
-    10002: InvalidRequestError,
-    10003: AuthenticationError,
-    10013: AuthenticationError,
-    28001018: PermissionDeniedError,
-    2100007: PermissionDeniedError,
-    28001007: InvalidRequestError,
-    28013009: InvalidRequestError,
-    28013010: InvalidRequestError,
-    2100005: InvalidRequestError,
-    28001005: ServerError,
-    28001006: ServerError,
-    2100004: ServerError,
+class ApiRetiredError(ApiError):
+    """The platform retired this API (28001056).
+
+    The task-video endpoint is unmaintained since 2024-03-27; its replacement is the bill-file
+    API: [`DouyinClient.bill_records`][douyin_async.DouyinClient.bill_records].
+    """
+
+    def __str__(self) -> str:
+        return (super().__str__() + "; this API is retired: move to the bill-file API "
+                "(DouyinClient.bill_records / bill_links, `douyin-async pull bills`)")
+
+
+@attrs.frozen
+class Code:
+    """One known server code: its class, whether the client retries it, and its meaning."""
+
+    error: type[ApiError]
+    retried: bool
+    meaning: str
+
+
+def _c(error: type[ApiError], meaning: str, retried: bool = False) -> Code:
+    return Code(error, retried, meaning)
+
+
+_P, _A, _I = PermissionDeniedError, AuthenticationError, InvalidRequestError
+
+#: Every known server code (new and old common status-code lists, both endpoints, the token
+#: endpoints). Codes not listed raise a plain [`ApiError`][douyin_async.errors.ApiError]
+#: ([`ServerError`][douyin_async.errors.ServerError] when the HTTP status is 5xx).
+CODES: dict[int, Code] = {
+    28003018: _c(RateLimitedError, "rate too high (over 10 requests/s)", True),
+    28001052: _c(RateLimitedError, "risk control: call less often and try later", True),
+    28003017: _c(QuotaExceededError, "call quota used up"),
+    2190001: _c(QuotaExceededError, "call quota used up"),
+    10020: _c(QuotaExceededError, "too many token calls (500 in 5 minutes)"),
+    28001003: _c(_A, "access token invalid", True),
+    28001008: _c(_A, "access token expired", True),
+    2190002: _c(_A, "access token invalid", True),
+    2190008: _c(_A, "access token expired", True),
+    10008: _c(_A, "access token expired (older code)", True),
+    28001015: _c(_A, "access token and open_id do not match"),
+    10003: _c(_A, "client_key not found"),
+    10013: _c(_A, "client_key or client_secret wrong"),
+    28001012: _c(_P, "the user did not authorize this API"),
+    28001014: _c(_P, "the app has no capability at all"),
+    28001016: _c(_P, "the app is banned or offline"),
+    28001018: _c(_P, "the app lacks this capability"),
+    28001019: _c(_P, "this capability is banned or offline"),
+    28001020: _c(_P, "the user is not bound to the test app"),
+    28001021: _c(_P, "the test app has expired"),
+    28001042: _c(_P, "the service provider's token lacks this scope"),
+    28001045: _c(_P, "the user has deactivated the account"),
+    28001046: _c(_P, "the user is banned"),
+    28001047: _c(_P, "the user's account is private"),
+    28004020: _c(_P, "this scope is not supported in this authorization scene"),
+    2100007: _c(_P, "no permission for this operation"),
+    2100009: _c(_P, "the user is banned from this operation"),
+    2190004: _c(_P, "the app lacks the capability"),
+    28001007: _c(_I, "invalid parameter"),
+    28001017: _c(_I, "unknown URI"),
+    28013009: _c(_I, "publish window starts more than 90 days ago"),
+    28013010: _c(_I, "page size over 10000"),
+    2100005: _c(_I, "invalid parameter"),
+    10002: _c(_I, "bad parameters (token endpoint)"),
+    28001056: _c(ApiRetiredError, "this API is retired"),
+    28001005: _c(ServerError, "system busy", True),
+    28001006: _c(ServerError, "internal network call failed", True),
+    2100004: _c(ServerError, "system busy", True),
 }
 
+#: Server code -> exception class (the class column of [`CODES`][douyin_async.errors.CODES]).
+CODE_TO_ERROR: dict[int, type[ApiError]] = {code: c.error for code, c in CODES.items()}
+
 #: Codes meaning "this token is invalid or expired": renew the token once and retry once.
-TOKEN_EXPIRED_CODES = frozenset({28001003, 28001008, 2190002, 2190008})
+TOKEN_EXPIRED_CODES = frozenset({28001003, 28001008, 2190002, 2190008, 10008})
 
 
 def error_for_code(
@@ -201,16 +298,38 @@ def error_for_code(
     sub_code: int | None = None,
     sub_message: str = "",
 ) -> ApiError:
-    """Build the exception for a server code (a plain :class:`ApiError` for unknown codes)."""
+    """Build the exception for a server code (a plain [`ApiError`][douyin_async.errors.ApiError]
+    for unknown codes, a [`ServerError`][douyin_async.errors.ServerError] when HTTP is 5xx)."""
     cls = CODE_TO_ERROR.get(code)
     if cls is None:
         cls = ServerError if http_status >= 500 else ApiError
-    return cls(
-        code,
-        message,
-        log_id=log_id,
-        endpoint=endpoint,
-        http_status=http_status,
-        sub_code=sub_code,
-        sub_message=sub_message,
-    )
+    return cls(code, message, log_id=log_id, endpoint=endpoint, http_status=http_status,
+               sub_code=sub_code, sub_message=sub_message)
+
+
+def error_for_status(
+    http_status: int, *, endpoint: str, log_id: str = "", message: str = ""
+) -> ApiError | None:
+    """The error an HTTP status means whatever the body says (None for 2xx).
+
+    5xx: [`ServerError`][douyin_async.errors.ServerError] (retried); 429:
+    [`RateLimitedError`][douyin_async.errors.RateLimitedError]; 401:
+    [`AuthenticationError`][douyin_async.errors.AuthenticationError] (renew once); 403:
+    [`PermissionDeniedError`][douyin_async.errors.PermissionDeniedError]; any other status
+    outside 2xx: [`ApiError`][douyin_async.errors.ApiError] with `code` 0.
+    """
+    if 200 <= http_status < 300:
+        return None
+    cls: type[ApiError]
+    if http_status >= 500:
+        cls = ServerError
+    elif http_status == 429:
+        cls = RateLimitedError
+    elif http_status == 401:
+        cls = AuthenticationError
+    elif http_status == 403:
+        cls = PermissionDeniedError
+    else:
+        cls = ApiError
+    return cls(0, message or f"HTTP {http_status}", endpoint=endpoint, http_status=http_status,
+               log_id=log_id)

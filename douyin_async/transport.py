@@ -1,0 +1,281 @@
+"""The one I/O seam: bytes out, (status, headers, bytes) or a typed transport error back.
+
+Every request of the package goes through a [`Transport`][douyin_async.transport.Transport]:
+the Open Platform calls of the client, the token endpoints of the providers and the bill-file
+downloads. [`AiohttpTransport`][douyin_async.transport.AiohttpTransport] is the real one;
+[`FakeTransport`][douyin_async.transport.FakeTransport] answers from a function, so tests can
+hand a client a fake server without patching anything.
+
+Failures are mapped here, once:
+
+- no answer in time: [`TransportError`][douyin_async.errors.TransportError];
+- connection refused, reset, DNS, TLS: [`TransportError`][douyin_async.errors.TransportError]
+  with a plain message naming the host and port;
+- a body cut short: a retryable [`ResponseDecodeError`][douyin_async.errors.ResponseDecodeError];
+- the transport (or its session) was closed:
+  [`ClientClosedError`][douyin_async.errors.ClientClosedError].
+
+No message quotes a URL's query or a header: either may hold a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+import aiohttp
+import attrs
+
+from .errors import ClientClosedError, DouyinError, ResponseDecodeError, TransportError
+
+#: Bytes per chunk of a streamed download.
+CHUNK_SIZE = 64 * 1024
+#: Stands in for the body in errors about answers that may hold a secret.
+HIDDEN = "(not shown: it may hold a secret)"
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path or "/"
+
+
+@attrs.frozen
+class Request:
+    """One HTTP request. `headers` and `params` are hidden from the repr (tokens).
+
+    `timeout` is the whole exchange for [`Transport.send`][douyin_async.transport.Transport.send]
+    and the longest silence between two chunks for
+    [`Transport.stream`][douyin_async.transport.Transport.stream].
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    body: bytes | None = attrs.field(default=None, repr=False)
+    params: Mapping[str, str] | None = attrs.field(default=None, repr=False)
+    timeout: float = 30.0
+
+    @property
+    def endpoint(self) -> str:
+        """The URL's path: what error messages name (never the query)."""
+        return _path(self.url)
+
+
+@attrs.frozen
+class Response:
+    """A whole answer: status, headers (case-insensitive keys) and body."""
+
+    status: int
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    body: bytes = attrs.field(default=b"", repr=False)
+
+
+@runtime_checkable
+class StreamedResponse(Protocol):
+    """An answer whose body is read chunk by chunk."""
+
+    @property
+    def status(self) -> int:
+        """The HTTP status."""
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The answer's headers (case-insensitive keys)."""
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The body, in chunks of at most [`CHUNK_SIZE`][douyin_async.transport.CHUNK_SIZE]."""
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """What the package needs from HTTP."""
+
+    async def send(self, request: Request) -> Response:
+        """Send `request` and read the whole answer."""
+
+    def stream(self, request: Request) -> AbstractAsyncContextManager[StreamedResponse]:
+        """Send `request`; the answer's body is read as it is iterated."""
+
+    async def aclose(self) -> None:
+        """Release connections (a session passed in by the user stays open)."""
+
+
+def _connect_message(exc: aiohttp.ClientConnectorError) -> str:
+    reason = exc.os_error.strerror if exc.os_error and exc.os_error.strerror else ""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        reason = f"TLS failed: {exc.os_error or 'certificate not accepted'}"
+    return f"cannot connect to {exc.host}:{exc.port}" + (f" ({reason})" if reason else "")
+
+
+def map_error(exc: BaseException, request: Request) -> DouyinError:
+    """The typed error for an aiohttp failure of `request` (the one mapping of the package)."""
+    endpoint = request.endpoint
+    if isinstance(exc, TimeoutError):
+        return TransportError(f"no answer within {request.timeout:g} s", endpoint=endpoint)
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return ResponseDecodeError(f"answer cut short ({type(exc).__name__})", http_status=0,
+                                   snippet=HIDDEN, endpoint=endpoint, retryable=True)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return TransportError(_connect_message(exc), endpoint=endpoint)
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return TransportError("the server closed the connection", endpoint=endpoint)
+    if isinstance(exc, aiohttp.ClientOSError):
+        reason = exc.strerror or type(exc).__name__
+        return TransportError(f"connection failed ({reason})", endpoint=endpoint)
+    if isinstance(exc, RuntimeError) and "closed" in str(exc).lower():
+        return ClientClosedError("the client is closed")
+    # Other texts may hold the URL, whose query can carry a secret: name the kind only.
+    return TransportError(type(exc).__name__, endpoint=endpoint)
+
+
+_FAILURES = (TimeoutError, aiohttp.ClientError, RuntimeError)
+
+
+class _AiohttpStream:
+    def __init__(self, response: aiohttp.ClientResponse, request: Request) -> None:
+        self._response = response
+        self._request = request
+        self.status = response.status
+        self.headers: Mapping[str, str] = response.headers
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.content.iter_chunked(CHUNK_SIZE):
+                yield chunk
+        except _FAILURES as exc:
+            raise map_error(exc, self._request) from None
+
+
+class AiohttpTransport:
+    """The aiohttp transport. One session, opened on first use in the running loop.
+
+    Args:
+        session: your own `aiohttp.ClientSession` (left open by
+            [`aclose`][douyin_async.transport.AiohttpTransport.aclose]).
+        limit: connections at most, when the transport opens its own session.
+        ssl: passed to aiohttp (an `ssl.SSLContext` for a private CA). Verification is on.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession | None = None, *, limit: int = 20,
+                 ssl: Any = True) -> None:
+        self._session = session
+        self._own = session is None
+        self._limit = limit
+        self._ssl = ssl
+        self._closed = False
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The session (opened now if needed; aiohttp tracing hooks can be added to it)."""
+        if self._closed:
+            raise ClientClosedError("the client is closed")
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl)
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    def _kwargs(self, request: Request, timeout: aiohttp.ClientTimeout) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"headers": dict(request.headers), "data": request.body,
+                                  "params": request.params, "timeout": timeout}
+        if not self._own:  # a session of the user's: its connector knows nothing of ssl=
+            kwargs["ssl"] = self._ssl
+        return kwargs
+
+    async def send(self, request: Request) -> Response:
+        """Send `request`; read the whole answer within `request.timeout` seconds."""
+        timeout = aiohttp.ClientTimeout(total=request.timeout)
+        try:
+            async with self.session.request(request.method, request.url,
+                                            **self._kwargs(request, timeout)) as response:
+                body = await response.read()
+                return Response(response.status, response.headers, body)
+        except _FAILURES as exc:
+            raise map_error(exc, request) from None
+
+    @asynccontextmanager
+    async def stream(self, request: Request) -> AsyncIterator[StreamedResponse]:
+        """Send `request`; each chunk of the body must come within `request.timeout`."""
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=request.timeout,
+                                        sock_read=request.timeout)
+        try:
+            response = await self.session.request(request.method, request.url,
+                                                  **self._kwargs(request, timeout))
+        except _FAILURES as exc:
+            raise map_error(exc, request) from None
+        try:
+            yield _AiohttpStream(response, request)
+        finally:
+            response.release()
+
+    async def aclose(self) -> None:
+        """Close the session the transport opened (a session passed in stays open)."""
+        self._closed = True
+        if self._own and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+Handler = Callable[[Request], Response | Awaitable[Response]]
+
+
+class _FakeStream:
+    def __init__(self, response: Response, chunk: int) -> None:
+        self.status = response.status
+        self.headers: Mapping[str, str] = response.headers
+        self._body = response.body
+        self._chunk = chunk
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        for start in range(0, len(self._body), self._chunk):
+            await asyncio.sleep(0)
+            yield self._body[start:start + self._chunk]
+
+
+class FakeTransport:
+    """A transport that answers from `handler(request)` (a function or a coroutine function)
+    and keeps every request it was sent in `requests`. A handler may raise any
+    [`DouyinError`][douyin_async.errors.DouyinError] to act out a failure."""
+
+    def __init__(self, handler: Handler, *, chunk: int = CHUNK_SIZE) -> None:
+        self.handler = handler
+        self.requests: list[Request] = []
+        self.closed = False
+        self._chunk = chunk
+
+    async def _answer(self, request: Request) -> Response:
+        if self.closed:
+            raise ClientClosedError("the client is closed")
+        self.requests.append(request)
+        answer = self.handler(request)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        assert isinstance(answer, Response)
+        return answer
+
+    async def send(self, request: Request) -> Response:
+        """Answer `request` through the handler."""
+        return await self._answer(request)
+
+    @asynccontextmanager
+    async def stream(self, request: Request) -> AsyncIterator[StreamedResponse]:
+        """Answer `request` through the handler, its body in chunks."""
+        yield _FakeStream(await self._answer(request), self._chunk)
+
+    async def aclose(self) -> None:
+        """Refuse further requests."""
+        self.closed = True
+
+
+__all__ = [
+    "CHUNK_SIZE",
+    "AiohttpTransport",
+    "FakeTransport",
+    "Request",
+    "Response",
+    "StreamedResponse",
+    "Transport",
+    "map_error",
+]
