@@ -7,7 +7,7 @@ gets the next slot and refuses, at once, a call that cannot get one within its b
 limiter's ``acquire()`` (the *gate*), so it knows every waiter's position: a new call with
 ``ahead`` grants before it waits about ``ahead x spacing`` seconds, plus what is left of a
 shared pause after a rate-limit answer. A call whose estimate exceeds its budget raises
-[`QueueTimeoutError`][douyin_async.admission.QueueTimeoutError] with ``retry_after`` before
+[`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] with ``retry_after`` before
 it queues: it never holds a connection or a slot. A queued call whose budget runs out anyway
 (a pause started behind it) leaves the queue with the same error, still before any request.
 
@@ -25,6 +25,7 @@ The decisions are pure functions ([`LaneTurns`][douyin_async.admission.LaneTurns
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -32,58 +33,13 @@ from typing import Any, Literal
 
 import attrs
 
-from .errors import DouyinError, InvalidParameterError
+from .errors import InvalidParameterError, QueueTimeoutError
 from .ratelimit import RateLimiter
 
 Priority = Literal["interactive", "background"]
 INTERACTIVE: Priority = "interactive"
 BACKGROUND: Priority = "background"
 PRIORITIES: tuple[Priority, ...] = (INTERACTIVE, BACKGROUND)
-
-
-class QueueTimeoutError(DouyinError):
-    """No request slot within the call's budget; nothing was sent.
-
-    ``retry_after`` is the number of seconds after which the same call would fit, were no
-    other call to arrive (at least one spacing); answer a web request with 503 and
-    ``Retry-After``. ``estimated_wait`` and ``budget`` are the figures the decision compared
-    (seconds), ``ahead`` the grants queued before the call, ``late`` true when the call was
-    admitted but its budget ran out while it queued (a pause started).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float,
-        estimated_wait: float = 0.0,
-        budget: float = 0.0,
-        ahead: int = 0,
-        priority: str = INTERACTIVE,
-        endpoint: str = "",
-        late: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.estimated_wait = estimated_wait
-        self.budget = budget
-        self.ahead = ahead
-        self.priority = priority
-        self.endpoint = endpoint
-        self.late = late
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        fields = {"retry_after": self.retry_after, "estimated_wait": self.estimated_wait,
-                  "budget": self.budget, "ahead": self.ahead, "priority": self.priority,
-                  "endpoint": self.endpoint, "late": self.late}
-        return (_rebuild, (type(self), str(self), fields, self.attempts))
-
-
-def _rebuild(cls: type[QueueTimeoutError], message: str, fields: dict[str, Any],
-             attempts: int) -> QueueTimeoutError:
-    error = cls(message, **fields)
-    error.attempts = attempts
-    return error
 
 
 def _positive_int(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
@@ -260,7 +216,7 @@ class AdmissionQueue:
         endpoint: str = "",
     ) -> None:
         """Wait for a slot of ``limiter`` in lane order, or raise
-        [`QueueTimeoutError`][douyin_async.admission.QueueTimeoutError] when it cannot come
+        [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] when it cannot come
         within ``budget`` seconds (at once when the estimate says so)."""
         if priority not in PRIORITIES:
             raise InvalidParameterError(f"priority must be 'interactive' or 'background', "
@@ -316,10 +272,8 @@ class AdmissionQueue:
             raise
 
     def _drop(self, waiter: _Waiter) -> None:
-        try:
+        with contextlib.suppress(ValueError):
             self.lanes[waiter.lane].remove(waiter)
-        except ValueError:
-            pass
         self._on_change(self)
 
     def _release(self) -> None:
@@ -340,10 +294,9 @@ class AdmissionQueue:
         after = retry_after(wait, budget, self.spacing)
         how = "its budget ran out in the queue" if late else "refused before queueing"
         return QueueTimeoutError(
-            f"no request slot within {budget:.2f} s ({how}): {ahead} requests ahead, about "
-            f"{wait:.2f} s; retry after {after:.2f} s",
-            retry_after=after, estimated_wait=round(wait, 3), budget=round(budget, 3),
-            ahead=ahead, priority=priority, endpoint=endpoint, late=late,
+            f"no {priority} request slot within {budget:.2f} s ({how}): {ahead} requests "
+            f"ahead, about {wait:.2f} s; retry after {after:.2f} s",
+            retry_after=after, endpoint=endpoint,
         )
 
 
@@ -354,7 +307,6 @@ __all__ = [
     "LanePolicy",
     "LaneTurns",
     "Priority",
-    "QueueTimeoutError",
     "grants_before",
     "pacing_of",
     "queue_budget",

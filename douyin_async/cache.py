@@ -120,8 +120,9 @@ class RedisPageCache:
 
     Args:
         redis: a ``redis.asyncio.Redis`` client (your own, left open), or a URL; a URL gets
-            a client made by [`connect`][douyin_async.redis_limiter.connect] (RESP2 explicitly,
-            since redis-py 8 defaults to RESP3), closed by [`aclose`][douyin_async.cache.RedisPageCache.aclose].
+            a client made by [`connect`][douyin_async.redis_limiter.connect] (RESP2
+            explicitly, since redis-py 8 defaults to RESP3), closed by
+            [`aclose`][douyin_async.cache.RedisPageCache.aclose].
         ttl: seconds an answer stays fresh.
         app: the app the cached pages belong to; use the same name in every process of the
             app (for example its client key), and different names for different apps.

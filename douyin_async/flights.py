@@ -18,6 +18,7 @@ is still queued for a slot is not worth sending.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
@@ -65,7 +66,7 @@ class SingleFlight(Generic[V]):
         if flight is None:
             flight = _Flight(asyncio.ensure_future(start()))
             self._flights[key] = flight
-            flight.task.add_done_callback(lambda _task, f=flight: self._forget(key, f))
+            flight.task.add_done_callback(functools.partial(self._done, key, flight))
         else:
             self.shared += 1
         flight.waiters += 1
@@ -80,6 +81,9 @@ class SingleFlight(Generic[V]):
                 await asyncio.wait([flight.task])
                 if not flight.task.cancelled():
                     flight.task.exception()  # retrieved: it has no reader left
+
+    def _done(self, key: Hashable, flight: _Flight[V], _task: asyncio.Task[V]) -> None:
+        self._forget(key, flight)
 
     def _forget(self, key: Hashable, flight: _Flight[V]) -> None:
         if self._flights.get(key) is flight:

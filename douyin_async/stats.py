@@ -15,7 +15,7 @@ class ClientStats:
     ``records`` delivered, ``wasted_requests`` (pages asked past the end), ``errors``
     raised, ``cache_hits`` / ``cache_misses`` (page cache lookups), ``shared_flights``
     (calls answered by joining an identical call in flight), ``queue_timeouts`` (calls
-    refused by admission with a [`QueueTimeoutError`][douyin_async.admission.QueueTimeoutError],
+    refused by admission with a [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError],
     nothing sent) of which ``queue_timeouts_late`` were refused after queueing.
 
     Gauges (the state now): ``queued`` calls waiting for a request slot (of them
