@@ -260,13 +260,13 @@ class AdmissionQueue:
                 async with asyncio.timeout(budget):
                     await waiter.future
         except BaseException as exc:
-            granted = waiter.future.done() and not waiter.future.cancelled()
-            if granted:
+            timed_out = isinstance(exc, TimeoutError)
+            self.refused_late += timed_out
+            if waiter.future.done() and not waiter.future.cancelled():
                 self._release()  # the gate was ours already: hand it on
             else:
                 self._drop(waiter)
-            if isinstance(exc, TimeoutError):
-                self.refused_late += 1
+            if timed_out:
                 raise self._error(wait, budget or 0.0, ahead, priority, endpoint,
                                   late=True) from None
             raise
@@ -300,10 +300,90 @@ class AdmissionQueue:
         )
 
 
+@attrs.frozen
+class CallOptions:
+    """How one public call queues: its lane and the monotonic time it must be done by."""
+
+    priority: Priority = INTERACTIVE
+    deadline_at: float | None = None
+
+
+#: The options of a call without deadline in the interactive lane.
+DEFAULT_CALL = CallOptions()
+
+
+class Admissions:
+    """A client's admission queues (one per distinct limiter) and their figures.
+
+    ``stats`` is the client's [`ClientStats`][douyin_async.stats.ClientStats]: its queue
+    gauges and refusal counts are kept current here. ``max_queue_wait`` is the client-wide
+    budget of a call's wait for a slot (None: unbounded unless the call has a deadline).
+    """
+
+    def __init__(
+        self,
+        stats: Any,
+        *,
+        policy: LanePolicy | None = None,
+        max_queue_wait: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_queue_wait is not None and (isinstance(max_queue_wait, bool) or not isinstance(
+                max_queue_wait, int | float) or not max_queue_wait > 0):
+            raise InvalidParameterError("max_queue_wait must be a positive number of seconds")
+        self.stats = stats
+        self.policy = policy or LanePolicy()
+        self.max_queue_wait = max_queue_wait
+        self.clock = clock
+        self._queues: dict[int, AdmissionQueue] = {}
+
+    def options(self, deadline: float | None = None,
+                priority: Priority = INTERACTIVE) -> CallOptions:
+        """The options of a call starting now with ``deadline`` seconds (checked)."""
+        if priority not in PRIORITIES:
+            raise InvalidParameterError(f"priority must be 'interactive' or 'background', "
+                                        f"got {priority!r}")
+        if deadline is None:
+            return CallOptions(priority)
+        if isinstance(deadline, bool) or not isinstance(deadline, int | float) \
+                or not deadline > 0:
+            raise InvalidParameterError(f"deadline must be a positive number of seconds, "
+                                        f"got {deadline!r}")
+        return CallOptions(priority, self.clock() + deadline)
+
+    def queue(self, limiter: RateLimiter) -> AdmissionQueue:
+        """The queue in front of ``limiter``."""
+        queue = self._queues.get(id(limiter))
+        if queue is None:
+            queue = AdmissionQueue(self.policy, clock=self.clock, on_change=self._changed)
+            self._queues[id(limiter)] = queue
+        return queue
+
+    async def acquire(self, limiter: RateLimiter, options: CallOptions, *, endpoint: str = "",
+                      service: float = 0.0) -> None:
+        """A slot of ``limiter`` for a call with ``options`` whose request takes about
+        ``service`` seconds, or [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError]."""
+        budget = queue_budget(self.clock(), deadline_at=options.deadline_at, service=service,
+                              max_queue_wait=self.max_queue_wait)
+        await self.queue(limiter).acquire(limiter, priority=options.priority, budget=budget,
+                                          endpoint=endpoint)
+
+    def _changed(self, _queue: AdmissionQueue) -> None:
+        queues = self._queues.values()
+        self.stats.queued = sum(q.queued() for q in queues)
+        self.stats.queued_background = sum(q.queued(BACKGROUND) for q in queues)
+        self.stats.estimated_wait = round(max((q.estimate() for q in queues), default=0.0), 3)
+        self.stats.queue_timeouts = sum(q.refused + q.refused_late for q in queues)
+        self.stats.queue_timeouts_late = sum(q.refused_late for q in queues)
+
+
 __all__ = [
     "BACKGROUND",
     "INTERACTIVE",
     "AdmissionQueue",
+    "Admissions",
+    "CallOptions",
+    "DEFAULT_CALL",
     "LanePolicy",
     "LaneTurns",
     "Priority",

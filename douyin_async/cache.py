@@ -120,7 +120,7 @@ class RedisPageCache:
 
     Args:
         redis: a ``redis.asyncio.Redis`` client (your own, left open), or a URL; a URL gets
-            a client made by [`connect`][douyin_async.redis_limiter.connect] (RESP2
+            a client made by ``douyin_async.redis_limiter.connect()`` (RESP2
             explicitly, since redis-py 8 defaults to RESP3), closed by
             [`aclose`][douyin_async.cache.RedisPageCache.aclose].
         ttl: seconds an answer stays fresh.

@@ -15,7 +15,17 @@ import aiohttp
 import orjson
 
 from . import envelopes
+from .admission import (
+    BACKGROUND,
+    DEFAULT_CALL,
+    INTERACTIVE,
+    Admissions,
+    CallOptions,
+    LanePolicy,
+    Priority,
+)
 from .auth import StaticToken, TokenProvider
+from .cache import PageCache, as_cache, cache_key
 from .converters import RecordDecoder, talent_media_decoder, video_decoder
 from .errors import (
     TOKEN_EXPIRED_CODES,
@@ -26,6 +36,7 @@ from .errors import (
     ResponseDecodeError,
     TransportError,
 )
+from .flights import SingleFlight, flight_key
 from .models import (
     Page,
     Query,
@@ -86,6 +97,14 @@ class DouyinClient:
         limiter: your own limiter(s), e.g. a Redis-backed one; overrides ``rate_limit``.
         clock: unix-time source for the 90-day check (tests inject one).
         ssl: passed to aiohttp (an ``ssl.SSLContext`` for a private CA). Verification is on.
+        cache: a page cache for ``fetch_page`` and the streams (not ``pull()``): a TTL in
+            seconds for an in-process one, or a [`PageCache`][douyin_async.cache.PageCache]
+            such as [`RedisPageCache`][douyin_async.cache.RedisPageCache]. Off by default.
+        single_flight: identical ``fetch_page`` calls in flight share one request (on).
+        max_queue_wait: seconds any call may wait for a request slot before it raises
+            [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] (None: no limit).
+        lanes: how interactive and background calls share the slots
+            ([`LanePolicy`][douyin_async.admission.LanePolicy]).
     """
 
     def __init__(
@@ -103,6 +122,10 @@ class DouyinClient:
         clock: Callable[[], float] = time.time,
         decode_chunk: int = 1000,
         ssl: Any = True,
+        cache: PageCache | float | None = None,
+        single_flight: bool = True,
+        max_queue_wait: float | None = None,
+        lanes: LanePolicy | None = None,
     ) -> None:
         if isinstance(access_token, str):
             access_token = StaticToken(access_token)
@@ -134,6 +157,10 @@ class DouyinClient:
         self._decoding = asyncio.Lock()
         self._latency = 0.5  # moving average of request latency, seconds
         self._limiters = self._build_limiters(rate_limit, limiter)
+        self._admissions = Admissions(self.stats, policy=lanes, max_queue_wait=max_queue_wait)
+        self._cache = as_cache(cache)
+        self._flights: SingleFlight[Page | None] | None = \
+            SingleFlight() if single_flight else None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -226,15 +253,24 @@ class DouyinClient:
         body: Mapping[str, Any],
         decode: Callable[..., Awaitable[T]],
         needed: Callable[[], bool] | None = None,
+        options: CallOptions = DEFAULT_CALL,
+        cached: bool = False,
     ) -> T | None:
         payload = orjson.dumps(body)
         limiter = self._limiters[endpoint]
+        key = cache_key(self._cache.app, self.base_url + endpoint, payload) \
+            if cached and self._cache is not None else ""
+        if key:
+            hit = await self._cached(key, decode, endpoint)
+            if hit is not None:
+                return hit
         attempt = 0
         renewed = False
         while True:
             error: DouyinError | None = None
+            await self._admissions.acquire(limiter, options, endpoint=endpoint,
+                                           service=self._latency)
             async with self._in_flight:
-                await limiter.acquire()
                 if needed is not None and not needed():
                     return None
                 token = ""
@@ -242,7 +278,11 @@ class DouyinClient:
                     # A failed token renewal is retried like a failed request.
                     token = await self.tokens.get()
                     self.stats.requests += 1
-                    status, data, header_log_id = await self._post(endpoint, payload, token)
+                    self.stats.in_flight += 1
+                    try:
+                        status, data, header_log_id = await self._post(endpoint, payload, token)
+                    finally:
+                        self.stats.in_flight -= 1
                 except DouyinError as exc:
                     error = exc
             if error is None:
@@ -255,6 +295,8 @@ class DouyinClient:
                     error = exc
                 else:
                     limiter.on_success()
+                    if key and self._cache is not None:
+                        await self._cache.set(key, data)
                     return result
             if isinstance(error, RateLimitedError):
                 self.stats.rate_limited += 1
@@ -274,6 +316,22 @@ class DouyinClient:
                 raise error
             self.stats.retries += 1
             await asyncio.sleep(delay)
+
+    async def _cached(self, key: str, decode: Callable[..., Awaitable[T]],
+                      endpoint: str) -> T | None:
+        """A page from the cache, or None (a miss, or an entry that no longer decodes)."""
+        assert self._cache is not None
+        body = await self._cache.get(key)
+        if body is not None:
+            try:
+                result = await decode(body, http_status=200, endpoint=endpoint)
+            except DouyinError:
+                body = None
+            else:
+                self.stats.cache_hits += 1
+                return result
+        self.stats.cache_misses += 1
+        return None
 
     async def _decode_answer(
         self,
@@ -344,10 +402,11 @@ class DouyinClient:
     # -- single pages -----------------------------------------------------------------------
 
     async def _task_video_page(
-        self, query: TaskVideoQuery, page: int, needed: Callable[[], bool] | None = None
+        self, query: TaskVideoQuery, page: int, needed: Callable[[], bool] | None = None,
+        options: CallOptions = DEFAULT_CALL, cached: bool = False,
     ) -> TaskVideoPage | None:
         decoded = await self._call(TASK_VIDEO_ENDPOINT, query.body(page),
-                                   self._decode_task_video, needed)
+                                   self._decode_task_video, needed, options, cached)
         if decoded is None:
             return None
         answer, records = decoded
@@ -356,10 +415,11 @@ class DouyinClient:
         return TaskVideoPage(query=query, page=page, records=records, log_id=answer.log_id)
 
     async def _talent_media_page(
-        self, query: TalentMediaQuery, page: int, needed: Callable[[], bool] | None = None
+        self, query: TalentMediaQuery, page: int, needed: Callable[[], bool] | None = None,
+        options: CallOptions = DEFAULT_CALL, cached: bool = False,
     ) -> TalentMediaPage | None:
         decoded = await self._call(TALENT_MEDIA_ENDPOINT, query.body(page),
-                                   self._decode_talent_media, needed)
+                                   self._decode_talent_media, needed, options, cached)
         if decoded is None:
             return None
         answer, records = decoded
@@ -369,21 +429,38 @@ class DouyinClient:
                                total=answer.total, page_count=answer.page_count,
                                date=answer.date)
 
-    async def fetch_page(self, query: Query, page: int = 1) -> Page:
-        """Fetch one page of a query (a task-video query must span at most 30 days)."""
+    async def fetch_page(self, query: Query, page: int = 1, *, deadline: float | None = None,
+                         priority: Priority = INTERACTIVE) -> Page:
+        """Fetch one page of a query (a task-video query must span at most 30 days).
+
+        ``deadline``: seconds the call may take; when its request cannot get a slot early
+        enough, [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] is raised at
+        once. Identical calls in flight share one request (``single_flight``); the page may
+        come from the ``cache``.
+        """
         if isinstance(page, bool) or not isinstance(page, int) or page < 1:
             raise InvalidParameterError(f"page must be a positive integer, got {page!r}")
+        options = self._admissions.options(deadline, priority)
+        fetch: Callable[[], Awaitable[Page | None]]
         if isinstance(query, TaskVideoQuery):
             windows = list(query.windows())
             if len(windows) > 1:
                 raise InvalidParameterError("fetch_page needs a window of at most 30 days; "
                                             "use task_video_pages() or pull() for longer ones")
             query.check_age(self._clock())
-            result: Page | None = await self._task_video_page(query, page)
+            endpoint = TASK_VIDEO_ENDPOINT
+            fetch = lambda: self._task_video_page(query, page, None, options, True)  # noqa: E731
         elif isinstance(query, TalentMediaQuery):
-            result = await self._talent_media_page(query, page)
+            endpoint = TALENT_MEDIA_ENDPOINT
+            fetch = lambda: self._talent_media_page(query, page, None, options, True)  # noqa: E731
         else:
             raise InvalidParameterError(f"not a query: {query!r}")
+        if self._flights is None:
+            result = await fetch()
+        else:
+            key = flight_key(endpoint, orjson.dumps(query.body(page)))
+            result = await self._flights.run(key, fetch)
+            self.stats.shared_flights = self._flights.shared
         assert result is not None
         return result
 
@@ -394,16 +471,20 @@ class DouyinClient:
         rate = getattr(self._limiters[endpoint], "rate", 10.0)
         return min(self.max_concurrency, max(2, math.ceil(rate * self._latency) + 1))
 
-    def _unit_pages(self, query: Query, first_page: int = 1) -> AsyncGenerator[Page, None]:
+    def _unit_pages(self, query: Query, first_page: int = 1,
+                    options: CallOptions = DEFAULT_CALL) -> AsyncGenerator[Page, None]:
         """Pages of one API-sized query (a task-video window of at most 30 days)."""
+        cached = options.priority == INTERACTIVE
         if isinstance(query, TaskVideoQuery):
             depth = self._speculative_depth(TASK_VIDEO_ENDPOINT)
             plan = PagePlan(query.page_size, depth, first_page)
-            return stream_pages(lambda p, needed: self._task_video_page(query, p, needed), plan,
-                                on_wasted=self._count_wasted)
+            return stream_pages(
+                lambda p, needed: self._task_video_page(query, p, needed, options, cached),
+                plan, on_wasted=self._count_wasted)
         plan = PagePlan(query.page_size, self.max_concurrency, first_page)
-        return stream_pages(lambda p, needed: self._talent_media_page(query, p, needed), plan,
-                            page_count_of=_page_count, on_wasted=self._count_wasted)
+        return stream_pages(
+            lambda p, needed: self._talent_media_page(query, p, needed, options, cached),
+            plan, page_count_of=_page_count, on_wasted=self._count_wasted)
 
     def _count_wasted(self, count: int) -> None:
         self.stats.wasted_requests += count
@@ -422,17 +503,29 @@ class DouyinClient:
                 raise InvalidParameterError(f"not a query: {query!r}")
         return units
 
-    def task_video_pages(self, query: TaskVideoQuery) -> AsyncGenerator[TaskVideoPage, None]:
-        """Pages of a task-video query in order (windows over 30 days are split)."""
-        return self._ordered_pages(self._units([query]))  # type: ignore[return-value]
+    def task_video_pages(
+        self, query: TaskVideoQuery, *, deadline: float | None = None,
+        priority: Priority = INTERACTIVE,
+    ) -> AsyncGenerator[TaskVideoPage, None]:
+        """Pages of a task-video query in order (windows over 30 days are split).
 
-    def talent_media_pages(self, query: TalentMediaQuery) -> AsyncGenerator[TalentMediaPage, None]:
+        ``deadline``: seconds the whole stream may take (see ``fetch_page``).
+        """
+        options = self._admissions.options(deadline, priority)
+        return self._ordered_pages(self._units([query]), options)  # type: ignore[return-value]
+
+    def talent_media_pages(
+        self, query: TalentMediaQuery, *, deadline: float | None = None,
+        priority: Priority = INTERACTIVE,
+    ) -> AsyncGenerator[TalentMediaPage, None]:
         """Pages of a talent-media query in order, pages after the first fetched at once."""
-        return self._ordered_pages(self._units([query]))  # type: ignore[return-value]
+        options = self._admissions.options(deadline, priority)
+        return self._ordered_pages(self._units([query]), options)  # type: ignore[return-value]
 
-    async def _ordered_pages(self, units: list[Query]) -> AsyncGenerator[Page, None]:
+    async def _ordered_pages(self, units: list[Query],
+                             options: CallOptions) -> AsyncGenerator[Page, None]:
         for unit in units:
-            async with aclosing(self._unit_pages(unit)) as pages:
+            async with aclosing(self._unit_pages(unit, 1, options)) as pages:
                 async for page in pages:
                     yield page
 
@@ -445,6 +538,8 @@ class DouyinClient:
         douyin_id: str | None = None,
         agency_client_key: str | None = None,
         page_size: int = 10_000,
+        deadline: float | None = None,
+        priority: Priority = INTERACTIVE,
     ) -> AsyncGenerator[VideoDailyData, None]:
         """Stream task-video records of one billing date and publish window, in page order.
 
@@ -458,15 +553,16 @@ class DouyinClient:
             agency_client_key=agency_client_key,
             page_size=page_size,
         )
-        return _records(self.task_video_pages(query))
+        return _records(self.task_video_pages(query, deadline=deadline, priority=priority))
 
     def talent_media(
-        self, plan_id: int, douyin_id: str, content_type: int = 3, *, page_size: int = 100
+        self, plan_id: int, douyin_id: str, content_type: int = 3, *, page_size: int = 100,
+        deadline: float | None = None, priority: Priority = INTERACTIVE,
     ) -> AsyncGenerator[TalentMedia, None]:
         """Stream a talent's videos / live rooms under a commission plan, in page order."""
         query = TalentMediaQuery(plan_id=plan_id, douyin_id=douyin_id,
                                  content_type=content_type, page_size=page_size)
-        return _records(self.talent_media_pages(query))
+        return _records(self.talent_media_pages(query, deadline=deadline, priority=priority))
 
     def units(self, queries: Iterable[Query]) -> list[Query]:
         """The API-sized queries ``pull()`` will run: task-video queries cut into windows of
@@ -479,6 +575,7 @@ class DouyinClient:
         *,
         max_active_queries: int | None = None,
         start_pages: Mapping[Query, int] | None = None,
+        priority: Priority = BACKGROUND,
     ) -> AsyncGenerator[Page, None]:
         """Fetch many queries of both endpoints at once; yield pages as they are ready.
 
@@ -489,23 +586,27 @@ class DouyinClient:
 
         ``start_pages`` maps a unit query (see :meth:`units`) to the page to start from, to
         resume an interrupted pull; units mapped to 0 or less are skipped as complete.
+
+        A pull runs in the ``"background"`` lane: views (``fetch_page``) go first, and the
+        pull keeps its share of the slots (see [`LanePolicy`][douyin_async.admission.LanePolicy]).
         """
+        options = self._admissions.options(None, priority)
         units = self._units(queries)
         active = max_active_queries or self.max_concurrency
         if active < 1:
             raise InvalidParameterError("max_active_queries must be positive")
         starts = dict(start_pages or {})
         plan = [(unit, starts.get(unit, 1)) for unit in units]
-        return self._pull([(u, s) for u, s in plan if s >= 1], active)
+        return self._pull([(u, s) for u, s in plan if s >= 1], active, options)
 
     async def _pull(
-        self, units: list[tuple[Query, int]], active: int
+        self, units: list[tuple[Query, int]], active: int, options: CallOptions
     ) -> AsyncGenerator[Page, None]:
         todo = iter(units)
 
         async def worker(put: Callable[[Page], Awaitable[None]]) -> None:
             for unit, first_page in todo:
-                async with aclosing(self._unit_pages(unit, first_page)) as pages:
+                async with aclosing(self._unit_pages(unit, first_page, options)) as pages:
                     async for page in pages:
                         await put(page)
 
