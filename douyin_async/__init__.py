@@ -18,11 +18,15 @@ from .auth import (
 from .client import DOUYIN_OPEN_API, TALENT_MEDIA_ENDPOINT, TASK_VIDEO_ENDPOINT, DouyinClient
 from .errors import (
     ApiError,
+    ApiRetiredError,
     AuthenticationError,
+    ClientClosedError,
     DouyinError,
     InvalidParameterError,
+    InvalidRecordError,
     InvalidRequestError,
     PermissionDeniedError,
+    QueueTimeoutError,
     QuotaExceededError,
     RateLimitedError,
     ResponseDecodeError,
@@ -40,6 +44,7 @@ from .models import (
 from .ratelimit import PacedLimiter, RateLimiter
 from .retry import RetryPolicy
 from .stats import ClientStats
+from .transport import AiohttpTransport, FakeTransport, Transport
 
 __version__ = "0.1.0"
 
@@ -47,19 +52,25 @@ __all__ = [
     "DOUYIN_OPEN_API",
     "TALENT_MEDIA_ENDPOINT",
     "TASK_VIDEO_ENDPOINT",
+    "AiohttpTransport",
     "ApiError",
+    "ApiRetiredError",
     "AuthenticationError",
     "AuthorizerTokens",
+    "ClientClosedError",
     "ClientCredentials",
     "ClientStats",
     "DouyinClient",
     "DouyinError",
+    "FakeTransport",
     "FileTokenStore",
     "InvalidParameterError",
+    "InvalidRecordError",
     "InvalidRequestError",
     "MemoryTokenStore",
     "PacedLimiter",
     "PermissionDeniedError",
+    "QueueTimeoutError",
     "QuotaExceededError",
     "RateLimitedError",
     "RateLimiter",
@@ -76,6 +87,7 @@ __all__ = [
     "Token",
     "TokenProvider",
     "TokenStore",
+    "Transport",
     "TransportError",
     "VideoDailyData",
     "provider_from_env",

@@ -12,14 +12,13 @@ it queues: it never holds a connection or a slot. A queued call whose budget run
 (a pause started behind it) leaves the queue with the same error, still before any request.
 
 Two lanes, ``"interactive"`` (views, the default) and ``"background"`` (``pull()``), share
-the gate by weighted round-robin ([`LanePolicy`][douyin_async.admission.LanePolicy]): while
+the gate by weighted round-robin ([`LanePolicy`][douyin_async.lanes.LanePolicy]): while
 both have waiters, at most ``background_burst`` background grants come between two
 interactive ones, and background gets ``background_burst`` of every
 ``interactive_burst + background_burst`` grants. A lane alone gets every slot.
 
-The decisions are pure functions ([`LaneTurns`][douyin_async.admission.LaneTurns],
-[`grants_before`][douyin_async.admission.grants_before],
-[`queue_budget`][douyin_async.admission.queue_budget]); only the gate awaits.
+The decisions are the pure functions of [`lanes`][douyin_async.lanes]; only the gate
+awaits.
 """
 
 from __future__ import annotations
@@ -28,122 +27,24 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import attrs
 
 from .errors import InvalidParameterError, QueueTimeoutError
+from .lanes import (
+    BACKGROUND,
+    INTERACTIVE,
+    PRIORITIES,
+    LanePolicy,
+    LaneTurns,
+    Priority,
+    grants_before,
+    queue_budget,
+    retry_after,
+)
 from .ratelimit import RateLimiter
-
-Priority = Literal["interactive", "background"]
-INTERACTIVE: Priority = "interactive"
-BACKGROUND: Priority = "background"
-PRIORITIES: tuple[Priority, ...] = (INTERACTIVE, BACKGROUND)
-
-
-def _positive_int(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidParameterError(f"{attribute.name} must be a positive integer, got {value!r}")
-
-
-@attrs.frozen
-class LanePolicy:
-    """How the two lanes share the gate while both have waiters.
-
-    ``interactive_burst`` interactive grants, then ``background_burst`` background grants,
-    and so on. A view therefore waits behind at most ``background_burst`` background
-    requests between two interactive grants, and background work keeps
-    [`background_share`][douyin_async.admission.LanePolicy.background_share] of the slots
-    however many views arrive. The defaults (4 and 1) give views 80% and a pull 20% of a
-    contended cap, all of it when the other lane is empty.
-    """
-
-    interactive_burst: int = attrs.field(default=4, validator=_positive_int)
-    background_burst: int = attrs.field(default=1, validator=_positive_int)
-
-    @property
-    def background_share(self) -> float:
-        """The least share of the slots background work gets while views queue."""
-        return self.background_burst / (self.interactive_burst + self.background_burst)
-
-    def burst(self, lane: Priority) -> int:
-        """Grants in a row for ``lane`` while the other lane waits."""
-        return self.interactive_burst if lane == INTERACTIVE else self.background_burst
-
-
-class LaneTurns:
-    """Whose turn the next grant is (weighted round-robin; pure)."""
-
-    def __init__(self, policy: LanePolicy, lane: Priority = INTERACTIVE, run: int = 0) -> None:
-        self.policy = policy
-        self.lane: Priority = lane
-        self.run = run
-
-    def copy(self) -> LaneTurns:
-        """An independent copy, for what-if counting."""
-        return LaneTurns(self.policy, self.lane, self.run)
-
-    def next(self, interactive_waiting: bool, background_waiting: bool) -> Priority | None:
-        """The lane of the next grant given which lanes have waiters (None: nobody waits)."""
-        if interactive_waiting and background_waiting:
-            chosen = self.lane
-            if self.run >= self.policy.burst(self.lane):
-                chosen = BACKGROUND if self.lane == INTERACTIVE else INTERACTIVE
-        elif interactive_waiting:
-            chosen = INTERACTIVE
-        elif background_waiting:
-            chosen = BACKGROUND
-        else:
-            return None
-        if chosen == self.lane:
-            self.run += 1
-        else:
-            self.lane, self.run = chosen, 1
-        return chosen
-
-
-def grants_before(turns: LaneTurns, lane: Priority, same_ahead: int, other: int) -> int:
-    """Grants before a new waiter of ``lane`` whose lane holds ``same_ahead`` waiters and the
-    other lane ``other``, counting only the waiters queued now (pure)."""
-    sim = turns.copy()
-    same, count = same_ahead, 0
-    while True:
-        interactive, background = (same + 1, other) if lane == INTERACTIVE else (other, same + 1)
-        chosen = sim.next(interactive > 0, background > 0)
-        if chosen == lane:
-            if same == 0:
-                return count
-            same -= 1
-        else:
-            other -= 1
-        count += 1
-
-
-def queue_budget(
-    now: float,
-    *,
-    deadline_at: float | None = None,
-    service: float = 0.0,
-    max_queue_wait: float | None = None,
-) -> float | None:
-    """Seconds a call may wait for its slot (None: no limit; pure).
-
-    With a deadline the slot must come early enough for the request itself (``service``:
-    the recent request latency) to end by ``deadline_at``; ``max_queue_wait`` caps the wait
-    on its own. Both given: the smaller.
-    """
-    budgets = []
-    if deadline_at is not None:
-        budgets.append(deadline_at - now - service)
-    if max_queue_wait is not None:
-        budgets.append(max_queue_wait)
-    return min(budgets) if budgets else None
-
-
-def retry_after(wait: float, budget: float, spacing: float) -> float:
-    """When a refused call would fit, were nobody else to arrive (at least one spacing)."""
-    return round(max(spacing, wait - budget), 3)
 
 
 def pacing_of(limiter: RateLimiter) -> tuple[float, float]:
@@ -156,6 +57,19 @@ def pacing_of(limiter: RateLimiter) -> tuple[float, float]:
         clock = getattr(slowdown, "clock", time.monotonic)
         pause = max(0.0, float(getattr(slowdown, "paused_until", 0.0)) - float(clock()))
     return spacing, pause
+
+
+async def _take(limiter: RateLimiter, concurrency: asyncio.Semaphore | None) -> None:
+    """A unit of ``concurrency`` (if any), then the limiter's slot; all or nothing."""
+    if concurrency is None:
+        await limiter.acquire()
+        return
+    await concurrency.acquire()
+    try:
+        await limiter.acquire()
+    except BaseException:
+        concurrency.release()
+        raise
 
 
 class _Waiter:
@@ -214,10 +128,16 @@ class AdmissionQueue:
         priority: Priority = INTERACTIVE,
         budget: float | None = None,
         endpoint: str = "",
+        concurrency: asyncio.Semaphore | None = None,
     ) -> None:
         """Wait for a slot of ``limiter`` in lane order, or raise
         [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] when it cannot come
-        within ``budget`` seconds (at once when the estimate says so)."""
+        within ``budget`` seconds (at once when the estimate says so).
+
+        ``concurrency`` (the client's in-flight semaphore) is taken at the gate, right before
+        the limiter's slot, so a slot is never spent waiting for a connection; on success the
+        caller holds one unit of it and releases it after its request.
+        """
         if priority not in PRIORITIES:
             raise InvalidParameterError(f"priority must be 'interactive' or 'background', "
                                         f"got {priority!r}")
@@ -235,18 +155,31 @@ class AdmissionQueue:
         else:
             await self._queue(priority, budget, wait, ahead, endpoint)
         try:
-            if give_up_at is None:
-                await limiter.acquire()
-            else:
-                try:
-                    async with asyncio.timeout(max(0.0, give_up_at - self.clock())):
-                        await limiter.acquire()
-                except TimeoutError:
-                    self.refused_late += 1
-                    raise self._error(wait, budget or 0.0, ahead, priority, endpoint,
-                                      late=True) from None
+            left = None if give_up_at is None else max(0.0, give_up_at - self.clock())
+            try:
+                async with asyncio.timeout(left):
+                    await _take(limiter, concurrency)
+            except TimeoutError:
+                self.refused_late += 1
+                raise self._error(wait, budget or 0.0, ahead, priority, endpoint,
+                                  late=True) from None
         finally:
             self._release()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, limiter: RateLimiter, *, priority: Priority = INTERACTIVE,
+                   budget: float | None = None, endpoint: str = "",
+                   concurrency: asyncio.Semaphore | None = None) -> AsyncIterator[None]:
+        """``async with queue.slot(...)``:
+        [`acquire`][douyin_async.admission.AdmissionQueue.acquire], then hold the
+        ``concurrency`` unit until the block ends."""
+        await self.acquire(limiter, priority=priority, budget=budget, endpoint=endpoint,
+                           concurrency=concurrency)
+        try:
+            yield
+        finally:
+            if concurrency is not None:
+                concurrency.release()
 
     async def _queue(self, priority: Priority, budget: float | None, wait: float, ahead: int,
                      endpoint: str) -> None:
@@ -359,14 +292,16 @@ class Admissions:
             self._queues[id(limiter)] = queue
         return queue
 
-    async def acquire(self, limiter: RateLimiter, options: CallOptions, *, endpoint: str = "",
-                      service: float = 0.0) -> None:
-        """A slot of ``limiter`` for a call with ``options`` whose request takes about
-        ``service`` seconds, or [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError]."""
+    def slot(self, limiter: RateLimiter, options: CallOptions, *, endpoint: str = "",
+             service: float = 0.0, concurrency: asyncio.Semaphore | None = None,
+             ) -> contextlib.AbstractAsyncContextManager[None]:
+        """``async with``: a slot of ``limiter`` for a call with ``options`` whose request
+        takes about ``service`` seconds, holding a ``concurrency`` unit for the block; or
+        [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError]."""
         budget = queue_budget(self.clock(), deadline_at=options.deadline_at, service=service,
                               max_queue_wait=self.max_queue_wait)
-        await self.queue(limiter).acquire(limiter, priority=options.priority, budget=budget,
-                                          endpoint=endpoint)
+        return self.queue(limiter).slot(limiter, priority=options.priority, budget=budget,
+                                        endpoint=endpoint, concurrency=concurrency)
 
     def _changed(self, _queue: AdmissionQueue) -> None:
         queues = self._queues.values()

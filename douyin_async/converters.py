@@ -363,3 +363,40 @@ def unstructure(record: Any) -> dict[str, Any]:
         for key, value in extra.items():
             data.setdefault(key, value)
     return data
+
+
+class _PerRecord(Generic[T]):
+    """Batch decoding over a one-record function (replaced by the column-wise decoders)."""
+
+    def __init__(self, one: Callable[[Any], T]) -> None:
+        self._one = one
+
+    def _decode(self, raw: Any, index: int) -> T:
+        from .errors import InvalidRecordError
+
+        try:
+            return self._one(raw)
+        except (KeyError, ValueError, TypeError, AttributeError, OSError, OverflowError) as exc:
+            field = str(exc.args[0]) if isinstance(exc, KeyError) else ""
+            raise InvalidRecordError(f"record {index} refused ({type(exc).__name__}: {exc})",
+                                     field=field, reason=str(exc), record=raw, index=index,
+                                     snippet=str(raw)[:200]) from None
+
+    def many(self, raws: Sequence[Any]) -> list[T]:
+        return [self._decode(raw, i) for i, raw in enumerate(raws)]
+
+    def split(self, raws: Sequence[Any]) -> tuple[list[T], list[Any]]:
+        from .errors import InvalidRecordError
+
+        good: list[T] = []
+        bad: list[InvalidRecordError] = []
+        for i, raw in enumerate(raws):
+            try:
+                good.append(self._decode(raw, i))
+            except InvalidRecordError as exc:
+                bad.append(exc)
+        return good, bad
+
+
+video_records: _PerRecord[VideoDailyData] = _PerRecord(decode_video)
+talent_media_records: _PerRecord[TalentMedia] = _PerRecord(decode_talent_media)

@@ -1,20 +1,30 @@
-"""The two answer envelopes, decoded by pure functions: bytes in, payload or typed error out.
+"""Answer envelopes, recognised by their shape: bytes in, payload or a typed error out.
 
-Task videos:   ``{err_no, err_msg, log_id, data: {video_daily_data_list: [...]}}``
-Talent media:  ``{data: {error_code, description, total, page_count, date, data: [...]},
-                 extra: {error_code, description, logid, now, sub_error_code, sub_description}}``
+The platform answers in two envelopes, and not always in the one the API page shows (a gateway
+answers a talent-media call in the `err_no` form; errors sit at the root, in `data` or in
+`extra`):
 
-No function here touches a socket; the client hands them the status and the body.
+    err_no:       {err_no, err_msg, log_id, data: {...}}
+    data/extra:   {data: {error_code, description, ...}, extra: {error_code, description,
+                   logid, now, sub_error_code, sub_description}}
+
+[`open_envelope`][douyin_async.envelopes.open_envelope] looks for an error in every place either
+envelope puts one (root `err_no`, root `error_code`, `data.error_code`, `extra.error_code`) on
+every endpoint, and checks the HTTP status whatever the body says: a non-2xx answer is an error
+even when its body reads as success. The endpoint-specific readers then take what they need
+from `data`, and refuse an answer that lacks it: a missing record list is a shape error, never
+an empty page. No function here touches a socket.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 import orjson
 
-from .errors import ApiError, RateLimitedError, ResponseDecodeError, ServerError, error_for_code
+from .errors import ApiError, ResponseDecodeError, error_for_code, error_for_status
 
 SNIPPET_CHARS = 200
 #: Stands in for the body in errors about answers that may hold a token.
@@ -28,181 +38,162 @@ def snippet(body: bytes) -> str:
 
 def _looks_transient(body: bytes) -> bool:
     """A cut JSON body or an HTML page from a proxy: worth retrying."""
-    head = body.lstrip()[:1]
-    return head in (b"{", b"[", b"<", b"")
+    return body.lstrip()[:1] in (b"{", b"[", b"<", b"")
 
 
-def http_status_error(http_status: int, endpoint: str, log_id: str = "") -> ApiError | None:
-    """The error an HTTP status means on its own (5xx, 429), or None."""
-    if http_status >= 500:
-        return ServerError(0, f"HTTP {http_status}", endpoint=endpoint,
-                           http_status=http_status, log_id=log_id)
-    if http_status == 429:
-        return RateLimitedError(0, "HTTP 429 Too Many Requests", endpoint=endpoint,
-                                http_status=http_status, log_id=log_id)
+def as_code(value: Any) -> int | None:
+    """An error code from a JSON value: an int, or digits in a string (None otherwise)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
     return None
 
 
+def as_count(value: Any) -> int | None:
+    """A count the server reports (`total`, `page_count`): a non-negative int, else None.
+
+    `3.0`, `"3"`, `true` or a missing value are not counts: the caller then falls back to
+    rules that do not need one.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+@attrs.frozen
+class Envelope:
+    """A successful answer: its `data` object (empty when absent) and its `log_id`."""
+
+    data: Mapping[str, Any]
+    log_id: str
+    has_data: bool
+    http_status: int
+
+
 def parse_json(
-    body: bytes,
-    *,
-    http_status: int,
-    endpoint: str,
-    header_log_id: str = "",
+    body: bytes, *, http_status: int, endpoint: str, header_log_id: str = "",
     quote_body: bool = True,
 ) -> dict[str, Any]:
-    """Parse an answer body, raising the error its status and shape call for.
-
-    A 5xx answer that is not a JSON envelope is a :class:`ServerError`; a 429 is a
-    :class:`RateLimitedError`; any other undecodable body is a :class:`ResponseDecodeError`,
-    retryable when it looks cut or is an HTML error page. With ``quote_body=False`` no error
-    quotes the body (token endpoints).
-    """
+    """Parse an answer body into a JSON object, or raise what its status and shape call for."""
     try:
         obj = orjson.loads(body)
     except orjson.JSONDecodeError:
         obj = None
     if isinstance(obj, dict):
         return obj
-    error = http_status_error(http_status, endpoint, header_log_id)
+    error = error_for_status(http_status, endpoint=endpoint, log_id=header_log_id)
     if error is not None:
-        if quote_body and isinstance(error, ServerError):
+        if quote_body and http_status >= 500:
             error.message = f"HTTP {http_status}: {snippet(body)}"
         raise error
     what = "answer is not a JSON object" if obj is not None else "answer is not valid JSON"
     raise ResponseDecodeError(
-        what,
-        http_status=http_status,
-        snippet=snippet(body) if quote_body else HIDDEN_BODY,
-        endpoint=endpoint,
-        retryable=obj is None and _looks_transient(body),
+        what, http_status=http_status, snippet=snippet(body) if quote_body else HIDDEN_BODY,
+        endpoint=endpoint, retryable=obj is None and _looks_transient(body),
+        log_id=header_log_id,
     )
 
 
-def shape_error(
-    message: str, obj: Any, *, http_status: int, endpoint: str, quote_body: bool = True
-) -> ResponseDecodeError:
+def shape_error(message: str, obj: Any, *, http_status: int, endpoint: str,
+                quote_body: bool = True, log_id: str = "") -> ResponseDecodeError:
     """A non-retryable error for well-formed JSON of an unexpected shape."""
     text = snippet(orjson.dumps(obj)) if quote_body else HIDDEN_BODY
     return ResponseDecodeError(message, http_status=http_status, snippet=text,
-                               endpoint=endpoint)
+                               endpoint=endpoint, log_id=log_id)
 
 
-def as_int(value: Any, default: int = 0) -> int:
-    """An int from a JSON value that should hold one (digits in a string accepted)."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return default
+def _obj(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
-def err_no_data(
-    obj: dict[str, Any],
-    *,
-    http_status: int,
-    endpoint: str,
-    header_log_id: str = "",
-    quote_body: bool = True,
-) -> tuple[dict[str, Any], str]:
-    """Check an ``{err_no, err_msg, log_id, data}`` envelope; answer ``(data, log_id)``."""
-    log_id = str(obj.get("log_id") or header_log_id)
-    if "err_no" not in obj:
-        error = http_status_error(http_status, endpoint, log_id)
-        if error is not None:
-            raise error
-        raise shape_error("answer has no err_no", obj, http_status=http_status,
-                          endpoint=endpoint, quote_body=quote_body)
-    code = as_int(obj.get("err_no"), default=-1)
-    if code != 0:
-        raise error_for_code(code, str(obj.get("err_msg") or ""), log_id=log_id,
-                             endpoint=endpoint, http_status=http_status)
-    error = http_status_error(http_status, endpoint, log_id)
-    if error is not None:
-        raise error
-    data = obj.get("data") or {}
-    if not isinstance(data, dict):
-        raise shape_error("data is not an object", obj, http_status=http_status,
-                          endpoint=endpoint, quote_body=quote_body)
-    return data, log_id
+def _text(*values: Any) -> str:
+    return next((v for v in values if isinstance(v, str) and v), "")
 
 
-@attrs.frozen
-class TaskVideoAnswer:
-    """A successful task-video answer: its raw records and log id."""
-
-    records: list[dict[str, Any]]
-    log_id: str
-
-
-@attrs.frozen
-class TalentMediaAnswer:
-    """A successful talent-media answer: raw records, log id and the server's totals."""
-
-    records: list[dict[str, Any]]
-    log_id: str
-    total: int
-    page_count: int
-    date: str
-
-
-def decode_task_video(
-    body: bytes, *, http_status: int, endpoint: str, header_log_id: str = ""
-) -> TaskVideoAnswer:
-    """Decode a task-video answer or raise the matching error."""
-    obj = parse_json(body, http_status=http_status, endpoint=endpoint,
-                     header_log_id=header_log_id)
-    data, log_id = err_no_data(obj, http_status=http_status, endpoint=endpoint,
-                               header_log_id=header_log_id)
-    records = data.get("video_daily_data_list") or []
-    if not isinstance(records, list):
-        raise shape_error("video_daily_data_list is not a list", obj,
-                          http_status=http_status, endpoint=endpoint)
-    return TaskVideoAnswer(records=records, log_id=log_id)
-
-
-def decode_talent_media(
-    body: bytes, *, http_status: int, endpoint: str, header_log_id: str = ""
-) -> TalentMediaAnswer:
-    """Decode a talent-media answer or raise the matching error."""
-    obj = parse_json(body, http_status=http_status, endpoint=endpoint,
-                     header_log_id=header_log_id)
-    data = obj.get("data")
-    extra = obj.get("extra")
-    if not isinstance(extra, dict):
-        extra = {}
-    log_id = str(extra.get("logid") or extra.get("log_id") or header_log_id)
-    if not isinstance(data, dict):
-        error = http_status_error(http_status, endpoint, log_id)
-        if error is not None:
-            raise error
-        raise shape_error("answer has no data object", obj, http_status=http_status,
-                          endpoint=endpoint)
-    code = as_int(data.get("error_code")) or as_int(extra.get("error_code"))
-    if code != 0:
-        sub_code = as_int(extra.get("sub_error_code")) or None
-        raise error_for_code(
-            code,
-            str(data.get("description") or extra.get("description") or ""),
-            log_id=log_id,
-            endpoint=endpoint,
-            http_status=http_status,
-            sub_code=sub_code,
-            sub_message=str(extra.get("sub_description") or ""),
-        )
-    error = http_status_error(http_status, endpoint, log_id)
-    if error is not None:
-        raise error
-    records = data.get("data") or []
-    if not isinstance(records, list):
-        raise shape_error("data.data is not a list", obj, http_status=http_status,
-                          endpoint=endpoint)
-    return TalentMediaAnswer(
-        records=records,
-        log_id=log_id,
-        total=as_int(data.get("total")),
-        page_count=as_int(data.get("page_count")),
-        date=str(data.get("date") or ""),
+def find_error(obj: Mapping[str, Any], *, http_status: int, endpoint: str,
+               log_id: str) -> ApiError | ResponseDecodeError | None:
+    """The error an answer reports anywhere either envelope puts one, or None."""
+    data, extra = _obj(obj.get("data")), _obj(obj.get("extra"))
+    places = (
+        (obj.get("err_no"), _text(obj.get("err_msg"), obj.get("message"))),
+        (obj.get("error_code"), _text(obj.get("description"), obj.get("message"))),
+        (data.get("error_code"), _text(data.get("description"), extra.get("description"))),
+        (extra.get("error_code"), _text(extra.get("description"), data.get("description"))),
     )
+    for raw, message in places:
+        code = as_code(raw)
+        if raw is not None and code is None:
+            return shape_error(f"unreadable error code {raw!r}", dict(obj),
+                               http_status=http_status, endpoint=endpoint, log_id=log_id)
+        if code:
+            sub = as_code(extra.get("sub_error_code")) or None
+            return error_for_code(code, message, log_id=log_id, endpoint=endpoint,
+                                  http_status=http_status, sub_code=sub,
+                                  sub_message=_text(extra.get("sub_description")))
+    return None
+
+
+def open_envelope(
+    body: bytes, *, http_status: int, endpoint: str, header_log_id: str = "",
+    quote_body: bool = True,
+) -> Envelope:
+    """Check an answer of either envelope; raise its error, or hand back its `data`.
+
+    An error code anywhere wins (it names the problem); otherwise a status outside 2xx is an
+    error of its own ([`error_for_status`][douyin_async.errors.error_for_status]).
+    """
+    obj = parse_json(body, http_status=http_status, endpoint=endpoint,
+                     header_log_id=header_log_id, quote_body=quote_body)
+    extra = _obj(obj.get("extra"))
+    log_id = _text(obj.get("log_id"), extra.get("logid"), extra.get("log_id"), header_log_id)
+    error: ApiError | ResponseDecodeError | None = find_error(
+        obj, http_status=http_status, endpoint=endpoint, log_id=log_id)
+    if error is None:
+        error = error_for_status(http_status, endpoint=endpoint, log_id=log_id)
+    if error is not None:
+        raise error
+    known = ("err_no", "error_code", "data", "extra")
+    if not any(key in obj for key in known):
+        raise shape_error("answer is in neither envelope", obj, http_status=http_status,
+                          endpoint=endpoint, quote_body=quote_body, log_id=log_id)
+    data = obj.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise shape_error("data is not an object", obj, http_status=http_status,
+                          endpoint=endpoint, quote_body=quote_body, log_id=log_id)
+    return Envelope(data or {}, log_id, isinstance(data, dict), http_status)
+
+
+def record_list(envelope: Envelope, key: str, *, endpoint: str) -> list[Any]:
+    """The record list `data[key]`; `null` is an empty list (a Go server's nil slice).
+
+    Its absence (no `data`, or `data` without the key) is a retryable shape error, never an
+    empty page: such an answer comes from something between the client and the API (a
+    gateway, a proxy), and reading it as "no more records" would end a pull short.
+    """
+    if key in envelope.data and envelope.data[key] is None:
+        return []
+    records = envelope.data.get(key)
+    if not isinstance(records, list):
+        missing = key not in envelope.data
+        raise ResponseDecodeError(
+            f"data.{key} {'is missing' if missing else 'is not a list'}",
+            http_status=envelope.http_status, snippet=snippet(orjson.dumps(envelope.data)),
+            endpoint=endpoint, log_id=envelope.log_id, retryable=missing)
+    return records
+
+
+__all__ = [
+    "HIDDEN_BODY",
+    "Envelope",
+    "as_code",
+    "as_count",
+    "find_error",
+    "open_envelope",
+    "parse_json",
+    "record_list",
+    "shape_error",
+    "snippet",
+]

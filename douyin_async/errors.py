@@ -214,7 +214,7 @@ class ApiRetiredError(ApiError):
     """The platform retired this API (28001056).
 
     The task-video endpoint is unmaintained since 2024-03-27; its replacement is the bill-file
-    API: [`DouyinClient.bill_records`][douyin_async.DouyinClient.bill_records].
+    API (`DouyinClient.bill_records`, `douyin-async pull bills`).
     """
 
     def __str__(self) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, InvalidRecordError
 
 #: The API refuses publish windows longer than this (end - start, in seconds).
 MAX_WINDOW_SECONDS = 30 * 86400
@@ -241,36 +241,53 @@ class TalentMediaQuery:
 # -- pages ----------------------------------------------------------------------------------
 
 
+def _raw_count(page: Any) -> int:
+    return len(page.records) + len(page.rejected)
+
+
 @attrs.frozen(slots=False)
 class TaskVideoPage:
-    """One answered page of a task-video query (``query`` is the 30-day window asked)."""
+    """One answered page of a task-video query (`query` is the 30-day window asked).
+
+    `rejected` holds the records the client refused (with `invalid_records="collect"`);
+    `raw_count` is how many records the server sent, refused ones included.
+    """
 
     query: TaskVideoQuery
     page: int
     records: list[VideoDailyData] = attrs.field(repr=lambda r: f"[{len(r)} records]")
     log_id: str
+    rejected: tuple[InvalidRecordError, ...] = attrs.field(default=(), repr=False)
+    raw_count: int = attrs.field(default=attrs.Factory(_raw_count, takes_self=True))
 
     @property
     def is_last(self) -> bool:
         """True when the page is short, so no page follows it."""
-        return len(self.records) < self.query.page_size
+        return self.raw_count < self.query.page_size
 
 
 @attrs.frozen(slots=False)
 class TalentMediaPage:
-    """One answered page of a talent-media query, with the server's totals."""
+    """One answered page of a talent-media query, with the server's totals (`None` where the
+    answer held no usable value)."""
 
     query: TalentMediaQuery
     page: int
     records: list[TalentMedia] = attrs.field(repr=lambda r: f"[{len(r)} records]")
     log_id: str
-    total: int
-    page_count: int
+    total: int | None
+    page_count: int | None
     date: str = ""
+    rejected: tuple[InvalidRecordError, ...] = attrs.field(default=(), repr=False)
+    raw_count: int = attrs.field(default=attrs.Factory(_raw_count, takes_self=True))
 
     @property
     def is_last(self) -> bool:
-        """True when no page follows this one."""
+        """True when no page follows this one: the page count says so (a full page that
+        claims to be last is not believed), or the page is short."""
+        short = self.raw_count < self.query.page_size
+        if self.page_count is None or (not short and self.page_count <= self.page):
+            return short
         return self.page >= self.page_count
 
 

@@ -93,6 +93,7 @@ async def stream_pages(
     *,
     page_count_of: Callable[[P], int | None] = lambda _: None,
     on_wasted: Callable[[int], None] = lambda _: None,
+    raw_count_of: Callable[[P], int] = lambda page: len(page.records),
 ) -> AsyncGenerator[P, None]:
     """Fetch pages per ``plan`` concurrently and yield them in page order.
 
@@ -130,7 +131,7 @@ async def stream_pages(
                 result = task.result()
                 if result is None or not plan.needed(page):
                     continue
-                plan.on_page(page, len(result.records), page_count_of(result))
+                plan.on_page(page, raw_count_of(result), page_count_of(result))
                 if plan.needed(page):
                     ready[page] = result
                 for later in [p for p in ready if not plan.needed(p)]:

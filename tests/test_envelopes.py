@@ -17,10 +17,23 @@ from douyin_async import (
     ResponseDecodeError,
     ServerError,
 )
-from douyin_async.envelopes import decode_talent_media, decode_task_video
+from douyin_async.endpoints import Answer, read_talent_media, read_task_videos
+from douyin_async.envelopes import open_envelope
 
 TV = "/api/match/v2/taskbox/query_task_video_daily_data/"
 TM = "/poi/common/plan/talent/media/list/"
+
+
+def decode_task_video(body: bytes, *, http_status: int, endpoint: str,
+                      header_log_id: str = "") -> Answer:
+    return read_task_videos(open_envelope(body, http_status=http_status, endpoint=endpoint,
+                                          header_log_id=header_log_id), endpoint)
+
+
+def decode_talent_media(body: bytes, *, http_status: int, endpoint: str,
+                        header_log_id: str = "") -> Answer:
+    return read_talent_media(open_envelope(body, http_status=http_status, endpoint=endpoint,
+                                           header_log_id=header_log_id), endpoint)
 
 # The normal answer of the task-video page, with the ids as real answers carry them.
 TASK_OK = b"""{ "err_no": 0, "err_msg": "success", "log_id": "202008121419360101980821035705926A",
@@ -47,15 +60,14 @@ TALENT_DENIED = """{"data": {"error_code": 2100007, "description": "无权限操
 def test_task_video_success_keeps_exact_ids() -> None:
     answer = decode_task_video(TASK_OK, http_status=200, endpoint=TV)
     assert answer.log_id == "202008121419360101980821035705926A"
-    assert answer.records[0]["VideoId"] == 7270855478333246754
+    assert answer.raw[0]["VideoId"] == 7270855478333246754
     assert json.loads(TASK_OK)["data"]["video_daily_data_list"][0]["VideoId"] == 7270855478333246754
 
 
 def test_task_video_empty_and_null_lists_are_empty_pages() -> None:
     for body in (b'{"err_no":0,"log_id":"L","data":{"video_daily_data_list":[]}}',
-                 b'{"err_no":0,"log_id":"L","data":{"video_daily_data_list":null}}',
-                 b'{"err_no":0,"log_id":"L","data":null}'):
-        assert decode_task_video(body, http_status=200, endpoint=TV).records == []
+                 b'{"err_no":0,"log_id":"L","data":{"video_daily_data_list":null}}'):
+        assert decode_task_video(body, http_status=200, endpoint=TV).raw == []
 
 
 @pytest.mark.parametrize(
@@ -84,7 +96,7 @@ def test_talent_media_success() -> None:
     answer = decode_talent_media(TALENT_OK, http_status=200, endpoint=TM)
     assert (answer.total, answer.page_count, answer.date) == (980, 90, "2022-04-26")
     assert answer.log_id == "202204262133240102252431180E5376DA"
-    assert answer.records[0]["gmv"] == 495980
+    assert answer.raw[0]["gmv"] == 495980
 
 
 def test_talent_media_error_carries_sub_code() -> None:
@@ -133,7 +145,8 @@ def test_cut_body_is_a_retryable_decode_error(decode: object) -> None:
 
 
 @pytest.mark.parametrize("body", [b"[1, 2]", b'{"unexpected": true}',
-                                  b'{"err_no": 0, "data": {"video_daily_data_list": 5}}'])
+                                  b'{"err_no": 0, "data": {"video_daily_data_list": 5}}',
+                                  b'{"err_no": 0, "data": 7}'])
 def test_unexpected_shape_is_not_retryable(body: bytes) -> None:
     with pytest.raises(ResponseDecodeError) as info:
         decode_task_video(body, http_status=200, endpoint=TV)
@@ -152,3 +165,94 @@ def test_header_log_id_is_a_fallback() -> None:
     with pytest.raises(ServerError) as info:
         decode_task_video(body, http_status=200, endpoint=TV, header_log_id="HDR")
     assert info.value.log_id == "HDR"
+
+
+# -- answers shaped as the real platform sends them --------------------------------------
+
+
+@pytest.mark.parametrize("body", [b'{"err_no": 0, "log_id": "L", "data": {}}',
+                                  b'{"err_no": 0, "log_id": "L", "data": null}',
+                                  b'{"err_no": 0, "log_id": "L"}'])
+def test_success_without_the_record_list_is_a_retryable_shape_error(body: bytes) -> None:
+    with pytest.raises(ResponseDecodeError, match="video_daily_data_list is missing") as info:
+        decode_task_video(body, http_status=200, endpoint=TV)
+    assert info.value.retryable and info.value.log_id == "L"
+
+
+def test_talent_media_answered_in_the_err_no_envelope_is_its_error() -> None:
+    body = b'{"err_no": 28003018, "err_msg": "rate too high", "log_id": "GW"}'
+    with pytest.raises(RateLimitedError) as info:
+        decode_talent_media(body, http_status=200, endpoint=TM)
+    assert (info.value.code, info.value.log_id) == (28003018, "GW")
+
+
+def test_task_video_answered_in_the_data_extra_envelope_is_its_error() -> None:
+    body = orjson.dumps({"data": {"error_code": 2190008, "description": "expired"},
+                         "extra": {"error_code": 2190008, "logid": "X"}})
+    with pytest.raises(AuthenticationError):
+        decode_task_video(body, http_status=200, endpoint=TV)
+
+
+def test_root_level_error_code_is_an_error() -> None:
+    body = b'{"error_code": 2100005, "description": "bad", "data": {"data": []}}'
+    with pytest.raises(InvalidRequestError, match="bad"):
+        decode_talent_media(body, http_status=200, endpoint=TM)
+
+
+def test_error_only_in_extra_with_data_looking_like_success() -> None:
+    body = orjson.dumps({"data": {"error_code": 0, "data": [], "total": 0},
+                         "extra": {"error_code": 2100004, "logid": "X", "sub_error_code": 7,
+                                   "sub_description": "later"}})
+    with pytest.raises(ServerError) as info:
+        decode_talent_media(body, http_status=200, endpoint=TM)
+    assert (info.value.sub_code, info.value.sub_message) == (7, "later")
+
+
+@pytest.mark.parametrize(("status", "cls"), [(401, AuthenticationError),
+                                             (403, PermissionDeniedError), (404, ApiError),
+                                             (418, ApiError), (500, ServerError),
+                                             (429, RateLimitedError)])
+@pytest.mark.parametrize("decode", [decode_task_video, decode_talent_media])
+def test_non_2xx_with_a_success_body_is_an_error(status: int, cls: type[ApiError],
+                                                  decode: object) -> None:
+    body = TASK_OK if decode is decode_task_video else TALENT_OK
+    with pytest.raises(ApiError) as info:
+        decode(body, http_status=status, endpoint=TV)  # type: ignore[operator]
+    assert type(info.value) is cls
+    assert info.value.http_status == status and f"HTTP {status}" in str(info.value)
+
+
+def test_401_with_an_error_body_keeps_the_code() -> None:
+    body = b'{"err_no": 28001008, "err_msg": "expired", "log_id": "L"}'
+    with pytest.raises(AuthenticationError) as info:
+        decode_task_video(body, http_status=401, endpoint=TV)
+    assert (info.value.code, info.value.http_status) == (28001008, 401)
+
+
+@pytest.mark.parametrize("page_count", [None, 0, 3.0, "3", True, -1])
+def test_unusable_page_count_is_unknown(page_count: object) -> None:
+    data: dict[str, object] = {"total": 10, "error_code": 0, "data": []}
+    if page_count is not None:
+        data["page_count"] = page_count
+    body = orjson.dumps({"data": data, "extra": {"error_code": 0, "logid": "X"}})
+    assert decode_talent_media(body, http_status=200, endpoint=TM).page_count is None
+
+
+def test_talent_media_without_a_list_is_empty_only_when_total_is_zero() -> None:
+    empty = orjson.dumps({"data": {"total": 0, "error_code": 0}, "extra": {"error_code": 0}})
+    assert decode_talent_media(empty, http_status=200, endpoint=TM).raw == []
+    short = orjson.dumps({"data": {"total": 5, "error_code": 0}, "extra": {"error_code": 0}})
+    with pytest.raises(ResponseDecodeError, match=r"data\.data is missing"):
+        decode_talent_media(short, http_status=200, endpoint=TM)
+
+
+def test_an_unreadable_error_code_is_a_shape_error() -> None:
+    with pytest.raises(ResponseDecodeError, match="unreadable error code"):
+        decode_task_video(b'{"err_no": 1.5, "data": {}}', http_status=200, endpoint=TV)
+
+
+def test_huge_err_no_is_still_a_code() -> None:
+    body = b'{"err_no": 4667480398268598000, "err_msg": "odd", "log_id": "L"}'
+    with pytest.raises(ApiError) as info:
+        decode_task_video(body, http_status=200, endpoint=TV)
+    assert info.value.code == 4667480398268598000

@@ -39,6 +39,14 @@ class TokenProvider(Protocol):
         """The server refused ``token`` as invalid or expired; do not hand it out again."""
 
 
+def current_token(provider: TokenProvider) -> str | None:
+    """The provider's freshest valid token without any I/O, if it can tell (its optional
+    `current()` method), else None. The client asks right before sending, after waiting for
+    a request slot, so a token renewed meanwhile is the one sent."""
+    current = getattr(provider, "current", None)
+    return current() if callable(current) else None
+
+
 @attrs.frozen
 class Token:
     """An access token and the unix time at which it expires. Its ``repr`` hides the value."""
@@ -72,6 +80,10 @@ class StaticToken:
 
     async def get(self) -> str:
         """The token."""
+        return self._token
+
+    def current(self) -> str:
+        """The token (no I/O)."""
         return self._token
 
     async def invalidate(self, token: str) -> None:
@@ -148,6 +160,13 @@ class RenewingProvider:
         if held is not None and self._clock() < held.renew_at:
             return held.token.value
         return (await self._join()).value
+
+    def current(self) -> str | None:
+        """The held token if it has not expired yet (no I/O), else None."""
+        held = self._held
+        if held is not None and self._clock() < held.token.expires_at:
+            return held.token.value
+        return None
 
     async def invalidate(self, token: str) -> None:
         """Drop ``token`` if it is still the cached one (another caller may have renewed)."""

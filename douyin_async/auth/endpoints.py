@@ -22,12 +22,10 @@ import aiohttp
 import attrs
 import orjson
 
-from ..envelopes import HIDDEN_BODY, as_int, err_no_data, http_status_error, parse_json, shape_error
-from ..errors import (
-    ResponseDecodeError,
-    TransportError,
-    error_for_code,
-)
+from ..envelopes import HIDDEN_BODY, as_count, open_envelope
+from ..errors import ResponseDecodeError
+from ..transport import AiohttpTransport, Request
+from ..transport import Transport as HttpTransport
 from .base import Token
 
 CLIENT_TOKEN_ENDPOINT = "/oauth/client_token/"
@@ -35,20 +33,22 @@ STABLE_CLIENT_TOKEN_ENDPOINT = "/oauth/stable_client_token/"
 AUTHORIZER_TOKEN_ENDPOINT = "/api/tpapp/v2/auth/get_auth_token/"
 
 
-
 @attrs.frozen
 class Transport:
-    """How a provider reaches the token endpoints.
+    """How a provider reaches the token endpoints: through the package's one
+    [`Transport`][douyin_async.transport.Transport] seam.
 
-    ``session``: an ``aiohttp.ClientSession`` to use (never closed by the provider); without
-    one, each token request opens and closes its own (tokens are requested rarely).
-    ``timeout``: seconds per token request. ``ssl``: passed to aiohttp.
+    `session`: an `aiohttp.ClientSession` to use (never closed by the provider); without one,
+    each token request opens and closes its own (tokens are requested rarely). `http`: any
+    transport instead (a [`FakeTransport`][douyin_async.transport.FakeTransport] in tests).
+    `timeout`: seconds per token request. `ssl`: passed to aiohttp.
     """
 
     base_url: str
     session: aiohttp.ClientSession | None = None
     timeout: float = 30.0
     ssl: Any = True
+    http: HttpTransport | None = None
 
     async def request(
         self,
@@ -59,91 +59,52 @@ class Transport:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> tuple[int, bytes, str]:
-        """Send one request; answer ``(status, body, X-Tt-Logid header)``."""
-        if self.session is not None:
-            return await self._send(self.session, method, endpoint, json, params, headers)
-        async with aiohttp.ClientSession() as session:
-            return await self._send(session, method, endpoint, json, params, headers)
-
-    async def _send(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        endpoint: str,
-        json: Mapping[str, Any] | None,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-    ) -> tuple[int, bytes, str]:
-        all_headers = {"content-type": "application/json", **(headers or {})}
-        data = orjson.dumps(json) if json is not None else None
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
-        try:
-            async with session.request(
-                method, self.base_url + endpoint, data=data, params=params,
-                headers=all_headers, timeout=timeout, ssl=self.ssl,
-            ) as response:
-                body = await response.read()
-                return response.status, body, response.headers.get("X-Tt-Logid", "")
-        except TimeoutError:
-            raise TransportError(f"no answer within {self.timeout:g} s",
-                                 endpoint=endpoint) from None
-        except aiohttp.ClientPayloadError as exc:
-            raise ResponseDecodeError(f"answer cut short ({type(exc).__name__})",
-                                      http_status=0, snippet=HIDDEN_BODY, endpoint=endpoint,
-                                      retryable=True) from None
-        except aiohttp.ClientError as exc:
-            # Only connector errors are quoted (host and port); other texts may hold the URL,
-            # whose query carries a refresh token on the authorizer endpoint.
-            text = str(exc) if isinstance(exc, aiohttp.ClientConnectorError) else ""
-            raise TransportError(f"{type(exc).__name__}{': ' if text else ''}{text}",
-                                 endpoint=endpoint) from None
-
-
-def _parse(body: bytes, *, http_status: int, endpoint: str, log_id: str) -> dict[str, Any]:
-    return parse_json(body, http_status=http_status, endpoint=endpoint, header_log_id=log_id,
-                      quote_body=False)
+        """Send one request; answer `(status, body, X-Tt-Logid header)`."""
+        request = Request(
+            method, self.base_url + endpoint,
+            headers={"content-type": "application/json", **(headers or {})},
+            body=orjson.dumps(json) if json is not None else None,
+            params=params, timeout=self.timeout)
+        if self.http is not None:
+            answer = await self.http.send(request)
+        else:
+            transport = AiohttpTransport(self.session, ssl=self.ssl)
+            try:
+                answer = await transport.send(request)
+            finally:
+                await transport.aclose()
+        return answer.status, answer.body, answer.headers.get("X-Tt-Logid", "")
 
 
 def _shape_error(message: str, *, http_status: int, endpoint: str) -> ResponseDecodeError:
-    return shape_error(message, None, http_status=http_status, endpoint=endpoint,
-                       quote_body=False)
+    return ResponseDecodeError(message, http_status=http_status, snippet=HIDDEN_BODY,
+                               endpoint=endpoint)
 
 
 def decode_client_token(
     body: bytes, *, http_status: int, endpoint: str, now: float, header_log_id: str = ""
 ) -> Token:
-    """Decode a client-token answer into a :class:`Token`, or raise the matching error
-    (10002 :class:`InvalidRequestError`, 10003 / 10013 :class:`AuthenticationError`,
-    10020 :class:`QuotaExceededError`, others :class:`ApiError`)."""
-    obj = _parse(body, http_status=http_status, endpoint=endpoint, log_id=header_log_id)
-    extra = obj.get("extra")
-    extra = extra if isinstance(extra, dict) else {}
-    log_id = str(extra.get("logid") or obj.get("log_id") or header_log_id)
-    data = obj.get("data")
-    if not isinstance(data, dict):
-        error = http_status_error(http_status, endpoint, log_id)
-        if error is not None:
-            raise error
+    """Decode a client-token answer into a [`Token`][douyin_async.auth.Token], or raise the
+    matching error (10002 `InvalidRequestError`, 10003 / 10013 `AuthenticationError`,
+    10020 `QuotaExceededError`, others `ApiError`). No error quotes the body."""
+    envelope = open_envelope(body, http_status=http_status, endpoint=endpoint,
+                             header_log_id=header_log_id, quote_body=False)
+    if not envelope.has_data:
         raise _shape_error("answer has no data object", http_status=http_status,
                            endpoint=endpoint)
-    code = as_int(data.get("error_code"))
-    if code != 0:
-        message = str(data.get("description") or obj.get("message") or "")
-        raise error_for_code(code, message, log_id=log_id, endpoint=endpoint,
-                             http_status=http_status)
-    error = http_status_error(http_status, endpoint, log_id)
-    if error is not None:
-        raise error
-    return _token(data, "access_token", http_status=http_status, endpoint=endpoint, now=now)
+    return _token(envelope.data, "access_token", http_status=http_status, endpoint=endpoint,
+                  now=now)
 
 
-def _token(data: dict[str, Any], key: str, *, http_status: int, endpoint: str,
+def _token(data: Mapping[str, Any], key: str, *, http_status: int, endpoint: str,
            now: float) -> Token:
     value = data.get(key)
-    expires_in = as_int(data.get("expires_in"), default=-1)
+    expires_in = as_count(data.get("expires_in"))
+    if isinstance(data.get("expires_in"), str) and data["expires_in"].isdigit():
+        expires_in = int(data["expires_in"])
     if not isinstance(value, str) or not value:
         raise _shape_error(f"answer has no {key}", http_status=http_status, endpoint=endpoint)
-    if expires_in < 0:
+    if expires_in is None:
         raise _shape_error("answer has no expires_in", http_status=http_status,
                            endpoint=endpoint)
     return Token(value, now + expires_in)
@@ -161,9 +122,9 @@ def decode_authorizer_token(
     body: bytes, *, http_status: int, endpoint: str, now: float, header_log_id: str = ""
 ) -> AuthorizerGrant:
     """Decode a ``get_auth_token`` answer, or raise the matching error."""
-    obj = _parse(body, http_status=http_status, endpoint=endpoint, log_id=header_log_id)
-    data, _ = err_no_data(obj, http_status=http_status, endpoint=endpoint,
-                          header_log_id=header_log_id, quote_body=False)
+    envelope = open_envelope(body, http_status=http_status, endpoint=endpoint,
+                             header_log_id=header_log_id, quote_body=False)
+    data = envelope.data
     token = _token(data, "authorizer_access_token", http_status=http_status,
                    endpoint=endpoint, now=now)
     refresh = data.get("authorizer_refresh_token")

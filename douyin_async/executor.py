@@ -1,0 +1,214 @@
+"""One request, start to end: token, limiter slot, transport, envelope, retry decision, stats.
+
+The order matters. The token comes first: a renewing provider may take a while, and a slot
+taken before it would be spent late, bunched up with the slots after it. Once the slot is
+granted the request goes out at once, so the time between slot and send is the transport's
+alone. Retries and token renewals each wait for a new slot, so nothing ever goes out over the
+cap. The decision of what to retry and how long to wait is
+[`RetryPolicy`][douyin_async.retry.RetryPolicy]'s (pure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from .admission import DEFAULT_CALL, Admissions, CallOptions
+from .auth import TokenProvider
+from .auth.base import current_token
+from .cache import PageCache, cache_key
+from .decoding import Decoded, PageDecoder
+from .endpoints import PAGED, Endpoint, path_of
+from .errors import (
+    TOKEN_EXPIRED_CODES,
+    ApiError,
+    AuthenticationError,
+    ClientClosedError,
+    DouyinError,
+    InvalidParameterError,
+    RateLimitedError,
+)
+from .ratelimit import PacedLimiter, RateLimiter
+from .retry import RetryPolicy
+from .stats import ClientStats
+from .transport import Request, Response, Transport
+
+
+def build_limiters(
+    rate_limit: float | Mapping[str, float],
+    limiter: RateLimiter | Mapping[str, RateLimiter] | None,
+) -> dict[str, RateLimiter]:
+    """One limiter per endpoint path: shared by all, or one each from a mapping of names."""
+    paths = [e.path for e in PAGED]
+    if limiter is not None:
+        if isinstance(limiter, Mapping):
+            return {path_of(k): v for k, v in limiter.items()}
+        return dict.fromkeys(paths, limiter)
+    if isinstance(rate_limit, Mapping):
+        limiters: dict[str, RateLimiter] = {
+            path_of(k): PacedLimiter(v) for k, v in rate_limit.items()}
+        missing = set(paths) - limiters.keys()
+        if missing:
+            raise InvalidParameterError(f"rate_limit has no budget for {sorted(missing)}")
+        return limiters
+    if isinstance(rate_limit, bool) or not isinstance(rate_limit, int | float):
+        raise InvalidParameterError(f"rate_limit must be a number, got {rate_limit!r}")
+    return dict.fromkeys(paths, PacedLimiter(float(rate_limit)))
+
+
+def _renews(error: DouyinError) -> bool:
+    """The server called the token expired or invalid (or answered HTTP 401)."""
+    if not isinstance(error, ApiError):
+        return False
+    return error.code in TOKEN_EXPIRED_CODES or (
+        isinstance(error, AuthenticationError) and error.http_status == 401)
+
+
+class Executor:
+    """Sends requests for one client; shared by all its callers."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        transport: Transport,
+        tokens: TokenProvider,
+        limiters: dict[str, RateLimiter],
+        retry_policy: RetryPolicy,
+        stats: ClientStats,
+        timeout: float,
+        max_concurrency: int,
+        decoder: PageDecoder,
+        admissions: Admissions | None = None,
+        cache: PageCache | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.transport = transport
+        self.tokens = tokens
+        self.limiters = limiters
+        self.retry_policy = retry_policy
+        self.stats = stats
+        self.timeout = timeout
+        self.decoder = decoder
+        self.admissions = admissions or Admissions(stats)
+        self.cache = cache
+        self.closed = False
+        self._in_flight = asyncio.Semaphore(max_concurrency)
+        #: Moving average of request latency, seconds (sizes speculative fetching).
+        self.latency = 0.5
+
+    def limiter(self, path: str) -> RateLimiter:
+        """The limiter of an endpoint path."""
+        return self.limiters[path]
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ClientClosedError("the client is closed")
+
+    async def _send(self, endpoint: Endpoint[Any], payload: bytes, token: str,
+                    needed: Callable[[], bool] | None, options: CallOptions) -> Any:
+        limiter = self.limiters[endpoint.path]
+        # Lanes and fail-fast admission in front of the limiter; the in-flight unit is taken
+        # at the gate, right before the slot.
+        async with self.admissions.slot(limiter, options, endpoint=endpoint.path,
+                                        service=self.latency, concurrency=self._in_flight):
+            self._check_open()
+            if needed is not None and not needed():
+                return None
+            # A token renewed while this request waited for its slot is the one to send.
+            token = current_token(self.tokens) or token
+            self.stats.requests += 1
+            started = time.monotonic()
+            request = Request("POST", self.base_url + endpoint.path, body=payload,
+                              headers={"access-token": token,
+                                       "content-type": "application/json"},
+                              timeout=self.timeout)
+            self.stats.in_flight += 1
+            try:
+                response = await self.transport.send(request)
+            finally:
+                self.stats.in_flight -= 1
+            self.latency += 0.2 * (time.monotonic() - started - self.latency)
+            return token, response
+
+    async def _cached(self, endpoint: Endpoint[Any], key: str,
+                      page: int | None) -> Decoded | None:
+        """A page from the cache, or None (a miss, or an entry that no longer decodes)."""
+        assert self.cache is not None
+        body = await self.cache.get(key)
+        if body is not None:
+            try:
+                decoded = await self.decoder.decode(endpoint, Response(200, {}, body), page)
+            except DouyinError:
+                pass
+            else:
+                self.stats.cache_hits += 1
+                return decoded
+        self.stats.cache_misses += 1
+        return None
+
+    async def call(self, endpoint: Endpoint[Any], body: Mapping[str, Any], *,
+                   needed: Callable[[], bool] | None = None,
+                   page: int | None = None, options: CallOptions = DEFAULT_CALL,
+                   cached: bool = False) -> Decoded | None:
+        """Send one request of `endpoint` until it succeeds or the retry policy gives up.
+
+        `needed` is asked right before sending (after the slot): a false answer skips the
+        request and returns None. `options` place the request in its lane with its deadline;
+        `cached` lets the answer come from, and go to, the page cache. Raises the last error,
+        with its `attempts`.
+        """
+        self._check_open()
+        payload = orjson.dumps(body)
+        key = cache_key(self.cache.app, self.base_url + endpoint.path, payload) \
+            if cached and self.cache is not None else ""
+        if key:
+            hit = await self._cached(endpoint, key, page)
+            if hit is not None:
+                return hit
+        limiter = self.limiters[endpoint.path]
+        attempt = 0
+        renewed = False
+        while True:
+            token = ""
+            try:
+                token = await self.tokens.get()
+                sent = await self._send(endpoint, payload, token, needed, options)
+                if sent is None:
+                    return None
+                token, response = sent
+                decoded = await self.decoder.decode(endpoint, response, page)
+            except DouyinError as exc:
+                error = exc
+            else:
+                limiter.on_success()
+                if key and self.cache is not None:  # only answers that decoded as pages
+                    await self.cache.set(key, response.body)
+                return decoded
+            if self.closed:
+                raise ClientClosedError("the client is closed") from None
+            if isinstance(error, RateLimitedError):
+                self.stats.rate_limited += 1
+                limiter.on_rate_limited()
+            if (_renews(error) and token and not renewed
+                    and getattr(self.tokens, "renewable", True)):
+                renewed = True
+                await self.tokens.invalidate(token)
+                self.stats.retries += 1
+                attempt += 1
+                continue
+            delay = self.retry_policy.delay(error, attempt - renewed)
+            attempt += 1
+            if delay is None:
+                error.attempts = attempt
+                self.stats.errors += 1
+                raise error
+            self.stats.retries += 1
+            await asyncio.sleep(delay)
+
+
+__all__ = ["Executor", "build_limiters"]
