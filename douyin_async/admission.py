@@ -251,6 +251,11 @@ class Admissions:
     ``stats`` is the client's [`ClientStats`][douyin_async.stats.ClientStats]: its queue
     gauges and refusal counts are kept current here. ``max_queue_wait`` is the client-wide
     budget of a call's wait for a slot (None: unbounded unless the call has a deadline).
+
+    A call with a deadline must get its slot early enough for its request to end in time:
+    ``service_factor`` times the recent request latency plus ``headroom`` seconds before
+    the deadline (1.5 x and 0.1 s by default: latency varies, and decoding and the caller's
+    own answer take time too).
     """
 
     def __init__(
@@ -260,6 +265,8 @@ class Admissions:
         policy: LanePolicy | None = None,
         max_queue_wait: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        service_factor: float = 1.5,
+        headroom: float = 0.1,
     ) -> None:
         if max_queue_wait is not None and (isinstance(max_queue_wait, bool) or not isinstance(
                 max_queue_wait, int | float) or not max_queue_wait > 0):
@@ -268,6 +275,8 @@ class Admissions:
         self.policy = policy or LanePolicy()
         self.max_queue_wait = max_queue_wait
         self.clock = clock
+        self.service_factor = service_factor
+        self.headroom = headroom
         self._queues: dict[int, AdmissionQueue] = {}
 
     def options(self, deadline: float | None = None,
@@ -298,7 +307,8 @@ class Admissions:
         """``async with``: a slot of ``limiter`` for a call with ``options`` whose request
         takes about ``service`` seconds, holding a ``concurrency`` unit for the block; or
         [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError]."""
-        budget = queue_budget(self.clock(), deadline_at=options.deadline_at, service=service,
+        budget = queue_budget(self.clock(), deadline_at=options.deadline_at,
+                              service=service * self.service_factor + self.headroom,
                               max_queue_wait=self.max_queue_wait)
         return self.queue(limiter).slot(limiter, priority=options.priority, budget=budget,
                                         endpoint=endpoint, concurrency=concurrency)
