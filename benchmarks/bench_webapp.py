@@ -43,6 +43,7 @@ from .webapp import PLAN, PULL_PAGE_SIZE, VIEW_PAGE_SIZE
 
 VIEWERS = 200
 PER_VIEWER_QPS = 1
+HEY_PROCESSES = 20
 PULL_PAGES = 100
 PLOT = "bench_webapp.png"
 START, END = "<!-- bench_webapp: start -->", "<!-- bench_webapp: end -->"
@@ -137,17 +138,33 @@ class App:
 
 
 def hey(url: str, seconds: float) -> list[tuple[float, int, float]]:
-    """Run hey for ``seconds``; every answered request as (latency, status, offset)."""
+    """Run the viewers for ``seconds``; every answered request as (latency, status, offset).
+
+    hey's ``-q`` ticks all of one process's workers together, so one process of 200 workers
+    sends bursts of 200 views at once. Real viewers do not arrive in lockstep: the viewers
+    are split over HEY_PROCESSES processes started evenly over one view interval.
+    """
     binary = shutil.which("hey")
     if binary is None:
         raise RuntimeError("hey is not on PATH (Debian: apt-get install hey)")
-    out = subprocess.run(
-        [binary, "-z", f"{seconds:g}s", "-c", str(VIEWERS), "-q", str(PER_VIEWER_QPS),
-         "-t", "20", "-o", "csv", url],
-        check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
-    rows = csv.DictReader(io.StringIO(out))
-    return [(float(r["response-time"]), int(r["status-code"]), float(r["offset"]))
-            for r in rows]
+    cmd = [binary, "-z", f"{seconds:g}s", "-c", str(VIEWERS // HEY_PROCESSES),
+           "-q", str(PER_VIEWER_QPS), "-t", "20", "-o", "csv", url]
+    origin = time.monotonic()
+    runs = []
+    for i in range(HEY_PROCESSES):
+        delay = origin + i / (PER_VIEWER_QPS * HEY_PROCESSES) - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        runs.append((time.monotonic() - origin,
+                     subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)))
+    views: list[tuple[float, int, float]] = []
+    for shift, process in runs:
+        out, _ = process.communicate(timeout=seconds + 60)
+        if process.returncode != 0:
+            raise RuntimeError(f"hey failed (exit {process.returncode})")
+        views += [(float(r["response-time"]), int(r["status-code"]), float(r["offset"]) + shift)
+                  for r in csv.DictReader(io.StringIO(out))]
+    return views
 
 
 def pull_ids(data: SandboxData, pages: int) -> list[str]:

@@ -45,6 +45,15 @@ def zipf_weights(n: int, s: float = 1.0) -> list[float]:
     return [1.0 / (k ** s) for k in range(1, n + 1)]
 
 
+async def watch_lag(lags: list[float], every: float = 0.05) -> None:
+    """How late the event loop wakes a 50 ms sleep (the app's own load, seconds)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        before = loop.time()
+        await asyncio.sleep(every)
+        lags.append(loop.time() - before - every)
+
+
 def create_app(base_url: str, token: str, *, mode: str, deadline: float,
                seed: int = 7) -> FastAPI:
     new = mode == "new"
@@ -59,7 +68,9 @@ def create_app(base_url: str, token: str, *, mode: str, deadline: float,
         options: dict[str, Any] = {"cache": CACHE_TTL} if new else {"single_flight": False}
         async with DouyinClient(token, base_url=base_url, **options) as client:
             state["client"] = client
+            lag = asyncio.ensure_future(watch_lag(state.setdefault("lag", [])))
             yield
+            lag.cancel()
             task = state.get("pull_task")
             if task is not None:
                 task.cancel()
@@ -127,7 +138,10 @@ def create_app(base_url: str, token: str, *, mode: str, deadline: float,
 
     @app.get("/stats")
     async def stats() -> Any:
-        return state["client"].stats.as_dict()
+        lags = sorted(state.get("lag", [])) or [0.0]
+        return {**state["client"].stats.as_dict(),
+                "loop_lag_p50": lags[len(lags) // 2], "loop_lag_p99": lags[-len(lags) // 100 - 1],
+                "loop_lag_max": lags[-1]}
 
     @app.get("/refusals")
     async def refusals() -> Any:

@@ -101,6 +101,9 @@ class AdmissionQueue:
         self.gate_busy = False
         self.spacing = 0.1
         self.pause = 0.0
+        #: Measured seconds between back-to-back grants (moving average; 0 until measured).
+        self.interval = 0.0
+        self._last_grant: float | None = None
         self.refused = 0
         self.refused_late = 0
         self._on_change = on_change
@@ -117,9 +120,25 @@ class AdmissionQueue:
         before = grants_before(self.turns, lane, len(self.lanes[lane]), len(self.lanes[other]))
         return before + (1 if self.gate_busy else 0)
 
+    @property
+    def per_grant(self) -> float:
+        """Seconds per grant: the limiter's spacing, or the measured interval when longer
+        (hand-overs on a busy event loop, a widened spacing)."""
+        return max(self.spacing, self.interval)
+
     def estimate(self, lane: Priority = INTERACTIVE) -> float:
         """Seconds a call of ``lane`` arriving now would wait for its slot."""
-        return self.ahead(lane) * self.spacing + self.pause
+        return self.ahead(lane) * self.per_grant + self.pause
+
+    def _granted(self) -> None:
+        """A slot was taken: measure the interval since the last one if calls were queued
+        behind it (back-to-back service), and remember this one."""
+        now = self.clock()
+        if self._last_grant is not None:
+            sample = now - self._last_grant
+            self.interval = sample if not self.interval else \
+                self.interval + 0.2 * (sample - self.interval)
+        self._last_grant = now if self.queued() else None
 
     async def acquire(
         self,
@@ -132,7 +151,8 @@ class AdmissionQueue:
     ) -> None:
         """Wait for a slot of ``limiter`` in lane order, or raise
         [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] when it cannot come
-        within ``budget`` seconds (at once when the estimate says so).
+        within ``budget`` seconds (at once when the estimate says so). A call with nobody
+        ahead of it is always admitted.
 
         ``concurrency`` (the client's in-flight semaphore) is taken at the gate, right before
         the limiter's slot, so a slot is never spent waiting for a connection; on success the
@@ -143,12 +163,14 @@ class AdmissionQueue:
                                         f"got {priority!r}")
         self.spacing, self.pause = pacing_of(limiter)
         ahead = self.ahead(priority)
-        wait = ahead * self.spacing + self.pause
-        if budget is not None and wait > budget:
+        wait = ahead * self.per_grant + self.pause
+        if budget is not None and wait > 0 and wait > budget:
             self.refused += 1
             self._on_change(self)
             raise self._error(wait, budget, ahead, priority, endpoint, late=False)
-        give_up_at = None if budget is None else self.clock() + budget
+        # Admitted. Nobody ahead means no queue to judge: the slot is at most one spacing
+        # away, whatever the budget (the request's own time is the server's).
+        give_up_at = None if budget is None else self.clock() + max(budget, self.spacing)
         if not self.gate_busy and not self.queued():
             self.gate_busy = True
             self._on_change(self)
@@ -159,6 +181,7 @@ class AdmissionQueue:
             try:
                 async with asyncio.timeout(left):
                     await _take(limiter, concurrency)
+                self._granted()
             except TimeoutError:
                 self.refused_late += 1
                 raise self._error(wait, budget or 0.0, ahead, priority, endpoint,
@@ -224,7 +247,7 @@ class AdmissionQueue:
 
     def _error(self, wait: float, budget: float, ahead: int, priority: Priority,
                endpoint: str, *, late: bool) -> QueueTimeoutError:
-        after = retry_after(wait, budget, self.spacing)
+        after = retry_after(wait, budget, self.per_grant)
         how = "its budget ran out in the queue" if late else "refused before queueing"
         return QueueTimeoutError(
             f"no {priority} request slot within {budget:.2f} s ({how}): {ahead} requests "

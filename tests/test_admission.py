@@ -205,3 +205,39 @@ async def test_on_change_reports_the_queue() -> None:
 async def test_unknown_priority_is_refused() -> None:
     with pytest.raises(InvalidParameterError):
         await AdmissionQueue().acquire(HeldLimiter(), priority="urgent")  # type: ignore[arg-type]
+
+
+async def test_a_call_with_nobody_ahead_is_admitted_whatever_its_budget() -> None:
+    limiter = HeldLimiter(spacing=0.1)
+    queue = AdmissionQueue()
+    limiter.grant()
+    await queue.acquire(limiter, budget=-0.3)  # the request alone would overrun: still sent
+    assert limiter.acquires == 1
+    holder = asyncio.ensure_future(queue.acquire(limiter))
+    await settle()
+    with pytest.raises(QueueTimeoutError):
+        await queue.acquire(limiter, budget=-0.3)
+    limiter.grant()
+    await holder
+
+
+async def test_the_estimate_follows_the_measured_pace_when_it_is_slower() -> None:
+    clock = ManualClock()
+    limiter = HeldLimiter(spacing=0.1)
+    queue = AdmissionQueue(clock=clock.monotonic)
+    tasks = [asyncio.ensure_future(queue.acquire(limiter)) for _ in range(6)]
+    await settle()
+    assert queue.estimate() == pytest.approx(0.6)  # 6 ahead at the limiter's spacing
+    for _ in range(3):  # slots come every 0.3 s, not every 0.1 s
+        clock.advance(0.3)
+        limiter.grant()
+        await settle()
+    assert queue.interval == pytest.approx(0.3)
+    assert queue.estimate() == pytest.approx(3 * 0.3)
+    limiter.grant(3)
+    await asyncio.gather(*tasks)
+    # An idle queue forgets the last grant: the next interval is not measured across idling.
+    clock.advance(60)
+    limiter.grant()
+    await queue.acquire(limiter)
+    assert queue.interval < 1.0
