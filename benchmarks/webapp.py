@@ -68,6 +68,7 @@ def create_app(base_url: str, token: str, *, mode: str, deadline: float,
         options: dict[str, Any] = {"cache": CACHE_TTL} if new else {"single_flight": False}
         async with DouyinClient(token, base_url=base_url, **options) as client:
             state["client"] = client
+            state["t0"] = time.monotonic()
             lag = asyncio.ensure_future(watch_lag(state.setdefault("lag", [])))
             yield
             lag.cancel()
@@ -99,6 +100,10 @@ def create_app(base_url: str, token: str, *, mode: str, deadline: float,
                     page = await client.fetch_page(query, 1)
         except QueueTimeoutError as exc:
             state["refusals"].append(time.monotonic() - called)  # call to refusal, seconds
+            if "ran out" in str(exc):
+                state.setdefault("late", []).append(
+                    [round(called - state["t0"], 3), round(time.monotonic() - called, 3),
+                     str(exc)])
             return JSONResponse({"error": "busy", "retry_after": exc.retry_after}, 503,
                                 headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
         except TimeoutError:
@@ -146,6 +151,10 @@ def create_app(base_url: str, token: str, *, mode: str, deadline: float,
     @app.get("/refusals")
     async def refusals() -> Any:
         return state["refusals"]
+
+    @app.get("/late")
+    async def late() -> Any:
+        return state.get("late", [])
 
     @app.get("/health")
     async def health() -> Any:

@@ -84,7 +84,10 @@ class AdmissionQueue:
     """The lanes and the gate in front of a limiter (one per limiter).
 
     ``on_change`` is called with the queue after every change (the client refreshes its
-    [`ClientStats`][douyin_async.stats.ClientStats] there).
+    [`ClientStats`][douyin_async.stats.ClientStats] there). ``jitter`` is the fraction by
+    which the estimate may run late: a call is admitted when its wait, its own slot
+    included, times ``1 + jitter`` fits its budget (5% by default: the hand-over between
+    two waiters costs an event-loop turn or two).
     """
 
     def __init__(
@@ -93,7 +96,9 @@ class AdmissionQueue:
         *,
         clock: Callable[[], float] = time.monotonic,
         on_change: Callable[[AdmissionQueue], None] = lambda _queue: None,
+        jitter: float = 0.05,
     ) -> None:
+        self.jitter = jitter
         self.policy = policy or LanePolicy()
         self.turns = LaneTurns(self.policy)
         self.clock = clock
@@ -164,7 +169,9 @@ class AdmissionQueue:
         self.spacing, self.pause = pacing_of(limiter)
         ahead = self.ahead(priority)
         wait = ahead * self.per_grant + self.pause
-        if budget is not None and wait > 0 and wait > budget:
+        # The call's own slot is one more grant away once it reaches the gate.
+        needed = (wait + self.per_grant) * (1.0 + self.jitter)
+        if budget is not None and wait > 0 and needed > budget:
             self.refused += 1
             self._on_change(self)
             raise self._error(wait, budget, ahead, priority, endpoint, late=False)
@@ -247,7 +254,8 @@ class AdmissionQueue:
 
     def _error(self, wait: float, budget: float, ahead: int, priority: Priority,
                endpoint: str, *, late: bool) -> QueueTimeoutError:
-        after = retry_after(wait, budget, self.per_grant)
+        after = retry_after((wait + self.per_grant) * (1.0 + self.jitter), budget,
+                            self.per_grant)
         how = "its budget ran out in the queue" if late else "refused before queueing"
         return QueueTimeoutError(
             f"no {priority} request slot within {budget:.2f} s ({how}): {ahead} requests "
