@@ -248,6 +248,9 @@ def deadline_figures(run: Run, rows: list[Row], bench: str) -> dict[str, float]:
                         f"({len(quick) / max(1, len(run.refusals)):.1%}) / "
                         f"{run.stats['queue_timeouts_late']}",
                         "all", len(quick) == len(run.refusals)))
+        rows.append(Row(bench, f"{run.mode}: the app's event-loop lag p99 / max",
+                        f"{run.stats['loop_lag_p99'] * 1000:.0f} ms / "
+                        f"{run.stats['loop_lag_max'] * 1000:.0f} ms"))
     rows.append(Row(bench, f"{run.mode}: requests abandoned in flight (sandbox 'cancelled')",
                     str(cancelled), "0" if new else "", (cancelled == 0) if new else None))
     return {"ok": len(ok), "fast": len(fast), "total": total, "timeouts": timeouts}
