@@ -19,6 +19,9 @@ import aioresponses.core
 import pytest
 from aioresponses import aioresponses as AioResponses
 
+# The sandbox fixtures (douyin_sandbox, ...) are opt-in, as for any project using the library.
+pytest_plugins = ["douyin_async.testing"]
+
 
 @pytest.fixture(scope="session")
 def accelerator_built() -> bool:

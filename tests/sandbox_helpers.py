@@ -1,8 +1,9 @@
-"""Helpers shared by the sandbox tests: a fixed clock, request bodies and raw posts."""
+"""Helpers shared by the sandbox tests: a fixed clock, request bodies, raw posts and gets."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import aiohttp
@@ -76,6 +77,15 @@ async def post_raw(
     data = body if isinstance(body, bytes) else orjson.dumps(body)
     async with session.post(url, data=data, headers=headers) as resp:
         return resp.status, await resp.read()
+
+
+async def get_raw(
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None,
+    method: str = "GET",
+) -> tuple[int, Mapping[str, str], bytes]:
+    """GET (or HEAD) ``url``; return status, headers (case-insensitive) and body bytes."""
+    async with session.request(method, url, headers=headers or {}) as resp:
+        return resp.status, resp.headers.copy(), await resp.read()
 
 
 async def post(

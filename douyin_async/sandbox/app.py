@@ -3,12 +3,17 @@
 A data request goes through, in order: arrival (logged, counted by the QPS cap), the fault
 draw (only for requests within the cap), latency, then the answer: rate-limited, the injected
 fault, or token check -> capability -> body checks -> data. Every answer is HTTP 200 with an
-error code in the envelope, except the ``bad_gateway``, ``reset`` and ``cut_body`` faults.
+error code in the envelope, except the ``bad_gateway``, ``reset`` and ``cut_body`` faults and,
+in the realistic profile, HTTP 401 for an unknown or missing token.
+
+The bill-link endpoints take the same path (same cap, faults and token rules); the file host
+they link to is `douyin_async.sandbox.filehost`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections.abc import Callable
 from typing import Any
@@ -21,10 +26,13 @@ from . import faults
 from .auth import TokenAuthority, TokenState
 from .config import SandboxConfig
 from .data import SandboxData
+from .filehost import FILE_ROUTE, FileHost
 from .hashing import Hasher
 from .qps import RollingCap
 from .requestlog import (
+    AGENCY_BILL_LINK,
     AUTH_TOKEN,
+    BILL_LINK,
     CANCELLED,
     CLIENT_TOKEN,
     OK,
@@ -34,13 +42,16 @@ from .requestlog import (
     LogEntry,
     RequestLog,
 )
-from .validation import Rejection, parse_talent_media, parse_task_video
+from .validation import Rejection, parse_bill_link, parse_talent_media, parse_task_video
 
 TASK_VIDEO_PATH = "/api/match/v2/taskbox/query_task_video_daily_data/"
 TALENT_MEDIA_PATH = "/poi/common/plan/talent/media/list/"
 CLIENT_TOKEN_PATH = "/oauth/client_token/"
 STABLE_CLIENT_TOKEN_PATH = "/oauth/stable_client_token/"
 AUTH_TOKEN_PATH = "/api/tpapp/v2/auth/get_auth_token/"
+BILL_LINK_PATH = "/api/match/v2/taskbox/query_bill_link/"
+AGENCY_BILL_LINK_PATH = "/api/match/v2/taskbox/agency_query_bill_link/"
+AGENCY_SCOPE = "taskbox.agent.admin"
 
 
 class SandboxServer:
@@ -58,6 +69,7 @@ class SandboxServer:
         self._latency_rng = random.Random(f"latency:{config.seed}")
         self._serial = 0
         self._log_hash = Hasher(config.seed, "log-id")
+        self.files = FileHost(config, self.data, self.log)
 
     def application(self) -> web.Application:
         """A new aiohttp application serving this state."""
@@ -67,6 +79,11 @@ class SandboxServer:
         app.router.add_post(CLIENT_TOKEN_PATH, self._client_token)
         app.router.add_post(STABLE_CLIENT_TOKEN_PATH, self._stable_client_token)
         app.router.add_get(AUTH_TOKEN_PATH, self._auth_token)
+        for path, endpoint, agency in ((BILL_LINK_PATH, BILL_LINK, False),
+                                       (AGENCY_BILL_LINK_PATH, AGENCY_BILL_LINK, True)):
+            app.router.add_post(path, functools.partial(self._bill_request, endpoint=endpoint,
+                                                        agency=agency))
+        app.router.add_get(FILE_ROUTE, self.files.handle)
         return app
 
     # -- shared steps ------------------------------------------------------------------
@@ -87,6 +104,11 @@ class SandboxServer:
         if delay > 0:
             await asyncio.sleep(delay)
 
+    async def _token_delay(self) -> None:
+        delay = self.config.token_delay()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
     @staticmethod
     async def _json(request: web.Request) -> Any:
         try:
@@ -96,9 +118,19 @@ class SandboxServer:
 
     @staticmethod
     def _respond(entry: LogEntry, body: bytes, log_id: str) -> web.Response:
-        entry.http_status = 200
-        return web.Response(body=body, content_type="application/json",
-                            headers={"X-Tt-Logid": log_id})
+        if entry.http_status is None:
+            entry.http_status = 200
+        return web.Response(status=entry.http_status, body=body,
+                            content_type="application/json", headers={"X-Tt-Logid": log_id})
+
+    def _now_field(self, now: float) -> int:
+        """``extra.now``: unix seconds, or milliseconds in the realistic profile."""
+        return int(now * 1000) if self.config.realistic else int(now)
+
+    def _unauthorized(self, entry: LogEntry, state: TokenState) -> None:
+        """In the realistic profile an unknown or missing token is answered HTTP 401."""
+        if self.config.realistic and state is TokenState.INVALID:
+            entry.http_status = 401
 
     async def _data_request(
         self, request: web.Request, endpoint: str, page_field: str,
@@ -165,6 +197,7 @@ class SandboxServer:
         elif not capable:
             code = env.TASK_NO_CAPABILITY
         if code:
+            self._unauthorized(entry, state)
             entry.outcome = str(code)
             return env.task_video(code, env.MESSAGES[code], log_id, None)
         try:
@@ -187,9 +220,7 @@ class SandboxServer:
             request, TALENT_MEDIA, "page_no",
             lambda entry, body, now, log_id: self._talent_media_answer(
                 entry, request.headers.get("access-token"), body, now, log_id),
-            lambda code, log_id, now: env.talent_media_error(
-                code, env.MESSAGES[code], log_id, int(now)),
-            env.MEDIA_SERVER_ERROR,
+            self._talent_media_failure, env.MEDIA_SERVER_ERROR,
         )
 
     def _talent_media_answer(
@@ -198,6 +229,7 @@ class SandboxServer:
         state, _ = self.auth.check(token)
         try:
             if state is not TokenState.VALID:
+                self._unauthorized(entry, state)
                 code = (env.MEDIA_TOKEN_INVALID if state is TokenState.INVALID
                         else env.MEDIA_TOKEN_EXPIRED)
                 raise Rejection(code, env.MESSAGES[code])
@@ -208,7 +240,7 @@ class SandboxServer:
                                 sub, env.SUB_MESSAGES[sub])
         except Rejection as exc:
             entry.outcome = str(exc.code)
-            return env.talent_media_error(exc.code, exc.message, log_id, int(now),
+            return env.talent_media_error(exc.code, exc.message, log_id, self._now_field(now),
                                           exc.sub_code, exc.sub_message)
         total = self.data.count_talent_media(q.plan_id, q.douyin_id, q.content_type)
         page_count = -(-total // q.page_size)
@@ -216,7 +248,55 @@ class SandboxServer:
                                               q.page_no, q.page_size)
         entry.outcome = OK
         return env.talent_media_ok(records, total, page_count, env.data_date(now), log_id,
-                                   int(now))
+                                   self._now_field(now))
+
+    def _talent_media_failure(self, code: int, log_id: str, now: float) -> bytes:
+        if code == env.RATE_LIMITED and self.config.realistic:
+            return env.gateway_error(code, env.MESSAGES[code], log_id)
+        return env.talent_media_error(code, env.MESSAGES[code], log_id, self._now_field(now))
+
+    # -- bill links --------------------------------------------------------------------
+
+    async def _bill_request(
+        self, request: web.Request, endpoint: str, *, agency: bool
+    ) -> web.StreamResponse:
+        origin = f"{request.scheme}://{request.host}"
+        return await self._data_request(
+            request, endpoint, "page",
+            lambda entry, body, now, log_id: self._bill_answer(
+                entry, request.headers.get("access-token"), body, now, log_id, origin, agency),
+            lambda code, log_id, now: env.bill_links(code, env.MESSAGES[code], log_id, None),
+            env.TASK_INTERNAL_ERROR,
+        )
+
+    def _bill_answer(
+        self, entry: LogEntry, token: str | None, body: Any, now: float, log_id: str,
+        origin: str, agency: bool,
+    ) -> bytes:
+        state, capable = self.auth.check(token)
+        code, message = 0, ""
+        if state is TokenState.INVALID:
+            code = env.TASK_TOKEN_INVALID
+        elif state is TokenState.EXPIRED:
+            code = env.TASK_TOKEN_EXPIRED
+        elif not (self.auth.is_agency(token) if agency else capable):
+            code = env.TASK_NO_CAPABILITY
+            message = f"{env.MESSAGES[code]}: {AGENCY_SCOPE}" if agency else ""
+        if code:
+            self._unauthorized(entry, state)
+            entry.outcome = str(code)
+            return env.bill_links(code, message or env.MESSAGES[code], log_id, None)
+        try:
+            bill_date = parse_bill_link(body, now)
+        except Rejection as exc:
+            entry.outcome = str(exc.code)
+            return env.bill_links(exc.code, exc.message, log_id, None)
+        entry.outcome = OK
+        links = {
+            "bill_link": self.files.link(origin, bill_date, agency, "video", now),
+            "live_bill_link": self.files.link(origin, bill_date, agency, "live", now),
+        }
+        return env.bill_links(0, "", log_id, links)
 
     # -- token endpoints ---------------------------------------------------------------
 
@@ -232,6 +312,7 @@ class SandboxServer:
         entry = self.log.add(self.config.monotonic(), self.config.clock(), endpoint, None)
         body = await self._json(request)
         await self._delay()
+        await self._token_delay()
         answer = self.auth.client_token(body, stable=stable)
         entry.outcome = str(answer.code) if answer.code else OK
         entry.http_status = 200
@@ -243,6 +324,7 @@ class SandboxServer:
         wall = self.config.clock()
         entry = self.log.add(self.config.monotonic(), wall, AUTH_TOKEN, token)
         await self._delay()
+        await self._token_delay()
         answer = self.auth.auth_token(token, request.query)
         entry.outcome = str(answer.code) if answer.code else OK
         log_id = self._log_id(wall)

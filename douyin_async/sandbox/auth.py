@@ -111,6 +111,16 @@ class TokenAuthority:
             return TokenState.EXPIRED, issued.capable
         return TokenState.VALID, issued.capable
 
+    def is_agency(self, token: str | None) -> bool:
+        """Whether a (valid) token may call the agency bill-link endpoint."""
+        if not token or token in self.config.non_agency_tokens:
+            return False
+        if token in self.config.static_tokens or token in self.config.incapable_tokens:
+            return True
+        issued = self._issued.get(token)
+        client = self._clients.get(issued.client_key) if issued is not None else None
+        return client is not None and client.agency
+
     # -- client tokens -----------------------------------------------------------------
 
     def client_token(self, body: Any, *, stable: bool) -> TokenAnswer:

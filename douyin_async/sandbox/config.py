@@ -32,6 +32,14 @@ FAULT_MIX = {
 }
 
 KeyStyle = Literal["pascal", "snake"]
+#: ``"tidy"``: every record carries every key, as the API pages print them. ``"realistic"``:
+#: answers shaped like the real platform's (see ``douyin_async.sandbox.realism``).
+Realism = Literal["tidy", "realistic"]
+#: Encodings of the bill files: UTF-8 with a BOM, plain UTF-8, or GB18030.
+BillEncoding = Literal["utf-8-sig", "utf-8", "gb18030"]
+BILL_ENCODINGS = ("utf-8-sig", "utf-8", "gb18030")
+#: The token-endpoint delay of the realistic profile when ``token_latency`` is not set.
+REALISTIC_TOKEN_LATENCY = 0.05
 
 
 @attrs.frozen
@@ -39,19 +47,22 @@ class RegisteredClient:
     """An app known to the token endpoints.
 
     ``capable=False`` models an app without the task-video data capability: its tokens are
-    answered 28001018 on the task-video endpoint.
+    answered 28001018 on the task-video endpoint. ``agency=False`` models an app without the
+    agency scope (``taskbox.agent.admin``): its tokens are answered 28001018 on the agency
+    bill-link endpoint.
     """
 
     client_key: str
     client_secret: str
     capable: bool = True
+    agency: bool = True
 
 
 class ManualClock:
     """A clock that moves only when told, for exact tests of time rules.
 
-    Call it for unix seconds (the ``clock`` knob); use :meth:`monotonic` for the ``monotonic``
-    knob. :meth:`advance` moves both.
+    Call it for unix seconds (the ``clock`` knob); use ``monotonic`` for the ``monotonic``
+    knob. ``advance`` moves both.
     """
 
     def __init__(self, start: float | None = None) -> None:
@@ -62,7 +73,7 @@ class ManualClock:
         return self.now
 
     def monotonic(self) -> float:
-        """Seconds on a monotonic scale, moved by :meth:`advance` like the wall clock."""
+        """Seconds on a monotonic scale, moved by ``advance`` like the wall clock."""
         return self._mono
 
     def advance(self, seconds: float) -> None:
@@ -107,6 +118,21 @@ class SandboxConfig:
             before the end of its billing date (Asia/Shanghai day).
         forbidden_plan_ids / forbidden_plan_suffix: plans the app may not query (2100007); a
             plan is also forbidden when ``plan_id % 1000 == forbidden_plan_suffix``.
+        realism: ``"tidy"`` (every key present, one key style) or ``"realistic"`` (sparse
+            records, mixed key styles, an unknown key per record, gateway-style errors, HTTP
+            401 for a bad token, ``extra.now`` in milliseconds; ``key_style`` and
+            ``extra_fields`` are then ignored for task videos).
+
+    Bill files:
+        bill_rows / bill_live_rows: rows of each video / live-room bill file.
+        bill_encoding: ``"utf-8-sig"`` (UTF-8 with a BOM), ``"utf-8"`` or ``"gb18030"``.
+        bill_link_lifetime: seconds a signed download link is valid.
+        bill_ranges: whether the file host honours ``Range`` (False: always the whole file,
+            no ``Accept-Ranges``).
+        bill_cut_after: cut every download after this many body bytes (None: never).
+        bill_cut_rate: probability that a download is cut at a random point of its body.
+        bill_error_rate: probability that the file host answers 503.
+        bill_fault_limit: at most this many file-host faults in all (None: no limit).
 
     Traffic:
         qps: rolling cap per access token across both data endpoints (None: no cap).
@@ -122,6 +148,9 @@ class SandboxConfig:
             client token stays valid after a new one is issued.
         refresh_token_lifetime: seconds an authorizer refresh token lives.
         token_call_limit / token_call_window: calls per client key before 10020.
+        token_latency: extra seconds every token-endpoint answer waits (None: 0, or
+            ``REALISTIC_TOKEN_LATENCY`` in the realistic profile).
+        non_agency_tokens: static tokens answered 28001018 on the agency bill-link endpoint.
 
     Clocks:
         clock: unix seconds (90-day rule, token expiry, ``now`` fields).
@@ -144,6 +173,17 @@ class SandboxConfig:
     published_before_billing_only: bool = False
     forbidden_plan_ids: frozenset[int] = frozenset()
     forbidden_plan_suffix: int | None = 403
+    realism: Realism = "tidy"
+
+    bill_rows: int = attrs.field(default=2000, validator=_non_negative)
+    bill_live_rows: int = attrs.field(default=200, validator=_non_negative)
+    bill_encoding: BillEncoding = "utf-8-sig"
+    bill_link_lifetime: int = attrs.field(default=3600, validator=_positive)
+    bill_ranges: bool = True
+    bill_cut_after: int | None = None
+    bill_cut_rate: float = attrs.field(default=0.0, validator=_rate)
+    bill_error_rate: float = attrs.field(default=0.0, validator=_rate)
+    bill_fault_limit: int | None = None
 
     qps: int | None = 10
     qps_window: float = attrs.field(default=1.0, validator=_positive)
@@ -165,6 +205,8 @@ class SandboxConfig:
     refresh_token_lifetime: int = attrs.field(default=30 * 86400, validator=_positive)
     token_call_limit: int = attrs.field(default=500, validator=_positive)
     token_call_window: float = attrs.field(default=300.0, validator=_positive)
+    token_latency: float | None = None
+    non_agency_tokens: frozenset[str] = frozenset()
 
     clock: Callable[[], float] = attrs.field(default=time.time, eq=False, repr=False)
     monotonic: Callable[[], float] = attrs.field(default=time.monotonic, eq=False, repr=False)
@@ -172,6 +214,17 @@ class SandboxConfig:
     def __attrs_post_init__(self) -> None:
         if self.key_style not in ("pascal", "snake"):
             raise ValueError(f"key_style must be 'pascal' or 'snake', got {self.key_style!r}")
+        if self.realism not in ("tidy", "realistic"):
+            raise ValueError(f"realism must be 'tidy' or 'realistic', got {self.realism!r}")
+        if self.bill_encoding not in BILL_ENCODINGS:
+            raise ValueError(f"bill_encoding must be one of {BILL_ENCODINGS}, "
+                             f"got {self.bill_encoding!r}")
+        if self.bill_cut_after is not None and self.bill_cut_after < 0:
+            raise ValueError("bill_cut_after must not be negative")
+        if self.bill_cut_rate + self.bill_error_rate > 1.0 + 1e-9:
+            raise ValueError("bill_cut_rate + bill_error_rate must be at most 1")
+        if self.token_latency is not None and self.token_latency < 0:
+            raise ValueError("token_latency must not be negative")
         if self.qps is not None and self.qps < 1:
             raise ValueError(f"qps must be >= 1 or None, got {self.qps!r}")
         if self.jitter > self.latency:
@@ -182,6 +235,17 @@ class SandboxConfig:
             raise ValueError("len(agency_keys) must be >= 1 and divide authors")
         if sum(self.fault_rates().values()) > 1.0 + 1e-9:
             raise ValueError("fault rates must sum to at most 1")
+
+    @property
+    def realistic(self) -> bool:
+        """Whether the realistic profile is on."""
+        return self.realism == "realistic"
+
+    def token_delay(self) -> float:
+        """Seconds every token-endpoint answer waits on top of ``latency``."""
+        if self.token_latency is not None:
+            return self.token_latency
+        return REALISTIC_TOKEN_LATENCY if self.realistic else 0.0
 
     def fault_rates(self) -> dict[str, float]:
         """The probability of each fault kind, keyed by kind name (see ``FAULT_KINDS``)."""

@@ -48,6 +48,17 @@ def task_video(code: int, message: str, log: str, records: list[dict[str, Any]] 
     return orjson.dumps(body)
 
 
+def gateway_error(code: int, message: str, log: str) -> bytes:
+    """A gateway's refusal in the err_no form, on any path (no ``data``)."""
+    return orjson.dumps({"err_no": code, "err_msg": message, "log_id": log})
+
+
+def bill_links(code: int, message: str, log: str, links: dict[str, str] | None) -> bytes:
+    """The bill-link answer: the err_no envelope, ``data: {bill_link, live_bill_link}``."""
+    return orjson.dumps({"err_no": code, "err_msg": message, "log_id": log,
+                         "data": links if links is not None else {}})
+
+
 def talent_media_ok(
     records: list[dict[str, Any]], total: int, page_count: int, date: str, log: str, now: int
 ) -> bytes:

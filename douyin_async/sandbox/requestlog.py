@@ -19,7 +19,10 @@ TALENT_MEDIA = "talent_media"
 CLIENT_TOKEN = "client_token"
 STABLE_CLIENT_TOKEN = "stable_client_token"
 AUTH_TOKEN = "get_auth_token"
-DATA_ENDPOINTS = (TASK_VIDEO, TALENT_MEDIA)
+BILL_LINK = "bill_link"
+AGENCY_BILL_LINK = "agency_bill_link"
+BILL_FILE = "bill_file"
+DATA_ENDPOINTS = (TASK_VIDEO, TALENT_MEDIA, BILL_LINK, AGENCY_BILL_LINK)
 
 OK = "ok"
 PENDING = "pending"
@@ -41,7 +44,10 @@ class LogEntry:
     not envelopes the fault kind (``"bad_gateway"``, ``"reset"``, ``"cut_body"``);
     ``"pending"`` while undecided, ``"cancelled"`` when the client left first. ``fault`` names
     the injected fault, if any (``"slow"`` and ``"server_error"`` still end in an envelope).
-    ``http_status`` is None when no status line was sent.
+    ``http_status`` is None when no status line was sent. On the file host (``bill_file``)
+    ``byte_range`` is the ``(first, last)`` byte range answered (inclusive), and ``outcome`` is
+    ``"ok"``, ``"expired"``, ``"bad_signature"``, ``"not_found"``, ``"unsatisfiable"``,
+    ``"server_error"`` or ``"cut"``.
     """
 
     seq: int
@@ -54,10 +60,12 @@ class LogEntry:
     outcome: str = PENDING
     fault: str | None = None
     http_status: int | None = None
+    byte_range: tuple[int, int] | None = None
 
 
 class RequestLog:
-    """Thread-safe append-only list of :class:`LogEntry` with counting helpers."""
+    """Thread-safe append-only list of
+    [`LogEntry`][douyin_async.sandbox.LogEntry] with counting helpers."""
 
     def __init__(self) -> None:
         self._entries: list[LogEntry] = []

@@ -7,6 +7,7 @@ All three expose ``url`` (``http://127.0.0.1:PORT``), ``token`` (the static acce
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -16,8 +17,10 @@ from types import TracebackType
 from aiohttp import web
 
 from .app import SandboxServer
+from .bills import BillKind
 from .config import STATIC_TOKEN, SandboxConfig
-from .data import SandboxData
+from .data import SandboxData, parse_billing_date
+from .options import args_from_config
 from .requestlog import RequestLog
 
 #: How long closing waits for answers still being written before cutting them off.
@@ -59,6 +62,12 @@ class Sandbox:
         if self._runner is None:
             raise RuntimeError("the sandbox is not running")
         return f"http://{self.host}:{self.port}"
+
+    def bill_link(self, bill_date: str | dt.date, *, agency: bool = False,
+                  kind: BillKind = "video") -> str:
+        """A signed link to one bill file, as the bill-link endpoints answer it now."""
+        date = parse_billing_date(bill_date) if isinstance(bill_date, str) else bill_date
+        return self.server.files.link(self.url, date, agency, kind, self.config.clock())
 
     async def start(self) -> None:
         """Bind and start serving."""
@@ -137,6 +146,11 @@ class ThreadedSandbox:
         """The base URL, without a trailing slash."""
         return self._sandbox.url
 
+    def bill_link(self, bill_date: str | dt.date, *, agency: bool = False,
+                  kind: BillKind = "video") -> str:
+        """A signed link to one bill file, as the bill-link endpoints answer it now."""
+        return self._sandbox.bill_link(bill_date, agency=agency, kind=kind)
+
     def start(self) -> None:
         """Start the thread and wait until the server listens."""
         if self._thread is not None:
@@ -199,7 +213,7 @@ class SubprocessSandbox:
     """A sandbox in a child Python process (``python -m douyin_async.sandbox``).
 
     Only the settings the command line can express reach the child (see
-    :func:`douyin_async.sandbox.cli.args_from_config`); clocks, clients and token sets are the
+    `douyin_async.sandbox.options.args_from_config`); clocks, clients and token sets are the
     defaults there. ``data`` is computed locally from the same settings; there is no ``log``.
     """
 
@@ -227,8 +241,6 @@ class SubprocessSandbox:
 
     def start(self) -> None:
         """Start the child and wait for it to print its URL."""
-        from .cli import args_from_config
-
         cmd = [sys.executable, "-m", "douyin_async.sandbox", "--host", self.host,
                "--port", str(self.port), *args_from_config(self.config)]
         process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)

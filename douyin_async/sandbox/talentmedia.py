@@ -16,6 +16,10 @@ from .config import SandboxConfig
 from .hashing import Hasher, split
 from .names import EXTRA_MEDIA_KEY
 
+#: The keys of a talent-media record the client knows.
+MEDIA_FIELDS = ("content_open_id", "content_type", "gmv", "play_cnt", "talent_commission",
+                "used_gmv")
+
 #: content_type of a live room.
 LIVE = 1
 #: content_type of a short video.
@@ -71,6 +75,12 @@ class TalentMediaPopulation:
                     return
             skip = 0
 
+    def expected(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A wire record in the client's terms: known fields, and ``extra`` for the rest."""
+        out = {name: record[name] for name in MEDIA_FIELDS}
+        out["extra"] = {k: v for k, v in record.items() if k not in MEDIA_FIELDS}
+        return out
+
     def record(self, plan_id: int, douyin_id: str, scene: int, index: int) -> dict[str, Any]:
         """The wire form of record ``index`` of one scene."""
         raw = self._hash.raw(48, "open-id", plan_id, douyin_id, scene, index)
@@ -86,6 +96,6 @@ class TalentMediaPopulation:
             "talent_commission": gmv * (rate + 1) // 100,
             "used_gmv": gmv * min(used_pct, 100) // 100,
         }
-        if self.config.extra_fields:
+        if self.config.extra_fields or self.config.realistic:
             out[EXTRA_MEDIA_KEY] = rate + 1
         return out

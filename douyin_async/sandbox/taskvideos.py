@@ -34,6 +34,7 @@ from .names import (
     TITLE_HEADS,
     TITLE_TAILS,
 )
+from .realism import RealisticVideos, expected_fields
 
 HOUR = 3600
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -65,6 +66,7 @@ class TaskVideoPopulation:
         self._hash = Hasher(config.seed, "task-videos")
         self._keys = PASCAL_KEYS if config.key_style == "pascal" else SNAKE_KEYS
         self._extra_key = EXTRA_VIDEO_KEY[config.key_style] if config.extra_fields else None
+        self._realism = RealisticVideos(config.seed) if config.realistic else None
         self._span = 2 * config.videos_per_hour + 1
         n_authors = config.authors
         step = 7919
@@ -219,8 +221,8 @@ class TaskVideoPopulation:
                 remaining -= stop - skip
             skip = 0
 
-    def record(self, video: Video, billing_date: dt.date) -> dict[str, Any]:
-        """The wire form of one video's data for one billing date."""
+    def values(self, video: Video, billing_date: dt.date) -> tuple[Any, ...]:
+        """One video's data for one billing date, position for position with ``SNAKE_KEYS``."""
         video_id, publish, author, task, title, mid = video
         task_id, task_name, app_title = self._tasks[task]
         m = self._hash.pair(2, video_id, billing_date.toordinal())
@@ -240,14 +242,28 @@ class TaskVideoPopulation:
         agency = author % self._n_agencies
         title_text = (TITLE_HEADS[title % len(TITLE_HEADS)]
                       + TITLE_TAILS[(title >> 8) % len(TITLE_TAILS)])
-        values = (
+        return (
             active, ad_cost, self._nicknames[author], billing_gmv, billing_refund_gmv,
             self._client_names[agency], feed_cost, self.douyin_ids[author], profit, gmv,
             app_title, publish, refund, task_id, task_name, video_id,
             f"https://www.iesdouyin.com/share/video/{video_id}/?region=CN&mid={mid}",
             title_text, billing_date.isoformat(),
         )
+
+    def record(self, video: Video, billing_date: dt.date) -> dict[str, Any]:
+        """The wire form of one video's data for one billing date."""
+        values = self.values(video, billing_date)
+        if self._realism is not None:
+            return self._realism.render(values, video[1], billing_date)
         out = dict(zip(self._keys, values, strict=True))
         if self._extra_key is not None:
-            out[self._extra_key] = profit * 3 // 10
+            out[self._extra_key] = values[8] * 3 // 10
         return out
+
+    def expected(self, video: Video, billing_date: dt.date) -> dict[str, Any]:
+        """One record in the client's terms (see ``douyin_async.sandbox.realism.expected``)."""
+        values = self.values(video, billing_date)
+        if self._realism is not None:
+            return self._realism.expected(values, video[1], billing_date)
+        extra = {} if self._extra_key is None else {self._extra_key: values[8] * 3 // 10}
+        return expected_fields(values, extra)

@@ -10,6 +10,13 @@ present; an empty string counts as absent.
 Talent media (error_code): 2100005 参数错误, sub-code 110001, for a body that is not an object,
 missing or wrong-typed fields, ``plan_id < 1``, ``page_no < 1``, ``page_size`` outside 1..100,
 an empty ``douyin_id`` or a ``content_type`` outside {1, 2, 3}.
+
+As the platform does, a task-video billing date after today (Asia/Shanghai) and a publish
+window starting after now are 28001007 too.
+
+Bill links (err_no): 28001007 for a body that is not an object or a ``bill_date`` that is not
+``YYYY-MM-DD``, for a date whose file is not generated yet (today or later, Asia/Shanghai),
+and for a date outside the latest 180 days (before today - 180 days).
 """
 
 from __future__ import annotations
@@ -27,6 +34,9 @@ START_TOO_OLD = 28013009
 PAGE_TOO_LARGE = 28013010
 MEDIA_INVALID_PARAMS = 2100005
 MEDIA_INVALID_PARAMS_SUB = 110001
+
+BILL_DAYS = 180
+CHINA = dt.timezone(dt.timedelta(hours=8))
 
 MAX_WINDOW_SECONDS = 30 * 86400
 MAX_START_AGE_SECONDS = 90 * 86400
@@ -102,18 +112,23 @@ class _MediaInvalid(Rejection):
                          f"参数不合法: {detail}")
 
 
-def parse_task_video(body: Any, now: float) -> TaskVideoRequest:
-    """Check a task-video body against the page's rules; raise :class:`Rejection`."""
-    fail = _TaskVideoInvalid
+def _object_date(body: Any, name: str) -> dt.date:
+    """The ``YYYY-MM-DD`` field ``name`` of a body that must be an object (else 28001007)."""
     if not isinstance(body, dict):
-        raise fail("body must be a JSON object")
-    billing = body.get("billing_date")
-    if not isinstance(billing, str):
-        raise fail("billing_date is required (YYYY-MM-DD)")
+        raise _TaskVideoInvalid("body must be a JSON object")
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise _TaskVideoInvalid(f"{name} is required (YYYY-MM-DD)")
     try:
-        billing_date = parse_billing_date(billing)
+        return parse_billing_date(value)
     except ValueError:
-        raise fail("billing_date must be YYYY-MM-DD") from None
+        raise _TaskVideoInvalid(f"{name} must be YYYY-MM-DD") from None
+
+
+def parse_task_video(body: Any, now: float) -> TaskVideoRequest:
+    """Check a task-video body against the page's rules; raise `Rejection`."""
+    fail = _TaskVideoInvalid
+    billing_date = _object_date(body, "billing_date")
     page_num = _int(body, "page_num", 1, INT32_MAX, fail)
     page_size = _int(body, "page_size", 1, INT32_MAX, fail)
     if page_size > TASK_VIDEO_MAX_PAGE_SIZE:
@@ -126,13 +141,17 @@ def parse_task_video(body: Any, now: float) -> TaskVideoRequest:
         raise fail("publish window longer than 30 days")
     douyin_id = _optional_str(body, "douyin_id", fail)
     agency = _optional_str(body, "agency_client_key", fail)
+    if billing_date > china_today(now):
+        raise fail("billing_date is in the future")
+    if start > now:
+        raise fail("video_publish_start_time is in the future")
     if start < now - MAX_START_AGE_SECONDS:
         raise Rejection(START_TOO_OLD, "开始时间不能早于3个月")
     return TaskVideoRequest(billing_date, page_num, page_size, start, end, douyin_id, agency)
 
 
 def parse_talent_media(body: Any) -> TalentMediaRequest:
-    """Check a talent-media body; raise :class:`Rejection` (2100005 / 110001)."""
+    """Check a talent-media body; raise `Rejection` (2100005 / 110001)."""
     fail = _MediaInvalid
     if not isinstance(body, dict):
         raise fail("body must be a JSON object")
@@ -146,3 +165,20 @@ def parse_talent_media(body: Any) -> TalentMediaRequest:
     if content_type not in CONTENT_TYPES:
         raise fail("content_type must be 1, 2 or 3")
     return TalentMediaRequest(plan_id, page_no, page_size, douyin_id, content_type)
+
+
+def china_today(now: float) -> dt.date:
+    """The date at ``now`` in Asia/Shanghai."""
+    return dt.datetime.fromtimestamp(now, CHINA).date()
+
+
+def parse_bill_link(body: Any, now: float) -> dt.date:
+    """Check a bill-link body; the bill date, or `Rejection` (28001007)."""
+    fail = _TaskVideoInvalid
+    bill_date = _object_date(body, "bill_date")
+    today = china_today(now)
+    if bill_date >= today:
+        raise fail("账单尚未生成 (bill_date must be before today)")
+    if bill_date < today - dt.timedelta(days=BILL_DAYS):
+        raise fail(f"仅支持查询最近{BILL_DAYS}天的账单")
+    return bill_date
