@@ -159,3 +159,31 @@ async def test_views_overtake_a_background_pull_which_keeps_its_share() -> None:
         await running
         assert pages == expected
         assert sb.log.counts().get("28003018", 0) == 0
+
+
+async def test_a_stream_with_a_deadline_is_refused_at_once_behind_a_long_queue() -> None:
+    async with Sandbox() as sb, client(sb) as c:
+        queued = [asyncio.ensure_future(c.fetch_page(media(f"dy-{i}"))) for i in range(25)]
+        while c.stats.queued < 20:
+            await asyncio.sleep(0.01)
+        with pytest.raises(QueueTimeoutError):
+            [p async for p in c.talent_media_pages(media("stream"), deadline=1.0)]
+        await asyncio.gather(*queued)
+        assert len(sb.log.entries("talent_media")) == 25
+
+
+async def test_a_shared_view_is_sent_while_one_waiter_is_left_and_never_for_nobody() -> None:
+    async with Sandbox() as sb, client(sb) as c:
+        queued = [asyncio.ensure_future(c.fetch_page(media(f"dy-{i}"))) for i in range(10)]
+        kept = [asyncio.ensure_future(c.fetch_page(media("kept"))) for _ in range(3)]
+        dropped = [asyncio.ensure_future(c.fetch_page(media("dropped"))) for _ in range(3)]
+        while c.stats.queued < 8:
+            await asyncio.sleep(0.01)
+        for task in kept[:2] + dropped:
+            task.cancel()
+        await kept[2]
+        await asyncio.gather(*queued)
+        await asyncio.gather(*dropped, return_exceptions=True)
+        # The ten, and "kept" once; "dropped" never.
+        assert len(sb.log.entries("talent_media")) == 11
+        assert c.stats.shared_flights == 4
