@@ -44,7 +44,7 @@ from .lanes import (
     queue_budget,
     retry_after,
 )
-from .ratelimit import RateLimiter
+from .ratelimit import PacedLimiter, RateLimiter
 
 
 def pacing_of(limiter: RateLimiter) -> tuple[float, float]:
@@ -87,7 +87,10 @@ class AdmissionQueue:
     [`ClientStats`][douyin_async.stats.ClientStats] there). ``jitter`` is the fraction by
     which the estimate may run late: a call is admitted when its wait, its own slot
     included, times ``1 + jitter`` fits its budget (5% by default: the hand-over between
-    two waiters costs an event-loop turn or two).
+    two waiters costs an event-loop turn or two). ``depth`` is how many waiters may be
+    inside the limiter's ``acquire()`` at once: 1 for the in-process limiter (exact
+    positions); a limiter that reserves slots remotely (Redis) keeps its accuracy by
+    reserving a few ahead, at the price of that many more grants a view may wait behind.
     """
 
     def __init__(
@@ -97,13 +100,15 @@ class AdmissionQueue:
         clock: Callable[[], float] = time.monotonic,
         on_change: Callable[[AdmissionQueue], None] = lambda _queue: None,
         jitter: float = 0.05,
+        depth: int = 1,
     ) -> None:
         self.jitter = jitter
+        self.depth = max(1, depth)
+        self.holders = 0
         self.policy = policy or LanePolicy()
         self.turns = LaneTurns(self.policy)
         self.clock = clock
         self.lanes: dict[Priority, deque[_Waiter]] = {lane: deque() for lane in PRIORITIES}
-        self.gate_busy = False
         self.spacing = 0.1
         self.pause = 0.0
         #: Measured seconds between back-to-back grants (moving average; 0 until measured).
@@ -123,7 +128,12 @@ class AdmissionQueue:
         """Grants before a call of ``lane`` arriving now, the one at the gate included."""
         other = BACKGROUND if lane == INTERACTIVE else INTERACTIVE
         before = grants_before(self.turns, lane, len(self.lanes[lane]), len(self.lanes[other]))
-        return before + (1 if self.gate_busy else 0)
+        return before + self.holders
+
+    @property
+    def gate_busy(self) -> bool:
+        """True when no more waiters may go into the limiter now."""
+        return self.holders >= self.depth
 
     @property
     def per_grant(self) -> float:
@@ -179,7 +189,7 @@ class AdmissionQueue:
         # away, whatever the budget (the request's own time is the server's).
         give_up_at = None if budget is None else self.clock() + max(budget, self.spacing)
         if not self.gate_busy and not self.queued():
-            self.gate_busy = True
+            self.holders += 1
             self._on_change(self)
         else:
             await self._queue(priority, budget, wait, ahead, endpoint)
@@ -240,16 +250,16 @@ class AdmissionQueue:
         self._on_change(self)
 
     def _release(self) -> None:
-        """Hand the gate to the next waiter in lane order, or open it."""
-        while True:
+        """A holder left the gate: let the next waiters in, in lane order."""
+        self.holders -= 1
+        while self.holders < self.depth:
             lane = self.turns.next(bool(self.lanes[INTERACTIVE]), bool(self.lanes[BACKGROUND]))
             if lane is None:
-                self.gate_busy = False
                 break
             waiter = self.lanes[lane].popleft()
             if not waiter.future.done():
                 waiter.future.set_result(None)
-                break
+                self.holders += 1
         self._on_change(self)
 
     def _error(self, wait: float, budget: float, ahead: int, priority: Priority,
@@ -286,7 +296,9 @@ class Admissions:
     A call with a deadline must get its slot early enough for its request to end in time:
     ``service_factor`` times the recent request latency plus ``headroom`` seconds before
     the deadline (1.5 x and 0.1 s by default: latency varies, and decoding and the caller's
-    own answer take time too).
+    own answer take time too). ``depth``: how many calls may be inside the ``acquire()`` of a
+    limiter other than [`PacedLimiter`][douyin_async.PacedLimiter] (the client passes its
+    ``max_concurrency``).
     """
 
     def __init__(
@@ -298,6 +310,7 @@ class Admissions:
         clock: Callable[[], float] = time.monotonic,
         service_factor: float = 1.5,
         headroom: float = 0.1,
+        depth: int = 10,
     ) -> None:
         if max_queue_wait is not None and (isinstance(max_queue_wait, bool) or not isinstance(
                 max_queue_wait, int | float) or not max_queue_wait > 0):
@@ -308,6 +321,7 @@ class Admissions:
         self.clock = clock
         self.service_factor = service_factor
         self.headroom = headroom
+        self.depth = depth
         self._queues: dict[int, AdmissionQueue] = {}
 
     def options(self, deadline: float | None = None,
@@ -328,7 +342,10 @@ class Admissions:
         """The queue in front of ``limiter``."""
         queue = self._queues.get(id(limiter))
         if queue is None:
-            queue = AdmissionQueue(self.policy, clock=self.clock, on_change=self._changed)
+            # The in-process limiter takes one waiter at a time; others reserve ahead.
+            depth = 1 if isinstance(limiter, PacedLimiter) else self.depth
+            queue = AdmissionQueue(self.policy, clock=self.clock, on_change=self._changed,
+                                   depth=depth)
             self._queues[id(limiter)] = queue
         return queue
 

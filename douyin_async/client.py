@@ -121,7 +121,8 @@ class DouyinClient:
             limiters=build_limiters(rate_limit, limiter), retry_policy=self.retry_policy,
             stats=self.stats, timeout=self.timeout, max_concurrency=max_concurrency,
             decoder=PageDecoder(chunk=decode_chunk, invalid_records=invalid_records),
-            admissions=Admissions(self.stats, policy=lanes, max_queue_wait=max_queue_wait),
+            admissions=Admissions(self.stats, policy=lanes, max_queue_wait=max_queue_wait,
+                                  depth=max_concurrency),
             cache=as_cache(cache))
         self._admissions = self._executor.admissions
         self._flights: SingleFlight[Page | None] | None = \

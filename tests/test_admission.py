@@ -10,6 +10,7 @@ from douyin_async.admission import (
     BACKGROUND,
     INTERACTIVE,
     AdmissionQueue,
+    Admissions,
     LanePolicy,
     LaneTurns,
     grants_before,
@@ -20,6 +21,7 @@ from douyin_async.admission import (
 from douyin_async.errors import InvalidParameterError, QueueTimeoutError
 from douyin_async.ratelimit import PacedLimiter
 from douyin_async.sandbox import ManualClock
+from douyin_async.stats import ClientStats
 
 
 class HeldLimiter:
@@ -242,3 +244,21 @@ async def test_the_estimate_follows_the_measured_pace_when_it_is_slower() -> Non
     limiter.grant()
     await queue.acquire(limiter)
     assert queue.interval < 1.0
+
+
+async def test_a_deeper_gate_lets_that_many_waiters_reserve_at_once() -> None:
+    limiter = HeldLimiter(spacing=0.1)
+    queue = AdmissionQueue(depth=3)
+    tasks = [asyncio.ensure_future(queue.acquire(limiter)) for _ in range(5)]
+    await settle()
+    assert limiter.acquires == 3 and queue.holders == 3 and queue.queued() == 2
+    assert queue.ahead() == 5
+    limiter.grant(5)
+    await asyncio.gather(*tasks)
+    assert queue.holders == 0 and limiter.acquires == 5
+
+
+def test_the_in_process_limiter_gets_a_gate_of_one_and_others_the_client_depth() -> None:
+    admissions = Admissions(ClientStats(), depth=10)
+    assert admissions.queue(PacedLimiter(10)).depth == 1
+    assert admissions.queue(HeldLimiter()).depth == 10  # e.g. the Redis limiter
