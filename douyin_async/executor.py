@@ -19,7 +19,7 @@ import orjson
 
 from .admission import DEFAULT_CALL, Admissions, CallOptions
 from .auth import TokenProvider
-from .auth.base import current_token
+from .auth.base import token_after_slot
 from .cache import PageCache, cache_key
 from .decoding import Decoded, PageDecoder
 from .endpoints import PAGED, Endpoint, path_of
@@ -68,6 +68,10 @@ def _renews(error: DouyinError) -> bool:
         isinstance(error, AuthenticationError) and error.http_status == 401)
 
 
+#: What `_send` answers when it gave its slot up (no valid token after the wait).
+_SLOT_GIVEN_UP: Any = object()
+
+
 class Executor:
     """Sends requests for one client; shared by all its callers."""
 
@@ -110,7 +114,8 @@ class Executor:
             raise ClientClosedError("the client is closed")
 
     async def _send(self, endpoint: Endpoint[Any], payload: bytes, token: str,
-                    needed: Callable[[], bool] | None, options: CallOptions) -> Any:
+                    needed: Callable[[], bool] | None, options: CallOptions,
+                    may_give_up: bool = False) -> Any:
         limiter = self.limiters[endpoint.path]
         # Lanes and fail-fast admission in front of the limiter; the in-flight unit is taken
         # at the gate, right before the slot.
@@ -119,8 +124,12 @@ class Executor:
             self._check_open()
             if needed is not None and not needed():
                 return None
-            # A token renewed while this request waited for its slot is the one to send.
-            token = current_token(self.tokens) or token
+            # A token renewed while this request waited for its slot is the one to send; if
+            # none is valid any more, the slot is given up rather than held across a renewal.
+            fresh = token_after_slot(self.tokens, token)
+            if fresh is None and may_give_up:
+                return _SLOT_GIVEN_UP
+            token = fresh or token
             self.stats.requests += 1
             started = time.monotonic()
             request = Request("POST", self.base_url + endpoint.path, body=payload,
@@ -173,13 +182,18 @@ class Executor:
         limiter = self.limiters[endpoint.path]
         attempt = 0
         renewed = False
+        given_up = 0
         while True:
             token = ""
             try:
                 token = await self.tokens.get()
-                sent = await self._send(endpoint, payload, token, needed, options)
+                sent = await self._send(endpoint, payload, token, needed, options,
+                                        given_up < 3)
                 if sent is None:
                     return None
+                if sent is _SLOT_GIVEN_UP:
+                    given_up += 1  # the token expired while waiting for the slot: get one
+                    continue
                 token, response = sent
                 decoded = await self.decoder.decode(endpoint, response, page)
             except DouyinError as exc:

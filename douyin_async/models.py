@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from .errors import InvalidParameterError, InvalidRecordError
+from .pagination import is_last_page
 
 #: The API refuses publish windows longer than this (end - start, in seconds).
 MAX_WINDOW_SECONDS = 30 * 86400
@@ -262,8 +263,9 @@ class TaskVideoPage:
 
     @property
     def is_last(self) -> bool:
-        """True when the page is short, so no page follows it."""
-        return self.raw_count < self.query.page_size
+        """True when no page follows this one (it is short; see
+        `pagination.is_last_page`)."""
+        return is_last_page(self.page, self.raw_count, self.query.page_size)
 
 
 @attrs.frozen(slots=False)
@@ -283,12 +285,10 @@ class TalentMediaPage:
 
     @property
     def is_last(self) -> bool:
-        """True when no page follows this one: the page count says so (a full page that
-        claims to be last is not believed), or the page is short."""
-        short = self.raw_count < self.query.page_size
-        if self.page_count is None or (not short and self.page_count <= self.page):
-            return short
-        return self.page >= self.page_count
+        """True when no page follows this one: it is short and no `page_count` says more
+        follow (a full page is never last, whatever it claims; see
+        `pagination.is_last_page`)."""
+        return is_last_page(self.page, self.raw_count, self.query.page_size, self.page_count)
 
 
 # Records built by the fast decoder leave an empty ``extra`` out of the instance dict (see

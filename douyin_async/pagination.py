@@ -1,20 +1,62 @@
-"""Page plans (pure) and the driver that streams pages in order.
+"""Page plans (pure) and the drivers that stream pages in order and merge streams.
 
-A :class:`PagePlan` decides which pages to ask for next. Talent media tells its ``page_count``
-on page 1, so the rest can all be asked at once. Task videos have no total: the last page is
-the first short one, so after a full page 1 the plan fetches ahead speculatively, doubling the
-window while pages keep coming back full. A one-page answer costs exactly one request; pages
-asked past the end are counted as wasted.
+A [`PagePlan`][douyin_async.pagination.PagePlan] decides which pages to ask for next. Talent
+media tells its ``page_count`` on page 1, so the rest can all be asked at once. Task videos
+have no total: the last page is the first short one, so after a full page 1 the plan fetches
+ahead speculatively, doubling the window while pages keep coming back full. A one-page answer
+costs exactly one request; pages asked past the end are counted as wasted. Which page is the
+last is decided by one function,
+`is_last_page`, which the pages' ``is_last`` use too.
 
-:func:`stream_pages` runs a plan against any ``fetch`` coroutine and yields pages in page
-order; memory holds at most ``max_ahead`` pages (in flight or waiting for their turn).
+[`stream_pages`][douyin_async.pagination.stream_pages] runs a plan against any ``fetch``
+coroutine and yields pages in page order; memory holds at most ``max_ahead`` pages (in flight
+or waiting for their turn). [`merge`][douyin_async.pagination.merge] runs many producers and
+yields what they put; neither ever ends quietly short.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence, Sized
 from typing import Protocol, TypeVar
+
+
+def known_page_count(value: object) -> int | None:
+    """A server's ``page_count`` as a positive int, or None when it tells nothing.
+
+    Missing, 0, negative, a bool, a float (even ``3.0``) or any other type means "unknown".
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None
+    return value
+
+
+def is_last_page(page: int, raw_count: int, page_size: int, page_count: object = None) -> bool:
+    """Whether no page follows ``page``: the one definition of the last page.
+
+    ``raw_count`` counts the records the server sent (refused ones included). A short page
+    (fewer than ``page_size``) is the last, unless a known ``page_count`` (see
+    [`known_page_count`][douyin_async.pagination.known_page_count]) says more pages follow.
+    A full page never is the last, whatever ``page_count`` says: a full page that claims to
+    be at or past the end is not trusted and the next page is asked for, so that a wrong
+    total can cost requests but never ends a query quietly short.
+    """
+    if raw_count >= page_size:
+        return False
+    count = known_page_count(page_count)
+    return count is None or page >= count
+
+
+def trusted_page_count(page: int, raw_count: int, page_size: int,
+                       page_count: object) -> int | None:
+    """The end a page announces when it can be believed: a known ``page_count`` beyond
+    ``page``. None otherwise: unknown, or at or before the page (which then is the last if
+    it is short, and not believed if it is full)."""
+    count = known_page_count(page_count)
+    if count is None or count <= page:
+        return None
+    return count
 
 
 class PagePlan:
@@ -26,7 +68,16 @@ class PagePlan:
         self.window = 1
         self.first_page = first_page
         self.next_page = first_page
-        self.last_page: int | None = None
+        #: The first short page, once seen: nothing after it is needed.
+        self.short_page: int | None = None
+        #: The end announced by a trusted ``page_count``, until a full page reaches it.
+        self.announced: int | None = None
+
+    @property
+    def last_page(self) -> int | None:
+        """The last page as known now (None: unknown)."""
+        ends = [p for p in (self.short_page, self.announced) if p is not None]
+        return min(ends) if ends else None
 
     def next_pages(self, pending: int) -> list[int]:
         """Pages to request now, given ``pending`` pages requested but not yet handed out."""
@@ -38,22 +89,33 @@ class PagePlan:
 
     def needed(self, page: int) -> bool:
         """False once ``page`` is known to lie past the end."""
-        return self.last_page is None or page <= self.last_page
+        last = self.last_page
+        return last is None or page <= last
 
-    def on_page(self, page: int, n_records: int, page_count: int | None = None) -> None:
-        """Learn from an answered page: a total, a short page, or a full one."""
-        if page_count is not None:
-            self.last_page = max(page_count, 1) if self.last_page is None else self.last_page
+    def on_page(self, page: int, raw_count: int, page_count: int | None = None) -> None:
+        """Learn from an answered page: the last page (see
+        `is_last_page`) ends the query; another with
+        a trusted ``page_count`` tells where it ends; any other widens the window."""
+        if is_last_page(page, raw_count, self.page_size, page_count):
+            self.short_page = page if self.short_page is None else min(self.short_page, page)
+            return
+        if self.announced is not None and page >= self.announced:
+            # Not the last page, yet at the announced end: that total was wrong. Ask again
+            # for the pages skipped as past it.
+            self.next_page = min(self.next_page, self.announced + 1)
+            self.announced = None
+        count = trusted_page_count(page, raw_count, self.page_size, page_count)
+        if count is not None:
+            self.announced = count if self.announced is None else min(self.announced, count)
             self.window = self.max_ahead
-        if n_records < self.page_size:
-            self.last_page = page if self.last_page is None else min(self.last_page, page)
-        elif page_count is None:
+        else:
             self.window = min(self.window * 2, self.max_ahead)
 
     @property
     def finished(self) -> bool:
         """True when every needed page has been requested."""
-        return self.last_page is not None and self.next_page > self.last_page
+        last = self.last_page
+        return last is not None and self.next_page > last
 
 
 class _PageLike(Protocol):
@@ -62,6 +124,15 @@ class _PageLike(Protocol):
 
     @property
     def records(self) -> Sized: ...
+
+
+def page_raw_count(page: _PageLike) -> int:
+    """Records the server sent for ``page``: its ``raw_count`` when it has one (records
+    refused while decoding included), else ``len(page.records)``."""
+    raw = getattr(page, "raw_count", None)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    return len(page.records)
 
 
 P = TypeVar("P", bound=_PageLike)
@@ -93,7 +164,7 @@ async def stream_pages(
     *,
     page_count_of: Callable[[P], int | None] = lambda _: None,
     on_wasted: Callable[[int], None] = lambda _: None,
-    raw_count_of: Callable[[P], int] = lambda page: len(page.records),
+    raw_count_of: Callable[[P], int] = page_raw_count,
 ) -> AsyncGenerator[P, None]:
     """Fetch pages per ``plan`` concurrently and yield them in page order.
 
@@ -101,12 +172,18 @@ async def stream_pages(
     is no longer needed and it should return None without sending. Requests sent for pages
     past the end are reported once, as a count, to ``on_wasted``.
 
-    An error from any page is raised here after the other fetches are cancelled; so is
-    leaving early (``break``, ``aclose()``, cancellation): nothing is left running.
+    As soon as the end is known, fetches of pages past it are cancelled, and their answers
+    and errors are ignored (counted as wasted when they were sent). The error of a page is
+    raised once the page is known to be needed (every page before it answered, none of them
+    the last), after the other fetches are cancelled; so is leaving early (``break``,
+    ``aclose()``, cancellation): nothing is left running. A fetch that ends cancelled
+    although the stream did not cancel it raises `RuntimeError`: its page would be missing.
     """
     tasks: dict[asyncio.Task[P | None], int] = {}
+    dropped: set[asyncio.Task[P | None]] = set()
     tickets: list[_Ticket] = []
     ready: dict[int, P] = {}
+    failed: dict[int, BaseException] = {}
     next_out = plan.first_page
     try:
         def launch() -> None:
@@ -114,6 +191,20 @@ async def stream_pages(
                 ticket = _Ticket(plan, page)
                 tickets.append(ticket)
                 tasks[asyncio.ensure_future(fetch(page, ticket))] = page
+
+        def forget_past_the_end() -> None:
+            for task, page in list(tasks.items()):
+                if not plan.needed(page):
+                    del tasks[task]
+                    task.cancel()
+                    dropped.add(task)
+            for task in [t for t in dropped if t.done()]:
+                dropped.discard(task)
+                if not task.cancelled():
+                    task.exception()  # retrieved, and ignored: the page is past the end
+            for page in [p for p in (*ready, *failed) if not plan.needed(p)]:
+                ready.pop(page, None)
+                failed.pop(page, None)
 
         while True:
             launch()
@@ -123,27 +214,48 @@ async def stream_pages(
                 launch()
             if not plan.needed(next_out):
                 return
+            if next_out in failed:  # every page before it answered: this one is needed
+                raise failed[next_out]
             if not tasks:  # cannot happen with a consistent plan; never end silently
                 raise RuntimeError(f"pagination stalled before page {next_out}")
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 page = tasks.pop(task)
+                if task.cancelled():
+                    failed[page] = RuntimeError(
+                        f"the fetch of page {page} was cancelled from outside the stream")
+                    continue
+                error = task.exception()
+                if not plan.needed(page):
+                    continue  # past the end: its answer or error does not matter
+                if error is not None:
+                    failed[page] = error
+                    continue
                 result = task.result()
-                if result is None or not plan.needed(page):
+                if result is None:
                     continue
                 plan.on_page(page, raw_count_of(result), page_count_of(result))
                 if plan.needed(page):
                     ready[page] = result
-                for later in [p for p in ready if not plan.needed(p)]:
-                    del ready[later]
+            forget_past_the_end()
     finally:
-        for task in tasks:
+        pending = [*tasks, *dropped]
+        for task in pending:
             task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
         wasted = sum(1 for t in tickets if t.sent and not plan.needed(t.page))
         if wasted:
             on_wasted(wasted)
+
+
+def _ended_badly(task: asyncio.Task[None], index: int) -> BaseException | None:
+    """The error a finished producer ended with; cancellation counts as one."""
+    if task.cancelled():
+        return RuntimeError(
+            f"producer {index} was cancelled before it finished (not by merge); "
+            "what it had still to put is missing")
+    return task.exception()
 
 
 async def merge(
@@ -154,32 +266,65 @@ async def merge(
     """Run ``producers`` at once and yield what they put, as it comes.
 
     Each producer is called with an async ``put``; at most ``buffer`` items wait to be taken,
-    so producers slow down to the consumer's pace. The first error of any producer is raised
-    here; leaving early or an error cancels every producer and waits for them.
+    so producers slow down to the consumer's pace. The first error of any producer stops the
+    others at once and is raised at the consumer's next step, before anything still waiting
+    in the buffer. A producer that ends cancelled without merge having cancelled it is such
+    an error: `RuntimeError` (the items it had still to put would otherwise be silently
+    missing). Leaving early or an error cancels every producer and waits for them.
     """
     ready: asyncio.Queue[T] = asyncio.Queue(maxsize=max(1, buffer))
-    tasks = [asyncio.ensure_future(produce(ready.put)) for produce in producers]
-    try:
-        while True:
-            if not ready.empty():
-                yield ready.get_nowait()
-                continue
-            for task in tasks:
-                if task.done() and not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
-            alive = [task for task in tasks if not task.done()]
-            if not alive:
-                return
-            getter = asyncio.ensure_future(ready.get())
-            try:
-                await asyncio.wait([getter, *alive], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                if not getter.done():
-                    getter.cancel()
-                    await asyncio.gather(getter, return_exceptions=True)
-            if not getter.cancelled():
-                yield getter.result()
-    finally:
+    first: list[BaseException] = []
+    stopping = False
+
+    def stop() -> None:
+        nonlocal stopping
+        stopping = True
         for task in tasks:
             task.cancel()
+
+    def landed(index: int, task: asyncio.Task[None]) -> None:
+        if stopping:
+            return  # cancelled by merge, or ended while merge was stopping them
+        error = _ended_badly(task, index)
+        if error is not None:
+            first.append(error)
+            stop()
+
+    def check() -> None:
+        if not first:
+            for index, task in enumerate(tasks):
+                error = _ended_badly(task, index) if task.done() else None
+                if error is not None:
+                    first.append(error)
+                    break
+        if first:
+            stop()
+            raise first[0]
+
+    tasks = [asyncio.ensure_future(produce(ready.put)) for produce in producers]
+    for index, task in enumerate(tasks):
+        task.add_done_callback(functools.partial(landed, index))
+    try:
+        while True:
+            check()
+            if not ready.empty():
+                item = ready.get_nowait()
+            else:
+                alive = [task for task in tasks if not task.done()]
+                if not alive:
+                    return
+                getter = asyncio.ensure_future(ready.get())
+                try:
+                    await asyncio.wait([getter, *alive], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    if not getter.done():
+                        getter.cancel()
+                        await asyncio.gather(getter, return_exceptions=True)
+                if getter.cancelled():
+                    continue
+                item = getter.result()
+                check()
+            yield item
+    finally:
+        stop()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -6,9 +6,11 @@ instead: an aiolimiter bucket of capacity 1 whose period is slightly longer than
 Consecutive requests are then at least that far apart and no rolling second ever holds more
 than ``rate`` of them, while the sustained rate stays within a few percent of the cap.
 
-On a rate-limit answer every caller of the limiter pauses together and the spacing widens;
-it recovers step by step as requests succeed. That logic is :class:`Slowdown`, a pure object
-over an injected clock.
+On a rate-limit answer every caller of the limiter pauses together and the spacing widens,
+once per pause window however many answers report it (the rule
+`widen`, which the Redis limiter's script mirrors); it
+recovers step by step as requests succeed. That logic is
+[`Slowdown`][douyin_async.ratelimit.Slowdown], a pure object over an injected clock.
 """
 
 from __future__ import annotations
@@ -40,6 +42,21 @@ class RateLimiter(Protocol):
         """A request went through: let a slowed rate recover."""
 
 
+def widen(factor: float, paused_at: float | None, now: float, pause: float,
+          max_factor: float) -> float | None:
+    """The spacing factor after a rate-limit answer at ``now``, or None to change nothing.
+
+    The first answer of a pause window doubles the factor (up to ``max_factor``) and starts
+    a pause; answers that come less than ``pause`` seconds after the pause that is in force
+    began (``paused_at``) belong to it and change nothing, so ten concurrent rejections
+    widen the spacing once, not ten times. The rule of both
+    [`Slowdown`][douyin_async.ratelimit.Slowdown] and the Redis limiter's pause script.
+    """
+    if paused_at is not None and now < paused_at + pause:
+        return None
+    return min(factor * 2.0, max_factor)
+
+
 class Slowdown:
     """Shared pause and widened spacing after rate-limit answers (pure; clock injected).
 
@@ -63,13 +80,20 @@ class Slowdown:
         self.recovery = recovery
         self.factor = 1.0
         self.paused_until = 0.0
+        #: When the pause window in force began (None: never paused).
+        self.paused_at: float | None = None
         self._next = 0.0
 
     def on_rate_limited(self) -> None:
-        """Pause everybody for ``pause`` seconds and double the spacing (up to ``max_factor``)."""
+        """Pause everybody for ``pause`` seconds and double the spacing (up to
+        ``max_factor``), once per pause window (see `widen`)."""
         now = self.clock()
+        factor = widen(self.factor, self.paused_at, now, self.pause, self.max_factor)
+        if factor is None:
+            return
+        self.factor = factor
+        self.paused_at = now
         self.paused_until = max(self.paused_until, now + self.pause)
-        self.factor = min(self.factor * 2.0, self.max_factor)
 
     def on_success(self) -> None:
         """Shrink the spacing factor a step back towards 1."""

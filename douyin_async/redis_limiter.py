@@ -1,8 +1,8 @@
 """One request quota shared by many processes and machines, kept in Redis.
 
-:class:`RedisRateLimiter` implements the client's :class:`~douyin_async.ratelimit.RateLimiter`
-protocol, so any number of clients, in any number of processes on any number of machines,
-can share one app's rolling-second cap::
+[`RedisRateLimiter`][douyin_async.redis_limiter.RedisRateLimiter] implements the client's
+[`RateLimiter`][douyin_async.ratelimit.RateLimiter] protocol, so any number of clients, in any
+number of processes on any number of machines, can share one app's rolling-second cap::
 
     limiter = RedisRateLimiter("redis://redis.internal:6379/0", app="my-app", rate=10)
     async with limiter, DouyinClient(token, base_url=DOUYIN_OPEN_API, limiter=limiter) as client:
@@ -24,23 +24,24 @@ the jitter between the moment a slot falls due and the moment the request reache
 
 A refused caller (the queue is longer than ``max_wait``) does not fail: it sleeps until the
 queue should have shrunk below ``max_wait`` and asks again, in rounds, until it gets a slot
-or ``acquire_timeout`` (off by default) runs out (:class:`LimiterTimeoutError`).
+or ``acquire_timeout`` (off by default) runs out
+([`LimiterTimeoutError`][douyin_async.redis_limiter.LimiterTimeoutError]).
 
-On a rate-limit answer (:meth:`RedisRateLimiter.on_rate_limited`) the shared ``tat`` is
-pushed forward by ``pause`` and the spacing doubles (at most ``max_factor`` times), once per
-``pause`` window however many callers report it; every process then sees the gap. The
-spacing recovers by ``recovery`` per reservation, inside the same script, so
-:meth:`~RedisRateLimiter.on_success` costs no round trip.
+On a rate-limit answer
+([`RedisRateLimiter.on_rate_limited`][douyin_async.redis_limiter.RedisRateLimiter.on_rate_limited])
+the shared ``tat`` is pushed forward by ``pause`` and the spacing doubles (at most ``max_factor``
+times), once per ``pause`` window however many callers report it; every process then sees the gap.
+The spacing recovers by ``recovery`` per reservation, inside the same script, so
+[`on_success`][douyin_async.redis_limiter.RedisRateLimiter.on_success] costs no round trip.
 
-Redis down is never "unlimited": :meth:`~RedisRateLimiter.acquire` raises
-:class:`RedisLimiterError` (a :class:`~douyin_async.errors.TransportError`) and no request is
-sent.
+Redis down is never "unlimited": [`acquire`][douyin_async.redis_limiter.RedisRateLimiter.acquire]
+raises [`RedisLimiterError`][douyin_async.redis_limiter.RedisLimiterError] (a
+[`TransportError`][douyin_async.errors.TransportError]) and no request is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -52,11 +53,13 @@ from .ratelimit import DEFAULT_MARGIN
 
 try:
     import redis.asyncio as aioredis
-    from redis.exceptions import NoScriptError, RedisError
+    from redis.exceptions import RedisError
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "the Redis rate limiter needs redis-py: pip install 'douyin-async[redis]'"
     ) from exc
+
+from .redis_scripts import ACQUIRE, ACQUIRE_SCRIPT, PAUSE, PAUSE_SCRIPT, Script
 
 __all__ = [
     "ACQUIRE_SCRIPT",
@@ -74,68 +77,12 @@ DEFAULT_PREFIX = "douyin"
 
 _US = 1_000_000
 
-#: Reserve a slot. KEYS[1]: the limiter hash. ARGV: spacing (us, at factor 1), max_wait (us),
-#: recovery (factor multiplier per reservation), now (us; empty: Redis TIME). Returns
-#: {granted 0/1, wait in us}. A refusal stores nothing.
-ACQUIRE_SCRIPT = """
-local now
-if ARGV[4] ~= nil and ARGV[4] ~= '' then
-  now = tonumber(ARGV[4])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-local state = redis.call('HMGET', KEYS[1], 'tat', 'factor')
-local tat = tonumber(state[1]) or now
-local factor = tonumber(state[2]) or 1
-if tat < now then tat = now end
-local wait = tat - now
-if wait > tonumber(ARGV[2]) then
-  return {0, wait}
-end
-local new_tat = tat + math.floor(tonumber(ARGV[1]) * factor + 0.5)
-if factor > 1 then
-  factor = math.max(1, factor * tonumber(ARGV[3]))
-end
-redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', new_tat),
-           'factor', string.format('%.6f', factor))
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.floor((new_tat - now) / 1000) + 1000))
-return {1, wait}
-"""
-
-#: Start a shared pause. KEYS[1]: the limiter hash. ARGV: pause (us), max_factor, now (us;
-#: empty: Redis TIME). Pushes tat forward by the pause and doubles the spacing factor, unless
-#: a pause already started less than one pause ago. Returns 1 when applied, else 0.
-PAUSE_SCRIPT = """
-local now
-if ARGV[3] ~= nil and ARGV[3] ~= '' then
-  now = tonumber(ARGV[3])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-local pause = tonumber(ARGV[1])
-local state = redis.call('HMGET', KEYS[1], 'tat', 'factor', 'paused')
-local paused = tonumber(state[3])
-if paused and now < paused + pause then
-  return 0
-end
-local tat = tonumber(state[1]) or now
-if tat < now then tat = now end
-tat = tat + pause
-local factor = math.min((tonumber(state[2]) or 1) * 2, tonumber(ARGV[2]))
-redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat),
-           'factor', string.format('%.6f', factor), 'paused', string.format('%.0f', now))
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.floor((tat - now) / 1000) + 1000))
-return 1
-"""
-
-
 class RedisLimiterError(TransportError):
-    """The Redis behind a :class:`RedisRateLimiter` could not be reached or failed.
+    """The Redis behind a [`RedisRateLimiter`][douyin_async.redis_limiter.RedisRateLimiter] could
+    not be reached or failed.
 
     Raised by ``acquire()`` before any request is sent: the limiter fails closed, it never
-    lets requests through unpaced. A :class:`~douyin_async.errors.TransportError`, so code
+    lets requests through unpaced. A [`TransportError`][douyin_async.errors.TransportError], so code
     that handles network failures handles this one too.
     """
 
@@ -174,9 +121,9 @@ def connect(
 ) -> aioredis.Redis:
     """A Redis client suited to limiters: RESP2, bounded timeouts, and a *blocking* pool.
 
-    Pass it to any number of :class:`RedisRateLimiter` (one per app) and close it with
-    ``await client.aclose()``. The pool makes callers wait for a free connection instead of
-    failing when many tasks reserve at once (redis-py's default pool raises
+    Pass it to any number of [`RedisRateLimiter`][douyin_async.redis_limiter.RedisRateLimiter] (one
+    per app) and close it with ``await client.aclose()``. The pool makes callers wait for a free
+    connection instead of failing when many tasks reserve at once (redis-py's default pool raises
     ``MaxConnectionsError``). RESP2 is explicit: redis-py 8 defaults to RESP3, which older
     servers lack.
     """
@@ -198,38 +145,22 @@ def _describe(client: Any) -> str:
     return "Redis"
 
 
-class _Script:
-    """A Lua script run by EVALSHA; loaded (SCRIPT LOAD) on first use and after NOSCRIPT."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
-
-    async def __call__(self, client: Any, key: str, *args: str | int) -> Any:
-        try:
-            return await client.evalsha(self.sha, 1, key, *args)
-        except NoScriptError:
-            await client.script_load(self.source)
-            return await client.evalsha(self.sha, 1, key, *args)
-
-
-_ACQUIRE = _Script(ACQUIRE_SCRIPT)
-_PAUSE = _Script(PAUSE_SCRIPT)
-
-
 class RedisRateLimiter:
     """A rate limiter whose quota lives in Redis, shared by every process that uses its key.
 
     Args:
         redis: a ``redis.asyncio.Redis`` (or ``RedisCluster``) client, or a URL
             (``redis://host:6379/0``, ``rediss://``, ``unix://``). A client passed in is
-            shared and left open; one made from a URL (by :func:`connect`) is closed by
-            :meth:`aclose`. Share one client between the limiters of many apps.
+            shared and left open; one made from a URL (by
+            `connect`) is closed by
+            [`aclose`][douyin_async.redis_limiter.RedisRateLimiter.aclose]. Share one client
+            between the limiters of many apps.
         app: the app whose quota this is (its client key, or any stable name). Every
             limiter with the same ``prefix``, ``app`` and ``bucket`` shares one quota.
         rate: the server's cap, requests per rolling second.
         bucket: the quota's name within the app: ``"all"`` when both endpoints share one
-            cap, or one bucket per endpoint (see :meth:`per_endpoint`).
+            cap, or one bucket per endpoint (see
+            [`per_endpoint`][douyin_async.redis_limiter.RedisRateLimiter.per_endpoint]).
         margin: extra spacing over ``1 / rate``; absorbs the arrival jitter of many
             independent senders (see ``docs/scaling.md`` for measurements).
         pause: seconds the whole fleet pauses after a rate-limit answer.
@@ -237,11 +168,12 @@ class RedisRateLimiter:
         recovery: the spacing factor's multiplier per reservation while widened.
         max_wait: the longest reservation handed out, seconds. A longer queue is waited out
             in rounds of one round trip each.
-        acquire_timeout: give up with :class:`LimiterTimeoutError` when no slot was granted
-            within this many seconds (None: wait as long as it takes).
+        acquire_timeout: give up with
+            [`LimiterTimeoutError`][douyin_async.redis_limiter.LimiterTimeoutError] when no slot
+            was granted within this many seconds (None: wait as long as it takes).
         redis_timeout: seconds allowed for each Redis round trip (and, for a URL, for
-            connecting) before :class:`RedisLimiterError`.
-        prefix: the key prefix (see :func:`limiter_key`).
+            connecting) before [`RedisLimiterError`][douyin_async.redis_limiter.RedisLimiterError].
+        prefix: the key prefix (see `limiter_key`).
         sleep: the sleep function (tests inject one).
 
     Create and use it on one event loop (redis-py's asyncio connections belong to the loop
@@ -322,8 +254,10 @@ class RedisRateLimiter:
     async def acquire(self) -> None:
         """Book the next shared slot and sleep until it falls due.
 
-        Raises :class:`RedisLimiterError` when Redis cannot be reached (no request may be
-        sent then) and :class:`LimiterTimeoutError` after ``acquire_timeout``.
+        Raises [`RedisLimiterError`][douyin_async.redis_limiter.RedisLimiterError] when Redis
+        cannot be reached (no request may be sent then) and
+        [`LimiterTimeoutError`][douyin_async.redis_limiter.LimiterTimeoutError] after
+        ``acquire_timeout``.
         """
         await self._settle_pauses()
         loop = asyncio.get_running_loop()
@@ -346,8 +280,9 @@ class RedisRateLimiter:
     def on_rate_limited(self) -> None:
         """Pause every process sharing the key and widen the spacing (in the background).
 
-        The pause is written by a task of the running loop; the next :meth:`acquire` of this
-        limiter waits for it, and raises if it could not be written.
+        The pause is written by a task of the running loop; the next
+        [`acquire`][douyin_async.redis_limiter.RedisRateLimiter.acquire] of this limiter waits for
+        it, and raises if it could not be written.
         """
         task = asyncio.get_running_loop().create_task(self._start_pause())
         self._pauses.add(task)
@@ -359,12 +294,13 @@ class RedisRateLimiter:
     # -- the Redis side ------------------------------------------------------------------
 
     async def reserve(self, *, now: float | None = None) -> Reservation:
-        """One reservation round trip (the building block of :meth:`acquire`).
+        """One reservation round trip (the building block of
+        [`acquire`][douyin_async.redis_limiter.RedisRateLimiter.acquire]).
 
         ``now`` replaces Redis's clock (unix seconds); it exists for tests of the script.
         """
         reply = await self._run(
-            _ACQUIRE, _us(self.spacing), _us(self.max_wait), repr(self.recovery), _now_arg(now)
+            ACQUIRE, _us(self.spacing), _us(self.max_wait), repr(self.recovery), _now_arg(now)
         )
         granted, wait_us = int(reply[0]), int(reply[1])
         return Reservation(granted=bool(granted), wait=wait_us / _US)
@@ -375,10 +311,10 @@ class RedisRateLimiter:
         Returns False when a pause started less than ``pause`` seconds ago (then nothing
         changes). ``now`` replaces Redis's clock, for tests.
         """
-        reply = await self._run(_PAUSE, _us(self.pause), repr(self.max_factor), _now_arg(now))
+        reply = await self._run(PAUSE, _us(self.pause), repr(self.max_factor), _now_arg(now))
         return bool(int(reply))
 
-    async def _run(self, script: _Script, *args: str | int) -> Any:
+    async def _run(self, script: Script, *args: str | int) -> Any:
         try:
             async with asyncio.timeout(self.redis_timeout):
                 return await script(self.redis, self.key, *args)

@@ -284,6 +284,28 @@ def run_console(block: Block, workdir: Path, timeout: float = 60.0) -> None:
         check_output(command, output, block.where)
 
 
+def run_blocks(found: list[Block], workdir: Path) -> None:
+    """Run a page's blocks in order in ``workdir`` (inside a
+    [`PageContext`][docs_examples.PageContext]): python and console blocks, files written,
+    shown outputs checked; ``not-run`` blocks skipped."""
+    printed: str | None = None
+    for block in found:
+        try:
+            if block.output:
+                assert printed is not None, f"{block.where}: output of what?"
+                check_output(Command("the example above", tuple(block.source.splitlines())),
+                             printed, block.where)
+                printed = None
+            elif block.file is not None:
+                write_file(block, workdir)
+            elif block.lang == "python" and block.not_run is None:
+                printed = run_python(block, workdir)
+            elif block.lang == "console" and block.not_run is None:
+                run_console(block, workdir)
+        except Exception as exc:
+            raise AssertionError(f"example at {block.where} failed: {exc}") from exc
+
+
 def uses_redis(page: Path) -> bool:
     """Whether a block of ``page`` that runs (or is written for one that does) reads Redis."""
     return any(REDIS_VAR in b.source for b in blocks(page)

@@ -79,6 +79,12 @@ def calls(mock: AioResponses, method: str = "POST", url: str = STABLE) -> int:
     return len(mock.requests.get((method, URL(url)), []))
 
 
+async def settled(*providers: Any) -> None:
+    """Wait for the background renewals the providers started."""
+    for provider in providers:
+        await provider.wait_renewal()
+
+
 # -- pure parts ----------------------------------------------------------------------------
 
 
@@ -149,7 +155,8 @@ async def test_request_shape_and_endpoint_choice(mock_api: AioResponses) -> None
     assert call.kwargs["headers"]["content-type"] == "application/json"
 
 
-async def test_cached_until_the_margin_then_renewed(mock_api: AioResponses) -> None:
+async def test_cached_until_the_margin_then_renewed_in_the_background(
+        mock_api: AioResponses) -> None:
     mock_api.post(STABLE, payload=token_answer("tok-1"))
     mock_api.post(STABLE, payload=token_answer("tok-2"))
     clock = Clock()
@@ -159,8 +166,10 @@ async def test_cached_until_the_margin_then_renewed(mock_api: AioResponses) -> N
     assert await provider.get() == "tok-1"
     assert calls(mock_api) == 1
     clock.now += 1
-    assert await provider.get() == "tok-2"
+    assert await provider.get() == "tok-1"  # still valid: handed out, renewed behind it
+    await settled(provider)
     assert calls(mock_api) == 2 and provider.renewals == 2
+    assert await provider.get() == "tok-2"
 
 
 async def test_stable_token_answered_again_is_used_to_its_end(mock_api: AioResponses) -> None:
@@ -172,6 +181,8 @@ async def test_stable_token_answered_again_is_used_to_its_end(mock_api: AioRespo
     await provider.get()
     clock.now += 6900
     assert await provider.get() == "tok-1"  # asked again: the same token, 300 s left
+    await settled(provider)
+    assert calls(mock_api) == 2
     clock.now += 299
     assert await provider.get() == "tok-1" and calls(mock_api) == 2
     clock.now += 1
@@ -345,6 +356,8 @@ async def test_authorizer_code_then_rotating_refresh_tokens(mock_api: AioRespons
                                 on_refresh_token=save, clock=clock)
     assert await provider.get() == "act.1" and saved == ["rft.1"]
     clock.now += 7000
+    assert await provider.get() == "act.1"  # still valid; renewed in the background
+    await settled(provider)
     assert await provider.get() == "act.2" and saved == ["rft.1", "rft.2"]
     (q1, own1), (q2, _) = auth_calls(mock_api)
     assert q1 == {"grant_type": "app_to_tp_authorization_code", "authorization_code": "code"}
@@ -418,6 +431,9 @@ async def test_shared_token_is_fetched_once_for_many_providers() -> None:
     tokens = await asyncio.gather(*(p.get() for p in providers for _ in range(20)))
     assert set(tokens) == {"tok-1"} and source.count == 1
     clock.now += 6900
+    tokens = await asyncio.gather(*(p.get() for p in providers))
+    assert set(tokens) == {"tok-1"}  # still valid: renewed in the background
+    await settled(*providers)
     tokens = await asyncio.gather(*(p.get() for p in providers))
     assert set(tokens) == {"tok-2"} and source.count == 2
     assert await store.load() == ("tok-2", clock.now + 7200)

@@ -201,6 +201,8 @@ async def test_shared_token_between_two_clients(
             assert requests_to(sandbox, CLIENT_TOKEN) == 1
             clock.advance(LIFETIME - 10)
             await asyncio.gather(one.fetch_page(q, 3), two.fetch_page(q, 4))
+            for provider in providers:  # renewed in the background, once for both
+                await provider.wait_renewal()
             assert requests_to(sandbox, CLIENT_TOKEN) == 2
         assert sandbox.log.counts(TALENT_MEDIA) == {"ok": 4}
         clock.advance(LIFETIME)

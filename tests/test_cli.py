@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 import pytest
 
+from douyin_async.cli.encoders import FORMULA_STARTS
 from douyin_async.converters import decode_talent_media, decode_video, unstructure
 from douyin_async.sandbox.config import SandboxConfig
 from douyin_async.sandbox.data import SandboxData
@@ -94,9 +95,15 @@ def jsonl_rows(path: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 
 
+def _unescaped(value: str) -> str:
+    """A spreadsheet-safe CSV cell as it was before its formula escape."""
+    return value[1:] if value.startswith("'") and value[1:2] in FORMULA_STARTS else value
+
+
 def csv_rows(path: Path) -> list[dict[str, Any]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return [{k: v for k, v in row.items() if k != "extra"} for row in csv.DictReader(handle)]
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return [{k: _unescaped(v) for k, v in row.items() if k != "extra"}
+                for row in csv.DictReader(handle)]
 
 
 def as_text(truth: dict[tuple[Any, ...], dict[str, Any]]) -> dict[tuple[Any, ...], Any]:
@@ -201,12 +208,12 @@ MEDIA = ["pull", "talent-media", "--sandbox", "--plan-id", "42", "--douyin-id", 
     ([*VIDEOS[:4], "2026-02-30", *VIDEOS[5:]], 2, "2026-02-30"),
     ([*VIDEOS[:6], day(-100), *VIDEOS[7:]], 2, "90 days"),
     ([*VIDEOS[:6], day(-1), "--published-to", day(-3)], 2, "before"),
-    ([*VIDEOS, "--page-size", "10001"], 2, "page_size"),
-    ([*VIDEOS, "--page-size", "0"], 2, "page_size"),
-    ([*MEDIA, "--page-size", "101"], 2, "page_size"),
+    ([*VIDEOS, "--page-size", "10001"], 2, "--page-size 10001"),
+    ([*VIDEOS, "--page-size", "0"], 2, "--page-size 0"),
+    ([*MEDIA, "--page-size", "101"], 2, "--page-size 101"),
     ([*MEDIA, "--douyin-id", " "], 2, "empty"),
     (["pull", "talent-media", "--sandbox", "--plan-id", "42"], 2, "--douyin-id"),
-    ([*MEDIA, "--content-type", "4"], 2, "content_type"),
+    ([*MEDIA, "--content-type", "4"], 2, "--content-type 4"),
     ([*MEDIA, "--plan-id", "x"], 2, "--plan-id"),
     ([*MEDIA[:2], *MEDIA[3:]], 2, "--base-url"),
     ([*MEDIA[:2], *MEDIA[3:], "--base-url", "http://127.0.0.1:9"], 2, "credentials"),
@@ -272,7 +279,7 @@ def test_token_file_and_env_base_url(tmp_path: Path, server: ThreadedSandbox) ->
     token.write_text(server.token + "\n")
     out = tmp_path / "o.jsonl"
     result = cli("pull", "talent-media", "--access-token-file", str(token), "--plan-id", "42",
-                 "--douyin-id", "dy_a", "--out", str(out), "--rate-limit", "100",
+                 "--douyin-id", "dy_a", "--out", str(out),
                  env=clean_env(DOUYIN_BASE_URL=server.url))
     assert_ok(result)
     assert keyed(jsonl_rows(out), MEDIA_KEY) == media_truth([42], ["dy_a"], 3)
@@ -286,7 +293,7 @@ def test_client_credentials(tmp_path: Path, server: ThreadedSandbox, secret: str
     env = clean_env(DOUYIN_CLIENT_KEY="sandbox-client-key", DOUYIN_CLIENT_SECRET=secret,
                     DOUYIN_BASE_URL=server.url)
     result = cli("pull", "talent-media", "--plan-id", "42", "--douyin-id", "dy_a", "--out",
-                 str(out), "--rate-limit", "100", "--max-retries", "1", env=env)
+                 str(out), "--max-retries", "1", env=env)
     assert result.returncode == code, result.stderr
     assert secret not in result.stderr and "Traceback" not in result.stderr
     if code == 0:
@@ -444,7 +451,8 @@ def test_ctrl_c_exits_130_and_the_pull_resumes(tmp_path: Path) -> None:
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
-    assert err.splitlines() == ["douyin-async: error: interrupted"]
+    assert err.splitlines() == [
+        "douyin-async: error: interrupted; the same command with --resume continues the pull"]
     assert run_until([*args, "--resume"], None)
     assert keyed(jsonl_rows(out), VIDEO_KEY) == video_truth([day(-1)], day(-6), day(-1))
 
@@ -489,7 +497,7 @@ def test_sandbox_command_serves_a_pull(tmp_path: Path) -> None:
         assert url.startswith("http://127.0.0.1:")
         out = tmp_path / "m.csv"
         result = cli("pull", "talent-media", "--base-url", url, "--plan-id", "42", "--douyin-id",
-                     "dy_a", "--rate-limit", "100", "--out", str(out),
+                     "dy_a", "--out", str(out),
                      env=clean_env(DOUYIN_ACCESS_TOKEN="sandbox-token"))
         assert_ok(result)
         assert keyed(csv_rows(out), MEDIA_KEY) == as_text(media_truth([42], ["dy_a"], 3))

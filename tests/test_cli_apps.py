@@ -112,6 +112,9 @@ def test_three_apps_in_one_pull_each_within_its_cap(tmp_path: Path) -> None:
         (issued,) = data_tokens - set(seen)  # shop-c's client token
         seen[issued] = "shop-c"
         per_app = {name: figures(sandbox, fp) for fp, name in seen.items()}
+        url = sandbox.url
+        again = cli(*MEDIA_ARGS, "--base-url", url, "--apps", str(apps),
+                    "--out", str(out), "--resume")
     assert_ok(result)
     print(f"\nthree apps: {per_app}")
     truth = media_truth([PLAN], TALENTS, 3)
@@ -129,10 +132,12 @@ def test_three_apps_in_one_pull_each_within_its_cap(tmp_path: Path) -> None:
         "app shop-a", "app shop-b", "app shop-c"]
     progress = [line for line in lines if line.startswith("progress: ")]
     assert progress and "(3 apps: shop-a " in progress[-1]
-    again = cli(*MEDIA_ARGS, "--base-url", "http://127.0.0.1:9", "--apps", str(apps),
-                "--out", str(out), "--resume")
     assert_ok(again)
     assert "already complete" in again.stderr
+    other = cli(*MEDIA_ARGS, "--base-url", "http://127.0.0.1:9", "--apps", str(apps),
+                "--out", str(out), "--resume")
+    assert other.returncode == 8  # the checkpoint belongs to another server's data
+    assert "'http://127.0.0.1:9'" in other.stderr and url in other.stderr
 
 
 @pytest.mark.slow

@@ -13,11 +13,12 @@ import orjson
 import pytest
 
 from douyin_async.cli.checkpoint import CheckpointWriter, read_checkpoint, unit_key
+from douyin_async.cli.dates import parse_billing_dates, parse_time
 from douyin_async.cli.exits import CONFLICT, FILES, USAGE, CliError
 from douyin_async.cli.progress import Progress
 from douyin_async.cli.rows import TALENT_MEDIA, TASK_VIDEOS, fixed_values
 from douyin_async.cli.sinks import FileOutput, csv_encoder, csv_header, jsonl_encoder
-from douyin_async.cli.spec import parse_billing_dates, parse_time, read_ids_file
+from douyin_async.cli.spec import read_ids_file
 from douyin_async.cli.sqlite import SqliteOutput
 from douyin_async.models import TalentMediaQuery, TaskVideoQuery
 from douyin_async.stats import ClientStats
@@ -25,6 +26,8 @@ from douyin_async.stats import ClientStats
 PARAMS = {"kind": "talent-media", "plan_ids": [1], "douyin_ids": ["a"], "content_type": 3,
           "page_size": 100, "format": "jsonl"}
 BIG = 7270855478333246754
+#: 2026-11-20 12:00:00 UTC.
+NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC).timestamp()
 
 
 def media_row(i: int) -> dict[str, object]:
@@ -36,24 +39,24 @@ def media_row(i: int) -> dict[str, object]:
 
 
 def test_billing_dates() -> None:
-    assert parse_billing_dates("2026-11-01") == [dt.date(2026, 11, 1)]
-    days = parse_billing_dates("2026-11-30..2026-12-02")
-    assert days == [dt.date(2026, 11, 30), dt.date(2026, 12, 1), dt.date(2026, 12, 2)]
-    for bad in ("2026-02-30", "2026-11-02..2026-11-01", "yesterday", "2026-11-01.."):
+    assert parse_billing_dates("2026-11-01", NOW) == [dt.date(2026, 11, 1)]
+    days = parse_billing_dates("2026-11-16..2026-11-18", NOW)
+    assert days == [dt.date(2026, 11, 16), dt.date(2026, 11, 17), dt.date(2026, 11, 18)]
+    for bad in ("2026-02-30", "2026-11-02..2026-11-01", "soon", "2026-11-01.."):
         with pytest.raises(CliError) as info:
-            parse_billing_dates(bad)
+            parse_billing_dates(bad, NOW)
         assert info.value.code == USAGE
 
 
 def test_times() -> None:
-    assert parse_time("1700000000", "--x") == 1700000000
-    assert parse_time("2026-11-01", "--x") == 1793491200
-    assert parse_time("2026-11-01", "--x", end_of_day=True) == 1793491200 + 86399
-    assert parse_time("2026-11-01T08:00:00+08:00", "--x") == 1793491200
-    assert parse_time("2026-11-01T00:00:00Z", "--x") == 1793491200
+    assert parse_time("1700000000", "--x", NOW) == 1700000000
+    assert parse_time("2026-11-01", "--x", NOW) == 1793491200
+    assert parse_time("2026-11-01", "--x", NOW, end_of_day=True) == 1793491200 + 86399
+    assert parse_time("2026-11-01T08:00:00+08:00", "--x", NOW) == 1793491200
+    assert parse_time("2026-11-01T00:00:00Z", "--x", NOW) == 1793491200
     for bad in ("2026-11-01T00:00:00", "2026-13-01", "soon"):
         with pytest.raises(CliError) as info:
-            parse_time(bad, "--x")
+            parse_time(bad, "--x", NOW)
         assert info.value.code == USAGE
         assert "--x" in str(info.value)
 
@@ -81,9 +84,9 @@ def test_unit_keys_are_stable_and_distinct() -> None:
 def test_checkpoint_round_trip_ignores_a_cut_line(tmp_path: Path) -> None:
     path = str(tmp_path / "out.jsonl.ckpt")
     writer = CheckpointWriter.create(path, PARAMS)
-    writer.record("u1", 1, False, 100)
-    writer.record("u2", 1, True, 250)
-    writer.record("u1", 2, False, 400)
+    writer.record("u1", 1, False, {"offset": 100})
+    writer.record("u2", 1, True, {"offset": 250})
+    writer.record("u1", 2, False, {"offset": 400})
     writer.close()
     intact = Path(path).stat().st_size
     with open(path, "ab") as handle:
@@ -137,8 +140,8 @@ def test_resume_when_the_output_was_never_created(tmp_path: Path) -> None:
     sink = FileOutput(str(out), csv_encoder(TALENT_MEDIA), csv_header(TALENT_MEDIA))
     state = sink.open(PARAMS, resume=True, force=False)
     sink.close()
-    assert state is not None and state.start_page("u") == 1
-    assert out.read_bytes() == csv_header(TALENT_MEDIA)
+    assert state is None  # a checkpoint of no page is a fresh start
+    assert not out.exists()  # and a run that recorded nothing leaves nothing behind
 
 
 def test_existing_output_needs_resume_or_force(tmp_path: Path) -> None:
@@ -149,7 +152,7 @@ def test_existing_output_needs_resume_or_force(tmp_path: Path) -> None:
     again = FileOutput(str(out), jsonl_encoder)
     again.open(PARAMS, resume=False, force=False)  # nothing was written: no conflict
     again.close()
-    Path(str(out) + ".ckpt").unlink()
+    Path(str(out) + ".ckpt").unlink(missing_ok=True)
     out.write_bytes(b"{}\n")
     with pytest.raises(CliError) as info:
         FileOutput(str(out), jsonl_encoder).open(PARAMS, resume=False, force=False)
@@ -159,6 +162,7 @@ def test_existing_output_needs_resume_or_force(tmp_path: Path) -> None:
     assert info.value.code == CONFLICT  # nothing to resume from
     forced = FileOutput(str(out), jsonl_encoder)
     forced.open(PARAMS, resume=False, force=True)
+    forced.write_page("u", 1, False, [])
     forced.close()
     assert out.read_bytes() == b""
     other = dict(PARAMS, page_size=50)
@@ -177,7 +181,7 @@ def test_csv_rows_keep_ids_exact_and_header_once(tmp_path: Path) -> None:
     sink.open(PARAMS, resume=True, force=False)
     sink.write_page("u", 1, True, [media_row(1), {**media_row(2), "new_key": 5}])
     sink.close()
-    rows = list(csv.DictReader(io.StringIO(Path(out).read_text())))
+    rows = list(csv.DictReader(io.StringIO(Path(out).read_text(encoding="utf-8-sig"))))
     assert [r["plan_id"] for r in rows] == [str(BIG), str(BIG)]
     assert rows[0]["extra"] == "" and orjson.loads(rows[1]["extra"]) == {"new_key": 5}
 
@@ -355,8 +359,8 @@ def test_progress_of_many_apps() -> None:
     line = stream.getvalue()
     assert "7.5/20 req/s (2 apps: a 10.0, b 2.5) | retries 2 | rate-limited 1" in line
     assert progress.app_lines() == [
-        "app a: 100 records, 1 pages, 20 requests (10.0 req/s), 2 retries, 0 rate-limited",
-        "app b: 50 records, 1 pages, 10 requests (2.5 req/s), 0 retries, 1 rate-limited"]
+        "app a: 100 records, 1 page, 20 requests (10.0 req/s), 2 retries, 0 rate-limited",
+        "app b: 50 records, 1 page, 10 requests (2.5 req/s), 0 retries, 1 rate-limited"]
     assert progress.summary().endswith("1/4 units, 2 apps, wall 4.0 s")
     many = {f"app-{i}": ClientStats(requests=i) for i in range(6)}
     wide = Progress(Totals(list(many.values())), io.StringIO(), units_total=6, rate_cap=60,

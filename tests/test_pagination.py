@@ -157,23 +157,209 @@ async def test_leaving_early_cancels_in_flight_fetches() -> None:
     assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
 
 
-async def test_merge_interleaves_producers_and_raises_the_first_error() -> None:
-    from douyin_async.pagination import merge
+# -- the last page: one definition ---------------------------------------------------------
 
-    def producer(name: str, n: int, fail_at: int | None = None):  # type: ignore[no-untyped-def]
-        async def produce(put: Callable[[str], Any]) -> None:
-            for i in range(n):
-                if i == fail_at:
-                    raise RuntimeError(f"{name} failed")
-                await put(f"{name}{i}")
-                await asyncio.sleep(0)
 
-        return produce
+@pytest.mark.parametrize(("page", "raw", "count", "last"), [
+    (1, 99, None, True),   # short: last
+    (1, 100, None, False),  # full, no total: keep going
+    (1, 0, 0, True),       # empty answer
+    (3, 40, 7, False),     # short, but the page count says more pages follow
+    (7, 40, 7, True),      # short at the page count
+    (8, 0, 7, True),       # short past the page count
+    (1, 40, 0, True),      # short, page count unknown
+    (1, 40, 2.0, True),    # a float page count is unknown
+    (7, 100, 7, False),    # full page claiming to be the last: not trusted, ask the next
+    (5, 100, 3, False),    # full page claiming an end before it: not trusted
+    (1, 100, 0, False),    # page_count 0 on a full page means unknown
+    (1, 100, 3.0, False),  # a float page_count is unknown
+    (1, 100, True, False),  # so is a bool
+    (2, 100, 5, False),
+])
+def test_is_last_page_rules(page: int, raw: int, count: object, last: bool) -> None:
+    from douyin_async.pagination import is_last_page
 
-    got = [x async for x in merge([producer("a", 3), producer("b", 3)], buffer=1)]
-    assert sorted(got) == ["a0", "a1", "a2", "b0", "b1", "b2"]
-    assert got.index("a2") > got.index("b0")  # interleaved
-    with pytest.raises(RuntimeError, match="b failed"):
-        async for _ in merge([producer("a", 1000), producer("b", 5, fail_at=2)], buffer=2):
-            pass
-    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+    assert is_last_page(page, raw, 100, count) is last
+
+
+@pytest.mark.parametrize(("value", "known"), [
+    (None, None), (0, None), (-2, None), (3.0, None), (True, None), ("3", None), (3, 3)])
+def test_known_page_count(value: object, known: int | None) -> None:
+    from douyin_async.pagination import known_page_count
+
+    assert known_page_count(value) == known
+
+
+def talent_page(page: int, records: int, page_count: int, size: int = 100) -> Any:
+    from douyin_async.models import TalentMediaPage, TalentMediaQuery
+
+    query = TalentMediaQuery(plan_id=1, douyin_id="dy", page_size=size)
+    return TalentMediaPage(query=query, page=page, records=[object()] * records,  # type: ignore[list-item]
+                           log_id="L", total=0, page_count=page_count)
+
+
+@pytest.mark.parametrize(("page", "records", "count"), [
+    (1, 100, 0), (1, 100, 1), (2, 100, 2), (3, 100, 2), (1, 30, 5), (2, 100, 5), (1, 0, 0),
+    (5, 30, 5), (6, 0, 5), (3, 0, 5),
+])
+def test_talent_media_is_last_agrees_with_the_plan(page: int, records: int, count: int) -> None:
+    """The page's is_last and the plan's end are the same decision."""
+    plan = PagePlan(100, 4, first_page=page)
+    plan.next_pages(0)
+    plan.on_page(page, records, count)
+    assert talent_page(page, records, count).is_last is (not plan.needed(page + 1))
+
+
+def test_full_page_with_zero_page_count_is_not_last() -> None:
+    assert talent_page(1, 100, 0).is_last is False  # was True: the query ended after page 1
+
+
+def test_plan_keeps_fetching_after_a_full_page_that_claims_the_end() -> None:
+    plan = PagePlan(100, 4)
+    assert plan.next_pages(0) == [1]
+    plan.on_page(1, 100, page_count=1)
+    assert plan.needed(2) and not plan.finished
+    assert plan.next_pages(0)[:1] == [2]
+
+
+def test_short_page_before_the_page_count_does_not_end_the_query() -> None:
+    plan = PagePlan(10, 8)
+    plan.next_pages(0)
+    plan.on_page(1, 10, page_count=4)
+    assert plan.next_pages(0) == [2, 3, 4]
+    plan.on_page(2, 7, page_count=4)  # a short page inside the count: more follow
+    assert plan.needed(3) and plan.needed(4) and not plan.needed(5)
+    plan.on_page(4, 3, page_count=4)
+    assert plan.last_page == 4
+
+
+def test_a_page_at_the_announced_end_claiming_more_reopens_the_query() -> None:
+    plan = PagePlan(10, 8)
+    plan.next_pages(0)
+    plan.on_page(1, 10, page_count=3)
+    assert plan.next_pages(0) == [2, 3]
+    plan.on_page(3, 4, page_count=5)  # short, but now the count says 5
+    assert plan.needed(4) and plan.needed(5) and plan.next_pages(0) == [4, 5]
+
+
+def test_plan_falls_back_to_short_pages_when_the_announced_end_is_full() -> None:
+    plan = PagePlan(10, 8)
+    plan.next_pages(0)
+    plan.on_page(1, 10, page_count=3)
+    assert plan.next_pages(0) == [2, 3] and plan.last_page == 3
+    plan.on_page(3, 10, page_count=3)  # the announced last page is full: more may follow
+    assert plan.last_page is None and plan.next_pages(1) != []
+    sent, _ = drain(PagePlan(10, 8), 3, records=47, size=10)  # page_count says 3, data has 5
+    assert set(range(1, 6)) <= set(sent)
+
+
+async def test_stream_with_a_page_count_too_small_yields_every_record() -> None:
+    log: list[int] = []
+
+    async def fetch(page: int, needed: Callable[[], bool]) -> FakePage | None:
+        await asyncio.sleep(0)
+        if not needed():
+            return None
+        log.append(page)
+        recs = list(range((page - 1) * 10, min(47, page * 10)))
+        return FakePage(page, recs, 2)  # the server claims 2 pages; there are 5
+
+    out = [r async for p in stream_pages(fetch, PagePlan(10, 4),
+                                          page_count_of=lambda p: p.page_count)
+           for r in p.records]
+    assert out == list(range(47))
+
+
+# -- stream_pages: pages past the end --------------------------------------------------------
+
+
+class Gated:
+    """A fetch whose pages answer when the test opens their gate."""
+
+    def __init__(self, size: int, pages: dict[int, int | Exception], page_count: int,
+                 counts: dict[int, int] | None = None) -> None:
+        self.size, self.pages, self.page_count = size, pages, page_count
+        self.counts = counts or {}
+        self.gates: dict[int, asyncio.Event] = {}
+        self.sent: list[int] = []
+        self.cancelled: list[int] = []
+
+    def gate(self, page: int) -> asyncio.Event:
+        return self.gates.setdefault(page, asyncio.Event())
+
+    async def __call__(self, page: int, needed: Callable[[], bool]) -> FakePage | None:
+        if not needed():
+            return None
+        self.sent.append(page)
+        try:
+            await self.gate(page).wait()
+        except asyncio.CancelledError:
+            self.cancelled.append(page)
+            raise
+        answer = self.pages[page]
+        if isinstance(answer, Exception):
+            raise answer
+        start = (page - 1) * self.size
+        return FakePage(page, list(range(start, start + answer)),
+                        self.counts.get(page, self.page_count))
+
+
+async def turns(n: int = 20) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def test_error_of_a_page_past_the_end_is_ignored_and_counted_as_wasted() -> None:
+    # page 1 counts 5 pages; page 3 is short and counts 3: the data shrank meanwhile
+    fetch = Gated(10, {1: 10, 2: 10, 3: 5, 4: ValueError("page 4 refused"), 5: 10}, 5, {3: 3})
+    wasted: list[int] = []
+    stream = stream_pages(fetch, PagePlan(10, 8), page_count_of=lambda p: p.page_count,
+                          on_wasted=wasted.append)
+    async with aclosing(stream) as pages:
+        fetch.gate(1).set()
+        assert (await pages.__anext__()).page == 1
+        second = asyncio.ensure_future(pages.__anext__())
+        await turns()
+        assert sorted(fetch.sent) == [1, 2, 3, 4, 5]
+        fetch.gate(4).set()  # page 4 fails while pages 2 and 3 are unanswered
+        await turns()
+        fetch.gate(3).set()  # page 3 is short: page 4 lies past the end
+        await turns()
+        assert not second.done()
+        fetch.gate(2).set()
+        assert (await second).page == 2
+        rest = [p.page async for p in pages]
+    assert rest == [3]
+    assert wasted == [2]  # pages 4 and 5 were sent
+
+
+async def test_fetches_past_a_known_end_are_cancelled_at_once() -> None:
+    fetch = Gated(10, {1: 10, 2: 10, 3: 5, 4: 10, 5: 10}, 5, {3: 3})
+    async with aclosing(stream_pages(fetch, PagePlan(10, 8),
+                                     page_count_of=lambda p: p.page_count)) as pages:
+        fetch.gate(1).set()
+        await pages.__anext__()
+        second = asyncio.ensure_future(pages.__anext__())
+        await turns()
+        fetch.gate(3).set()  # the end is known (page 3 is short) while page 2 is in flight
+        await turns()
+        assert sorted(fetch.cancelled) == [4, 5]
+        fetch.gate(2).set()
+        assert (await second).page == 2
+        assert [p.page async for p in pages] == [3]
+
+
+async def test_error_of_a_needed_page_is_raised_once_it_is_known_needed() -> None:
+    fetch = Gated(10, {1: 10, 2: 10, 3: ValueError("page 3 refused"), 4: 10}, 4)
+    async with aclosing(stream_pages(fetch, PagePlan(10, 8),
+                                     page_count_of=lambda p: p.page_count)) as pages:
+        fetch.gate(1).set()
+        await pages.__anext__()
+        second = asyncio.ensure_future(pages.__anext__())
+        fetch.gate(3).set()
+        await turns()
+        fetch.gate(2).set()
+        assert (await second).page == 2
+        with pytest.raises(ValueError, match="page 3"):
+            await pages.__anext__()
+    assert sorted(fetch.cancelled) == [4]

@@ -7,6 +7,17 @@ import pytest
 from douyin_async import InvalidParameterError, PacedLimiter
 from douyin_async.ratelimit import Slowdown
 
+#: One table for the widening rule, run against Slowdown here and against the Redis limiter's
+#: pause script in test_redis_limiter: (pause, max_factor, report times, applied, factors).
+WIDEN_CASES = [
+    (1.0, 8.0, [0.0] * 10, [True] + [False] * 9, [2.0] * 10),  # ten concurrent rejections
+    (1.0, 8.0, [0.0, 1.0, 2.0, 3.0, 4.0], [True] * 5, [2.0, 4.0, 8.0, 8.0, 8.0]),
+    (1.0, 8.0, [0.0, 0.5, 0.99, 1.0, 1.5, 2.0], [True, False, False, True, False, True],
+     [2.0, 2.0, 2.0, 4.0, 4.0, 8.0]),
+    (2.0, 8.0, [0.0, 1.9, 2.0], [True, False, True], [2.0, 2.0, 4.0]),
+    (1.0, 3.0, [0.0, 1.0, 2.0], [True, True, True], [2.0, 3.0, 3.0]),
+]
+
 
 class Clock:
     def __init__(self) -> None:
@@ -35,11 +46,53 @@ def test_rate_limit_pauses_every_caller_then_spaces_them_wider() -> None:
     assert slow.reserve() == 0.0  # the reservations made are in the past
 
 
+@pytest.mark.parametrize(("pause", "max_factor", "times", "applied", "factors"), WIDEN_CASES)
+def test_slowdown_widens_once_per_pause_window(
+        pause: float, max_factor: float, times: list[float], applied: list[bool],
+        factors: list[float]) -> None:
+    clock = Clock()
+    slow = Slowdown(0.1, clock=clock, pause=pause, max_factor=max_factor)
+    seen_applied, seen_factors = [], []
+    for t in times:
+        clock.now = 100.0 + t
+        before = slow.paused_at
+        slow.on_rate_limited()
+        seen_applied.append(slow.paused_at != before)
+        seen_factors.append(slow.factor)
+    assert seen_applied == applied and seen_factors == factors
+
+
+@pytest.mark.parametrize(("pause", "max_factor", "times", "applied", "factors"), WIDEN_CASES)
+def test_widen_rule_table(pause: float, max_factor: float, times: list[float],
+                          applied: list[bool], factors: list[float]) -> None:
+    from douyin_async.ratelimit import widen
+
+    factor: float = 1.0
+    paused_at: float | None = None
+    for t, ok, expected in zip(times, applied, factors, strict=True):
+        widened = widen(factor, paused_at, t, pause, max_factor)
+        assert (widened is not None) is ok
+        if widened is not None:
+            factor, paused_at = widened, t
+        assert factor == expected
+
+
+def test_ten_concurrent_rejections_double_the_spacing_once() -> None:
+    clock = Clock()
+    slow = Slowdown(0.1, clock=clock, pause=1.0, max_factor=8)
+    for _ in range(10):
+        slow.on_rate_limited()
+    assert slow.factor == 2.0  # was 8: every rejection doubled it
+    waits = [slow.reserve() for _ in range(3)]
+    assert waits == pytest.approx([1.0, 1.2, 1.4])
+
+
 def test_spacing_recovers_with_successes() -> None:
     clock = Clock()
     slow = Slowdown(0.1, clock=clock, recovery=0.5, max_factor=8)
     for _ in range(5):
         slow.on_rate_limited()
+        clock.now += 1.0  # one pause window apart
     assert slow.factor == 8
     slow.on_success()
     assert slow.factor == 4
@@ -50,13 +103,16 @@ def test_spacing_recovers_with_successes() -> None:
     assert slow.reserve() == 0.0
 
 
-def test_repeated_rate_limits_extend_not_shorten_the_pause() -> None:
+def test_rate_limits_inside_the_window_neither_extend_nor_widen() -> None:
     clock = Clock()
     slow = Slowdown(0.1, clock=clock, pause=2.0)
     slow.on_rate_limited()
     clock.now += 1.0
-    slow.on_rate_limited()
-    assert slow.paused_until == pytest.approx(103.0)
+    slow.on_rate_limited()  # an answer to a request sent before the pause began
+    assert slow.paused_until == pytest.approx(102.0) and slow.factor == 2.0
+    clock.now += 1.0
+    slow.on_rate_limited()  # the next window
+    assert slow.paused_until == pytest.approx(104.0) and slow.factor == 4.0
 
 
 def test_paced_limiter_spacing_and_validation() -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import pytest
 from redis.crc import key_slot
+from test_ratelimit import WIDEN_CASES
 
 from douyin_async import (
     DouyinClient,
@@ -203,6 +204,19 @@ async def test_pause_pushes_the_queue_once_per_window(redis_client: Any) -> None
     assert saved["tat"] == pytest.approx((T0 + SPACING + 1.0) * 1e6)
     assert saved["factor"] == 2
     assert (await limiter.reserve(now=T0 + 0.5)).wait == pytest.approx(SPACING + 0.5)
+
+
+@pytest.mark.parametrize(("pause", "max_factor", "times", "applied", "factors"), WIDEN_CASES)
+async def test_pause_script_follows_the_shared_widening_rule(
+        redis_client: Any, pause: float, max_factor: float, times: list[float],
+        applied: list[bool], factors: list[float]) -> None:
+    limiter = make(redis_client, app=f"widen-{pause}-{max_factor}-{len(times)}", pause=pause,
+                   max_factor=max_factor)
+    seen_applied, seen_factors = [], []
+    for t in times:
+        seen_applied.append(await limiter.start_pause(now=T0 + t))
+        seen_factors.append((await state(redis_client, limiter.key))["factor"])
+    assert seen_applied == applied and seen_factors == factors
 
 
 async def test_pause_on_an_idle_key(redis_client: Any) -> None:

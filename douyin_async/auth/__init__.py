@@ -4,23 +4,28 @@ The client asks its provider for a token before every request and tells it when 
 called a token invalid or expired, so a renewing provider can fetch a new one. Tokens and
 secrets never appear in a ``repr``, an exception message or a log line.
 
-- :class:`StaticToken`: a fixed token.
-- :class:`ClientCredentials`: an app's client token, renewed ahead of expiry.
-- :class:`AuthorizerTokens`: a service provider's token for an authorising app, with the
-  rotating refresh token handed to a hook for saving.
-- :class:`SharedToken`: one token for many clients or processes, kept in a
-  :class:`TokenStore` (:class:`FileTokenStore`, :class:`MemoryTokenStore`, or your own).
+- [`StaticToken`][douyin_async.auth.StaticToken]: a fixed token.
+- [`ClientCredentials`][douyin_async.auth.ClientCredentials]: an app's client token, renewed ahead
+  of expiry.
+- [`AuthorizerTokens`][douyin_async.auth.AuthorizerTokens]: a service provider's token for an
+  authorising app, with the rotating refresh token handed to a hook for saving.
+- [`SharedToken`][douyin_async.auth.SharedToken]: one token for many clients or processes, kept in a
+  [`TokenStore`][douyin_async.auth.TokenStore]
+  ([`FileTokenStore`][douyin_async.auth.FileTokenStore],
+  [`MemoryTokenStore`][douyin_async.auth.MemoryTokenStore], or your own).
 """
 
 from .base import (
     DEFAULT_MARGIN,
     MIN_RENEWAL_INTERVAL,
+    RenewalRetry,
     RenewingProvider,
     StaticToken,
     Token,
     TokenProvider,
     TokenSource,
     renew_at,
+    token_after_slot,
 )
 from .endpoints import (
     AUTHORIZER_TOKEN_ENDPOINT,
@@ -41,6 +46,7 @@ __all__ = [
     "ClientCredentials",
     "FileTokenStore",
     "MemoryTokenStore",
+    "RenewalRetry",
     "RenewingProvider",
     "SharedToken",
     "StaticToken",
@@ -50,4 +56,5 @@ __all__ = [
     "TokenStore",
     "provider_from_env",
     "renew_at",
+    "token_after_slot",
 ]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -39,14 +40,6 @@ class TokenProvider(Protocol):
         """The server refused ``token`` as invalid or expired; do not hand it out again."""
 
 
-def current_token(provider: TokenProvider) -> str | None:
-    """The provider's freshest valid token without any I/O, if it can tell (its optional
-    `current()` method), else None. The client asks right before sending, after waiting for
-    a request slot, so a token renewed meanwhile is the one sent."""
-    current = getattr(provider, "current", None)
-    return current() if callable(current) else None
-
-
 @attrs.frozen
 class Token:
     """An access token and the unix time at which it expires. Its ``repr`` hides the value."""
@@ -59,9 +52,9 @@ class Token:
 class TokenSource(Protocol):
     """Fetches a brand-new token from the platform on every call (no caching).
 
-    :class:`~douyin_async.auth.ClientCredentials` and
-    :class:`~douyin_async.auth.AuthorizerTokens` are sources as well as providers; a
-    :class:`~douyin_async.auth.SharedToken` wraps a source.
+    [`ClientCredentials`][douyin_async.auth.ClientCredentials] and
+    [`AuthorizerTokens`][douyin_async.auth.AuthorizerTokens] are sources as well as providers; a
+    [`SharedToken`][douyin_async.auth.SharedToken] wraps a source.
     """
 
     async def fetch(self) -> Token:
@@ -83,7 +76,7 @@ class StaticToken:
         return self._token
 
     def current(self) -> str:
-        """The token (no I/O)."""
+        """The token (never waits)."""
         return self._token
 
     async def invalidate(self, token: str) -> None:
@@ -104,7 +97,7 @@ def renew_at(expires_at: float, now: float, margin: float, *, same: bool = False
     live when it came is renewed after half of its remaining life, unless the server answered
     the very token it had handed out before (``same``: the stable endpoint keeps its token to
     the end); such a token is used until it expires, and not asked for again within
-    :data:`MIN_RENEWAL_INTERVAL`.
+    [`MIN_RENEWAL_INTERVAL`][douyin_async.auth.MIN_RENEWAL_INTERVAL].
     """
     if expires_at - margin > now:
         return expires_at - margin
@@ -120,60 +113,134 @@ def check_margin(margin: float) -> float:
     return float(margin)
 
 
+@attrs.frozen
+class RenewalRetry:
+    """How a renewal that failed while the held token is still valid is tried again.
+
+    Attempt ``n`` (0-based) waits ``min(cap, base * 2**n)`` seconds scaled by
+    ``0.5 + random() / 2`` (jitter, so that many processes do not retry in step), and never
+    past the held token's expiry: from then on callers wait for a token and see the
+    failures themselves.
+    """
+
+    base: float = 1.0
+    cap: float = 60.0
+    random: Callable[[], float] = attrs.field(default=random.random, eq=False, repr=False)
+    sleep: Callable[[float], Awaitable[None]] = attrs.field(default=asyncio.sleep, eq=False,
+                                                          repr=False)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (0-based)."""
+        return min(self.cap, self.base * 2.0 ** min(attempt, 60)) * (0.5 + self.random() / 2)
+
+
 @attrs.define
 class _Held:
     token: Token
     renew_at: float
 
+    def usable(self, now: float) -> bool:
+        # Until it expires, or until its renewal time when that is later (a token answered
+        # again by the stable endpoint is kept for MIN_RENEWAL_INTERVAL).
+        return now < max(self.token.expires_at, self.renew_at)
+
 
 class RenewingProvider:
-    """Base of providers that obtain tokens themselves: caching, renewal ahead of expiry and
+    """Base of providers that obtain tokens themselves: caching, renewal ahead of expiry,
     single flight.
 
-    A cached token is handed out until its renewal time (see :func:`renew_at`). Then, or after
-    :meth:`invalidate`, the next callers share one *flight*: a single call of :meth:`_obtain`,
-    however many callers wait for it. If the flight fails, every caller waiting for it gets
-    the same exception; the next call starts a new flight. Nothing is retried inside.
+    A held token is handed out until it expires. From its renewal time on (see
+    `renew_at`) it is still handed out at once, while a new
+    one is obtained in the background; callers wait only when no valid token is held (the
+    first call, after [`invalidate`][douyin_async.auth.RenewingProvider.invalidate], after
+    expiry). At most one call of `_obtain` is in flight at any time, however many callers
+    wait for it: if it fails, every caller waiting for it gets the same exception and the
+    next call starts a new one. A background renewal that fails is logged (never the token)
+    and tried again after [`RenewalRetry`][douyin_async.auth.RenewalRetry]'s backoff, so an
+    outage of the token endpoint fails no request while the held token lives.
 
-    Subclasses implement :meth:`_obtain`.
+    Subclasses implement `_obtain`.
     """
 
     renewable = True
 
     def __init__(self, *, margin: float = DEFAULT_MARGIN,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 retry: RenewalRetry | None = None) -> None:
         self.margin = check_margin(margin)
         self._clock = clock
+        self.retry = retry or RenewalRetry()
         self._held: _Held | None = None
         self._last = ""  # the value of the last token obtained
         self._flight: asyncio.Task[Token] | None = None
+        self._refresher: asyncio.Task[None] | None = None
         #: Tokens obtained so far by this provider (successful flights).
         self.renewals = 0
+        #: Background renewals that failed while the held token was still valid.
+        self.renewal_failures = 0
 
     async def _obtain(self) -> Token:
         """Obtain a new token (one flight)."""
         raise NotImplementedError
 
     async def get(self) -> str:
-        """A valid token: the cached one, or one obtained now (shared with concurrent callers)."""
-        held = self._held
-        if held is not None and self._clock() < held.renew_at:
-            return held.token.value
+        """A valid token: the held one (renewed in the background once due), or one
+        obtained now when none is held (shared with concurrent callers)."""
+        value = self.current()
+        if value is not None:
+            return value
         return (await self._join()).value
 
     def current(self) -> str | None:
-        """The held token if it has not expired yet (no I/O), else None."""
+        """The held token if it is valid now, without waiting (None when there is none).
+
+        Starts the background renewal when it is due. The client calls it right after a
+        rate-limit slot, so that the time between slot and send never holds token I/O.
+        """
         held = self._held
-        if held is not None and self._clock() < held.token.expires_at:
-            return held.token.value
-        return None
+        now = self._clock()
+        if held is None or not held.usable(now):
+            return None
+        if now >= held.renew_at:
+            self._refresh_ahead()
+        return held.token.value
 
     async def invalidate(self, token: str) -> None:
-        """Drop ``token`` if it is still the cached one (another caller may have renewed)."""
+        """Drop ``token`` if it is still the held one (another caller may have renewed)."""
         held = self._held
         if held is not None and held.token.value == token:
             log.debug("%s: token refused by the server, dropped", type(self).__name__)
             self._held = None
+
+    def _refresh_ahead(self) -> None:
+        loop = asyncio.get_running_loop()
+        task = self._refresher
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._refresher = loop.create_task(self._refresh())
+
+    async def _refresh(self) -> None:
+        """Renew in the background while the held token is valid and due, with backoff."""
+        attempt = 0
+        while True:
+            held = self._held
+            now = self._clock()
+            if held is None or not held.usable(now) or now < held.renew_at:
+                return  # renewed, dropped or expired: nothing more to do here
+            try:
+                await self._join()
+                return
+            except Exception as exc:  # logged and retried; no caller waits for this one
+                self.renewal_failures += 1
+                code = getattr(exc, "code", None)
+                left = max(held.token.expires_at, held.renew_at) - self._clock()
+                delay = min(self.retry.delay(attempt), max(left, 0.0))
+                attempt += 1
+                log.warning(
+                    "%s: token renewal failed (%s%s); the held token is valid for %.0f s "
+                    "more; retrying in %.1f s", type(self).__name__, type(exc).__name__,
+                    f" {code}" if isinstance(code, int) else "",
+                    left, delay)
+                await self.retry.sleep(delay)
 
     async def _join(self) -> Token:
         loop = asyncio.get_running_loop()
@@ -201,5 +268,34 @@ class RenewingProvider:
             log.debug("%s: token request failed: %s", type(self).__name__,
                       type(flight.exception()).__name__)
 
+    async def wait_renewal(self) -> None:
+        """Wait until a background renewal in progress, if any, has ended (its failures
+        stay logged, not raised)."""
+        task = self._refresher
+        if task is not None and not task.done():
+            await asyncio.shield(task)
+
+    async def aclose(self) -> None:
+        """Stop a background renewal (a flight that callers wait for is left to finish)."""
+        task, self._refresher = self._refresher, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(margin={self.margin:g})"
+
+
+def token_after_slot(provider: TokenProvider, token: str) -> str | None:
+    """The token to send right after a rate-limit slot was granted, without waiting.
+
+    ``token`` was got from ``provider`` before the slot. A provider with a ``current()``
+    method (every provider of this package) answers its held token, which may be newer than
+    ``token``, or None when it holds no valid token now (``token`` expired during the wait):
+    then the slot is given up rather than held across a token request, and the caller gets
+    a token again before its next slot. Other providers: ``token``.
+    """
+    current: Callable[[], str | None] | None = getattr(provider, "current", None)
+    if current is None:
+        return token
+    return current()

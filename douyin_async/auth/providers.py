@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from ..errors import TOKEN_EXPIRED_CODES, ApiError, InvalidParameterError
-from .base import DEFAULT_MARGIN, RenewingProvider, Token, TokenProvider
+from .base import DEFAULT_MARGIN, RenewalRetry, RenewingProvider, Token, TokenProvider
 from .endpoints import (
     AUTHORIZER_TOKEN_ENDPOINT,
     CLIENT_TOKEN_ENDPOINT,
@@ -47,15 +47,19 @@ class ClientCredentials(RenewingProvider):
             token while it is valid, so that many instances can renew without invalidating
             each other's tokens. ``False`` uses ``/oauth/client_token/``: every call creates a
             new token, and the previous one dies five minutes later.
-        margin: renew this many seconds before expiry (see :func:`~douyin_async.auth.renew_at`).
+        margin: renew this many seconds before expiry (see
+            `renew_at`).
         clock: unix-time source (tests inject one).
         session: an ``aiohttp.ClientSession`` for token requests (left open); by default each
             token request opens its own.
         timeout: seconds per token request.
         ssl: passed to aiohttp for token requests (an ``ssl.SSLContext`` for a private CA).
+        retry: backoff of a background renewal that failed while the held token is valid
+            (see [`RenewalRetry`][douyin_async.auth.RenewalRetry]).
 
-    Concurrent callers of an expired token share one token request; a failed request is
-    raised to all of them and the next call tries again.
+    Inside the margin the held token is still handed out and a new one is requested in the
+    background. Concurrent callers that have no valid token share one token request; a failed
+    request is raised to all of them and the next call tries again.
     """
 
     def __init__(
@@ -70,8 +74,9 @@ class ClientCredentials(RenewingProvider):
         session: aiohttp.ClientSession | None = None,
         timeout: float = 30.0,
         ssl: Any = True,
+        retry: RenewalRetry | None = None,
     ) -> None:
-        super().__init__(margin=margin, clock=clock)
+        super().__init__(margin=margin, clock=clock, retry=retry)
         self.client_key = _check_text("client_key", client_key)
         self._client_secret = _check_text("client_secret", client_secret)
         self.stable = bool(stable)
@@ -108,9 +113,9 @@ class AuthorizerTokens(RenewingProvider):
 
     Args:
         client_token: the service provider's own token provider (e.g.
-            :class:`ClientCredentials` of the provider app); sent in the ``access-token``
-            header. When the endpoint calls it expired (2190002 / 2190008), it is invalidated
-            and the request is sent once more.
+            [`ClientCredentials`][douyin_async.auth.ClientCredentials] of the provider app); sent
+            in the ``access-token`` header. When the endpoint calls it expired (2190002 / 2190008),
+            it is invalidated and the request is sent once more.
         base_url: the server.
         refresh_token: the last saved ``authorizer_refresh_token``.
         authorization_code: an authorisation code, used for the first request when no refresh
@@ -118,13 +123,15 @@ class AuthorizerTokens(RenewingProvider):
         on_refresh_token: ``async (new_refresh_token) -> None``; persist it. Required.
         load_refresh_token: optional ``async () -> str | None`` called before every refresh;
             a non-empty answer replaces the refresh token in memory (for processes sharing
-            one persisted refresh token, see :class:`~douyin_async.auth.SharedToken`).
-        margin: renew this many seconds before expiry, as for :class:`ClientCredentials`.
+            one persisted refresh token, see [`SharedToken`][douyin_async.auth.SharedToken]).
+        margin: renew this many seconds before expiry, as for
+            [`ClientCredentials`][douyin_async.auth.ClientCredentials].
         clock: unix-time source (tests inject one).
         session: an ``aiohttp.ClientSession`` for token requests (left open); by default each
             token request opens its own.
         timeout: seconds per token request.
         ssl: passed to aiohttp for token requests.
+        retry: backoff of a background renewal that failed while the held token is valid.
     """
 
     endpoint = AUTHORIZER_TOKEN_ENDPOINT
@@ -143,8 +150,9 @@ class AuthorizerTokens(RenewingProvider):
         session: aiohttp.ClientSession | None = None,
         timeout: float = 30.0,
         ssl: Any = True,
+        retry: RenewalRetry | None = None,
     ) -> None:
-        super().__init__(margin=margin, clock=clock)
+        super().__init__(margin=margin, clock=clock, retry=retry)
         if not isinstance(client_token, TokenProvider):
             raise InvalidParameterError("client_token must be a TokenProvider")
         if not callable(on_refresh_token):

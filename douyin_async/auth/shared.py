@@ -2,9 +2,10 @@
 
 Every process that renews its own client token costs a call of a quota of 500 per five
 minutes, and on the non-stable endpoint each new token kills the one before it five minutes
-later. :class:`SharedToken` keeps the token in a :class:`TokenStore` instead: a process that
-needs a token reads the store first and only asks the platform when the stored one is missing,
-near expiry, or refused; with a store that can lock, the others wait and read the new one.
+later. [`SharedToken`][douyin_async.auth.SharedToken] keeps the token in a
+[`TokenStore`][douyin_async.auth.TokenStore] instead: a process that needs a token reads the store
+first and only asks the platform when the stored one is missing, near expiry, or refused; with a
+store that can lock, the others wait and read the new one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from ..errors import DouyinError, InvalidParameterError
-from .base import DEFAULT_MARGIN, RenewingProvider, Token, TokenSource, log
+from .base import DEFAULT_MARGIN, RenewalRetry, RenewingProvider, Token, TokenSource, log
 
 
 @runtime_checkable
@@ -30,8 +31,9 @@ class TokenStore(Protocol):
     """Where a shared token lives (a file, a Redis key, a database row).
 
     A store may also have a ``lock()`` method returning an async context manager that
-    excludes every other holder of the same store, in any process; :class:`SharedToken` holds
-    it while it reads, renews and saves, so that one process renews and the others wait.
+    excludes every other holder of the same store, in any process;
+    [`SharedToken`][douyin_async.auth.SharedToken] holds it while it reads, renews and saves, so
+    that one process renews and the others wait.
     """
 
     async def load(self) -> tuple[str, float] | None:
@@ -42,16 +44,20 @@ class TokenStore(Protocol):
 
 
 class SharedToken(RenewingProvider):
-    """A provider whose token lives in a :class:`TokenStore`, renewed through ``inner``.
+    """A provider whose token lives in a [`TokenStore`][douyin_async.auth.TokenStore], renewed
+    through ``inner``.
 
-    ``inner`` is a :class:`~douyin_async.auth.TokenSource` such as
-    :class:`~douyin_async.auth.ClientCredentials`; only its ``fetch()`` is used. Within a
-    process, concurrent callers share one flight (as with every renewing provider); across
+    ``inner`` is a `TokenSource` such as
+    [`ClientCredentials`][douyin_async.auth.ClientCredentials]; only its ``fetch()`` is used.
+    Within a process, concurrent callers share one flight (as with every renewing provider); across
     processes, the store's ``lock()`` (when it has one) makes the others wait for the first.
 
-    A token is taken from the store while it has more than ``margin`` seconds to live and the
-    server has not refused it here; otherwise a new one is fetched and saved. Errors of the
-    store and of ``inner`` are raised to the callers of that flight; the next call tries again.
+    A token is taken from the store while it has more than ``margin`` seconds to live (or,
+    for tokens that never live that long, while it is valid and newer than the one held) and
+    the server has not refused it here; otherwise a new one is fetched and saved. Renewal
+    happens ahead of expiry in the background, as for every renewing provider: errors of the
+    store and of ``inner`` then are logged and retried while the held token lives; callers
+    that wait for a token (none held) get them, and the next call tries again.
     """
 
     def __init__(
@@ -61,8 +67,9 @@ class SharedToken(RenewingProvider):
         *,
         margin: float = DEFAULT_MARGIN,
         clock: Callable[[], float] = time.time,
+        retry: RenewalRetry | None = None,
     ) -> None:
-        super().__init__(margin=margin, clock=clock)
+        super().__init__(margin=margin, clock=clock, retry=retry)
         if not isinstance(store, TokenStore):
             raise InvalidParameterError("store must have async load() and save()")
         if not isinstance(inner, TokenSource):
@@ -89,15 +96,28 @@ class SharedToken(RenewingProvider):
 
     async def _load_or_fetch(self) -> Token:
         stored = await self.store.load()
-        if stored is not None:
-            value, expires_at = stored
-            if value not in self._rejected and self._clock() < expires_at - self.margin:
-                log.debug("SharedToken: token taken from the store")
-                return Token(value, float(expires_at))
+        if stored is not None and self._usable(*stored):
+            log.debug("SharedToken: token taken from the store")
+            return Token(stored[0], float(stored[1]))
         token = await self.inner.fetch()
         self.fetches += 1
         await self.store.save(token.value, token.expires_at)
         return token
+
+    def _usable(self, value: str, expires_at: float) -> bool:
+        """A stored token is taken when the server has not refused it here and it has more
+        than ``margin`` to live, or (short-lived tokens) it is valid and outlives the one
+        held: another process renewed it."""
+        if value in self._rejected:
+            return False
+        now = self._clock()
+        if now < expires_at - self.margin:
+            return True
+        held = self._held
+        if held is not None and (value == held.token.value
+                                 or expires_at <= held.token.expires_at):
+            return False
+        return now < expires_at
 
     def __repr__(self) -> str:
         return f"SharedToken(store={self.store!r}, inner={self.inner!r}, margin={self.margin:g})"
@@ -132,8 +152,8 @@ class FileTokenStore:
     Processes on one machine that use the same path share one token. The file is written
     atomically (a temporary file renamed over it) with mode 0600; a missing or unreadable file
     counts as empty. The lock is polled every ``poll`` seconds, so waiting never blocks the
-    event loop and can be cancelled; after ``lock_timeout`` seconds a :class:`DouyinError`
-    is raised.
+    event loop and can be cancelled; after ``lock_timeout`` seconds a
+    [`DouyinError`][douyin_async.errors.DouyinError] is raised.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0,

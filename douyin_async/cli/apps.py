@@ -18,8 +18,9 @@ The file is TOML when its name ends in ``.toml`` and JSON otherwise. It lists ap
 Every app needs exactly one kind of credentials. Names must be unique, and no two apps may
 share a client key or a token (they would be the same app pulled twice, over its cap).
 
-Every problem is a :class:`~.exits.CliError` with the exit code :data:`~.exits.APPS`. Messages
-name the file, the app and the key; they never hold a token or a secret.
+Every problem is a [`CliError`][douyin_async.cli.exits.CliError] with the exit code
+[`APPS`][douyin_async.cli.exits.APPS]. Messages name the file, the app and the key; they never
+hold a token or a secret.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
+from .. import __version__
 from .exits import EPILOG, USAGE, CliError
 
 PROG = "douyin-async"
@@ -14,18 +16,34 @@ Pull Douyin Open Platform data into JSONL, CSV or SQLite, paced under the API's 
 with live progress and resumable, page-level checkpoints."""
 
 OUTPUT_HELP = """\
-output file; the format follows the extension: .jsonl, .csv, .sqlite or .db
-('-' writes JSONL to stdout). JSONL/CSV keep a checkpoint beside the output (OUT.ckpt);
-SQLite keeps it inside the database."""
+output file; the format follows the extension: .jsonl, .csv, .jsonl.gz, .csv.gz, .xlsx,
+.sqlite or .db ('-' writes JSONL to stdout). File outputs keep a checkpoint beside the
+output (OUT.ckpt); SQLite keeps it inside the database. A run holds OUT.lock while it
+writes."""
+
+
+#: Shells ``douyin-async completion`` writes a script for.
+SHELLS = ("bash", "zsh", "tcsh")
 
 
 class Parser(argparse.ArgumentParser):
     """An argument parser that reports errors as one line (exit code 2) instead of a usage
-    block."""
+    block, and takes no abbreviated option (``--res`` is not ``--resume``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        """Raise the problem as a :class:`CliError`; :func:`main` prints it."""
+        """Raise the problem as a [`CliError`][douyin_async.cli.exits.CliError];
+        [`main`][douyin_async.cli.main] prints it."""
         raise CliError(f"{message} (see '{self.prog} --help')", USAGE)
+
+
+def wants_sandbox_command(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` may run ``douyin-async sandbox`` (only then are its options, and so
+    the sandbox package, loaded)."""
+    return "sandbox" in argv
 
 
 def _int(text: str) -> int:
@@ -110,6 +128,17 @@ def _common_options() -> Parser:
                        help="start over: overwrite an existing JSONL/CSV output and its "
                             "checkpoint; for SQLite, drop an unfinished pull's checkpoint "
                             "(rows are upserted either way)")
+    out.add_argument("--csv-plain", action="store_true",
+                     help="CSV for programs: RFC 4180, values verbatim, no byte order mark "
+                          "(default: spreadsheet-safe, text cells starting with = + - @ "
+                          "escaped with a leading ')")
+    out.add_argument("--on-invalid-record", choices=("fail", "quarantine"), default="fail",
+                     help="a record the client cannot decode exactly: fail the pull "
+                          "(default), or quarantine it in OUT.rejects.jsonl and exit 11")
+    out.add_argument("--dry-run", action="store_true",
+                     help="print the units, pages and requests the pull will cost and its "
+                          "wall time at the rate limit, then stop (nothing is written or "
+                          "sent)")
     out.add_argument("--quiet", action="store_true", help="print nothing but errors")
     out.add_argument("--progress-interval", type=_positive_float, default=5.0, metavar="SEC",
                      help="seconds between progress lines when stderr is not a terminal "
@@ -130,7 +159,7 @@ def _common_options() -> Parser:
                              "client_secret), optionally a rate; rows get an 'app' column")
     server.add_argument("--sandbox", action="store_true",
                         help="start an embedded sandbox server and pull from it "
-                             "(no credentials needed)")
+                             "(no credentials needed; not with --base-url)")
     server.add_argument("--sandbox-latency", type=_non_negative_float, metavar="SEC",
                         help="sandbox: added latency per answer")
     server.add_argument("--sandbox-fault-rate", type=fault_rates, metavar="P|KIND=P,...",
@@ -142,10 +171,21 @@ def _common_options() -> Parser:
     server.add_argument("--sandbox-qps", type=_positive_int, metavar="N",
                         help="sandbox: the server's QPS cap")
 
+    logs = common.add_argument_group("logging")
+    logs.add_argument("-v", "--verbose", action="count", default=0,
+                      help="log on stderr (-v: the pull's start and the library's info "
+                           "records; -vv: also debug records: every page written, token "
+                           "requests and renewals)")
+    logs.add_argument("--log-format", choices=("text", "json"), default="text",
+                      help="text lines, or one JSON object per line for log collectors; "
+                           "json also writes the progress and summary lines as JSON "
+                           "(default: text)")
+
     pace = common.add_argument_group("pacing and retries")
     pace.add_argument("--rate-limit", type=_positive_float, default=10.0, metavar="QPS",
                       help="requests per second of each app, both endpoints together "
-                           "(default: 10; an app's 'rate' in --apps overrides it)")
+                           "(default: 10, the platform's cap: more warns; an app's 'rate' in "
+                           "--apps overrides it)")
     pace.add_argument("--redis-url", metavar="URL",
                       help="share each app's quota with every process that names the same "
                            "Redis (redis://, rediss:// or unix://; default: "
@@ -159,10 +199,15 @@ def _common_options() -> Parser:
     return common
 
 
-def build_parser() -> Parser:
-    """The full parser of the ``douyin-async`` command."""
+def build_parser(sandbox_options: bool = True) -> Parser:
+    """The parser of the ``douyin-async`` command.
+
+    Without ``sandbox_options``, the ``sandbox`` command is listed but its options are left
+    out, so a pull never imports the sandbox package (and its web server).
+    """
     fmt = argparse.RawDescriptionHelpFormatter
     parser = Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=fmt)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     pull = commands.add_parser("pull", help="pull records into a file", epilog=EPILOG,
@@ -175,14 +220,16 @@ def build_parser() -> Parser:
         help="task-box video daily data (billing dates x publish windows x pages)",
         description="Daily data of task-box videos for one or more billing dates. Publish "
                     "windows over 30 days are split; every billing date is asked separately.")
-    videos.add_argument("--billing-date", required=True, metavar="DATE[..DATE]",
-                        help="a billing date YYYY-MM-DD, or an inclusive range A..B")
+    videos.add_argument("--billing-date", required=True, metavar="DAY[..DAY]",
+                        help="a billing date, or an inclusive range A..B; a day is "
+                             "YYYY-MM-DD, today, yesterday or -Nd (N days ago, UTC), e.g. "
+                             "-7d..-1d; relative days are read once, at start")
     videos.add_argument("--published-from", required=True, metavar="TIME",
-                        help="window start: unix seconds, YYYY-MM-DD (00:00:00 UTC) or an ISO "
-                             "datetime with offset; at most 90 days ago")
+                        help="window start: a day as above (00:00:00 UTC), unix seconds or "
+                             "an ISO datetime with offset; at most 90 days ago")
     videos.add_argument("--published-to", required=True, metavar="TIME",
-                        help="window end, inclusive: unix seconds, YYYY-MM-DD (23:59:59 UTC "
-                             "that day) or an ISO datetime with offset")
+                        help="window end, inclusive: a day as above (23:59:59 UTC that day), "
+                             "unix seconds or an ISO datetime with offset")
     videos.add_argument("--douyin-id", action="append", metavar="ID",
                         help="only videos of this author (repeat for several)")
     videos.add_argument("--agency-client-key", metavar="KEY", help="the agency's client key")
@@ -204,9 +251,24 @@ def build_parser() -> Parser:
     media.add_argument("--page-size", type=_int, default=100, metavar="N",
                        help="records per request, 1..100 (default: 100)")
 
+    status = commands.add_parser("status", help="what an output's checkpoint holds",
+                                 description="Units done and pending, records, when, and "
+                                             "which server and app, of a pull's output.")
+    status.add_argument("out", metavar="OUT", help="the --out of the pull")
+
     sandbox = commands.add_parser("sandbox", help="run the sandbox server in the foreground",
                                   formatter_class=fmt)
-    from ..sandbox import cli as sandbox_cli
+    if sandbox_options:
+        from ..sandbox import cli as sandbox_cli
 
-    sandbox_cli.add_arguments(sandbox)
+        sandbox_cli.add_arguments(sandbox)
+
+    completion = commands.add_parser(
+        "completion", help="print a shell completion script (needs the 'completion' extra)",
+        formatter_class=fmt,
+        description="Print a completion script for SHELL. Bash: add\n"
+                    "  eval \"$(douyin-async completion bash)\"\n"
+                    "to ~/.bashrc; zsh: douyin-async completion zsh > ~/.zfunc/_douyin-async\n"
+                    "(with ~/.zfunc in $fpath). Needs pip install 'douyin-async[completion]'.")
+    completion.add_argument("shell", choices=SHELLS, help="the shell")
     return parser

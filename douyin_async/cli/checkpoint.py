@@ -1,28 +1,35 @@
-"""The page-level checkpoint of a JSONL or CSV pull: a JSON-lines file beside the output.
+"""The page-level checkpoint of a file pull: a JSON-lines file beside the output.
 
-Line 1 (written atomically: temporary file, fsync, rename) holds the pull's query parameters.
-Every written page appends one line ``{"unit", "page", "done", "offset"}``: the unit query's key,
-the page number, whether it was the unit's last page, and the output's size after the page.
-A finished pull appends ``{"complete": true, "offset": N}``.
+Line 1 (written atomically: temporary file, fsync, rename) holds the pull's query parameters
+(with the server and the app, never a secret) and facts for ``douyin-async status`` (units
+planned, start time). Every written page appends one line ``{"unit", "page", "done",
+"offset", "sha256", "records", "rejects", "rejected"}``: the unit query's key, the page
+number, whether it was the unit's last page, the output's size after the page and the SHA-256
+of those bytes, the records written so far, and the size and count of the rejects file
+(``OUT.rejects.jsonl``). A finished pull appends ``{"complete": true, ...}`` with the same
+totals.
 
 The writer appends a page to the output and fsyncs it *before* appending its checkpoint line
 (and fsyncing that), so at any moment the checkpoint describes a prefix of the output. A line
 cut short by a kill is ignored and cut off when the pull resumes; the output is truncated back
-to the last recorded offset, which drops any page written after its last checkpoint line.
+to the last recorded offset, which drops any page written after its last checkpoint line, and
+a prefix whose digest differs (the file was edited or re-saved) is refused.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
 import orjson
 
-from ..models import Query, TaskVideoQuery
+from ..models import Query, TalentMediaQuery, TaskVideoQuery
 from .exits import FILES, CliError
 
-VERSION = 1
+VERSION = 2
 
 
 @attrs.define
@@ -35,6 +42,29 @@ class CheckpointState:
     complete: bool = False
     #: Length of the file's intact prefix (a cut last line excluded).
     intact: int = 0
+    #: SHA-256 (hex) of the output's first ``offset`` bytes ("" when unknown).
+    sha256: str = ""
+    #: Records written, and the size and record count of the rejects file.
+    records: int = 0
+    rejects: int = 0
+    rejected: int = 0
+    #: Facts for ``status``: ``units`` (planned), ``started`` (ISO time).
+    meta: dict[str, Any] = attrs.Factory(dict)
+    #: The record total a talent-media unit's last recorded page announced.
+    announced: dict[str, int] = attrs.Factory(dict)
+
+    def totals(self) -> dict[str, Any]:
+        """The running totals as a checkpoint line carries them."""
+        return {"offset": self.offset, "sha256": self.sha256, "records": self.records,
+                "rejects": self.rejects, "rejected": self.rejected}
+
+    def take(self, entry: dict[str, Any]) -> None:
+        """Adopt the totals of a checkpoint line."""
+        self.offset = int(entry["offset"])
+        self.sha256 = str(entry.get("sha256", ""))
+        self.records = int(entry.get("records", 0))
+        self.rejects = int(entry.get("rejects", 0))
+        self.rejected = int(entry.get("rejected", 0))
 
     def start_page(self, key: str) -> int:
         """The page a unit resumes from: 1 if never started, 0 if finished."""
@@ -57,7 +87,9 @@ def read_checkpoint(path: str) -> CheckpointState | None:
         raise _fail(path, exc, "read checkpoint") from None
     state: CheckpointState | None = None
     position = 0
+    number = 0
     while True:
+        number += 1
         end = data.find(b"\n", position)
         if end < 0:
             break  # no line, or a line cut short by a kill
@@ -67,19 +99,26 @@ def read_checkpoint(path: str) -> CheckpointState | None:
                 raise ValueError("not an object")
             if state is None:
                 if entry.get("version") != VERSION:
-                    raise ValueError(f"unknown version {entry.get('version')!r}")
-                state = CheckpointState(params=entry["params"], offset=int(entry["offset"]))
+                    raise CliError(f"checkpoint {path!r} was written by another version of "
+                                   f"douyin-async (format {entry.get('version')!r}, this one "
+                                   f"reads {VERSION}); finish that pull with the version that "
+                                   "began it, or start over with --force", FILES)
+                state = CheckpointState(params=entry["params"], offset=int(entry["offset"]),
+                                        meta=dict(entry.get("meta", {})))
             elif entry.get("complete"):
                 state.complete = True
-                state.offset = int(entry["offset"])
+                state.take(entry)
             else:
-                state.units[str(entry["unit"])] = (int(entry["page"]), bool(entry["done"]))
-                state.offset = int(entry["offset"])
+                unit = str(entry["unit"])
+                state.units[unit] = (int(entry["page"]), bool(entry["done"]))
+                if entry.get("total") is not None:
+                    state.announced[unit] = int(entry["total"])
+                state.take(entry)
         except (ValueError, KeyError, TypeError) as exc:
             if data.find(b"\n", end + 1) < 0 and state is not None:
                 break  # a last line of garbage: treat it as cut
-            raise CliError(f"checkpoint {path!r} is damaged ({exc}); start over with --force",
-                           FILES) from None
+            raise CliError(f"checkpoint {path!r} is damaged at line {number} ({exc}); "
+                           "start over with --force", FILES) from None
         position = end + 1
         if state is not None:
             state.intact = position
@@ -98,10 +137,12 @@ class CheckpointWriter:
         self._handle = handle
 
     @classmethod
-    def create(cls, path: str, params: dict[str, Any]) -> CheckpointWriter:
+    def create(cls, path: str, params: dict[str, Any],
+               meta: dict[str, Any] | None = None) -> CheckpointWriter:
         """A new checkpoint (replacing any old one atomically) for a pull starting at 0."""
         temporary = path + ".tmp"
-        header = _line({"version": VERSION, "params": params, "offset": 0})
+        header = _line({"version": VERSION, "params": params, "offset": 0,
+                        "meta": meta or {}})
         try:
             with open(temporary, "wb") as handle:
                 handle.write(header)
@@ -133,13 +174,19 @@ class CheckpointWriter:
         except OSError as exc:
             raise _fail(self.path, exc, "write checkpoint") from None
 
-    def record(self, unit: str, page: int, done: bool, offset: int) -> None:
-        """Record that ``page`` of ``unit`` is in the output, which is now ``offset`` long."""
-        self._append({"unit": unit, "page": page, "done": done, "offset": offset})
+    def record(self, unit: str, page: int, done: bool, totals: dict[str, Any],
+               announced: int | None = None) -> None:
+        """Record that ``page`` of ``unit`` is in the output, with the running ``totals``
+        (see [`CheckpointState.totals`][douyin_async.cli.checkpoint.CheckpointState.totals])
+        and the record total the page ``announced`` (talent media)."""
+        entry = {"unit": unit, "page": page, "done": done, **totals}
+        if announced is not None:
+            entry["total"] = announced
+        self._append(entry)
 
-    def complete(self, offset: int) -> None:
-        """Record that the pull finished with an output of ``offset`` bytes."""
-        self._append({"complete": True, "offset": offset})
+    def complete(self, totals: dict[str, Any]) -> None:
+        """Record that the pull finished, with its final ``totals``."""
+        self._append({"complete": True, **totals})
 
     def close(self) -> None:
         """Close the file."""
@@ -172,3 +219,33 @@ def unit_key(query: Query, app: str | None = None) -> str:
     if app is not None:
         fields = ["app", app, *fields]
     return orjson.dumps(fields).decode()
+
+
+def plan_units(queries: Iterable[Query]) -> list[Query]:
+    """The units a pull of ``queries`` runs (task-video queries cut into windows of at most 30
+    days), the same as the client's ``units()`` but without its 90-day check: a resumed pull
+    checks only the units it still has to fetch."""
+    units: list[Query] = []
+    for query in queries:
+        if isinstance(query, TaskVideoQuery):
+            units.extend(query.windows())
+        elif isinstance(query, TalentMediaQuery):
+            units.append(query)
+    return units
+
+
+def _day(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def describe_unit(query: Query, app: str | None = None) -> str:
+    """A unit in the command's terms, for messages."""
+    if isinstance(query, TaskVideoQuery):
+        text = (f"--billing-date {query.billing_date.isoformat()}, published "
+                f"{_day(query.video_publish_start_time)} .. "
+                f"{_day(query.video_publish_end_time)}")
+    else:
+        text = f"--plan-id {query.plan_id}"
+    if query.douyin_id is not None:
+        text += f", --douyin-id {query.douyin_id}"
+    return text if app is None else f"app {app!r}: {text}"

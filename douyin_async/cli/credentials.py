@@ -1,9 +1,9 @@
 """Where the access token comes from; tokens and secrets are never printed.
 
 In order: ``--access-token-file``, then the environment as read by
-:func:`douyin_async.auth.provider_from_env` (``$DOUYIN_ACCESS_TOKEN``, or client credentials
-from ``$DOUYIN_CLIENT_KEY`` and ``$DOUYIN_CLIENT_SECRET``). With ``--apps``, each app's own
-credentials from the apps file.
+[`provider_from_env`][douyin_async.auth.provider_from_env] (``$DOUYIN_ACCESS_TOKEN``, or client
+credentials from ``$DOUYIN_CLIENT_KEY`` and ``$DOUYIN_CLIENT_SECRET``). With ``--apps``, each
+app's own credentials from the apps file.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from .spec import SandboxOptions
 
 
 def sandbox_config(options: SandboxOptions, apps: Sequence[AppSpec] = ()) -> Any:
-    """The :class:`~douyin_async.sandbox.config.SandboxConfig` for the ``--sandbox-*`` options,
-    accepting the credentials of ``apps`` as well as its own."""
+    """The [`SandboxConfig`][douyin_async.sandbox.config.SandboxConfig] for the
+    ``--sandbox-*`` options, accepting the credentials of ``apps`` as well as its own."""
     from ..sandbox.config import STATIC_TOKEN, SandboxConfig
     from ..sandbox.config import RegisteredClient as Registered
 

@@ -1,22 +1,28 @@
 """Progress display: a live line on a terminal, periodic log lines otherwise, and a summary.
 
-Counts come from the client's :class:`~douyin_async.stats.ClientStats` (requests, retries,
+Counts come from the client's [`ClientStats`][douyin_async.stats.ClientStats] (requests, retries,
 rate-limit answers) and from the pages written. Talent-media answers tell their page count, so
 once every unit has answered its first page the remaining pages, and an ETA, are known; task
 videos have no totals, so their ETA is estimated from the share of units finished (``~``).
 
 A pull for many apps shows the totals of all its clients, each app's request rate, and a
-summary line per app before the final one.
+summary line per app before the final one. With ``--log-format json`` the lines are log
+records of ``douyin_async.cli`` with their figures as fields.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..stats import ClientStats
+from .dryrun import plural
+from .logs import CLI_LOGGER
+
+log = logging.getLogger(CLI_LOGGER)
 
 
 def _clock_text(seconds: float) -> str:
@@ -31,7 +37,8 @@ NAMED_APPS = 4
 
 
 class Totals:
-    """The counters of several clients added up (read like one :class:`ClientStats`)."""
+    """The counters of several clients added up (read like one
+    [`ClientStats`][douyin_async.stats.ClientStats])."""
 
     def __init__(self, parts: Sequence[ClientStats]) -> None:
         self.parts = list(parts)
@@ -64,7 +71,9 @@ class Progress:
     """Tracks a pull and reports it on ``stream`` (stderr).
 
     ``apps`` (a pull of many apps) maps each app's name to its client's counters; ``stats``
-    is then their :class:`Totals` and ``rate_cap`` the sum of the apps' rates.
+    is then their [`Totals`][douyin_async.cli.progress.Totals] and ``rate_cap`` the sum of
+    the apps' rates. ``out`` names the output in the summary (``-``: standard output);
+    ``json`` makes every line a log record instead.
     """
 
     def __init__(
@@ -80,7 +89,11 @@ class Progress:
         interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         apps: Mapping[str, ClientStats] | None = None,
+        out: str | None = None,
+        json: bool = False,
     ) -> None:
+        self.out = out
+        self.json = json
         self.stats = stats
         self.stream = stream
         self.units_total = units_total
@@ -93,6 +106,8 @@ class Progress:
         self.started = clock()
         self.pages = 0
         self.records = 0
+        #: Records quarantined (``--on-invalid-record quarantine``), earlier runs included.
+        self.rejected = 0
         self._page_counts: dict[str, int] = {}
         self._pages_seen: dict[str, int] = {}
         self._resumed_units = units_done
@@ -109,6 +124,10 @@ class Progress:
             count.pages += 1
             count.records += records
         self._pages_seen[unit] = page
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(f"page {page} of {unit}: {plural(records, 'record')}",
+                      extra={"event": "page", "unit": unit, "page": page, "records": records,
+                             "last": done, "app": app})
         if page_count is not None:
             self._page_counts[unit] = max(page_count, 1)
         if done:
@@ -150,15 +169,28 @@ class Progress:
         elapsed = self.clock() - self.started
         rate = self.stats.requests / elapsed if elapsed > 0 else 0.0
         apps = self._apps_text() if self._apps else ""
-        return (f"pages {self.pages:,} | records {self.records:,} | "
+        refused = f" | refused {self.rejected:,}" if self.rejected else ""
+        return (f"pages {self.pages:,} | records {self.records:,}{refused} | "
                 f"{rate:.1f}/{self.rate_cap:g} req/s{apps} | retries {self.stats.retries} | "
                 f"rate-limited {self.stats.rate_limited} | "
                 f"units {self.units_done}/{self.units_total} | "
                 f"elapsed {_clock_text(elapsed)} | ETA {self.eta()}")
 
+    def figures(self) -> dict[str, Any]:
+        """The counts behind the progress and summary lines."""
+        elapsed = self.clock() - self.started
+        return {"records": self.records, "pages": self.pages,
+                "requests": self.stats.requests, "retries": self.stats.retries,
+                "rate_limited": self.stats.rate_limited, "units_done": self.units_done,
+                "units_total": self.units_total, "elapsed_s": round(elapsed, 3),
+                "eta": self.eta(), "out": self.out, "refused": self.rejected}
+
     def show(self) -> None:
         """Print the current state (overwriting the live line on a terminal)."""
         if self.quiet:
+            return
+        if self.json:
+            log.info("progress", extra={"event": "progress", **self.figures()})
             return
         if self.live:
             self.stream.write("\r\x1b[K" + self.line())
@@ -169,7 +201,14 @@ class Progress:
 
     async def run(self) -> None:
         """Show the state periodically until cancelled."""
-        period = 0.5 if self.live else self.interval
+        period = 0.5 if self.live and not self.json else self.interval
+        resumed = (f", {plural(self._resumed_units, 'unit')} already done"
+                   if self._resumed_units else "")
+        log.info(f"pulling {plural(self.units_total, 'unit')}{resumed}"
+                 + (f" into {self.out}" if self.out not in (None, "-") else ""),
+                 extra={"event": "start", "units_total": self.units_total,
+                        "units_done": self.units_done, "out": self.out,
+                        "apps": sorted(self._apps) or None})
         while True:
             await asyncio.sleep(period)
             self.show()
@@ -183,19 +222,44 @@ class Progress:
 
     def app_lines(self) -> list[str]:
         """One summary line per app (none for a pull of one app)."""
-        return [f"app {name}: {count.records:,} records, {count.pages:,} pages, "
-                f"{count.stats.requests:,} requests ({self.app_rate(name):.1f} req/s), "
-                f"{count.stats.retries} retries, {count.stats.rate_limited} rate-limited"
+        return [f"app {name}: {plural(count.records, 'record')}, "
+                f"{plural(count.pages, 'page')}, {plural(count.stats.requests, 'request')} "
+                f"({self.app_rate(name):.1f} req/s), "
+                f"{plural(count.stats.retries, 'retry', 'retries')}, "
+                f"{count.stats.rate_limited} rate-limited"
                 for name, count in self._apps.items()]
 
     def summary(self) -> str:
         """The final line: records, pages, requests, request rate, retries and wall time."""
         elapsed = self.clock() - self.started
         rate = self.stats.requests / elapsed if elapsed > 0 else 0.0
-        resumed = f", {self._resumed_units} units already done" if self._resumed_units else ""
-        apps = f", {len(self._apps)} apps" if self._apps else ""
-        return (f"done: {self.records:,} records, {self.pages:,} pages, "
-                f"{self.stats.requests:,} requests ({rate:.1f} req/s), "
-                f"{self.stats.retries} retries, {self.stats.rate_limited} rate-limited, "
-                f"{self.units_done}/{self.units_total} units{resumed}{apps}, "
+        resumed = (f", {plural(self._resumed_units, 'unit')} already done"
+                   if self._resumed_units else "")
+        apps = f", {plural(len(self._apps), 'app')}" if self._apps else ""
+        where = "" if self.out is None else \
+            " to standard output" if self.out == "-" else f" into {self.out}"
+        units = "unit" if self.units_total == 1 else "units"
+        refused = f", {self.rejected:,} refused (quarantined)" if self.rejected else ""
+        return (f"done: {plural(self.records, 'record')}{refused}{where}, "
+                f"{plural(self.pages, 'page')}, "
+                f"{plural(self.stats.requests, 'request')} ({rate:.1f} req/s), "
+                f"{plural(self.stats.retries, 'retry', 'retries')}, "
+                f"{self.stats.rate_limited} rate-limited, "
+                f"{self.units_done}/{self.units_total} {units}{resumed}{apps}, "
                 f"wall {elapsed:.1f} s")
+
+    def report(self, stream: TextIO) -> None:
+        """Write the summary lines (one per app, then the final one), or log them as JSON."""
+        if self.quiet:
+            return
+        if self.json:
+            for name, count in self._apps.items():
+                log.info(f"app {name} done", extra={
+                    "event": "app_done", "app": name, "records": count.records,
+                    "pages": count.pages, "requests": count.stats.requests})
+            log.info(self.summary(), extra={"event": "done", **self.figures()})
+            return
+        for line in self.app_lines():
+            stream.write(line + "\n")
+        stream.write(self.summary() + "\n")
+        stream.flush()

@@ -56,6 +56,25 @@ TALENT_MEDIA = Table(
 )
 
 
+#: Integer columns that are identifiers (text in a spreadsheet, never a rounded number).
+ID_COLUMNS = frozenset({"task_id", "video_id", "plan_id"})
+#: Columns holding unix seconds, and columns holding ``YYYY-MM-DD`` dates.
+TIME_COLUMNS = frozenset({"publish_time"})
+DATE_COLUMNS = frozenset({"date", "billing_date"})
+
+
+def column_kinds(table: Table) -> list[str]:
+    """What each column of ``table`` holds, in order: ``id`` (an integer identifier),
+    ``int`` (a counter or an amount in fen), ``datetime`` (unix seconds), ``date`` or
+    ``text``."""
+    kinds = []
+    for name, sql_type in table.columns:
+        kinds.append("id" if name in ID_COLUMNS else "datetime" if name in TIME_COLUMNS
+                     else "date" if name in DATE_COLUMNS
+                     else "int" if sql_type == "INTEGER" else "text")
+    return kinds
+
+
 def with_app(table: Table) -> Table:
     """``table`` with an ``app`` column first, also first in the natural key."""
     return Table(name=table.name, columns=(("app", "TEXT"), *table.columns),

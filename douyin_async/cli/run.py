@@ -1,14 +1,15 @@
 """Running a pull: output, server, clients, pages written one by one, progress.
 
-A pull runs one :class:`~douyin_async.DouyinClient` per app (one app unless ``--apps``), all
-on one aiohttp session, each with its own limiter: paced in the process, or with
-``--redis-url`` a :class:`~douyin_async.redis_limiter.RedisRateLimiter` shared with other
-processes. The pages of every app merge into the one output as they arrive.
+A pull runs one [`DouyinClient`][douyin_async.DouyinClient] per app (one app unless
+``--apps``), all on one aiohttp session, each with its own limiter: paced in the process, or
+with ``--redis-url`` a [`RedisRateLimiter`][douyin_async.redis_limiter.RedisRateLimiter]
+shared with other processes. The pages of every app merge into the one output as they arrive.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,17 +21,21 @@ import attrs
 
 from ..auth import TokenProvider
 from ..client import DouyinClient
-from ..errors import DouyinError
-from ..models import Page, Query, TalentMediaPage
+from ..errors import DouyinError, InvalidParameterError
+from ..models import MAX_START_AGE_SECONDS, Page, Query, TalentMediaPage
 from ..pagination import merge
-from .checkpoint import CheckpointState, unit_key
+from .checkpoint import CheckpointState, describe_unit, plan_units, unit_key
 from .credentials import app_token_source, quota_name, token_source
 from .embedded import embedded_sandbox
-from .exits import CliError, exit_code_for
+from .encoders import Encoder, csv_encoder, csv_header, gzip_encoder, gzip_member, jsonl_encoder
+from .exits import CONFLICT, QUARANTINED, USAGE, CliError, exit_code_for
+from .identity import checkpoint_params
+from .locks import OutputLock
 from .progress import Progress, Totals
+from .rejects import page_rejects, rejects_path
 from .rows import page_rows, table_for
 from .shared_quota import open_redis, redis_limiter
-from .sinks import FileOutput, Output, StdoutOutput, csv_encoder, csv_header, jsonl_encoder
+from .sinks import FileOutput, Output, StdoutOutput
 from .spec import PullSpec
 from .sqlite import SqliteOutput
 
@@ -42,9 +47,18 @@ def make_output(spec: PullSpec) -> Output:
         return StdoutOutput()
     if spec.fmt == "sqlite":
         return SqliteOutput(spec.out, table, spec.kind)
-    if spec.fmt == "csv":
-        return FileOutput(spec.out, csv_encoder(table), csv_header(table))
-    return FileOutput(spec.out, jsonl_encoder)
+    if spec.fmt == "xlsx":
+        from .xlsx import XlsxOutput
+
+        return XlsxOutput(spec.out, table)
+    encode: Encoder = jsonl_encoder
+    preamble = b""
+    if spec.fmt.startswith("csv"):
+        encode = csv_encoder(table, plain=spec.csv_plain)
+        preamble = csv_header(table, plain=spec.csv_plain)
+    if spec.fmt.endswith(".gz"):
+        encode, preamble = gzip_encoder(encode), gzip_member(preamble)
+    return FileOutput(spec.out, encode, preamble)
 
 
 @attrs.define(eq=False)
@@ -59,10 +73,30 @@ class AppPull:
     starts: dict[Query, int] = attrs.Factory(dict)
 
     def plan(self, queries: Sequence[Query], state: CheckpointState | None) -> None:
-        """Cut the queries into units; on resume, note where each unit continues."""
-        self.units = self.client.units(queries)
-        if state is not None:
-            self.starts = {u: state.start_page(unit_key(u, self.name)) for u in self.units}
+        """Cut the queries into units; on resume, note where each unit continues. The client
+        checks the units still to fetch (finished ones are not asked again), each on its
+        own, so one that has aged past the API's 90 days is named."""
+        if state is None:
+            self.units = self.client.units(queries)
+            return
+        self.units = plan_units(queries)
+        self.starts = {u: state.start_page(unit_key(u, self.name)) for u in self.units}
+        for unit in self.pending:
+            try:
+                self.client.units([unit])
+            except InvalidParameterError:
+                oldest = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=MAX_START_AGE_SECONDS)
+                raise CliError(
+                    f"--resume: the unfinished unit {describe_unit(unit, self.name)} starts "
+                    f"more than 90 days ago (limit: {oldest:%Y-%m-%d %H:%M:%S} UTC), past what "
+                    "the API keeps; the units done so far are kept, but this one cannot be "
+                    "completed: start a new pull with --force and a --published-from within "
+                    "the last 90 days", USAGE) from None
+
+    @property
+    def pending(self) -> list[Query]:
+        """The units with pages left to fetch."""
+        return [u for u in self.units if self.starts.get(u, 1) >= 1]
 
     @property
     def units_done(self) -> int:
@@ -82,11 +116,29 @@ async def _server(
     yield spec.base_url, token
 
 
-def _write(output: Output, page: Page, app: str | None) -> tuple[str, int]:
-    rows = page_rows(page, app)
+def _quarantined(count: int, out: str) -> CliError:
+    """The exit of a pull that finished with ``count`` records quarantined."""
+    what = "1 record was" if count == 1 else f"{count:,} records were"
+    return CliError(f"{what} refused and quarantined in {rejects_path(out)}", QUARANTINED)
+
+
+def _write(output: Output, page: Page, app: str | None,
+           announced: dict[str, int]) -> tuple[str, int, int]:
+    """Write one page; refuse a resumed talent-media unit whose record total changed since
+    the interrupted run (its pages would not fit together)."""
     key = unit_key(page.query, app)
-    output.write_page(key, page.page, page.is_last, rows)
-    return key, len(rows)
+    total = page.total if isinstance(page, TalentMediaPage) else None
+    before = announced.pop(key, None)
+    if before is not None and total is not None and total != before:
+        raise CliError(
+            f"--resume: the server now counts {total:,} records for "
+            f"{describe_unit(page.query, app)}, {before:,} when the interrupted run wrote its "
+            "first pages; the data changed between the runs, so the pages would not fit "
+            "together: start over with --force", CONFLICT)
+    rows = page_rows(page, app)
+    rejects = page_rejects(page, key, app)
+    output.write_page(key, page.page, page.is_last, rows, rejects, total)
+    return key, len(rows), len(rejects)
 
 
 async def _clients(spec: PullSpec, stack: AsyncExitStack, url: str,
@@ -108,9 +160,11 @@ async def _clients(spec: PullSpec, stack: AsyncExitStack, url: str,
             assert quota is not None
             limiter = redis_limiter(redis, quota, rate)
             stack.push_async_callback(limiter.aclose)
+        collect: dict[str, Any] = ({"invalid_records": "collect"}
+                                   if spec.on_invalid_record == "quarantine" else {})
         client = DouyinClient(source, base_url=url, rate_limit=rate, limiter=limiter,
                               session=session, max_concurrency=spec.max_concurrency,
-                              timeout=spec.timeout, max_retries=spec.max_retries)
+                              timeout=spec.timeout, max_retries=spec.max_retries, **collect)
         stack.push_async_callback(client.close)
         pulls.append(AppPull(name, client, rate))
     return pulls
@@ -126,7 +180,7 @@ async def merged_pages(pulls: Sequence[AppPull], progress: Progress
     def feeder(pull: AppPull) -> Callable[[Put], Awaitable[None]]:
         async def feed(put: Put) -> None:
             try:
-                async with aclosing(pull.client.pull(pull.units,
+                async with aclosing(pull.client.pull(pull.pending,
                                                      start_pages=pull.starts)) as pages:
                     async for page in pages:
                         await put((pull, page))
@@ -147,12 +201,13 @@ async def merged_pages(pulls: Sequence[AppPull], progress: Progress
 async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
     """Pull every page of ``spec`` into its output, resuming if asked.
 
-    Raises :class:`~douyin_async.errors.DouyinError` for API failures (and Redis ones) and
-    :class:`~.exits.CliError` for file and state problems; nothing is fetched when the output
-    cannot be opened.
+    Raises [`DouyinError`][douyin_async.errors.DouyinError] for API failures (and Redis ones)
+    and [`CliError`][douyin_async.cli.exits.CliError] for file and state problems; nothing is
+    fetched when the output cannot be opened. Cancelling it (Ctrl-C, SIGTERM) lets the page
+    being written finish, then closes the output and its checkpoint.
     """
     stderr = stderr or sys.stderr
-    live = stderr.isatty()
+    live = stderr.isatty() and not spec.log_json
     token = None  # resolved first: missing credentials fail before the output is touched
     if spec.apps is None and spec.sandbox is None and spec.base_url is not None:
         token = token_source(spec.access_token_file, spec.base_url)
@@ -163,15 +218,23 @@ async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
         if spec.redis_url is not None:  # checked before the output is touched
             redis = await open_redis(spec.redis_url)
             stack.push_async_callback(redis.aclose)
+        if spec.out != "-":  # one run per output, for the whole life of the pull
+            stack.enter_context(OutputLock(spec.out))
         output = make_output(spec)
         stack.callback(output.close)
         writer = ThreadPoolExecutor(1, thread_name_prefix="douyin-writer")
         stack.callback(writer.shutdown, wait=True)
-        state = output.open(spec.params, resume=spec.resume, force=spec.force)
+        meta = {"units": len(plan_units(spec.queries)) * (len(spec.apps) if spec.apps else 1),
+                "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        state = output.open(checkpoint_params(spec, token), resume=spec.resume,
+                            force=spec.force, meta=meta)
         if state is not None and state.complete:
             if not spec.quiet:
                 stderr.write(f"nothing to do: the pull into {spec.out} is already complete\n")
+            if output.rejected:
+                raise _quarantined(output.rejected, spec.out)
             return
+        announced = dict(state.announced) if state is not None else {}
         url, access = await stack.enter_async_context(_server(spec, token))
         connector = aiohttp.TCPConnector(
             limit=2 * spec.max_concurrency * (len(spec.apps) if spec.apps else 1))
@@ -186,13 +249,16 @@ async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
             stderr, units_total=sum(len(p.units) for p in pulls),
             units_done=sum(p.units_done for p in pulls),
             rate_cap=sum(p.rate for p in pulls), live=live, quiet=spec.quiet,
-            interval=spec.progress_interval, apps=named or None)
+            interval=spec.progress_interval, apps=named or None, out=spec.out,
+            json=spec.log_json)
+        progress.rejected = output.rejected
         ticker = asyncio.ensure_future(progress.run())
         try:
             async with aclosing(merged_pages(pulls, progress)) as pages:
                 async for pull, page in pages:
-                    key, count = await loop.run_in_executor(writer, _write, output, page,
-                                                            pull.name)
+                    key, count, refused = await loop.run_in_executor(
+                        writer, _write, output, page, pull.name, announced)
+                    progress.rejected += refused
                     total = page.page_count if isinstance(page, TalentMediaPage) else None
                     progress.on_page(key, page.page, count, page.is_last, total, pull.name)
             await loop.run_in_executor(writer, output.finish)
@@ -200,8 +266,6 @@ async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
             progress.clear()
-        if not spec.quiet:
-            for line in progress.app_lines():
-                stderr.write(line + "\n")
-            stderr.write(progress.summary() + "\n")
-            stderr.flush()
+        progress.report(stderr)
+        if output.rejected:
+            raise _quarantined(output.rejected, spec.out)

@@ -40,7 +40,8 @@ def _scrub(text: str, url: str) -> str:
 
 
 def redis_module() -> Any:
-    """:mod:`douyin_async.redis_limiter`, or a usage error naming the extra to install."""
+    """[`douyin_async.redis_limiter`][douyin_async.redis_limiter], or a usage error naming the
+    extra to install."""
     try:
         from .. import redis_limiter
     except ImportError:
@@ -50,9 +51,10 @@ def redis_module() -> Any:
 
 
 async def open_redis(url: str) -> Any:
-    """A Redis client for the limiters (see :func:`douyin_async.redis_limiter.connect`),
-    checked with a PING. Raises :class:`~douyin_async.redis_limiter.RedisLimiterError` (exit
-    code 7) when Redis cannot be reached; no request is sent then."""
+    """A Redis client for the limiters (see [`connect`][douyin_async.redis_limiter.connect]),
+    checked with a PING. Raises
+    [`RedisLimiterError`][douyin_async.redis_limiter.RedisLimiterError] (exit code 7) when
+    Redis cannot be reached; no request is sent then."""
     module = redis_module()
     from redis.exceptions import RedisError
 

@@ -7,9 +7,7 @@ Every check that needs no network happens here, with the library's own query cla
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import re
 import time
 from typing import Any
 
@@ -18,14 +16,17 @@ import attrs
 from ..errors import InvalidParameterError
 from ..models import Query, TalentMediaQuery, TaskVideoQuery
 from .apps import AppSpec, load_apps
+from .dates import check_window, parse_billing_dates, parse_time
 from .exits import FILES, USAGE, CliError
 
-_UNIX = re.compile(r"^\d{1,12}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".sqlite": "sqlite", ".db": "sqlite"}
+_FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".jsonl.gz": "jsonl.gz", ".csv.gz": "csv.gz",
+            ".xlsx": "xlsx", ".sqlite": "sqlite", ".db": "sqlite"}
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-#: Longest billing-date range one command accepts.
-MAX_BILLING_DAYS = 366
+#: The platform's cap: requests per rolling second of one app.
+PLATFORM_QPS = 10
+#: ``--page-size`` bounds of each kind.
+PAGE_SIZES = {"task-videos": (1, 10_000), "talent-media": (1, 100)}
+CONTENT_TYPES = {1: "short videos", 2: "live rooms", 3: "both"}
 
 
 @attrs.frozen
@@ -62,48 +63,17 @@ class PullSpec:
     force: bool
     quiet: bool
     progress_interval: float
+    #: ``--csv-plain``: RFC 4180 verbatim, no byte order mark, no formula escaping.
+    csv_plain: bool = False
+    #: ``--on-invalid-record``: ``fail`` or ``quarantine``.
+    on_invalid_record: str = "fail"
 
-
-def parse_billing_dates(text: str) -> list[dt.date]:
-    """``YYYY-MM-DD`` or an inclusive range ``A..B``, as a list of dates."""
-    first, sep, last = (part.strip() for part in text.partition(".."))
-    try:
-        start = dt.date.fromisoformat(first) if _DATE.match(first) else None
-        end = start if not sep else dt.date.fromisoformat(last) if _DATE.match(last) else None
-    except ValueError as exc:
-        raise CliError(f"--billing-date {text!r}: {exc}", USAGE) from None
-    if start is None or end is None:
-        raise CliError(f"--billing-date {text!r}: expected YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD",
-                       USAGE)
-    if end < start:
-        raise CliError(f"--billing-date {text!r}: the range ends before it starts", USAGE)
-    days = (end - start).days + 1
-    if days > MAX_BILLING_DAYS:
-        raise CliError(f"--billing-date {text!r}: {days} days; at most {MAX_BILLING_DAYS}",
-                       USAGE)
-    return [start + dt.timedelta(days=i) for i in range(days)]
-
-
-def parse_time(text: str, option: str, *, end_of_day: bool = False) -> int:
-    """Unix seconds from unix seconds, ``YYYY-MM-DD`` (UTC) or an ISO datetime with offset.
-
-    A bare date means 00:00:00 UTC, or 23:59:59 UTC with ``end_of_day``.
-    """
-    text = text.strip()
-    if _UNIX.match(text):
-        return int(text)
-    try:
-        if _DATE.match(text):
-            day = dt.date.fromisoformat(text)
-            moment = dt.datetime.combine(day, dt.time(23, 59, 59) if end_of_day else dt.time(),
-                                         dt.UTC)
-        else:
-            moment = dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise CliError(f"{option} {text!r}: {exc}", USAGE) from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise CliError(f"{option} {text!r}: a datetime needs an offset, e.g. +08:00 or Z", USAGE)
-    return int(moment.timestamp())
+    #: ``--dry-run``: say what the pull would cost, then stop.
+    dry_run: bool = False
+    #: Warnings to show before the pull (an option that works, but not as the user may think).
+    warnings: tuple[str, ...] = ()
+    #: ``--log-format json``: progress and summary as JSON log records.
+    log_json: bool = False
 
 
 def read_ids_file(path: str) -> list[str]:
@@ -128,24 +98,33 @@ def _check_ids(ids: list[str], option: str) -> list[str]:
     return _unique([value.strip() for value in ids])
 
 
-def _task_video_queries(ns: argparse.Namespace) -> tuple[list[Query], dict[str, Any]]:
-    dates = parse_billing_dates(ns.billing_date)
-    start = parse_time(ns.published_from, "--published-from")
-    end = parse_time(ns.published_to, "--published-to", end_of_day=True)
-    if end < start:
-        raise CliError("--published-to is before --published-from", USAGE)
+def check_page_size(kind: str, size: int) -> None:
+    """Refuse a ``--page-size`` the endpoint does not take."""
+    low, high = PAGE_SIZES[kind]
+    if not low <= size <= high:
+        raise CliError(f"--page-size {size}: {kind} pages hold {low} to {high:,} records",
+                       USAGE)
+
+
+def _task_video_queries(ns: argparse.Namespace, now: float
+                        ) -> tuple[list[Query], dict[str, Any]]:
+    dates = parse_billing_dates(ns.billing_date, now)
+    start = parse_time(ns.published_from, "--published-from", now)
+    end = parse_time(ns.published_to, "--published-to", now, end_of_day=True)
+    check_window(start, end, ns.published_from, ns.published_to, now, check_age=not ns.resume)
+    check_page_size("task-videos", ns.page_size)
     authors: list[str | None] = list(_check_ids(ns.douyin_id or [], "--douyin-id")) or [None]
     agency = ns.agency_client_key
     if agency is not None and not agency.strip():
         raise CliError("--agency-client-key: empty value", USAGE)
-    now = time.time()
     queries: list[Query] = []
     for day in dates:
         for author in authors:
             query = TaskVideoQuery(billing_date=day, video_publish_start_time=start,
                                    video_publish_end_time=end, douyin_id=author,
                                    agency_client_key=agency, page_size=ns.page_size)
-            query.check_age(now)
+            if not ns.resume:  # a resumed pull checks only its unfinished units
+                query.check_age(now)
             queries.append(query)
     params = {"billing_dates": [d.isoformat() for d in dates], "published_from": start,
               "published_to": end, "douyin_ids": authors, "agency_client_key": agency,
@@ -163,7 +142,14 @@ def _talent_media_queries(ns: argparse.Namespace) -> tuple[list[Query], dict[str
     if not ids:
         raise CliError("no talents: give --douyin-id or --douyin-ids-file", USAGE)
     talents = _check_ids(ids, "--douyin-id")
+    check_page_size("talent-media", ns.page_size)
+    if ns.content_type not in CONTENT_TYPES:
+        raise CliError(f"--content-type {ns.content_type}: use " + ", ".join(
+            f"{n} ({what})" for n, what in CONTENT_TYPES.items()), USAGE)
     plans = _unique(ns.plan_id)
+    for plan in plans:
+        if not 1 <= plan < 2**63:
+            raise CliError(f"--plan-id {plan}: a plan id is a positive 64-bit integer", USAGE)
     queries: list[Query] = [
         TalentMediaQuery(plan_id=plan, douyin_id=talent, content_type=ns.content_type,
                          page_size=ns.page_size)
@@ -175,13 +161,15 @@ def _talent_media_queries(ns: argparse.Namespace) -> tuple[list[Query], dict[str
 
 
 def output_format(out: str) -> str:
-    """``jsonl``, ``csv`` or ``sqlite`` from the output name (``-`` is JSONL on stdout)."""
+    """``jsonl``, ``csv``, ``jsonl.gz``, ``csv.gz``, ``xlsx`` or ``sqlite`` from the output
+    name (``-`` is JSONL on stdout)."""
     if out == "-":
         return "jsonl"
-    fmt = _FORMATS.get(os.path.splitext(out)[1].lower())
+    name = out.lower()
+    fmt = next((f for suffix, f in _FORMATS.items() if name.endswith(suffix)), None)
     if fmt is None:
-        raise CliError(f"--out {out!r}: unknown extension; use .jsonl, .csv, .sqlite, .db or -",
-                       USAGE)
+        raise CliError(f"--out {out!r}: unknown extension; use .jsonl, .csv, .jsonl.gz, "
+                       ".csv.gz, .xlsx, .sqlite, .db or -", USAGE)
     return fmt
 
 
@@ -199,11 +187,36 @@ def redis_url_option(ns: argparse.Namespace) -> str | None:
     return url
 
 
-def build_spec(ns: argparse.Namespace) -> PullSpec:
-    """Validate the arguments of a ``pull`` command (no network, no files written)."""
+def rate_warnings(ns: argparse.Namespace, apps: tuple[AppSpec, ...] | None) -> list[str]:
+    """Warnings for rates above the server's cap (the platform's, or ``--sandbox-qps``)."""
+    cap = ns.sandbox_qps if ns.sandbox and ns.sandbox_qps is not None else PLATFORM_QPS
+    where = "the sandbox's --sandbox-qps" if cap != PLATFORM_QPS else "the platform's cap of"
+    rates = [("--rate-limit", ns.rate_limit)] if apps is None or any(
+        a.rate is None for a in apps) else []
+    rates += [(f"app {a.name!r}: rate", a.rate) for a in apps or () if a.rate is not None]
+    return [f"{name} {rate:g} is above {where} {cap} requests per second per app; the "
+            "server answers the excess with rate-limit errors, which are retried more slowly"
+            for name, rate in rates if rate > cap]
+
+
+def build_spec(ns: argparse.Namespace, now: float | None = None) -> PullSpec:
+    """Validate the arguments of a ``pull`` command (no network, no files written).
+
+    ``now`` (unix seconds, default: the clock) is the one instant relative dates and the
+    90-day limit are taken from.
+    """
+    now = time.time() if now is None else now
     fmt = output_format(ns.out)
     if ns.out == "-" and ns.resume:
         raise CliError("--resume needs an output file, not stdout", USAGE)
+    if ns.out == "-" and ns.on_invalid_record == "quarantine":
+        raise CliError("--on-invalid-record quarantine needs an output file, not stdout",
+                       USAGE)
+    if ns.csv_plain and fmt not in ("csv", "csv.gz"):
+        raise CliError("--csv-plain needs a .csv or .csv.gz output", USAGE)
+    if ns.sandbox and ns.base_url is not None:
+        raise CliError("--sandbox and --base-url exclude each other: --sandbox pulls from an "
+                       "embedded server", USAGE)
     base_url = ns.base_url or os.environ.get("DOUYIN_BASE_URL") or None
     if not ns.sandbox and base_url is None:
         raise CliError("no server: give --base-url URL, set DOUYIN_BASE_URL, or use --sandbox",
@@ -216,7 +229,7 @@ def build_spec(ns: argparse.Namespace) -> PullSpec:
         raise CliError("--sandbox-* options need --sandbox", USAGE)
     try:
         if ns.kind == "task-videos":
-            queries, params = _task_video_queries(ns)
+            queries, params = _task_video_queries(ns, now)
         else:
             queries, params = _talent_media_queries(ns)
     except InvalidParameterError as exc:
@@ -239,5 +252,7 @@ def build_spec(ns: argparse.Namespace) -> PullSpec:
         rate_limit=ns.rate_limit,
         max_concurrency=ns.max_concurrency, timeout=ns.timeout, max_retries=ns.max_retries,
         resume=ns.resume, force=ns.force, quiet=ns.quiet,
-        progress_interval=ns.progress_interval,
+        csv_plain=ns.csv_plain, on_invalid_record=ns.on_invalid_record,
+        progress_interval=ns.progress_interval, dry_run=ns.dry_run,
+        warnings=tuple(rate_warnings(ns, apps)), log_json=ns.log_format == "json",
     )

@@ -1,0 +1,185 @@
+"""The command line's words without a subprocess: relative dates, the 90-day limit told as
+dates, error messages in the user's terms, the dry-run report and the one exit-code table."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+import pytest
+
+from douyin_async.cli import exits
+from douyin_async.cli.args import build_parser, wants_sandbox_command
+from douyin_async.cli.dates import (
+    check_window,
+    join_relative_values,
+    parse_billing_dates,
+    parse_day,
+    parse_time,
+)
+from douyin_async.cli.dryrun import dry_run_report, plural, wall_text
+from douyin_async.cli.exits import CliError
+from douyin_async.cli.messages import describe
+from douyin_async.cli.spec import build_spec, rate_warnings
+from douyin_async.errors import ApiError, ResponseDecodeError, TransportError
+
+#: 2026-11-20 09:30:00 UTC (17:30 in China).
+NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC).timestamp()
+TODAY = dt.date(2026, 11, 20)
+
+
+def usage(call: object) -> str:
+    assert callable(call)
+    with pytest.raises(CliError) as info:
+        call()
+    assert info.value.code == exits.USAGE
+    return str(info.value)
+
+
+def test_relative_days_are_read_from_one_instant() -> None:
+    assert parse_day("today", "--x", TODAY) == TODAY
+    assert parse_day("yesterday", "--x", TODAY) == dt.date(2026, 11, 19)
+    assert parse_day("-30d", "--x", TODAY) == dt.date(2026, 10, 21)
+    assert parse_billing_dates("-7d..-1d", NOW) == [
+        dt.date(2026, 11, 13) + dt.timedelta(days=i) for i in range(7)]
+    assert parse_billing_dates("yesterday", NOW) == [dt.date(2026, 11, 19)]
+    assert parse_time("-30d", "--published-from", NOW) == int(
+        dt.datetime(2026, 10, 21, tzinfo=dt.UTC).timestamp())
+    assert parse_time("yesterday", "--published-to", NOW, end_of_day=True) == int(
+        dt.datetime(2026, 11, 19, 23, 59, 59, tzinfo=dt.UTC).timestamp())
+    for bad in ("-d", "+3d", "tomorrow", "-3w", "-7d..", "..-1d"):
+        assert "--billing-date" in usage(lambda bad=bad: parse_billing_dates(bad, NOW))
+
+
+def test_argparse_gets_relative_values_as_values() -> None:
+    argv = ["--billing-date", "-7d..-1d", "--published-from", "-30d", "--published-to",
+            "today", "--douyin-id", "-5d", "--out", "-"]
+    assert join_relative_values(argv) == [
+        "--billing-date=-7d..-1d", "--published-from=-30d", "--published-to", "today",
+        "--douyin-id", "-5d", "--out", "-"]
+
+
+def test_billing_dates_in_the_future_of_the_platform_are_refused() -> None:
+    # 17:30 in China: the platform's today is the UTC today; tomorrow is refused.
+    assert parse_billing_dates("2026-11-20", NOW) == [TODAY]
+    assert usage(lambda: parse_billing_dates("2026-11-18..2026-11-21", NOW)) == (
+        "--billing-date 2026-11-18..2026-11-21 is in the future (today on the platform, "
+        "UTC+8: 2026-11-20)")
+    late = dt.datetime(2026, 11, 20, 20, tzinfo=dt.UTC).timestamp()  # 04:00 the next day
+    assert parse_billing_dates("2026-11-21", late) == [dt.date(2026, 11, 21)]
+    assert "range ends before" in usage(lambda: parse_billing_dates("-1d..-3d", NOW))
+
+
+def test_the_90_day_limit_is_told_in_dates() -> None:
+    def window(first: str, last: str = "yesterday") -> str:
+        start = parse_time(first, "--published-from", NOW)
+        end = parse_time(last, "--published-to", NOW, end_of_day=True)
+        return usage(lambda: check_window(start, end, first, last, NOW))
+
+    # 90 days before 2026-11-20 09:30 is 2026-08-22 09:30: the first whole day is the 23rd.
+    assert window("2026-08-01") == (
+        "--published-from 2026-08-01 is more than 90 days ago (limit: 2026-08-23)")
+    assert window("-90d") == (
+        "--published-from -90d (2026-08-22) is more than 90 days ago (limit: 2026-08-23)")
+    assert window("2026-08-22T00:00:00Z") == (
+        "--published-from 2026-08-22T00:00:00Z (2026-08-22) is more than 90 days ago "
+        "(limit: 2026-08-22T09:30:00Z)")
+    assert window("-3d", "-5d") == (
+        "--published-to -5d (2026-11-15) is before --published-from -3d (2026-11-17)")
+    start = parse_time("2026-11-21", "--published-from", NOW)
+    assert "is in the future" in usage(
+        lambda: check_window(start, start + 5, "2026-11-21", "2026-11-21", NOW))
+    check_window(parse_time("2026-08-23", "--x", NOW), int(NOW), "2026-08-23", "today", NOW)
+
+
+def _ns(*argv: str) -> argparse.Namespace:
+    return build_parser(sandbox_options=False).parse_args(join_relative_values(list(argv)))
+
+
+VIDEOS = ("pull", "task-videos", "--billing-date", "-2d..-1d", "--published-from", "-40d",
+          "--published-to", "yesterday", "--out", "v.jsonl")
+
+
+def test_build_spec_checks_in_the_options_terms() -> None:
+    spec = build_spec(_ns(*VIDEOS, "--sandbox"), now=NOW)
+    assert spec.params["billing_dates"] == ["2026-11-18", "2026-11-19"]
+    assert "--page-size 0: task-videos pages hold 1 to 10,000 records" in usage(
+        lambda: build_spec(_ns(*VIDEOS, "--sandbox", "--page-size", "0"), now=NOW))
+    assert "--sandbox and --base-url" in usage(
+        lambda: build_spec(_ns(*VIDEOS, "--sandbox", "--base-url", "http://h"), now=NOW))
+    media = ("pull", "talent-media", "--plan-id", "1", "--douyin-id", "a", "--out", "m.csv",
+             "--sandbox")
+    assert usage(lambda: build_spec(_ns(*media, "--content-type", "0"), now=NOW)) == (
+        "--content-type 0: use 1 (short videos), 2 (live rooms), 3 (both)")
+    assert usage(lambda: build_spec(_ns(*media, "--plan-id", "0"), now=NOW)) == (
+        "--plan-id 0: a plan id is a positive 64-bit integer")
+
+
+def test_rates_above_the_cap_warn() -> None:
+    assert rate_warnings(_ns(*VIDEOS, "--rate-limit", "10"), None) == []
+    (warning,) = rate_warnings(_ns(*VIDEOS, "--rate-limit", "12.5"), None)
+    assert warning.startswith("--rate-limit 12.5 is above the platform's cap of 10 requests")
+    assert rate_warnings(_ns(*VIDEOS, "--sandbox", "--sandbox-qps", "400", "--rate-limit",
+                             "300"), None) == []
+    (over,) = rate_warnings(_ns(*VIDEOS, "--sandbox", "--sandbox-qps", "20", "--rate-limit",
+                                "30"), None)
+    assert "above the sandbox's --sandbox-qps 20" in over
+
+
+def test_no_abbreviations_and_the_sandbox_options_only_for_the_sandbox() -> None:
+    with pytest.raises(CliError, match="unrecognized arguments: --res"):
+        _ns(*VIDEOS, "--res")
+    assert not wants_sandbox_command(list(VIDEOS))
+    assert wants_sandbox_command(["sandbox", "--port", "0"])
+    with pytest.raises(CliError):
+        build_parser(sandbox_options=False).parse_args(["sandbox", "--port", "0"])
+    assert build_parser().parse_args(["sandbox", "--port", "0"]).port == 0
+
+
+def test_errors_in_the_users_terms() -> None:
+    path = "/poi/common/plan/talent/media/list/"
+    missing = ApiError(0, "HTTP 404", endpoint=path, http_status=404)
+    assert describe(missing, "https://api.example/v1/") == (
+        f"HTTP 404 Not Found: https://api.example/v1{path}; is --base-url the API's root "
+        "(e.g. https://open.douyin.com)?")
+    html = ResponseDecodeError("not JSON", http_status=404, snippet="404", endpoint=path)
+    assert describe(html, "http://h:1").startswith(f"HTTP 404 Not Found: http://h:1{path}")
+    refused = TransportError("ClientConnectorError: Cannot connect to host 127.0.0.1:9 "
+                             "ssl:default [Connect call failed ('127.0.0.1', 9)]", endpoint=path)
+    refused.attempts = 3
+    assert describe(refused, "http://127.0.0.1:9") == (
+        "cannot connect to http://127.0.0.1:9: connection refused after 3 attempts")
+    lead = TransportError("cannot connect to 127.0.0.1:9 (Connect call failed ('127.0.0.1', 9))",
+                          endpoint=path)
+    assert describe(lead, "http://127.0.0.1:9") == (
+        "cannot connect to http://127.0.0.1:9: connection refused")
+    bare = TransportError("cannot connect to h:1", endpoint=path)
+    assert describe(bare, "http://h:1") == "cannot connect to http://h:1: connection failed"
+    other = ApiError(2100007, "无权限操作", endpoint=path, log_id="L1")
+    assert describe(other, "http://h") == str(other)
+
+
+def test_dry_run_report_and_plurals() -> None:
+    assert [plural(1, "page"), plural(2, "page"), plural(1, "retry", "retries"),
+            plural(1234, "record")] == ["1 page", "2 pages", "1 retry", "1,234 records"]
+    assert [wall_text(0.42), wall_text(234), wall_text(3720)] == ["0.4 s", "3 min 54 s",
+                                                                  "1 h 02 min"]
+    lines = dry_run_report(build_spec(_ns(*VIDEOS, "--sandbox"), now=NOW))
+    assert lines[0] == "dry run: task-videos into v.jsonl"
+    assert lines[1] == "units: 4 (2 billing dates x 2 windows of at most 30 days x 1 author)"
+    assert lines[3].startswith("requests: at least 4 requests")
+    assert lines[4].startswith("wall time: at least 0.4 s at 10 requests per second")
+
+
+def test_the_exit_codes_are_listed_once() -> None:
+    codes = [entry.code for entry in exits.EXIT_CODES]
+    assert codes == sorted(set(codes))
+    for entry in exits.EXIT_CODES:
+        assert getattr(exits, entry.name) == entry.code
+        assert f"  {entry.code:<4} " in exits.help_text()
+        assert f"| {entry.code} | " in exits.markdown_table()
+    constants = {name for name, value in vars(exits).items()
+                 if name.isupper() and not name.startswith("_") and isinstance(value, int)}
+    assert constants == {entry.name for entry in exits.EXIT_CODES}
+    assert exits.help_text() == exits.EPILOG
+    assert max(len(line) for line in exits.help_text().splitlines()) <= 88
