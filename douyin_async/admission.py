@@ -322,7 +322,8 @@ class Admissions:
         self.service_factor = service_factor
         self.headroom = headroom
         self.depth = depth
-        self._queues: dict[int, AdmissionQueue] = {}
+        # id(limiter) -> (limiter, its queue); the limiter is kept so its id stays its own.
+        self._by_limiter: dict[int, tuple[RateLimiter, AdmissionQueue]] = {}
 
     def options(self, deadline: float | None = None,
                 priority: Priority = INTERACTIVE) -> CallOptions:
@@ -340,13 +341,14 @@ class Admissions:
 
     def queue(self, limiter: RateLimiter) -> AdmissionQueue:
         """The queue in front of ``limiter``."""
-        queue = self._queues.get(id(limiter))
-        if queue is None:
-            # The in-process limiter takes one waiter at a time; others reserve ahead.
-            depth = 1 if isinstance(limiter, PacedLimiter) else self.depth
-            queue = AdmissionQueue(self.policy, clock=self.clock, on_change=self._changed,
-                                   depth=depth)
-            self._queues[id(limiter)] = queue
+        known = self._by_limiter.get(id(limiter))
+        if known is not None:
+            return known[1]
+        # The in-process limiter takes one waiter at a time; others reserve ahead.
+        depth = 1 if isinstance(limiter, PacedLimiter) else self.depth
+        queue = AdmissionQueue(self.policy, clock=self.clock, on_change=self._changed,
+                               depth=depth)
+        self._by_limiter[id(limiter)] = (limiter, queue)
         return queue
 
     def slot(self, limiter: RateLimiter, options: CallOptions, *, endpoint: str = "",
@@ -362,7 +364,7 @@ class Admissions:
                                         endpoint=endpoint, concurrency=concurrency)
 
     def _changed(self, _queue: AdmissionQueue) -> None:
-        queues = self._queues.values()
+        queues = [queue for _, queue in self._by_limiter.values()]
         self.stats.queued = sum(q.queued() for q in queues)
         self.stats.queued_background = sum(q.queued(BACKGROUND) for q in queues)
         self.stats.estimated_wait = round(max((q.estimate() for q in queues), default=0.0), 3)
