@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: test demo lint bench docs clean redis-server
 
-$(STAMP): pyproject.toml setup.py douyin_async/_fastrecords.c
+$(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
@@ -46,4 +46,4 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) out site build .pytest_cache .mypy_cache .ruff_cache douyin_async/*.so
+	rm -rf $(VENV) out site build .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""6. Responsiveness: the longest event-loop stall while the client streams 10,000-record pages.
+"""6. Responsiveness: the longest event-loop stall while the client streams 10,000-record pages
+of the sandbox's realistic profile.
 
 A probe task sleeps 1 ms in a loop and notes how late each wake-up is; the longest lateness is
 the longest time the loop could not run anything else (a web app's handlers, say). The sandbox
@@ -14,9 +15,9 @@ import inspect
 import time
 
 from douyin_async import DouyinClient
-from douyin_async.sandbox import SandboxConfig, SubprocessSandbox
+from douyin_async.sandbox import SubprocessSandbox
 
-from .common import CAP, Result, Row, billing_dates, video_queries, window
+from .common import CAP, Result, Row, billing_dates, sandbox_config, video_queries, window
 
 PAGE_SIZE = 10_000
 #: The client's default ``decode_chunk``, the one held against the target.
@@ -45,7 +46,7 @@ async def one_pull(url: str, token: str, queries: list[object], chunk: int) -> l
 
 async def measure(quick: bool = False) -> Result:
     result = Result("stall")
-    config = SandboxConfig(qps=CAP, latency=0.1, jitter=0.05, videos_per_hour=1000)
+    config = sandbox_config("realistic", qps=CAP, latency=0.1, jitter=0.05, videos_per_hour=1000)
     chunks = sorted({DEFAULT_CHUNK, 10_000} if quick else {250, 1000, DEFAULT_CHUNK, 2500, 10_000})
     worst: dict[int, tuple[float, float]] = {}
     async with SubprocessSandbox(config) as sandbox:
@@ -74,7 +75,8 @@ async def measure(quick: bool = False) -> Result:
                            f"{idle[-1] * 1000:.1f} ms (p99 {idle[int(len(idle) * 0.99)] * 1000:.1f}"
                            " ms)"))
     result.notes.append(
-        f"Run 6: {len(queries)} task-video queries, {pages} pages of up to {PAGE_SIZE:,} records "
+        f"Run 6: {len(queries)} task-video queries of the realistic profile, {pages} pages "
+        f"of up to {PAGE_SIZE:,} records "
         f"per pull, one pull per decode_chunk value; sandbox in a child process, cap {CAP}/s; "
         "probe: asyncio.sleep(0.001) in a loop, stall = wake-up lateness.")
     return result

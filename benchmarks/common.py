@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from douyin_async import TalentMediaQuery, TaskVideoQuery
-from douyin_async.sandbox import SandboxData
+from douyin_async.sandbox import SandboxConfig, SandboxData
+from douyin_async.sandbox import envelopes as sandbox_envelopes
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -58,10 +59,32 @@ def window(days: float, *, now: float | None = None, days_ago: float = 1.0) -> t
     return end - int(days * DAY), end
 
 
-def billing_dates(count: int) -> list[str]:
+def billing_dates(count: int, today: dt.date | None = None) -> list[str]:
     """``count`` consecutive billing dates ending yesterday (the API's data day)."""
-    yesterday = dt.date.today() - dt.timedelta(days=1)
+    yesterday = (today or dt.date.today()) - dt.timedelta(days=1)
     return [(yesterday - dt.timedelta(days=i)).isoformat() for i in range(count)]
+
+
+#: The two answer profiles every decode figure is taken on.
+PROFILES = ("tidy", "realistic")
+
+
+def sandbox_config(profile: str, **kw: Any) -> SandboxConfig:
+    """The sandbox settings of a profile: ``"tidy"`` (every key, PascalCase, as the API page
+    prints) or ``"realistic"`` (the sandbox's realistic profile: zero counters left out or
+    null, some missing or null text, PascalCase, snake_case and mixed days, one unknown key
+    per record)."""
+    return SandboxConfig(realism="realistic" if profile == "realistic" else "tidy", **kw)
+
+
+def page_bytes(profile: str, records: int = 10_000) -> bytes:
+    """One task-video answer of ``records`` records, as the sandbox sends it."""
+    data = SandboxData(sandbox_config(profile, videos_per_hour=100))
+    start, end = window(20.0, now=1_764_000_000)
+    raw = data.task_video_page(billing_dates(1, today=dt.date(2025, 11, 25))[0], start, end,
+                               page_num=1, page_size=records)
+    assert len(raw) == records
+    return sandbox_envelopes.task_video(0, "success", "2024010100000000000000000000000000", raw)
 
 
 def pages_of(count: int, page_size: int) -> int:

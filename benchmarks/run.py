@@ -18,7 +18,10 @@ from collections.abc import Sequence
 
 from .common import DOCS, ROOT, Result, Row, load_average, machine
 
-BENCHES = ["cap", "handloop", "decode", "cpu", "memory", "stall", "fetchahead"]
+#: Every benchmark, in run order (those whose module is present).
+BENCHES = [name for name in ("cap", "handloop", "decode", "cpu", "memory", "stall", "fetchahead",
+                             "webapp", "bills")
+           if (ROOT / "benchmarks" / f"bench_{name}.py").exists()]
 
 
 def table(rows: Sequence[Row], markdown: bool = False) -> str:
@@ -83,20 +86,22 @@ def write_docs(results: Sequence[Result], info: dict[str, str], load: tuple[str,
         "## Reading the figures",
         "",
         "- Runs 1, 2 and 7 are latency-bound: the client's pacing, not the CPU, decides them.",
-        "- Run 3 times the client's own decode path (orjson, then the record hooks "
-        "`douyin_async.converters` registers on its cattrs converter, with the "
-        "cattrs-generated structure functions as the reference for any record they do not "
-        "take) against msgspec and pydantic on the same bytes; msgspec and pydantic are shown "
-        "as peers, they are not used by the client. The client row runs the optional C "
-        "accelerator, built by the default install; the pure-Python row is the same client "
-        "path with the accelerator off, as it runs where no C compiler was found at install. "
-        "msgspec ignores unknown keys; the client and pydantic keep them. Of the client's "
-        "time, `orjson.loads` alone is about two thirds: the JSON parse builds a dict per "
-        "record, where msgspec builds its Structs straight from the bytes.",
+        "- Run 3 times the client's own decode path (`PageDecoder`: orjson, then "
+        "`converters.video_records.many` in chunks) against msgspec and pydantic on the same "
+        "bytes, on a tidy page and on a realistic one; msgspec and pydantic are shown as "
+        "peers, they are not used by the client. The records are built in pure Python, "
+        "column by column with C-level builtins (see `douyin_async/records.py`); what is "
+        "left per record is the record object itself (a GC-tracked instance and its "
+        "`__dict__`), its datetime, and the passes over each column. The realistic page "
+        "costs more than the tidy one: its records are split by key style, merged over "
+        "the defaults of their missing fields, and carry an unknown key each. msgspec "
+        "builds its Structs straight from the bytes and ignores unknown keys; the client "
+        "and pydantic keep them.",
         "- Run 4 counts only the client's process; the sandbox runs in a child process.",
-        "- Run 6's stall includes the one `orjson.loads` of a page, which no chunk size splits. "
-        "The client decodes one page at a time and yields before the parse and before each "
-        "chunk, so pages of other queries no longer add to it.",
+        "- Run 6's stall includes the one `orjson.loads` of a page, which no chunk size splits, "
+        "and any garbage collection that falls into a step. The client decodes one page at a "
+        "time and yields before the parse and before each chunk, so pages of other queries "
+        "do not add to it.",
         "",
     ]
     if redis.exists():

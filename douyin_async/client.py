@@ -3,6 +3,7 @@ the endpoint table, the executor, the page decoder, the page plans and the trans
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
@@ -11,16 +12,32 @@ from types import TracebackType
 from typing import Any, Self
 
 import aiohttp
-import orjson
 
 from .admission import BACKGROUND, DEFAULT_CALL, INTERACTIVE, Admissions, CallOptions
 from .auth import StaticToken, TokenProvider
+from .billfiles import (
+    BillBatch,
+    BillProgress,
+    DownloadPolicy,
+    LinkSource,
+    bill_batches,
+    bill_records,
+    cached_links,
+)
+from .billlinks import BillLinks, bill_date_of, bill_link_body
+from .bills import BillKind, BillRecord
 from .cache import PageCache, as_cache
 from .decoding import InvalidRecords, PageDecoder
-from .endpoints import TALENT_MEDIA_ENDPOINT, TASK_VIDEO_ENDPOINT, endpoint_for
+from .endpoints import (
+    AGENCY_BILL_LINKS,
+    BILL_LINKS,
+    TALENT_MEDIA_ENDPOINT,
+    TASK_VIDEO_ENDPOINT,
+    endpoint_for,
+)
 from .errors import InvalidParameterError
 from .executor import Executor, build_limiters
-from .flights import SingleFlight, flight_key
+from .flights import SingleFlight, shared
 from .lanes import LanePolicy, Priority
 from .models import Page, Query, TalentMedia, TalentMediaQuery, TaskVideoQuery, VideoDailyData
 from .pagination import PagePlan, merge, stream_pages
@@ -64,15 +81,12 @@ class DouyinClient:
         transport: any [`Transport`][douyin_async.transport.Transport] instead of aiohttp
             (a [`FakeTransport`][douyin_async.transport.FakeTransport] in tests).
         ssl: passed to aiohttp (an `ssl.SSLContext` for a private CA). Verification is on.
-        cache: a page cache for `fetch_page` and the streams (never `pull()`): a TTL in
-            seconds for one in this process, or a [`PageCache`][douyin_async.cache.PageCache]
-            such as [`RedisPageCache`][douyin_async.cache.RedisPageCache]. Off by default.
-        single_flight: identical `fetch_page` calls in flight share one request (default on).
-        max_queue_wait: seconds any call may wait for a request slot; a call that cannot get
-            one in time raises [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError]
-            at once (None: no limit).
-        lanes: how interactive calls and background calls (`pull()`) share the slots
-            ([`LanePolicy`][douyin_async.lanes.LanePolicy]).
+        cache: pages for `fetch_page` and the streams (not `pull()`): a TTL in seconds, or a
+            [`PageCache`][douyin_async.cache.PageCache]. Off by default.
+        single_flight: identical `fetch_page` calls in flight share one request (on).
+        max_queue_wait: seconds a call may wait for a slot before it raises
+            [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] (None: no limit).
+        lanes: the [`LanePolicy`][douyin_async.lanes.LanePolicy] of views and pulls.
     """
 
     def __init__(
@@ -124,9 +138,7 @@ class DouyinClient:
             admissions=Admissions(self.stats, policy=lanes, max_queue_wait=max_queue_wait,
                                   depth=max_concurrency),
             cache=as_cache(cache))
-        self._admissions = self._executor.admissions
-        self._flights: SingleFlight[Page | None] | None = \
-            SingleFlight() if single_flight else None
+        self._flights: SingleFlight[Any] | None = SingleFlight() if single_flight else None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -156,8 +168,7 @@ class DouyinClient:
     # -- pages ----------------------------------------------------------------------------
 
     async def _page(self, query: Query, page: int, needed: Callable[[], bool] | None = None,
-                    options: CallOptions = DEFAULT_CALL,
-                    cached: bool = False) -> Page | None:
+                    options: CallOptions = DEFAULT_CALL, cached: bool = False) -> Page | None:
         endpoint = endpoint_for(query)
         decoded = await self._executor.call(endpoint, query.body(page), needed=needed,
                                             page=page, options=options, cached=cached)
@@ -171,28 +182,17 @@ class DouyinClient:
 
     async def fetch_page(self, query: Query, page: int = 1, *, deadline: float | None = None,
                          priority: Priority = INTERACTIVE) -> Page:
-        """Fetch one page of a query (a task-video query must span at most 30 days).
-
-        `deadline`: seconds this call may take. When its request cannot get a slot early
-        enough to be answered in time, [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError]
-        (with `retry_after`) is raised at once and nothing is sent. Identical calls in flight
-        share one request and its answer (`single_flight`, under the budget of the call that
-        started it); with a `cache`, the page may come from it.
-        """
+        """Fetch one page of a query (a task-video query must span at most 30 days);
+        `deadline` in seconds, else [`QueueTimeoutError`][douyin_async.QueueTimeoutError] now."""
         _positive_int("page", page)
-        options = self._admissions.options(deadline, priority)
+        options = self._executor.admissions.options(deadline, priority)
         if isinstance(query, TaskVideoQuery):
             if len(list(query.windows())) > 1:
                 raise InvalidParameterError("fetch_page needs a window of at most 30 days; "
                                             "use task_video_pages() or pull() for longer ones")
             query.check_age(self._clock())
-        if self._flights is None:
-            result = await self._page(query, page, None, options, True)
-        else:
-            key = flight_key(endpoint_for(query).path, orjson.dumps(query.body(page)))
-            result = await self._flights.run(
-                key, lambda: self._page(query, page, None, options, True))
-            self.stats.shared_flights = self._flights.shared
+        result = await shared(self._flights, endpoint_for(query).path, query.body(page),
+                              lambda: self._page(query, page, None, options, True), self.stats)
         assert result is not None
         return result
 
@@ -210,10 +210,10 @@ class DouyinClient:
                     options: CallOptions = DEFAULT_CALL) -> AsyncGenerator[Page, None]:
         """Pages of one API-sized query (a task-video window of at most 30 days)."""
         plan = PagePlan(query.page_size, self._depth(query), first_page)
-        cached = options.priority == INTERACTIVE  # a background pull never fills the cache
 
         async def fetch(page: int, needed: Callable[[], bool]) -> Page | None:
-            return await self._page(query, page, needed, options, cached)
+            # Interactive streams use the cache; a background pull never fills it.
+            return await self._page(query, page, needed, options, options.priority == INTERACTIVE)
 
         return stream_pages(fetch, plan, page_count_of=_page_count,
                             on_wasted=self._count_wasted, raw_count_of=_raw_count)
@@ -245,26 +245,21 @@ class DouyinClient:
 
     def task_video_pages(self, query: TaskVideoQuery, *, deadline: float | None = None,
                          priority: Priority = INTERACTIVE) -> AsyncGenerator[Any, None]:
-        """Pages of a task-video query in order (windows over 30 days are split).
-
-        `deadline`: seconds the whole stream may take; a request that cannot be answered in
-        what is left raises [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError].
-        """
-        options = self._admissions.options(deadline, priority)
+        """Pages of a task-video query in order (windows over 30 days are split);
+        `deadline`: seconds the whole stream may take (see `fetch_page`)."""
+        options = self._executor.admissions.options(deadline, priority)
         return self._ordered_pages(self.units([query]), options)
 
     def talent_media_pages(self, query: TalentMediaQuery, *, deadline: float | None = None,
                            priority: Priority = INTERACTIVE) -> AsyncGenerator[Any, None]:
-        """Pages of a talent-media query in order, pages after the first fetched at once
-        (`deadline` as for [`task_video_pages`][douyin_async.DouyinClient.task_video_pages])."""
-        options = self._admissions.options(deadline, priority)
+        """Pages of a talent-media query in order, pages after the first fetched at once."""
+        options = self._executor.admissions.options(deadline, priority)
         return self._ordered_pages(self.units([query]), options)
 
     def task_video_daily_data(
         self, billing_date: Any, video_publish_start_time: Any, video_publish_end_time: Any,
         *, douyin_id: str | None = None, agency_client_key: str | None = None,
         page_size: int = 10_000, deadline: float | None = None,
-        priority: Priority = INTERACTIVE,
     ) -> AsyncGenerator[VideoDailyData, None]:
         """Stream task-video records of one billing date and publish window, in page order.
 
@@ -274,16 +269,16 @@ class DouyinClient:
             billing_date=billing_date, video_publish_start_time=video_publish_start_time,
             video_publish_end_time=video_publish_end_time, douyin_id=douyin_id,
             agency_client_key=agency_client_key, page_size=page_size)
-        return _records(self.task_video_pages(query, deadline=deadline, priority=priority))
+        return _records(self.task_video_pages(query, deadline=deadline))
 
     def talent_media(
         self, plan_id: int, douyin_id: str, content_type: int = 3, *, page_size: int = 100,
-        deadline: float | None = None, priority: Priority = INTERACTIVE,
+        deadline: float | None = None,
     ) -> AsyncGenerator[TalentMedia, None]:
         """Stream a talent's videos / live rooms under a commission plan, in page order."""
         query = TalentMediaQuery(plan_id=plan_id, douyin_id=douyin_id,
                                  content_type=content_type, page_size=page_size)
-        return _records(self.talent_media_pages(query, deadline=deadline, priority=priority))
+        return _records(self.talent_media_pages(query, deadline=deadline))
 
     def pull(
         self, queries: Iterable[Query], *, max_active_queries: int | None = None,
@@ -299,11 +294,9 @@ class DouyinClient:
         `start_pages` maps a unit query (see [`units`][douyin_async.DouyinClient.units]) to
         the page to start from, to resume an interrupted pull; units mapped to 0 or less are
         skipped as complete.
-
-        A pull runs in the `"background"` lane: views go first, and the pull keeps its share
-        of the slots ([`LanePolicy`][douyin_async.lanes.LanePolicy]).
+        A pull runs in the `"background"` lane: views go first; it keeps its share of slots.
         """
-        options = self._admissions.options(None, priority)
+        options = self._executor.admissions.options(None, priority)
         units = self.units(queries)
         active = max_active_queries or self.max_concurrency
         _positive_int("max_active_queries", active)
@@ -324,6 +317,69 @@ class DouyinClient:
         async with aclosing(merge([worker] * min(active, len(units)), buffer=active)) as pages:
             async for page in pages:
                 yield page
+
+    # -- bill files -------------------------------------------------------------------------
+
+    async def bill_links(self, bill_date: str | dt.date, *, agency: bool = False) -> BillLinks:
+        """The signed download links of a settlement date's bill files, with their expiry.
+
+        Sent like every API request (token, limiter, retries). `bill_date` must be before
+        today and at most 180 days back, in Beijing time, or
+        [`InvalidParameterError`][douyin_async.errors.InvalidParameterError] is raised before
+        any request. `agency=True` asks the agency endpoint (scope `taskbox.agent.admin`).
+        """
+        day = bill_date_of(bill_date, self._clock())
+        endpoint = AGENCY_BILL_LINKS if agency else BILL_LINKS
+        decoded = await self._executor.call(endpoint, bill_link_body(day))
+        assert decoded is not None
+        answer, records, rejected = decoded
+        links: BillLinks = endpoint.page(day, 0, answer, records, rejected)
+        return links
+
+    def _bill_source(self, bill_date: str | dt.date, agency: bool, kind: str) -> LinkSource:
+        if kind not in ("video", "live"):
+            raise InvalidParameterError(f"kind must be 'video' or 'live', got {kind!r}")
+        day = bill_date_of(bill_date, self._clock())
+        return cached_links(lambda: self.bill_links(day, agency=agency))
+
+    def bill_batches(self, bill_date: str | dt.date, *, agency: bool = False,
+                     kind: BillKind = "video", start_row: int = 0, batch_rows: int = 5000,
+                     policy: DownloadPolicy | None = None,
+                     progress: BillProgress | None = None) -> AsyncGenerator[BillBatch, None]:
+        """The rows of a bill file in [`BillBatch`][douyin_async.billfiles.BillBatch]es,
+        streamed: the file is downloaded in chunks and parsed as they arrive, so memory stays
+        flat whatever its size. Bad rows follow the client's `invalid_records` rule (raised,
+        or listed in each batch's `rejected`).
+
+        The download is not an API request: no limiter slot, no token, its own `policy`
+        ([`DownloadPolicy`][douyin_async.billfiles.DownloadPolicy]: timeout, retries; a cut
+        transfer resumes with HTTP Range where the file host allows it). An expired link is
+        asked for again once. `start_row` skips rows already read (a resumed pull).
+        """
+        _positive_int("start_row", start_row, 0)
+        return bill_batches(self.transport, self._bill_source(bill_date, agency, kind),
+                            bill_date_of(bill_date, self._clock()).isoformat(), kind,
+                            start_row=start_row, batch_rows=_positive_int("batch_rows",
+                                                                          batch_rows),
+                            invalid_records=self._executor.decoder.invalid_records,
+                            policy=policy, progress=progress, clock=self._clock)
+
+    def bill_records(self, bill_date: str | dt.date, *, agency: bool = False,
+                     kind: BillKind = "video", start_row: int = 0,
+                     policy: DownloadPolicy | None = None,
+                     progress: BillProgress | None = None) -> AsyncGenerator[BillRecord, None]:
+        """The records of a settlement date's bill file (`kind="video"` or `"live"`), one by
+        one, streamed as [`bill_batches`][douyin_async.DouyinClient.bill_batches] reads them.
+        A bad row raises its [`InvalidRecordError`][douyin_async.errors.InvalidRecordError]
+        (with its row number and raw cells) whatever `invalid_records` says: use
+        `bill_batches` to collect bad rows instead. This replaces the retired task-video
+        endpoint (see "Moving off the task-video API" in the docs).
+        """
+        _positive_int("start_row", start_row, 0)
+        return bill_records(self.transport, self._bill_source(bill_date, agency, kind),
+                            bill_date_of(bill_date, self._clock()).isoformat(), kind,
+                            start_row=start_row, policy=policy, progress=progress,
+                            clock=self._clock)
 
 
 def _page_count(page: Any) -> int | None:

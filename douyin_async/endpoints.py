@@ -13,6 +13,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
+from .billlinks import AGENCY_BILL_LINK_ENDPOINT, BILL_LINK_ENDPOINT, BillLinks, links_from
 from .converters import talent_media_records, video_records
 from .envelopes import Envelope, as_count, record_list
 from .errors import InvalidParameterError, InvalidRecordError
@@ -108,6 +109,38 @@ TALENT_MEDIA: Endpoint[TalentMediaPage] = Endpoint(
     "talent_media", TALENT_MEDIA_ENDPOINT, read_talent_media, talent_media_records,
     _talent_media_page, counts_pages=True)
 
+def read_bill_links(envelope: Envelope, endpoint: str) -> Answer:
+    """A bill-link answer: its `data` object is the one "record" (the links)."""
+    return Answer([envelope.data], envelope.log_id)
+
+
+class _AsIs:
+    """Records that are the raw values (the bill-link `data`, read by `links_from`)."""
+
+    def many(self, raws: list[Any]) -> list[Any]:
+        return raws
+
+    def split(self, raws: list[Any]) -> tuple[list[Any], list[InvalidRecordError]]:
+        return raws, []
+
+
+def _links_answer(path: str) -> Callable[..., BillLinks]:
+    def answer(bill_date: Any, page: Any, read: Answer, records: list[Any],
+               rejected: tuple[InvalidRecordError, ...]) -> BillLinks:
+        return links_from(records[0], log_id=read.log_id, bill_date=bill_date, endpoint=path)
+
+    return answer
+
+
+#: The bill links of a settlement date (developers and agencies): one request, no pages;
+#: their requests share the task-video endpoint's limiter unless one is named for them.
+BILL_LINKS: Endpoint[BillLinks] = Endpoint(
+    "bill_links", BILL_LINK_ENDPOINT, read_bill_links, _AsIs(),
+    _links_answer(BILL_LINK_ENDPOINT), counts_pages=False)
+AGENCY_BILL_LINKS: Endpoint[BillLinks] = Endpoint(
+    "agency_bill_links", AGENCY_BILL_LINK_ENDPOINT, read_bill_links, _AsIs(),
+    _links_answer(AGENCY_BILL_LINK_ENDPOINT), counts_pages=False)
+
 #: Every endpoint that takes page queries.
 PAGED: Sequence[Endpoint[Any]] = (TASK_VIDEOS, TALENT_MEDIA)
 _BY_QUERY: dict[type, Endpoint[Any]] = {TaskVideoQuery: TASK_VIDEOS,
@@ -134,6 +167,8 @@ def path_of(name: str) -> str:
 
 
 __all__ = [
+    "AGENCY_BILL_LINKS",
+    "BILL_LINKS",
     "PAGED",
     "TALENT_MEDIA",
     "TALENT_MEDIA_ENDPOINT",

@@ -25,7 +25,7 @@ codes, server messages and the endpoint path only.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import attrs
 
@@ -288,23 +288,23 @@ CODE_TO_ERROR: dict[int, type[ApiError]] = {code: c.error for code, c in CODES.i
 TOKEN_EXPIRED_CODES = frozenset({28001003, 28001008, 2190002, 2190008, 10008})
 
 
-def error_for_code(
-    code: int,
-    message: str,
-    *,
-    log_id: str = "",
-    endpoint: str = "",
-    http_status: int = 200,
-    sub_code: int | None = None,
-    sub_message: str = "",
-) -> ApiError:
+class ApiErrorFields(TypedDict, total=False):
+    """What an [`ApiError`][douyin_async.errors.ApiError] carries besides code and message."""
+
+    log_id: str
+    endpoint: str
+    http_status: int
+    sub_code: int | None
+    sub_message: str
+
+
+def error_for_code(code: int, message: str, **fields: Unpack[ApiErrorFields]) -> ApiError:
     """Build the exception for a server code (a plain [`ApiError`][douyin_async.errors.ApiError]
     for unknown codes, a [`ServerError`][douyin_async.errors.ServerError] when HTTP is 5xx)."""
     cls = CODE_TO_ERROR.get(code)
     if cls is None:
-        cls = ServerError if http_status >= 500 else ApiError
-    return cls(code, message, log_id=log_id, endpoint=endpoint, http_status=http_status,
-               sub_code=sub_code, sub_message=sub_message)
+        cls = ServerError if fields.get("http_status", 200) >= 500 else ApiError
+    return cls(code, message, **fields)
 
 
 def error_for_status(

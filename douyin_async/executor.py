@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
 import orjson
 
 from .admission import DEFAULT_CALL, Admissions, CallOptions
@@ -22,7 +23,7 @@ from .auth import TokenProvider
 from .auth.base import token_after_slot
 from .cache import PageCache, cache_key
 from .decoding import Decoded, PageDecoder
-from .endpoints import PAGED, Endpoint, path_of
+from .endpoints import AGENCY_BILL_LINKS, BILL_LINKS, PAGED, TASK_VIDEOS, Endpoint, path_of
 from .errors import (
     TOKEN_EXPIRED_CODES,
     ApiError,
@@ -42,7 +43,20 @@ def build_limiters(
     rate_limit: float | Mapping[str, float],
     limiter: RateLimiter | Mapping[str, RateLimiter] | None,
 ) -> dict[str, RateLimiter]:
-    """One limiter per endpoint path: shared by all, or one each from a mapping of names."""
+    """One limiter per endpoint path: shared by all, or one each from a mapping of names.
+    The bill-link endpoints share the task-video endpoint's limiter."""
+    limiters = _paged_limiters(rate_limit, limiter)
+    shared = limiters.get(TASK_VIDEOS.path) or next(iter(limiters.values()), None)
+    for row in (BILL_LINKS, AGENCY_BILL_LINKS):
+        if shared is not None:
+            limiters.setdefault(row.path, shared)
+    return limiters
+
+
+def _paged_limiters(
+    rate_limit: float | Mapping[str, float],
+    limiter: RateLimiter | Mapping[str, RateLimiter] | None,
+) -> dict[str, RateLimiter]:
     paths = [e.path for e in PAGED]
     if limiter is not None:
         if isinstance(limiter, Mapping):
@@ -72,38 +86,36 @@ def _renews(error: DouyinError) -> bool:
 _SLOT_GIVEN_UP: Any = object()
 
 
+@attrs.define(kw_only=True, eq=False)
 class Executor:
     """Sends requests for one client; shared by all its callers."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        transport: Transport,
-        tokens: TokenProvider,
-        limiters: dict[str, RateLimiter],
-        retry_policy: RetryPolicy,
-        stats: ClientStats,
-        timeout: float,
-        max_concurrency: int,
-        decoder: PageDecoder,
-        admissions: Admissions | None = None,
-        cache: PageCache | None = None,
-    ) -> None:
-        self.base_url = base_url
-        self.transport = transport
-        self.tokens = tokens
-        self.limiters = limiters
-        self.retry_policy = retry_policy
-        self.stats = stats
-        self.timeout = timeout
-        self.decoder = decoder
-        self.admissions = admissions or Admissions(stats)
-        self.cache = cache
-        self.closed = False
-        self._in_flight = asyncio.Semaphore(max_concurrency)
-        #: Moving average of request latency, seconds (sizes speculative fetching).
-        self.latency = 0.5
+    base_url: str
+    transport: Transport
+    tokens: TokenProvider
+    limiters: dict[str, RateLimiter]
+    retry_policy: RetryPolicy
+    stats: ClientStats
+    timeout: float
+    max_concurrency: int
+    decoder: PageDecoder
+    #: The page cache (None: off).
+    cache: PageCache | None = None
+    #: Lanes and fail-fast admission in front of the limiters.
+    admissions: Admissions = attrs.field()
+    #: Set by the client's `close()`: calls in flight and later calls raise.
+    closed: bool = attrs.field(default=False, init=False)
+    #: Moving average of request latency, seconds (sizes speculative fetching).
+    latency: float = attrs.field(default=0.5, init=False)
+    _in_flight: asyncio.Semaphore = attrs.field(init=False)
+
+    @admissions.default
+    def _admissions(self) -> Admissions:
+        return Admissions(self.stats, depth=self.max_concurrency)
+
+    @_in_flight.default
+    def _slots_in_flight(self) -> asyncio.Semaphore:
+        return asyncio.Semaphore(self.max_concurrency)
 
     def limiter(self, path: str) -> RateLimiter:
         """The limiter of an endpoint path."""

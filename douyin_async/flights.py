@@ -20,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from typing import Any, Generic, TypeVar
+
+import orjson
 
 V = TypeVar("V")
 
@@ -90,4 +92,18 @@ class SingleFlight(Generic[V]):
             del self._flights[key]
 
 
-__all__ = ["SingleFlight", "flight_key"]
+async def shared(flights: SingleFlight[Any] | None, endpoint: str, body: Mapping[str, Any],
+                 start: Callable[[], Awaitable[V]], stats: Any = None) -> V:
+    """``start()``, shared with identical calls in flight when ``flights`` is on; the count of
+    shared calls goes to ``stats.shared_flights``."""
+    if flights is None:
+        return await start()
+    try:
+        result: V = await flights.run(flight_key(endpoint, orjson.dumps(body)), start)
+    finally:
+        if stats is not None:
+            stats.shared_flights = flights.shared
+    return result
+
+
+__all__ = ["SingleFlight", "flight_key", "shared"]

@@ -1,7 +1,8 @@
 """Records, pages and queries: frozen attrs classes.
 
-Queries validate on construction and raise :class:`~douyin_async.errors.InvalidParameterError`,
-so a bad query never reaches the network. Records are decoded by :mod:`douyin_async.converters`.
+Queries validate on construction and raise
+[`InvalidParameterError`][douyin_async.errors.InvalidParameterError], so a bad query never
+reaches the network. Records are decoded by ``douyin_async.converters``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ class VideoDailyData:
     Money fields are integer fen; ids are exact 64-bit integers; ``publish_time`` is a
     timezone-aware UTC datetime. Keys the API adds later land in ``extra`` (raw JSON values,
     keys as the server sent them); without them ``extra`` is an empty read-only mapping.
+
+    As in ByteDance's own SDK, ten fields are optional on the wire (a server leaves zero
+    values out): the counters and money fields ``active_cnt_1d``, ``ad_share_cost_1d``,
+    ``billing_gmv_1d``, ``billing_refund_gmv_1d``, ``feed_ad_share_cost_1d``,
+    ``expected_profit``, ``gmv_1d`` and ``refund_gmv_1d`` are ``0`` when missing or null;
+    ``client_name`` and ``date`` are ``None`` when missing or null. The other nine fields are
+    required. ``douyin_async.converters`` states the decoding rules.
     """
 
     active_cnt_1d: int
@@ -46,7 +54,7 @@ class VideoDailyData:
     author: str
     billing_gmv_1d: int
     billing_refund_gmv_1d: int
-    client_name: str
+    client_name: str | None
     feed_ad_share_cost_1d: int
     douyin_id: str
     expected_profit: int
@@ -59,13 +67,18 @@ class VideoDailyData:
     video_id: int
     video_link: str
     video_title: str
-    date: dt.date
+    date: dt.date | None
     extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, hash=False, repr=False)
 
 
 @attrs.frozen(slots=False)
 class TalentMedia:
-    """One short video or live room of a talent under a commission plan (amounts in fen)."""
+    """One short video or live room of a talent under a commission plan (amounts in fen).
+
+    ``content_open_id`` and ``content_type`` identify the item and are required; the counters
+    and money fields ``gmv``, ``play_cnt``, ``talent_commission`` and ``used_gmv`` are ``0``
+    when missing or null (a server leaves zero values out). Unknown keys land in ``extra``.
+    """
 
     content_open_id: str
     content_type: int
@@ -150,8 +163,9 @@ def _int_in(low: int, high: int) -> Any:
 class TaskVideoQuery:
     """A task-video query: one billing date and an inclusive publish window (unix seconds).
 
-    Windows longer than 30 days are allowed here; :meth:`windows` splits them into the
-    consecutive windows the API accepts. The 90-day age limit depends on the clock and is
+    Windows longer than 30 days are allowed here;
+    [`windows`][douyin_async.TaskVideoQuery.windows] splits them into the consecutive windows
+    the API accepts. The 90-day age limit depends on the clock and is
     checked by the client before the first request.
     """
 
@@ -291,8 +305,8 @@ class TalentMediaPage:
         return is_last_page(self.page, self.raw_count, self.query.page_size, self.page_count)
 
 
-# Records built by the fast decoder leave an empty ``extra`` out of the instance dict (see
-# converters); the class attribute answers for them, so ``record.extra`` is always there.
+# Records without unknown keys leave ``extra`` out of the instance dict (see converters); the
+# class attribute answers for them, so ``record.extra`` is always there.
 VideoDailyData.extra = EMPTY_EXTRA
 TalentMedia.extra = EMPTY_EXTRA
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
+import attrs
 from aiolimiter import AsyncLimiter
 
 from .errors import InvalidParameterError
@@ -57,6 +58,7 @@ def widen(factor: float, paused_at: float | None, now: float, pause: float,
     return min(factor * 2.0, max_factor)
 
 
+@attrs.define(eq=False)
 class Slowdown:
     """Shared pause and widened spacing after rate-limit answers (pure; clock injected).
 
@@ -64,25 +66,16 @@ class Slowdown:
     it is zero unless a pause or a widened spacing is in force.
     """
 
-    def __init__(
-        self,
-        spacing: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        pause: float = 1.0,
-        max_factor: float = 8.0,
-        recovery: float = 0.9,
-    ) -> None:
-        self.spacing = spacing
-        self.clock = clock
-        self.pause = pause
-        self.max_factor = max_factor
-        self.recovery = recovery
-        self.factor = 1.0
-        self.paused_until = 0.0
-        #: When the pause window in force began (None: never paused).
-        self.paused_at: float | None = None
-        self._next = 0.0
+    spacing: float
+    clock: Callable[[], float] = attrs.field(default=time.monotonic, kw_only=True)
+    pause: float = attrs.field(default=1.0, kw_only=True)
+    max_factor: float = attrs.field(default=8.0, kw_only=True)
+    recovery: float = attrs.field(default=0.9, kw_only=True)
+    factor: float = attrs.field(default=1.0, init=False)
+    paused_until: float = attrs.field(default=0.0, init=False)
+    #: When the pause window in force began (None: never paused).
+    paused_at: float | None = attrs.field(default=None, init=False)
+    _next: float = attrs.field(default=0.0, init=False)
 
     def on_rate_limited(self) -> None:
         """Pause everybody for ``pause`` seconds and double the spacing (up to

@@ -48,6 +48,7 @@ from typing import Any, Self
 
 import attrs
 
+from .booking import RemoteClock, too_late
 from .errors import DouyinError, InvalidParameterError, TransportError
 from .ratelimit import DEFAULT_MARGIN
 
@@ -59,7 +60,18 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "the Redis rate limiter needs redis-py: pip install 'douyin-async[redis]'"
     ) from exc
 
-from .redis_scripts import ACQUIRE, ACQUIRE_SCRIPT, PAUSE, PAUSE_SCRIPT, Script
+from .redis_scripts import (
+    ACQUIRE,
+    ACQUIRE_SCRIPT,
+    PAUSE,
+    PAUSE_SCRIPT,
+    US,
+    Script,
+    connect,
+    describe,
+    now_arg,
+    us,
+)
 
 __all__ = [
     "ACQUIRE_SCRIPT",
@@ -72,10 +84,11 @@ __all__ = [
     "limiter_key",
 ]
 
+#: Slots one acquire may give up for waking too late, before it sends in the next one anyway.
+MAX_REBOOKINGS = 4
 #: Default prefix of limiter keys: ``{douyin:<app>}:<bucket>``.
 DEFAULT_PREFIX = "douyin"
 
-_US = 1_000_000
 
 class RedisLimiterError(TransportError):
     """The Redis behind a [`RedisRateLimiter`][douyin_async.redis_limiter.RedisRateLimiter] could
@@ -95,12 +108,14 @@ class LimiterTimeoutError(DouyinError):
 class Reservation:
     """The answer of one reservation round trip.
 
-    ``granted``: a slot was booked and falls due in ``wait`` seconds. Otherwise nothing was
-    booked: the queue is ``wait`` seconds long, more than ``max_wait``.
+    ``granted``: a slot was booked and falls due in ``wait`` seconds, at ``due`` on the
+    event loop's clock. Otherwise nothing was booked: the queue is ``wait`` seconds long,
+    more than ``max_wait``.
     """
 
     granted: bool
     wait: float
+    due: float | None = None
 
 
 def limiter_key(app: str, bucket: str = "all", prefix: str = DEFAULT_PREFIX) -> str:
@@ -114,35 +129,6 @@ def limiter_key(app: str, bucket: str = "all", prefix: str = DEFAULT_PREFIX) -> 
                 f"{name} must be a non-empty string without braces, got {value!r}"
             )
     return f"{{{prefix}:{app}}}:{bucket}"
-
-
-def connect(
-    url: str, *, timeout: float = 5.0, max_connections: int = 64
-) -> aioredis.Redis:
-    """A Redis client suited to limiters: RESP2, bounded timeouts, and a *blocking* pool.
-
-    Pass it to any number of [`RedisRateLimiter`][douyin_async.redis_limiter.RedisRateLimiter] (one
-    per app) and close it with ``await client.aclose()``. The pool makes callers wait for a free
-    connection instead of failing when many tasks reserve at once (redis-py's default pool raises
-    ``MaxConnectionsError``). RESP2 is explicit: redis-py 8 defaults to RESP3, which older
-    servers lack.
-    """
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url, protocol=2, max_connections=max_connections, timeout=timeout,
-        socket_timeout=timeout, socket_connect_timeout=timeout,
-    )
-    return aioredis.Redis.from_pool(pool)
-
-
-def _describe(client: Any) -> str:
-    """Where a Redis client points, without credentials."""
-    pool = getattr(client, "connection_pool", None)
-    kwargs: Mapping[str, Any] = getattr(pool, "connection_kwargs", {}) or {}
-    if "path" in kwargs:
-        return f"Redis at unix:{kwargs['path']}"
-    if "host" in kwargs:
-        return f"Redis at {kwargs['host']}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
-    return "Redis"
 
 
 class RedisRateLimiter:
@@ -228,9 +214,12 @@ class RedisRateLimiter:
         else:
             self.redis = redis
             self._owns_redis = False
-        self.where = _describe(self.redis)
+        self.where = describe(self.redis)
         self._pauses: set[asyncio.Task[None]] = set()
         self._pause_error: RedisLimiterError | None = None
+        self._redis_clock = RemoteClock()
+        #: Slots given up because the caller woke too late to send in them (see booking).
+        self.late_rebookings = 0
 
     @classmethod
     def per_endpoint(
@@ -262,11 +251,17 @@ class RedisRateLimiter:
         await self._settle_pauses()
         loop = asyncio.get_running_loop()
         started = loop.time()
+        rebooked = 0
         while True:
             booking = await self.reserve()
             if booking.granted:
-                if booking.wait > 0:
-                    await self._sleep(booking.wait)
+                due = loop.time() + booking.wait if booking.due is None else booking.due
+                if due > loop.time():
+                    await self._sleep(due - loop.time())
+                if rebooked < MAX_REBOOKINGS and too_late(loop.time(), due, self.margin):
+                    rebooked += 1
+                    self.late_rebookings += 1
+                    continue
                 return
             delay = max(booking.wait - self.max_wait, self.spacing)
             if (self.acquire_timeout is not None
@@ -299,11 +294,19 @@ class RedisRateLimiter:
 
         ``now`` replaces Redis's clock (unix seconds); it exists for tests of the script.
         """
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
         reply = await self._run(
-            ACQUIRE, _us(self.spacing), _us(self.max_wait), repr(self.recovery), _now_arg(now)
+            ACQUIRE, us(self.spacing), us(self.max_wait), repr(self.recovery), now_arg(now)
         )
-        granted, wait_us = int(reply[0]), int(reply[1])
-        return Reservation(granted=bool(granted), wait=wait_us / _US)
+        received = loop.time()
+        granted, wait = bool(int(reply[0])), int(reply[1]) / US
+        if now is not None or len(reply) < 3:
+            return Reservation(granted=granted, wait=wait)
+        remote = int(reply[2]) / US
+        self._redis_clock.sample(sent, received, remote)
+        return Reservation(granted=granted, wait=wait,
+                           due=self._redis_clock.local(remote + wait))
 
     async def start_pause(self, *, now: float | None = None) -> bool:
         """Push the shared queue back by ``pause`` and widen the spacing; one round trip.
@@ -311,7 +314,7 @@ class RedisRateLimiter:
         Returns False when a pause started less than ``pause`` seconds ago (then nothing
         changes). ``now`` replaces Redis's clock, for tests.
         """
-        reply = await self._run(PAUSE, _us(self.pause), repr(self.max_factor), _now_arg(now))
+        reply = await self._run(PAUSE, us(self.pause), repr(self.max_factor), now_arg(now))
         return bool(int(reply))
 
     async def _run(self, script: Script, *args: str | int) -> Any:
@@ -382,12 +385,3 @@ class RedisRateLimiter:
 def _check_positive(name: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise InvalidParameterError(f"{name} must be a positive number, got {value!r}")
-
-
-def _us(seconds: float) -> int:
-    return round(seconds * _US)
-
-
-def _now_arg(now: float | None) -> str:
-    return "" if now is None else str(_us(now))
-

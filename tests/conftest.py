@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,12 +20,6 @@ from aioresponses import aioresponses as AioResponses
 
 # The sandbox fixtures (douyin_sandbox, ...) are opt-in, as for any project using the library.
 pytest_plugins = ["douyin_async.testing"]
-
-
-@pytest.fixture(scope="session")
-def accelerator_built() -> bool:
-    """Whether the C accelerator must be in use (it is unless DOUYIN_ASYNC_NO_EXTENSIONS)."""
-    return not os.environ.get("DOUYIN_ASYNC_NO_EXTENSIONS")
 
 
 class _NoWriter:

@@ -27,6 +27,12 @@ def _imports(path: Path, package: str) -> set[str]:
         if isinstance(node, ast.ImportFrom) and node.level:
             base = list(here[:len(here) - node.level]) if here[-1] != "__init__" else \
                 list(here[:len(here) - node.level])
+            if node.module is None:  # `from . import name`: the submodule, if it is one
+                for alias in node.names:
+                    sub = ROOT.joinpath(*base, alias.name)
+                    is_module = sub.with_suffix(".py").exists() or (sub / "__init__.py").exists()
+                    found.add(".".join([*base, alias.name] if is_module else base))
+                continue
             target = ".".join([*base, *(node.module.split(".") if node.module else [])])
             found.add(target)
         elif isinstance(node, ast.ImportFrom) and node.module and \

@@ -152,7 +152,7 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
 #: Packages whose docstrings and ``#:`` comments may hold no raw reST role. The API reference
 #: renders the mkdocs cross-reference syntax (``[`Name`][douyin_async.module.Name]``), not
 #: ``:class:`Name```; add a package here once it is converted (``douyin_async`` for all).
-ROLE_FREE_PACKAGES = ("douyin_async.cli",)
+ROLE_FREE_PACKAGES = ("douyin_async",)
 ROLE_FREE_MODULES = ("douyin_async_cli",)
 _ROLE = re.compile(r":(?:class|meth|func|mod|data|attr|exc|obj|const|py:\w+):`")
 

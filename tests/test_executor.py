@@ -238,3 +238,34 @@ async def test_a_token_renewed_while_waiting_for_a_slot_is_the_one_sent() -> Non
     await call
     await c.close()
     assert [r.headers["access-token"] for r in fake.requests] == ["tok-new"]
+
+
+async def test_the_collector_is_paused_inside_a_step_only() -> None:
+    """A chunk builds with the collector paused; between steps (at every await) and after
+    the page it is as the program set it."""
+    from douyin_async.converters import video_records
+    from douyin_async.decoding import PageDecoder
+    from douyin_async.endpoints import TASK_VIDEOS
+
+    inside: list[bool] = []
+
+    class Watching:
+        def many(self, raws: list[Any]) -> list[Any]:
+            inside.append(gc.isenabled())
+            return video_records.many(raws)
+
+        def split(self, raws: list[Any]) -> tuple[list[Any], list[Any]]:
+            return video_records.split(raws)
+
+    import attrs
+
+    endpoint = attrs.evolve(TASK_VIDEOS, records=Watching())
+    decoder = PageDecoder(chunk=2)
+    page = await decoder.decode(endpoint, Response(200, {}, tasks(5)))
+    assert len(page[1]) == 5 and inside == [False, False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        await decoder.decode(endpoint, Response(200, {}, tasks(1)))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -108,3 +108,23 @@ def test_request_bodies_match_the_api_pages() -> None:
     t = TalentMediaQuery(plan_id=7089334664648722476, douyin_id="dyvvvvvv", content_type=3)
     assert t.body(2) == {"plan_id": 7089334664648722476, "douyin_id": "dyvvvvvv",
                          "content_type": 3, "page_no": 2, "page_size": 100}
+
+
+def test_records_follow_the_official_models_optional_fields() -> None:
+    import typing
+
+    from douyin_async import TalentMedia, VideoDailyData
+    from douyin_async.converters import talent_media_records, video_records
+
+    def optional(decoder: object) -> set[str]:
+        return {f.name for f in decoder.fields if f.kind.name.startswith("OPT")}  # type: ignore[attr-defined]
+
+    assert optional(video_records) == {
+        "active_cnt_1d", "ad_share_cost_1d", "billing_gmv_1d", "billing_refund_gmv_1d",
+        "client_name", "feed_ad_share_cost_1d", "expected_profit", "gmv_1d", "refund_gmv_1d",
+        "date"}
+    assert optional(talent_media_records) == {"gmv", "play_cnt", "talent_commission",
+                                              "used_gmv"}
+    hints = typing.get_type_hints(VideoDailyData)
+    assert hints["client_name"] == str | None and hints["date"] == dt.date | None
+    assert typing.get_type_hints(TalentMedia)["content_open_id"] is str

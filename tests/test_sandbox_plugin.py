@@ -52,7 +52,7 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A new venv holding the project (no dependencies) and pytest; its python."""
     base = tmp_path_factory.mktemp("fresh")
     source = base / "src"
-    for name in ("pyproject.toml", "setup.py", "README.md"):
+    for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name if source.exists() else _mkdir(source) / name)
     shutil.copytree(ROOT / "douyin_async", source / "douyin_async",
                     ignore=shutil.ignore_patterns("__pycache__", "*.so"))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from typing import Any, NoReturn
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TypeVar
 
 from .. import __version__
 from .exits import EPILOG, USAGE, CliError
@@ -46,46 +47,32 @@ def wants_sandbox_command(argv: Sequence[str]) -> bool:
     return "sandbox" in argv
 
 
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+N = TypeVar("N", int, float)
 
 
-def _positive_int(text: str) -> int:
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _number(kind: type[N], accepts: Callable[[N], bool], need: str) -> Callable[[str], N]:
+    """An option value parser: `kind` from the text, refused unless `accepts` it."""
+    word = "an integer" if kind is int else "a number"
+
+    def parse(text: str) -> N:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {word}: {text!r}") from None
+        if not accepts(value):
+            raise argparse.ArgumentTypeError(f"{need}, got {text}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return value
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-
-
-def _positive_float(text: str) -> float:
-    value = _float(text)
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = _float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
+_int = _number(int, lambda v: True, "")
+_positive_int = _number(int, lambda v: v >= 1, "must be at least 1")
+_non_negative_int = _number(int, lambda v: v >= 0, "must not be negative")
+_float = _number(float, lambda v: True, "")
+_positive_float = _number(float, lambda v: 0 < v < math.inf, "must be a positive number")
+_non_negative_float = _number(float, lambda v: 0 <= v < math.inf, "must not be negative")
+_fraction = _number(float, lambda v: 0.0 <= v <= 1.0, "must be between 0 and 1")
 
 
 def fault_rates(text: str) -> float | dict[str, float]:
@@ -105,16 +92,6 @@ def fault_rates(text: str) -> float | dict[str, float]:
     if sum(rates.values()) > 1.0:
         raise argparse.ArgumentTypeError("fault rates add up to more than 1")
     return rates
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
 
 
 def _common_options() -> Parser:
@@ -250,6 +227,10 @@ def build_parser(sandbox_options: bool = True) -> Parser:
                        help="1 = short videos, 2 = live rooms, 3 = both (default: 3)")
     media.add_argument("--page-size", type=_int, default=100, metavar="N",
                        help="records per request, 1..100 (default: 100)")
+
+    from .bills import add_parser as add_bills_parser
+
+    add_bills_parser(kinds, common, EPILOG, fmt)
 
     status = commands.add_parser("status", help="what an output's checkpoint holds",
                                  description="Units done and pending, records, when, and "

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 import orjson
 
+from ..bills import BillRecord
 from ..converters import unstructure
 from ..models import Page, TalentMedia, TalentMediaPage, TaskVideoPage, VideoDailyData
 
@@ -54,13 +55,23 @@ TALENT_MEDIA = Table(
              ("extra", "TEXT")),
     key=("plan_id", "douyin_id", "content_open_id", "content_type"),
 )
+#: Bill-file rows: the file (``agency``, ``kind``, ``file_date``) and the row's number in it
+#: are the key, so no two rows of a file collapse into one.
+BILLS = Table(
+    name="bills",
+    columns=(("agency", "INTEGER"), ("kind", "TEXT"), ("file_date", "TEXT"), ("row", "INTEGER"),
+             *[(f.name, "INTEGER" if str(f.type).startswith(("int", "dt.datetime")) else "TEXT")
+               for f in attrs.fields(BillRecord) if f.name not in ("row", "extra")],
+             ("extra", "TEXT")),
+    key=("agency", "kind", "file_date", "row"),
+)
 
 
 #: Integer columns that are identifiers (text in a spreadsheet, never a rounded number).
-ID_COLUMNS = frozenset({"task_id", "video_id", "plan_id"})
+ID_COLUMNS = frozenset({"task_id", "video_id", "plan_id", "agent_id"})
 #: Columns holding unix seconds, and columns holding ``YYYY-MM-DD`` dates.
-TIME_COLUMNS = frozenset({"publish_time"})
-DATE_COLUMNS = frozenset({"date", "billing_date"})
+TIME_COLUMNS = frozenset({"publish_time", "billing_end_time"})
+DATE_COLUMNS = frozenset({"date", "billing_date", "bill_date", "file_date"})
 
 
 def column_kinds(table: Table) -> list[str]:
@@ -82,9 +93,9 @@ def with_app(table: Table) -> Table:
 
 
 def table_for(kind: str, *, apps: bool = False) -> Table:
-    """The table of a pull kind (``task-videos`` or ``talent-media``); with an ``app`` column
-    for a pull of many apps."""
-    table = TASK_VIDEOS if kind == "task-videos" else TALENT_MEDIA
+    """The table of a pull kind (``task-videos``, ``talent-media`` or ``bills``); with an
+    ``app`` column for a pull of many apps."""
+    table = {"task-videos": TASK_VIDEOS, "bills": BILLS}.get(kind, TALENT_MEDIA)
     return with_app(table) if apps else table
 
 

@@ -207,6 +207,10 @@ async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
     being written finish, then closes the output and its checkpoint.
     """
     stderr = stderr or sys.stderr
+    if spec.kind == "bills":
+        from .bills import run_bills
+
+        return await run_bills(spec, stderr, make_output)
     live = stderr.isatty() and not spec.log_json
     token = None  # resolved first: missing credentials fail before the output is touched
     if spec.apps is None and spec.sandbox is None and spec.base_url is not None:

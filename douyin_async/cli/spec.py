@@ -230,6 +230,8 @@ def build_spec(ns: argparse.Namespace, now: float | None = None) -> PullSpec:
     try:
         if ns.kind == "task-videos":
             queries, params = _task_video_queries(ns, now)
+        elif ns.kind == "bills":
+            queries, params = [], ns.bill_params(ns, now)  # set by the bills subparser
         else:
             queries, params = _talent_media_queries(ns)
     except InvalidParameterError as exc:

@@ -53,9 +53,7 @@ class SandboxData:
     ) -> Iterator[dict[str, Any]]:
         """Every record of a task-video query, in server order."""
         pop = self.task_video_population
-        date = parse_billing_date(billing_date)
-        flt = pop.resolve(douyin_id, agency_client_key)
-        for video in pop.videos(date, start, end, flt):
+        for video, date in self._videos(billing_date, start, end, douyin_id, agency_client_key):
             yield pop.record(video, date)
 
     def expected_task_videos(
@@ -72,10 +70,16 @@ class SandboxData:
         record.
         """
         pop = self.task_video_population
+        for video, date in self._videos(billing_date, start, end, douyin_id, agency_client_key):
+            yield pop.expected(video, date)
+
+    def _videos(self, billing_date: str, start: int, end: int, douyin_id: str | None,
+                agency_client_key: str | None) -> Iterator[tuple[Any, dt.date]]:
+        pop = self.task_video_population
         date = parse_billing_date(billing_date)
         flt = pop.resolve(douyin_id, agency_client_key)
         for video in pop.videos(date, start, end, flt):
-            yield pop.expected(video, date)
+            yield video, date
 
     def count_task_videos(
         self, billing_date: str, start: int, end: int,

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from types import TracebackType
+from typing import Any, Generic, Self, TypeVar, overload
 
 from aiohttp import web
 
@@ -22,6 +23,8 @@ from .config import STATIC_TOKEN, SandboxConfig
 from .data import SandboxData, parse_billing_date
 from .options import args_from_config
 from .requestlog import RequestLog
+
+T = TypeVar("T")
 
 #: How long closing waits for answers still being written before cutting them off.
 SHUTDOWN_TIMEOUT = 1.0
@@ -33,7 +36,20 @@ def _static_token(config: SandboxConfig) -> str:
     return min(config.static_tokens, default="")
 
 
-class Sandbox:
+class _Settings:
+    """What every way of running a sandbox is made of: its settings, its address and its
+    ground truth."""
+
+    def __init__(
+        self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.config = config or SandboxConfig()
+        self.host = host
+        self.port = port
+        self.data = SandboxData(self.config)
+
+
+class Sandbox(_Settings):
     """A sandbox server on the running event loop.
 
     ``async with Sandbox(SandboxConfig(latency=0.05)) as sb:`` then post to ``sb.url + path``
@@ -43,10 +59,7 @@ class Sandbox:
     def __init__(
         self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
-        self.config = config or SandboxConfig()
-        self.host = host
-        self.port = port
-        self.data = SandboxData(self.config)
+        super().__init__(config, host=host, port=port)
         self.log = RequestLog()
         self.server = SandboxServer(self.config, self.data, self.log)
         self._runner: web.AppRunner | None = None
@@ -103,7 +116,55 @@ class Sandbox:
         await self.close()
 
 
-class ThreadedSandbox:
+class _OfSandbox(Generic[T]):
+    """A read-only attribute of the running [`Sandbox`][douyin_async.sandbox.Sandbox] that a
+    wrapper holds as `_sandbox`."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _OfSandbox[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        return getattr(instance._sandbox, self._name)  # type: ignore[attr-defined]
+
+
+class _RunsAside:
+    """`with` and `async with` for a sandbox that runs beside the caller (a thread or a
+    process): `start()` and `close()` block, so the async forms run them in a thread."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        await asyncio.to_thread(self.start)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await asyncio.to_thread(self.close)
+
+
+class ThreadedSandbox(_RunsAside):
     """A sandbox on its own event loop in a background thread.
 
     Usable as ``with ThreadedSandbox(config) as sb:`` or ``async with ...``; the server never
@@ -121,30 +182,11 @@ class ThreadedSandbox:
         self._ready = threading.Event()
         self._error: BaseException | None = None
 
-    @property
-    def config(self) -> SandboxConfig:
-        """The configuration."""
-        return self._sandbox.config
-
-    @property
-    def data(self) -> SandboxData:
-        """Ground truth."""
-        return self._sandbox.data
-
-    @property
-    def log(self) -> RequestLog:
-        """The request log."""
-        return self._sandbox.log
-
-    @property
-    def token(self) -> str:
-        """The static access token."""
-        return self._sandbox.token
-
-    @property
-    def url(self) -> str:
-        """The base URL, without a trailing slash."""
-        return self._sandbox.url
+    config: _OfSandbox[SandboxConfig] = _OfSandbox("The configuration.")
+    data: _OfSandbox[SandboxData] = _OfSandbox("Ground truth.")
+    log: _OfSandbox[RequestLog] = _OfSandbox("The request log.")
+    token: _OfSandbox[str] = _OfSandbox("The static access token.")
+    url: _OfSandbox[str] = _OfSandbox("The base URL, without a trailing slash.")
 
     def bill_link(self, bill_date: str | dt.date, *, agency: bool = False,
                   kind: BillKind = "video") -> str:
@@ -191,25 +233,12 @@ class ThreadedSandbox:
             self._loop.call_soon_threadsafe(self._stop.set)
         thread.join()
 
-    def __enter__(self) -> ThreadedSandbox:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> ThreadedSandbox:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await asyncio.to_thread(self.close)
 
 
 _URL = re.compile(r"http://[\w.\-\[\]:]+")
 
 
-class SubprocessSandbox:
+class SubprocessSandbox(_Settings, _RunsAside):
     """A sandbox in a child Python process (``python -m douyin_async.sandbox``).
 
     Only the settings the command line can express reach the child (see
@@ -220,10 +249,7 @@ class SubprocessSandbox:
     def __init__(
         self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
-        self.config = config or SandboxConfig()
-        self.host = host
-        self.port = port
-        self.data = SandboxData(self.config)
+        super().__init__(config, host=host, port=port)
         self._process: subprocess.Popen[str] | None = None
         self._url = ""
 
@@ -268,16 +294,3 @@ class SubprocessSandbox:
         if process.stdout is not None:
             process.stdout.close()
 
-    def __enter__(self) -> SubprocessSandbox:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> SubprocessSandbox:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await asyncio.to_thread(self.close)

@@ -1,0 +1,274 @@
+"""``douyin-async pull bills``: bill files into JSONL, CSV or SQLite, resumable by date and row.
+
+One unit per settlement date (``--bill-date A..B``): its bill links are asked for (through the
+client: paced, retried, with the token), then its file is streamed and written in batches of
+rows. Each batch is written with a checkpoint entry holding the number of the last row read,
+so a killed pull resumed with ``--resume`` asks for fresh links and skips the rows already
+written. Rows carry the file they come from (``agency``, ``kind``, ``file_date``) and their
+``row`` number, the natural key of the output: no two rows of a file collapse into one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack, aclosing
+from typing import Any, TextIO
+
+import aiohttp
+import attrs
+import orjson
+
+from ..auth import TokenProvider
+from ..billfiles import BillBatch, BillProgress, DownloadPolicy
+from ..billlinks import bill_date_of
+from ..bills import BillKind, BillRecord
+from ..client import DouyinClient
+from ..errors import InvalidParameterError
+from ..retry import RetryPolicy
+from .checkpoint import CheckpointState
+from .credentials import token_source
+from .dates import parse_billing_dates
+from .embedded import embedded_sandbox
+from .exits import QUARANTINED, USAGE, CliError
+from .identity import checkpoint_params
+from .locks import OutputLock
+from .rejects import rejects_path
+from .sinks import Output
+from .spec import PullSpec
+
+#: Rows written per checkpoint entry.
+BATCH_ROWS = 5000
+
+
+def add_parser(kinds: Any, common: argparse.ArgumentParser, epilog: str,
+               formatter: type[argparse.HelpFormatter]) -> None:
+    """The ``pull bills`` subcommand."""
+    bills = kinds.add_parser(
+        "bills", parents=[common], epilog=epilog, formatter_class=formatter,
+        help="bill files (settlement dates x video or live-room file, streamed rows)",
+        description="The bill files of settlement dates (the bill-file API that replaces the "
+                    "task-video endpoint): links asked for each date, files streamed row by "
+                    "row. Only dates before today and within the latest 180 days (Beijing "
+                    "time).")
+    bills.add_argument("--bill-date", required=True, metavar="DATE[..DATE]",
+                       help="a settlement date YYYY-MM-DD, or an inclusive range A..B")
+    bills.add_argument("--agency", action="store_true",
+                       help="the agency endpoint (scope taskbox.agent.admin)")
+    bills.add_argument("--live", action="store_true",
+                       help="the live-room files (live_bill_link) instead of the video files")
+    bills.add_argument("--batch-rows", type=int, default=BATCH_ROWS, metavar="N",
+                       help=f"rows written per checkpoint entry (default: {BATCH_ROWS})")
+    bills.set_defaults(bill_params=bill_params)
+
+
+def bill_params(ns: argparse.Namespace, now: float | None = None) -> dict[str, Any]:
+    """The checked parameters of a ``pull bills`` command (``now``: unix seconds, the
+    instant relative dates and the 180-day rule are read against)."""
+    if ns.apps is not None or ns.redis_url is not None:
+        raise CliError("pull bills takes neither --apps nor --redis-url", USAGE)
+    if getattr(ns, "dry_run", False):
+        raise CliError("pull bills has no --dry-run: a bill file's size is known only once "
+                       "its link is asked for", USAGE)
+    clock = time.time() if now is None else now
+    try:
+        dates = parse_billing_dates(ns.bill_date, clock)
+    except CliError as exc:
+        raise CliError(str(exc).replace("--billing-date", "--bill-date"), exc.code) from None
+    try:
+        for day in dates:
+            bill_date_of(day, clock)
+    except InvalidParameterError as exc:
+        raise CliError(f"--bill-date: {exc}", USAGE) from None
+    if ns.batch_rows < 1:
+        raise CliError(f"--batch-rows must be at least 1, got {ns.batch_rows}", USAGE)
+    return {"bill_dates": [d.isoformat() for d in dates], "agency": bool(ns.agency),
+            "live": bool(ns.live), "batch_rows": ns.batch_rows}
+
+
+def _value(value: Any) -> Any:
+    """Times as unix seconds and dates as ``YYYY-MM-DD``, as the other pulls write them."""
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp())
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def batch_rows(batch: BillBatch, agency: bool) -> list[dict[str, Any]]:
+    """Output rows of a batch: the file's context, the row number, the fields and the columns
+    the header table does not know (merged in, as JSONL shows them)."""
+    rows = []
+    context = {"agency": int(agency), "kind": batch.kind, "file_date": batch.bill_date}
+    names = [f.name for f in attrs.fields(BillRecord) if f.name not in ("extra", "row")]
+    for record in batch.records:
+        row = {**context, "row": record.row}
+        row.update((name, _value(getattr(record, name))) for name in names)
+        for key, value in record.extra.items():
+            row.setdefault(key, value)
+        rows.append(row)
+    return rows
+
+
+def batch_rejects(batch: BillBatch, unit: str) -> list[dict[str, Any]]:
+    """The quarantine entries of a batch's bad rows (``--on-invalid-record quarantine``):
+    the file, the batch's last row, the bad row's number, field, reason and raw cells."""
+    return [{"unit": orjson.loads(unit), "page": batch.last_row, "index": error.index,
+             "field": error.field, "reason": error.reason, "record": error.record}
+            for error in batch.rejected]
+
+
+def _quarantine(spec: PullSpec) -> bool:
+    return spec.on_invalid_record == "quarantine"
+
+
+def unit_key(bill_date: str, agency: bool, kind: BillKind) -> str:
+    """The checkpoint key of one file."""
+    return orjson.dumps(["bills", bill_date, agency, kind]).decode()
+
+
+def _mib(n: int | None) -> str:
+    return "?" if n is None else f"{n / 2**20:.1f} MiB"
+
+
+@attrs.define
+class BillsProgress:
+    """Bytes and rows of the file being read, files done, and a summary."""
+
+    stream: TextIO
+    files: int
+    live: bool
+    quiet: bool
+    interval: float = 5.0
+    done: int = 0
+    rows: int = 0
+    rejected: int = 0
+    bytes: int = 0
+    current: str = ""
+    file: BillProgress = attrs.Factory(BillProgress)
+    started: float = attrs.Factory(time.monotonic)
+
+    def line(self) -> str:
+        """The progress line."""
+        f = self.file
+        seconds = max(time.monotonic() - self.started, 1e-9)
+        speed = (self.bytes + f.bytes_received) / seconds / 2**20
+        return (f"bills: {self.done}/{self.files} files; {self.current}: "
+                f"{_mib(f.bytes_received)} of {_mib(f.bytes_total)}, row {f.rows:,}; "
+                f"{self.rows + f.records:,} rows written, {self.rejected + f.rejected} refused; "
+                f"{speed:.1f} MiB/s")
+
+    def show(self) -> None:
+        """Print the progress line (in place on a terminal)."""
+        if not self.quiet:
+            self.stream.write(("\r\033[K" if self.live else "") + self.line()
+                              + ("" if self.live else "\n"))
+            self.stream.flush()
+
+    async def run(self) -> None:
+        """Show the line every `interval` seconds (every half second on a terminal)."""
+        while True:
+            await asyncio.sleep(0.5 if self.live else self.interval)
+            self.show()
+
+    def finish_file(self) -> None:
+        """The current file is written."""
+        self.done += 1
+        self.rows += self.file.records
+        self.rejected += self.file.rejected
+        self.bytes += self.file.bytes_received
+
+    def summary(self) -> str:
+        """The last line of a pull."""
+        seconds = time.monotonic() - self.started
+        return (f"done: {self.done} files, {self.rows:,} rows, {self.rejected} refused, "
+                f"{_mib(self.bytes)} in {seconds:.1f} s")
+
+
+async def _pull_file(client: DouyinClient, output: Output, writer: ThreadPoolExecutor,
+                     spec: PullSpec, day: str, start_row: int, progress: BillsProgress) -> None:
+    agency = bool(spec.params["agency"])
+    kind: BillKind = "live" if spec.params["live"] else "video"
+    key = unit_key(day, agency, kind)
+    progress.current, progress.file = f"{day} {kind}", BillProgress()
+    policy = DownloadPolicy(timeout=spec.timeout, retry=RetryPolicy(max_retries=spec.max_retries))
+    loop = asyncio.get_running_loop()
+    batches = client.bill_batches(day, agency=agency, kind=kind, start_row=start_row,
+                                  batch_rows=spec.params["batch_rows"], policy=policy,
+                                  progress=progress.file)
+    async with aclosing(batches):
+        async for batch in batches:
+            page: tuple[Any, ...] = (key, batch.last_row, batch.done, batch_rows(batch, agency))
+            if _quarantine(spec):  # the rejects go to the output's rejects file
+                page += (batch_rejects(batch, key),)
+            await loop.run_in_executor(writer, output.write_page, *page)
+    progress.finish_file()
+
+
+async def run_bills(spec: PullSpec, stderr: TextIO,
+                    make_output: Callable[[PullSpec], Output]) -> None:
+    """Pull the bill files of ``spec`` into its output (made by ``make_output``), resuming if
+    asked: the same lock, checkpoint identity and quarantine as the other pulls."""
+    token = None
+    if spec.sandbox is None and spec.base_url is not None:
+        token = token_source(spec.access_token_file, spec.base_url)
+    loop = asyncio.get_running_loop()
+    dates: Sequence[str] = spec.params["bill_dates"]
+    async with AsyncExitStack() as stack:
+        if spec.out != "-":
+            stack.enter_context(OutputLock(spec.out))
+        output = make_output(spec)
+        stack.callback(output.close)
+        writer = ThreadPoolExecutor(1, thread_name_prefix="douyin-writer")
+        stack.callback(writer.shutdown, wait=True)
+        meta = {"units": len(dates),
+                "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        state: CheckpointState | None = output.open(
+            checkpoint_params(spec, token), resume=spec.resume, force=spec.force, meta=meta)
+        if state is not None and state.complete:
+            if not spec.quiet:
+                stderr.write(f"nothing to do: the pull into {spec.out} is already complete\n")
+            _check_quarantine(output.rejected, spec.out)
+            return
+        access: str | TokenProvider
+        if spec.sandbox is not None:
+            url, access = await stack.enter_async_context(embedded_sandbox(spec.sandbox))
+        else:
+            assert spec.base_url is not None and token is not None
+            url, access = spec.base_url, token
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        client = DouyinClient(access, base_url=url, rate_limit=spec.rate_limit, session=session,
+                              max_concurrency=spec.max_concurrency, timeout=spec.timeout,
+                              max_retries=spec.max_retries,
+                              invalid_records="collect" if _quarantine(spec) else "raise")
+        stack.push_async_callback(client.close)
+        kind: BillKind = "live" if spec.params["live"] else "video"
+        progress = BillsProgress(stderr, len(dates), live=stderr.isatty(), quiet=spec.quiet,
+                                 interval=spec.progress_interval)
+        ticker = asyncio.ensure_future(progress.run())
+        try:
+            for day in dates:
+                start = 1 if state is None else state.start_page(
+                    unit_key(day, bool(spec.params["agency"]), kind))
+                if start <= 0:
+                    progress.done += 1
+                    continue
+                await _pull_file(client, output, writer, spec, day, start - 1, progress)
+            await loop.run_in_executor(writer, output.finish)
+        finally:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
+            if progress.live and not spec.quiet:
+                stderr.write("\r\033[K")
+        if not spec.quiet:
+            stderr.write(progress.summary() + "\n")
+            stderr.flush()
+        _check_quarantine(output.rejected, spec.out)
+
+
+def _check_quarantine(count: int, out: str) -> None:
+    if count:
+        what = "1 row was" if count == 1 else f"{count:,} rows were"
+        raise CliError(f"{what} refused and quarantined in {rejects_path(out)}", QUARANTINED)
