@@ -13,6 +13,7 @@ from typing import Any, Self
 
 import aiohttp
 
+from .admission import BACKGROUND, DEFAULT_CALL, INTERACTIVE, Admissions, CallOptions
 from .auth import StaticToken, TokenProvider
 from .billfiles import (
     BillBatch,
@@ -25,6 +26,7 @@ from .billfiles import (
 )
 from .billlinks import BillLinks, bill_date_of, bill_link_body
 from .bills import BillKind, BillRecord
+from .cache import PageCache, as_cache
 from .decoding import InvalidRecords, PageDecoder
 from .endpoints import (
     AGENCY_BILL_LINKS,
@@ -35,6 +37,8 @@ from .endpoints import (
 )
 from .errors import InvalidParameterError
 from .executor import Executor, build_limiters
+from .flights import SingleFlight, shared
+from .lanes import LanePolicy, Priority
 from .models import Page, Query, TalentMedia, TalentMediaQuery, TaskVideoQuery, VideoDailyData
 from .pagination import PagePlan, merge, stream_pages
 from .ratelimit import RateLimiter
@@ -77,6 +81,12 @@ class DouyinClient:
         transport: any [`Transport`][douyin_async.transport.Transport] instead of aiohttp
             (a [`FakeTransport`][douyin_async.transport.FakeTransport] in tests).
         ssl: passed to aiohttp (an `ssl.SSLContext` for a private CA). Verification is on.
+        cache: pages for `fetch_page` and the streams (not `pull()`): a TTL in seconds, or a
+            [`PageCache`][douyin_async.cache.PageCache]. Off by default.
+        single_flight: identical `fetch_page` calls in flight share one request (on).
+        max_queue_wait: seconds a call may wait for a slot before it raises
+            [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] (None: no limit).
+        lanes: the [`LanePolicy`][douyin_async.lanes.LanePolicy] of views and pulls.
     """
 
     def __init__(
@@ -96,6 +106,10 @@ class DouyinClient:
         invalid_records: InvalidRecords = "raise",
         transport: Transport | None = None,
         ssl: Any = True,
+        cache: PageCache | float | None = None,
+        single_flight: bool = True,
+        max_queue_wait: float | None = None,
+        lanes: LanePolicy | None = None,
     ) -> None:
         if isinstance(access_token, str):
             access_token = StaticToken(access_token)
@@ -120,7 +134,11 @@ class DouyinClient:
             base_url=self.base_url, transport=self.transport, tokens=access_token,
             limiters=build_limiters(rate_limit, limiter), retry_policy=self.retry_policy,
             stats=self.stats, timeout=self.timeout, max_concurrency=max_concurrency,
-            decoder=PageDecoder(chunk=decode_chunk, invalid_records=invalid_records))
+            decoder=PageDecoder(chunk=decode_chunk, invalid_records=invalid_records),
+            admissions=Admissions(self.stats, policy=lanes, max_queue_wait=max_queue_wait,
+                                  depth=max_concurrency),
+            cache=as_cache(cache))
+        self._flights: SingleFlight[Any] | None = SingleFlight() if single_flight else None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -149,11 +167,11 @@ class DouyinClient:
 
     # -- pages ----------------------------------------------------------------------------
 
-    async def _page(self, query: Query, page: int,
-                    needed: Callable[[], bool] | None = None) -> Page | None:
+    async def _page(self, query: Query, page: int, needed: Callable[[], bool] | None = None,
+                    options: CallOptions = DEFAULT_CALL, cached: bool = False) -> Page | None:
         endpoint = endpoint_for(query)
         decoded = await self._executor.call(endpoint, query.body(page), needed=needed,
-                                            page=page)
+                                            page=page, options=options, cached=cached)
         if decoded is None:
             return None
         answer, records, rejected = decoded
@@ -162,15 +180,19 @@ class DouyinClient:
         result: Page = endpoint.page(query, page, answer, records, rejected)
         return result
 
-    async def fetch_page(self, query: Query, page: int = 1) -> Page:
-        """Fetch one page of a query (a task-video query must span at most 30 days)."""
+    async def fetch_page(self, query: Query, page: int = 1, *, deadline: float | None = None,
+                         priority: Priority = INTERACTIVE) -> Page:
+        """Fetch one page of a query (a task-video query must span at most 30 days);
+        `deadline` in seconds, else [`QueueTimeoutError`][douyin_async.QueueTimeoutError] now."""
         _positive_int("page", page)
+        options = self._executor.admissions.options(deadline, priority)
         if isinstance(query, TaskVideoQuery):
             if len(list(query.windows())) > 1:
                 raise InvalidParameterError("fetch_page needs a window of at most 30 days; "
                                             "use task_video_pages() or pull() for longer ones")
             query.check_age(self._clock())
-        result = await self._page(query, page)
+        result = await shared(self._flights, endpoint_for(query).path, query.body(page),
+                              lambda: self._page(query, page, None, options, True), self.stats)
         assert result is not None
         return result
 
@@ -184,12 +206,14 @@ class DouyinClient:
         rate = getattr(self._executor.limiter(endpoint.path), "rate", 10.0)
         return min(self.max_concurrency, max(2, math.ceil(rate * self._executor.latency) + 1))
 
-    def _unit_pages(self, query: Query, first_page: int = 1) -> AsyncGenerator[Page, None]:
+    def _unit_pages(self, query: Query, first_page: int = 1,
+                    options: CallOptions = DEFAULT_CALL) -> AsyncGenerator[Page, None]:
         """Pages of one API-sized query (a task-video window of at most 30 days)."""
         plan = PagePlan(query.page_size, self._depth(query), first_page)
 
         async def fetch(page: int, needed: Callable[[], bool]) -> Page | None:
-            return await self._page(query, page, needed)
+            # Interactive streams use the cache; a background pull never fills it.
+            return await self._page(query, page, needed, options, options.priority == INTERACTIVE)
 
         return stream_pages(fetch, plan, page_count_of=_page_count,
                             on_wasted=self._count_wasted, raw_count_of=_raw_count)
@@ -212,24 +236,30 @@ class DouyinClient:
                 units.append(query)
         return units
 
-    async def _ordered_pages(self, units: list[Query]) -> AsyncGenerator[Any, None]:
+    async def _ordered_pages(self, units: list[Query],
+                             options: CallOptions) -> AsyncGenerator[Any, None]:
         for unit in units:
-            async with aclosing(self._unit_pages(unit)) as pages:
+            async with aclosing(self._unit_pages(unit, 1, options)) as pages:
                 async for page in pages:
                     yield page
 
-    def task_video_pages(self, query: TaskVideoQuery) -> AsyncGenerator[Any, None]:
-        """Pages of a task-video query in order (windows over 30 days are split)."""
-        return self._ordered_pages(self.units([query]))
+    def task_video_pages(self, query: TaskVideoQuery, *, deadline: float | None = None,
+                         priority: Priority = INTERACTIVE) -> AsyncGenerator[Any, None]:
+        """Pages of a task-video query in order (windows over 30 days are split);
+        `deadline`: seconds the whole stream may take (see `fetch_page`)."""
+        options = self._executor.admissions.options(deadline, priority)
+        return self._ordered_pages(self.units([query]), options)
 
-    def talent_media_pages(self, query: TalentMediaQuery) -> AsyncGenerator[Any, None]:
+    def talent_media_pages(self, query: TalentMediaQuery, *, deadline: float | None = None,
+                           priority: Priority = INTERACTIVE) -> AsyncGenerator[Any, None]:
         """Pages of a talent-media query in order, pages after the first fetched at once."""
-        return self._ordered_pages(self.units([query]))
+        options = self._executor.admissions.options(deadline, priority)
+        return self._ordered_pages(self.units([query]), options)
 
     def task_video_daily_data(
         self, billing_date: Any, video_publish_start_time: Any, video_publish_end_time: Any,
         *, douyin_id: str | None = None, agency_client_key: str | None = None,
-        page_size: int = 10_000,
+        page_size: int = 10_000, deadline: float | None = None,
     ) -> AsyncGenerator[VideoDailyData, None]:
         """Stream task-video records of one billing date and publish window, in page order.
 
@@ -239,19 +269,20 @@ class DouyinClient:
             billing_date=billing_date, video_publish_start_time=video_publish_start_time,
             video_publish_end_time=video_publish_end_time, douyin_id=douyin_id,
             agency_client_key=agency_client_key, page_size=page_size)
-        return _records(self.task_video_pages(query))
+        return _records(self.task_video_pages(query, deadline=deadline))
 
     def talent_media(
-        self, plan_id: int, douyin_id: str, content_type: int = 3, *, page_size: int = 100
+        self, plan_id: int, douyin_id: str, content_type: int = 3, *, page_size: int = 100,
+        deadline: float | None = None,
     ) -> AsyncGenerator[TalentMedia, None]:
         """Stream a talent's videos / live rooms under a commission plan, in page order."""
         query = TalentMediaQuery(plan_id=plan_id, douyin_id=douyin_id,
                                  content_type=content_type, page_size=page_size)
-        return _records(self.talent_media_pages(query))
+        return _records(self.talent_media_pages(query, deadline=deadline))
 
     def pull(
         self, queries: Iterable[Query], *, max_active_queries: int | None = None,
-        start_pages: Mapping[Query, int] | None = None,
+        start_pages: Mapping[Query, int] | None = None, priority: Priority = BACKGROUND,
     ) -> AsyncGenerator[Page, None]:
         """Fetch many queries of both endpoints at once; yield pages as they are ready.
 
@@ -263,21 +294,23 @@ class DouyinClient:
         `start_pages` maps a unit query (see [`units`][douyin_async.DouyinClient.units]) to
         the page to start from, to resume an interrupted pull; units mapped to 0 or less are
         skipped as complete.
+        A pull runs in the `"background"` lane: views go first; it keeps its share of slots.
         """
+        options = self._executor.admissions.options(None, priority)
         units = self.units(queries)
         active = max_active_queries or self.max_concurrency
         _positive_int("max_active_queries", active)
         starts = dict(start_pages or {})
         plan = [(unit, starts.get(unit, 1)) for unit in units]
-        return self._pull([(u, s) for u, s in plan if s >= 1], active)
+        return self._pull([(u, s) for u, s in plan if s >= 1], active, options)
 
-    async def _pull(self, units: list[tuple[Query, int]],
-                    active: int) -> AsyncGenerator[Page, None]:
+    async def _pull(self, units: list[tuple[Query, int]], active: int,
+                    options: CallOptions) -> AsyncGenerator[Page, None]:
         todo = iter(units)
 
         async def worker(put: Callable[[Page], Awaitable[None]]) -> None:
             for unit, first_page in todo:
-                async with aclosing(self._unit_pages(unit, first_page)) as pages:
+                async with aclosing(self._unit_pages(unit, first_page, options)) as pages:
                     async for page in pages:
                         await put(page)
 

@@ -18,8 +18,10 @@ from typing import Any
 import attrs
 import orjson
 
+from .admission import DEFAULT_CALL, Admissions, CallOptions
 from .auth import TokenProvider
 from .auth.base import token_after_slot
+from .cache import PageCache, cache_key
 from .decoding import Decoded, PageDecoder
 from .endpoints import AGENCY_BILL_LINKS, BILL_LINKS, PAGED, TASK_VIDEOS, Endpoint, path_of
 from .errors import (
@@ -34,7 +36,7 @@ from .errors import (
 from .ratelimit import PacedLimiter, RateLimiter
 from .retry import RetryPolicy
 from .stats import ClientStats
-from .transport import Request, Transport
+from .transport import Request, Response, Transport
 
 
 def build_limiters(
@@ -97,11 +99,19 @@ class Executor:
     timeout: float
     max_concurrency: int
     decoder: PageDecoder
+    #: The page cache (None: off).
+    cache: PageCache | None = None
+    #: Lanes and fail-fast admission in front of the limiters.
+    admissions: Admissions = attrs.field()
     #: Set by the client's `close()`: calls in flight and later calls raise.
     closed: bool = attrs.field(default=False, init=False)
     #: Moving average of request latency, seconds (sizes speculative fetching).
     latency: float = attrs.field(default=0.5, init=False)
     _in_flight: asyncio.Semaphore = attrs.field(init=False)
+
+    @admissions.default
+    def _admissions(self) -> Admissions:
+        return Admissions(self.stats, depth=self.max_concurrency)
 
     @_in_flight.default
     def _slots_in_flight(self) -> asyncio.Semaphore:
@@ -116,10 +126,13 @@ class Executor:
             raise ClientClosedError("the client is closed")
 
     async def _send(self, endpoint: Endpoint[Any], payload: bytes, token: str,
-                    needed: Callable[[], bool] | None, may_give_up: bool = False) -> Any:
+                    needed: Callable[[], bool] | None, options: CallOptions,
+                    may_give_up: bool = False) -> Any:
         limiter = self.limiters[endpoint.path]
-        async with self._in_flight:
-            await limiter.acquire()
+        # Lanes and fail-fast admission in front of the limiter; the in-flight unit is taken
+        # at the gate, right before the slot.
+        async with self.admissions.slot(limiter, options, endpoint=endpoint.path,
+                                        service=self.latency, concurrency=self._in_flight):
             self._check_open()
             if needed is not None and not needed():
                 return None
@@ -135,20 +148,49 @@ class Executor:
                               headers={"access-token": token,
                                        "content-type": "application/json"},
                               timeout=self.timeout)
-            response = await self.transport.send(request)
+            self.stats.in_flight += 1
+            try:
+                response = await self.transport.send(request)
+            finally:
+                self.stats.in_flight -= 1
             self.latency += 0.2 * (time.monotonic() - started - self.latency)
             return token, response
 
+    async def _cached(self, endpoint: Endpoint[Any], key: str,
+                      page: int | None) -> Decoded | None:
+        """A page from the cache, or None (a miss, or an entry that no longer decodes)."""
+        assert self.cache is not None
+        body = await self.cache.get(key)
+        if body is not None:
+            try:
+                decoded = await self.decoder.decode(endpoint, Response(200, {}, body), page)
+            except DouyinError:
+                pass
+            else:
+                self.stats.cache_hits += 1
+                return decoded
+        self.stats.cache_misses += 1
+        return None
+
     async def call(self, endpoint: Endpoint[Any], body: Mapping[str, Any], *,
                    needed: Callable[[], bool] | None = None,
-                   page: int | None = None) -> Decoded | None:
+                   page: int | None = None, options: CallOptions = DEFAULT_CALL,
+                   cached: bool = False) -> Decoded | None:
         """Send one request of `endpoint` until it succeeds or the retry policy gives up.
 
         `needed` is asked right before sending (after the slot): a false answer skips the
-        request and returns None. Raises the last error, with its `attempts`.
+        request and returns None. `options` place the request in its lane with its deadline;
+        `cached` lets the answer come from, and go to, the page cache. Raises the last error,
+        with its `attempts`.
         """
         self._check_open()
         payload = orjson.dumps(body)
+        key = cache_key(self.cache.app, self.base_url + endpoint.path, payload) \
+            if cached and self.cache is not None else ""
+        if key:
+            hit = await self._cached(endpoint, key, page)
+            if hit is not None:
+                return hit
         limiter = self.limiters[endpoint.path]
         attempt = 0
         renewed = False
@@ -157,7 +199,8 @@ class Executor:
             token = ""
             try:
                 token = await self.tokens.get()
-                sent = await self._send(endpoint, payload, token, needed, given_up < 3)
+                sent = await self._send(endpoint, payload, token, needed, options,
+                                        given_up < 3)
                 if sent is None:
                     return None
                 if sent is _SLOT_GIVEN_UP:
@@ -169,6 +212,8 @@ class Executor:
                 error = exc
             else:
                 limiter.on_success()
+                if key and self.cache is not None:  # only answers that decoded as pages
+                    await self.cache.set(key, response.body)
                 return decoded
             if self.closed:
                 raise ClientClosedError("the client is closed") from None

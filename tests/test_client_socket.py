@@ -55,8 +55,9 @@ async def test_never_more_than_the_cap_in_any_rolling_second() -> None:
 async def test_default_cap_of_ten_holds_for_many_concurrent_callers() -> None:
     async with api_server(talent_total=5) as srv:
         async with client(srv.url, max_concurrency=32) as c:
-            q = TalentMediaQuery(plan_id=1, douyin_id="a", page_size=5)
-            await asyncio.gather(*(c.fetch_page(q) for _ in range(25)))
+            # Distinct pages: identical calls in flight would share one request.
+            qs = [TalentMediaQuery(plan_id=1, douyin_id=f"a{i}", page_size=5) for i in range(25)]
+            await asyncio.gather(*(c.fetch_page(q) for q in qs))
         assert len(srv.arrivals) == 25
         assert srv.rolling_max(1.0) <= 10
 
