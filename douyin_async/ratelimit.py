@@ -58,6 +58,16 @@ def widen(factor: float, paused_at: float | None, now: float, pause: float,
     return min(factor * 2.0, max_factor)
 
 
+@attrs.frozen
+class Place:
+    """A caller's place in the widened schedule: wait `wait` seconds; its slot runs from
+    `start` to `end` on the limiter's clock."""
+
+    wait: float
+    start: float
+    end: float
+
+
 @attrs.define(eq=False)
 class Slowdown:
     """Shared pause and widened spacing after rate-limit answers (pure; clock injected).
@@ -93,14 +103,25 @@ class Slowdown:
         if self.factor > 1.0:
             self.factor = max(1.0, self.factor * self.recovery)
 
-    def reserve(self) -> float:
-        """Seconds the caller must wait; reserves its place when the spacing is widened."""
+    def take_place(self) -> Place:
+        """The caller's place: how long it must wait, reserved when the spacing is widened."""
         now = self.clock()
         if self.factor == 1.0 and now >= self.paused_until:
-            return 0.0
+            return Place(0.0, now, now)
         start = max(now, self.paused_until, self._next)
         self._next = start + self.spacing * self.factor
-        return start - now
+        return Place(start - now, start, self._next)
+
+    def reserve(self) -> float:
+        """Seconds the caller must wait; reserves its place when the spacing is widened."""
+        return self.take_place().wait
+
+    def give_back(self, place: Place) -> None:
+        """A caller that left before its turn (cancelled) hands its place back. The last place
+        taken is undone, so callers that give up cannot push the schedule ahead of the ones
+        left; an earlier one leaves a gap (less throughput, never more requests)."""
+        if place.end > place.start and self._next == place.end:
+            self._next = place.start
 
     def paused(self) -> bool:
         """True while a pause is in force."""
@@ -136,9 +157,13 @@ class PacedLimiter:
     async def acquire(self) -> None:
         """Wait for the next slot (after any shared pause)."""
         while True:
-            wait = self.slowdown.reserve()
-            if wait > 0:
-                await self._sleep(wait)
+            place = self.slowdown.take_place()
+            if place.wait > 0:
+                try:
+                    await self._sleep(place.wait)
+                except asyncio.CancelledError:
+                    self.slowdown.give_back(place)
+                    raise
             await self._bucket.acquire()
             if not self.slowdown.paused():
                 return

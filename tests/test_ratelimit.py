@@ -139,3 +139,37 @@ async def test_paced_limiter_sleeps_through_a_pause() -> None:
     limiter.on_rate_limited()
     await limiter.acquire()
     assert slept == [pytest.approx(1.5)]
+
+
+def test_a_place_given_back_is_taken_by_the_next_caller() -> None:
+    clock = Clock()
+    slow = Slowdown(0.1, clock=clock, pause=1.0)
+    slow.on_rate_limited()
+    first, second, third = (slow.take_place() for _ in range(3))
+    assert [p.wait for p in (first, second, third)] == pytest.approx([1.0, 1.2, 1.4])
+    slow.give_back(third)  # the last place: undone
+    assert slow.take_place().wait == pytest.approx(1.4)
+    slow.give_back(second)  # an earlier one: a gap, the schedule stays where it was
+    assert slow.take_place().wait == pytest.approx(1.6)
+
+
+async def test_callers_cancelled_while_waiting_do_not_push_the_schedule_ahead() -> None:
+    """Views that time out while the spacing is widened leave no places behind them."""
+    import asyncio
+
+    clock = Clock()
+    never = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        await never.wait()
+
+    limiter = PacedLimiter(10, clock=clock, sleep=sleep, pause=1.0)
+    limiter.on_rate_limited()
+    for _ in range(50):  # one at a time, as the admission gate lets them in
+        waiter = asyncio.ensure_future(limiter.acquire())
+        await asyncio.sleep(0)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+    # the next caller waits out the pause only, not fifty places of widened spacing
+    assert limiter.slowdown.reserve() == pytest.approx(1.0)
