@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench docs clean redis-server
+.PHONY: test demo lint bench docs clean redis-server hey
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,11 +18,13 @@ redis-server:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
-# The test command: install everything, lint, type-check, run the suite.
+# The test command: install everything, lint, type-check, run the suite: the tests that count
+# requests per rolling second on the server side run alone, after the others ran two at a time.
 test: $(STAMP) redis-server
 	$(BIN)/ruff check douyin_async tests
 	$(BIN)/mypy douyin_async
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 -m "not timing"
+	$(BIN)/pytest -q -m timing
 
 lint: $(STAMP)
 	$(BIN)/ruff check douyin_async tests
@@ -38,7 +40,13 @@ $(VENV)/.bench-installed: $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	touch $@
 
-bench: $(VENV)/.bench-installed
+# hey, the HTTP load generator of the web-app benchmark (Debian's package).
+hey:
+	@command -v hey >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq hey >/dev/null; }
+
+bench: $(VENV)/.bench-installed hey redis-server
 	$(BIN)/python -m benchmarks.run
 
 # The documentation site, built strictly (broken links and references fail) into site/.
