@@ -1,7 +1,7 @@
 """8. Bill files: peak RSS and rows/s streaming a 1 GB file, next to csv + aiohttp read whole.
 
 One sandbox child process serves the bill files (generated lazily, so a 1 GB file costs it no
-memory). Each way runs in a fresh Python process that reports its peak RSS (``ru_maxrss``),
+memory). Each way runs in a fresh Python process that reports its peak RSS (``VmHWM``),
 its RSS just before the download, rows and seconds:
 
 - ``stream``: ``DouyinClient.bill_records()``: the file in 64 KiB chunks, parsed as they
@@ -22,7 +22,6 @@ import csv
 import datetime as dt
 import io
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -35,17 +34,12 @@ from douyin_async.bills import SHANGHAI
 from douyin_async.sandbox import SandboxConfig, SandboxData, SubprocessSandbox
 from douyin_async.transport import CHUNK_SIZE
 
-from .common import ROOT, Result, Row, fmt
+from .common import ROOT, Result, Row, current_rss, fmt, peak_rss
 
 BIG_ROWS = 3_000_000  # about 1 GB (UTF-8 with a BOM)
 SMALL_ROWS = 300_000  # about 100 MB
 REPEATS = 3
 MIB = 2**20
-
-
-def current_rss() -> int:
-    with open("/proc/self/statm", encoding="ascii") as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
 
 
 def day() -> str:
@@ -62,7 +56,7 @@ async def stream(url: str, token: str, agency: bool) -> dict[str, float]:
             rows += 1
             del record
         seconds = time.monotonic() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     return {"rows": rows, "before": before, "peak": peak, "seconds": seconds}
 
 
@@ -77,7 +71,7 @@ async def naive(url: str, token: str, agency: bool) -> dict[str, float]:
             body = await response.read()
         rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
         seconds = time.monotonic() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     return {"rows": len(rows) - 1, "before": before, "peak": peak, "seconds": seconds}
 
 

@@ -3,7 +3,7 @@
 One sandbox child process serves both runs (cap raised to 100 requests/s so the run is
 short; the client's ``rate_limit`` is raised to match). Each size is pulled by a new Python
 process (``python -m benchmarks.bench_memory --child ...``) whose consumer drops every page;
-it reports its peak RSS (``ru_maxrss``) and its RSS just before the pull. A flat stream has
+it reports its peak RSS (``VmHWM``) and its RSS just before the pull. A flat stream has
 about the same peak for ten times the records.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -20,7 +19,17 @@ import time
 from douyin_async import DouyinClient, TaskVideoQuery
 from douyin_async.sandbox import SandboxConfig, SandboxData, SubprocessSandbox
 
-from .common import ROOT, Result, Row, billing_dates, fmt, video_queries, window
+from .common import (
+    ROOT,
+    Result,
+    Row,
+    billing_dates,
+    current_rss,
+    fmt,
+    peak_rss,
+    video_queries,
+    window,
+)
 
 RATE = 100  # client rate_limit and sandbox cap for this run only
 VIDEOS_PER_HOUR = 145  # ten 3-day windows hold about 100,000 videos
@@ -30,11 +39,6 @@ PAGE_SIZE = 10_000
 
 def config() -> SandboxConfig:
     return SandboxConfig(qps=RATE, videos_per_hour=VIDEOS_PER_HOUR)
-
-
-def current_rss() -> int:
-    with open("/proc/self/statm", encoding="ascii") as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
 
 
 async def child(url: str, token: str, dates: int) -> dict[str, float]:
@@ -54,7 +58,7 @@ async def child(url: str, token: str, dates: int) -> dict[str, float]:
             received += len(page.records)
             del page
         seconds = time.monotonic() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     return {"records": received, "expected": expected, "before": before, "peak": peak,
             "seconds": seconds}
 

@@ -204,3 +204,20 @@ def load_average() -> str:
 
 def flatten(items: Iterable[Iterable[Any]]) -> list[Any]:
     return [x for group in items for x in group]
+
+
+def current_rss() -> int:
+    """This process's resident set size now, in bytes."""
+    with open("/proc/self/statm", encoding="ascii") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss() -> int:
+    """This process's peak resident set size, in bytes: `VmHWM`, which belongs to the
+    process image alone. (`ru_maxrss` is not: Linux carries it over `execve` from the
+    forked parent, so a child of a big runner would report the runner's peak.)"""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")

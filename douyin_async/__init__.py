@@ -15,11 +15,16 @@ from .auth import (
     TokenStore,
     provider_from_env,
 )
+from .billlinks import BillLinks
+from .bills import BillRecord
+from .cache import MemoryPageCache, PageCache, RedisPageCache
 from .client import DOUYIN_OPEN_API, TALENT_MEDIA_ENDPOINT, TASK_VIDEO_ENDPOINT, DouyinClient
 from .errors import (
     ApiError,
     ApiRetiredError,
     AuthenticationError,
+    BillFileError,
+    BillLinkExpiredError,
     ClientClosedError,
     DouyinError,
     InvalidParameterError,
@@ -33,6 +38,7 @@ from .errors import (
     ServerError,
     TransportError,
 )
+from .lanes import LanePolicy
 from .models import (
     TalentMedia,
     TalentMediaPage,
@@ -57,6 +63,10 @@ __all__ = [
     "ApiRetiredError",
     "AuthenticationError",
     "AuthorizerTokens",
+    "BillFileError",
+    "BillLinkExpiredError",
+    "BillLinks",
+    "BillRecord",
     "ClientClosedError",
     "ClientCredentials",
     "ClientStats",
@@ -67,13 +77,17 @@ __all__ = [
     "InvalidParameterError",
     "InvalidRecordError",
     "InvalidRequestError",
+    "LanePolicy",
+    "MemoryPageCache",
     "MemoryTokenStore",
     "PacedLimiter",
+    "PageCache",
     "PermissionDeniedError",
     "QueueTimeoutError",
     "QuotaExceededError",
     "RateLimitedError",
     "RateLimiter",
+    "RedisPageCache",
     "ResponseDecodeError",
     "RetryPolicy",
     "ServerError",

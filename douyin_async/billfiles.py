@@ -35,7 +35,7 @@ from .billcsv import BillCsvReader
 from .billlinks import BillLinks
 from .bills import KEY_COLUMNS, BillFileError, BillKind, BillRecord
 from .errors import (
-    ApiError,
+    BillLinkExpiredError,
     DouyinError,
     InvalidParameterError,
     InvalidRecordError,
@@ -50,10 +50,6 @@ LinkSource = Callable[[bool], Awaitable[BillLinks]]
 InvalidRecords = Literal["raise", "collect"]
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
-
-
-class BillLinkExpiredError(ApiError):
-    """The file host refused a bill link (expired, or HTTP 403) even after a fresh one."""
 
 
 @attrs.frozen

@@ -27,23 +27,13 @@ from typing import Any, Literal
 import attrs
 import orjson
 
-from .errors import InvalidRecordError, ResponseDecodeError
+from .errors import BillFileError, InvalidRecordError
 from .models import EMPTY_EXTRA
 
 #: Beijing time: UTC+8, no daylight saving since 1991 (exact for every bill file).
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 BillKind = Literal["video", "live"]
-
-
-class BillFileError(ResponseDecodeError):
-    """A bill file that cannot be read as a whole: key columns missing from its header
-    (`missing` names them, as the table spells them), bytes that are not text in the file's
-    encoding, or a file that changed between two downloads. Not retried."""
-
-    def __init__(self, message: str, *, endpoint: str = "", missing: tuple[str, ...] = ()) -> None:
-        super().__init__(message, http_status=200, snippet="", endpoint=endpoint)
-        self.missing = missing
 
 
 # -- records ----------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ Everything the client raises derives from [`DouyinError`][douyin_async.errors.Do
     ├── InvalidParameterError (also ValueError)  bad input, raised before any request
     ├── TransportError                           connect/read failures, timeouts
     ├── ResponseDecodeError                      not JSON, cut body, unexpected shape
-    │   └── InvalidRecordError                   one record of a page refused (field, reason)
+    │   ├── InvalidRecordError                   one record of a page refused (field, reason)
+    │   └── BillFileError                        a bill file unreadable as a whole
     ├── QueueTimeoutError                        no request slot within the caller's budget
     ├── ClientClosedError                        the client was closed
     └── ApiError                                 the server answered an error
@@ -16,6 +17,7 @@ Everything the client raises derives from [`DouyinError`][douyin_async.errors.Do
         ├── PermissionDeniedError                missing capability or scope, HTTP 403
         ├── InvalidRequestError                  parameters refused
         ├── ApiRetiredError                      28001056: the API is retired
+        ├── BillLinkExpiredError                 a bill link refused by the file host
         └── ServerError                          internal errors, HTTP 5xx
 
 [`CODES`][douyin_async.errors.CODES] is the one table of known codes: class, whether the client
@@ -145,33 +147,39 @@ class InvalidRecordError(ResponseDecodeError):
         self.index = index
 
 
+class ApiErrorFields(TypedDict, total=False):
+    """What an [`ApiError`][douyin_async.errors.ApiError] carries besides code and message."""
+
+    log_id: str
+    endpoint: str
+    http_status: int
+    sub_code: int | None
+    sub_message: str
+
+
 class ApiError(DouyinError):
     """The server answered an error: a non-zero code, or an HTTP status that is not 2xx.
 
     Attributes: `code` (0 when only the HTTP status failed), `message` (the server's text),
     `log_id` (quote it to platform support), `sub_code` / `sub_message`, `endpoint` (the
-    request path) and `http_status`.
+    request path) and `http_status`; the keyword arguments are
+    [`ApiErrorFields`][douyin_async.errors.ApiErrorFields].
     """
 
-    def __init__(
-        self,
-        code: int,
-        message: str,
-        *,
-        log_id: str = "",
-        endpoint: str = "",
-        http_status: int = 200,
-        sub_code: int | None = None,
-        sub_message: str = "",
-    ) -> None:
+    log_id: str = ""
+    endpoint: str = ""
+    http_status: int = 200
+    sub_code: int | None = None
+    sub_message: str = ""
+
+    def __init__(self, code: int, message: str, **fields: Unpack[ApiErrorFields]) -> None:
         super().__init__(code, message)
+        unknown = sorted(fields.keys() - ApiErrorFields.__annotations__.keys())
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected fields {unknown}")
         self.code = code
         self.message = message
-        self.log_id = log_id
-        self.endpoint = endpoint
-        self.http_status = http_status
-        self.sub_code = sub_code
-        self.sub_message = sub_message
+        self.__dict__.update(fields)
 
     def __str__(self) -> str:
         parts = [f"error {self.code}: {self.message or '(no message)'}"]
@@ -220,6 +228,20 @@ class ApiRetiredError(ApiError):
     def __str__(self) -> str:
         return (super().__str__() + "; this API is retired: move to the bill-file API "
                 "(DouyinClient.bill_records / bill_links, `douyin-async pull bills`)")
+
+
+class BillFileError(ResponseDecodeError):
+    """A bill file that cannot be read as a whole: key columns missing from its header
+    (`missing` names them, as the table spells them), bytes that are not text in the file's
+    encoding, or a file that changed between two downloads. Not retried."""
+
+    def __init__(self, message: str, *, endpoint: str = "", missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message, http_status=200, snippet="", endpoint=endpoint)
+        self.missing = missing
+
+
+class BillLinkExpiredError(ApiError):
+    """The file host refused a bill link (expired, or HTTP 403) even after a fresh one."""
 
 
 @attrs.frozen
@@ -286,16 +308,6 @@ CODE_TO_ERROR: dict[int, type[ApiError]] = {code: c.error for code, c in CODES.i
 
 #: Codes meaning "this token is invalid or expired": renew the token once and retry once.
 TOKEN_EXPIRED_CODES = frozenset({28001003, 28001008, 2190002, 2190008, 10008})
-
-
-class ApiErrorFields(TypedDict, total=False):
-    """What an [`ApiError`][douyin_async.errors.ApiError] carries besides code and message."""
-
-    log_id: str
-    endpoint: str
-    http_status: int
-    sub_code: int | None
-    sub_message: str
 
 
 def error_for_code(code: int, message: str, **fields: Unpack[ApiErrorFields]) -> ApiError:

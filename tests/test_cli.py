@@ -23,7 +23,8 @@ import orjson
 import pytest
 
 from douyin_async.cli.encoders import FORMULA_STARTS
-from douyin_async.converters import decode_talent_media, decode_video, unstructure
+from douyin_async.converters import decode_talent_media, unstructure
+from douyin_async.models import VideoDailyData
 from douyin_async.sandbox.config import SandboxConfig
 from douyin_async.sandbox.data import SandboxData
 from douyin_async.sandbox.server import ThreadedSandbox
@@ -62,13 +63,15 @@ def window(first: str, last: str) -> tuple[int, int]:
     return int(start.timestamp()), int(end.timestamp())
 
 
-def video_truth(dates: list[str], first: str, last: str,
-                douyin_id: str | None = None) -> dict[tuple[Any, ...], dict[str, Any]]:
+def video_truth(dates: list[str], first: str, last: str, douyin_id: str | None = None,
+                data: SandboxData = DATA) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The rows a pull must write, from the sandbox's own ground truth (it does not go
+    through the client's decoder)."""
     start, end = window(first, last)
     truth = {}
     for billing in dates:
-        for raw in DATA.task_videos(billing, start, end, douyin_id):
-            row = {"billing_date": billing, **unstructure(decode_video(raw))}
+        for expected in data.expected_task_videos(billing, start, end, douyin_id):
+            row = {"billing_date": billing, **unstructure(VideoDailyData(**expected))}
             truth[tuple(row[k] for k in VIDEO_KEY)] = row
     return truth
 
@@ -100,15 +103,24 @@ def _unescaped(value: str) -> str:
     return value[1:] if value.startswith("'") and value[1:2] in FORMULA_STARTS else value
 
 
+def _with_extra(row: dict[str, Any], as_text: bool = False) -> dict[str, Any]:
+    """A row with the unknown keys of its ``extra`` column (JSON text) merged back."""
+    extra = row.pop("extra", None)
+    for key, value in (orjson.loads(extra) if extra else {}).items():
+        row.setdefault(key, str(value) if as_text else value)
+    return row
+
+
 def csv_rows(path: Path) -> list[dict[str, Any]]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        return [{k: _unescaped(v) for k, v in row.items() if k != "extra"}
+        return [_with_extra({k: v if k == "extra" else _unescaped(v) for k, v in row.items()},
+                            as_text=True)
                 for row in csv.DictReader(handle)]
 
 
 def as_text(truth: dict[tuple[Any, ...], dict[str, Any]]) -> dict[tuple[Any, ...], Any]:
-    """Ground truth as CSV reads it back: every key and value as text."""
-    return {tuple(str(k) for k in key): {c: str(v) for c, v in row.items()}
+    """Ground truth as CSV reads it back: every key and value as text (None: empty)."""
+    return {tuple(str(k) for k in key): {c: "" if v is None else str(v) for c, v in row.items()}
             for key, row in truth.items()}
 
 
@@ -117,8 +129,7 @@ def sqlite_rows(path: Path, table: str) -> list[dict[str, Any]]:
     try:
         cursor = conn.execute(f"SELECT * FROM {table}")
         names = [d[0] for d in cursor.description]
-        return [{k: v for k, v in zip(names, row, strict=True) if k != "extra"}
-                for row in cursor]
+        return [_with_extra(dict(zip(names, row, strict=True))) for row in cursor]
     finally:
         conn.close()
 
@@ -380,11 +391,14 @@ SLOW = ["--sandbox", "--sandbox-seed", str(SEED), "--sandbox-latency", "0.03",
         "--sandbox-qps", "120", "--rate-limit", "100", "--quiet"]
 
 
+@pytest.mark.parametrize("profile", ["tidy", "realistic"])
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".sqlite"])
-def test_killed_pulls_resume_to_the_exact_record_set(tmp_path: Path, suffix: str) -> None:
+def test_killed_pulls_resume_to_the_exact_record_set(tmp_path: Path, suffix: str,
+                                                     profile: str) -> None:
     out = tmp_path / f"videos{suffix}"
     ckpt = out.with_name(out.name + ".ckpt")
-    args = ["pull", "task-videos", *SLOW, "--billing-date", f"{day(-2)}..{day(-1)}",
+    realism = ["--sandbox-realistic"] if profile == "realistic" else []
+    args = ["pull", "task-videos", *SLOW, *realism, "--billing-date", f"{day(-2)}..{day(-1)}",
             "--published-from", day(-6), "--published-to", day(-1), "--page-size", "150",
             "--out", str(out)]
     seed = random.randrange(1 << 30)
@@ -426,7 +440,9 @@ def test_killed_pulls_resume_to_the_exact_record_set(tmp_path: Path, suffix: str
         finished = run_until([*args, "--resume"], None)
     assert kills >= 3, f"the pull ended too soon to be killed (seed {seed})"
     assert time.monotonic() - started < 60
-    truth = video_truth([day(-2), day(-1)], day(-6), day(-1))
+    data = DATA if profile == "tidy" else SandboxData(SandboxConfig(seed=SEED,
+                                                                    realism="realistic"))
+    truth = video_truth([day(-2), day(-1)], day(-6), day(-1), data=data)
     assert ckpt.exists() == (suffix != ".sqlite")
     if suffix == ".jsonl":
         rows = jsonl_rows(out)
@@ -434,7 +450,7 @@ def test_killed_pulls_resume_to_the_exact_record_set(tmp_path: Path, suffix: str
         rows, truth = csv_rows(out), as_text(truth)
     else:
         rows = sqlite_rows(out, "task_videos")
-    assert keyed(rows, VIDEO_KEY) == truth, f"seed {seed}"
+    assert keyed(rows, VIDEO_KEY) == truth, f"seed {seed}, {profile}"
 
 
 def test_ctrl_c_exits_130_and_the_pull_resumes(tmp_path: Path) -> None:

@@ -100,3 +100,38 @@ async def test_permission_denied_plan() -> None:
             with pytest.raises(PermissionDeniedError) as info:
                 await c.fetch_page(TalentMediaQuery(plan_id=42, douyin_id="x"))
         assert info.value.sub_code == 110003 and info.value.log_id
+
+
+@pytest.mark.parametrize("realism", ["tidy", "realistic"])
+async def test_pull_of_both_endpoints_is_the_ground_truth_in_either_profile(
+        realism: str) -> None:
+    """Sparse records, nulls, PascalCase / snake_case / mixed pages, an unknown key on every
+    record, gateway-style errors and HTTP 401s: the pull decodes every record exactly, none
+    refused, compared with the sandbox's own ground truth (not the client's decoder)."""
+    from douyin_async import TalentMedia, VideoDailyData
+
+    config = SandboxConfig(seed=5, videos_per_hour=4, qps=None, realism=realism,
+                           server_error_rate=0.02, rate_limit_rate=0.02)
+    start, end = NOW - 40 * DAY, NOW - DAY
+    plans = [(7089334664648722476, "dy-a"), (7089334664648722477, "dy-b")]
+    async with Sandbox(config) as sb:
+        queries: list[Any] = [
+            TaskVideoQuery(billing_date=d, video_publish_start_time=start,
+                           video_publish_end_time=end, page_size=300)
+            for d in ("2026-11-01", "2026-11-02")]
+        queries += [TalentMediaQuery(plan_id=p, douyin_id=dy, page_size=20) for p, dy in plans]
+        async with client(sb, rate_limit=400, invalid_records="collect") as c:
+            pages = [p async for p in c.pull(queries)]
+        videos = Counter(r for p in pages for r in p.records if isinstance(r, VideoDailyData))
+        media = Counter(r for p in pages for r in p.records if isinstance(r, TalentMedia))
+        assert sum(len(p.rejected) for p in pages) == 0
+        truth_videos = Counter(
+            VideoDailyData(**e) for d in ("2026-11-01", "2026-11-02")
+            for e in sb.data.expected_task_videos(d, start, end))
+        truth_media = Counter(TalentMedia(**e) for p, dy in plans
+                              for e in sb.data.expected_talent_media(p, dy, 3))
+        assert len(truth_videos) > 4000 and videos == truth_videos
+        assert media == truth_media
+        if realism == "realistic":
+            sparse = sum(1 for v in videos if v.client_name is None or v.date is None)
+            assert sparse > 0 and all(v.extra for v in videos)

@@ -13,13 +13,18 @@ from xml.sax.saxutils import escape
 STAGES = [
     ("query", "models.py", "frozen attrs value, checked at birth", True),
     ("endpoint row", "endpoints.py", "path, body, answer reader, records, page type", True),
-    ("page plan", "pagination.py", "page_count known: ask at once; else ramp, stop at short", True),
+    ("page plan", "pagination.py", "page_count known: ask at once; else ramp, stop at short",
+     True),
+    ("admission", "cache, flights, admission", "cache, shared flight, lane; refuse past deadline",
+     True),
     ("token", "auth/", "a valid token in hand BEFORE the slot", False),
     ("limiter slot", "ratelimit.py", "paced under the cap; shared pause on rate limits", False),
-    ("transport", "transport.py", "bytes out; (status, headers, bytes) or a typed error back", False),
+    ("transport", "transport.py", "bytes out; (status, headers, bytes) or a typed error",
+     False),
     ("envelope", "envelopes.py", "either envelope by shape; any status checked", True),
     ("retry decision", "retry.py", "(error, attempt) -> wait N s, or give up", True),
-    ("records", "converters.py + decoding.py", "one cattrs path; chunks that yield to the loop", True),
+    ("records", "converters.py + decoding.py", "one cattrs path; chunks that yield",
+     True),
     ("stream", "client.py / pagination.py", "pages in order per query; pull() merges many", True),
 ]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import aiohttp
 
@@ -35,7 +35,35 @@ def _check_text(name: str, value: Any) -> str:
     return value
 
 
-class ClientCredentials(RenewingProvider):
+class PlatformOptions(TypedDict, total=False):
+    """The options every provider that asks the platform for tokens takes: `margin` (renew
+    this many seconds before expiry), `clock` (unix time; tests inject one), `session` (an
+    `aiohttp.ClientSession` for token requests, left open; by default each token request
+    opens its own), `timeout` (seconds per token request), `ssl` (passed to aiohttp) and
+    `retry` (the backoff of renewals in the background)."""
+
+    margin: float
+    clock: Callable[[], float]
+    session: aiohttp.ClientSession | None
+    timeout: float
+    ssl: Any
+    retry: RenewalRetry | None
+
+
+class _FromPlatform(RenewingProvider):
+    """A provider that asks the platform's token endpoints: the options above, checked."""
+
+    def __init__(self, base_url: str, options: PlatformOptions) -> None:
+        unknown = sorted(options.keys() - PlatformOptions.__annotations__.keys())
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected options {unknown}")
+        super().__init__(margin=options.get("margin", DEFAULT_MARGIN),
+                         clock=options.get("clock", time.time), retry=options.get("retry"))
+        self._transport = Transport(_check_url(base_url), options.get("session"),
+                                    options.get("timeout", 30.0), options.get("ssl", True))
+
+
+class ClientCredentials(_FromPlatform):
     """An app's client token (``client_credential`` grant), renewed ahead of expiry.
 
     Args:
@@ -47,41 +75,23 @@ class ClientCredentials(RenewingProvider):
             token while it is valid, so that many instances can renew without invalidating
             each other's tokens. ``False`` uses ``/oauth/client_token/``: every call creates a
             new token, and the previous one dies five minutes later.
-        margin: renew this many seconds before expiry (see
-            `renew_at`).
-        clock: unix-time source (tests inject one).
-        session: an ``aiohttp.ClientSession`` for token requests (left open); by default each
-            token request opens its own.
-        timeout: seconds per token request.
-        ssl: passed to aiohttp for token requests (an ``ssl.SSLContext`` for a private CA).
-        retry: backoff of a background renewal that failed while the held token is valid
-            (see [`RenewalRetry`][douyin_async.auth.RenewalRetry]).
+        **options: `margin` (renew this many seconds before expiry), `clock`, `session`,
+            `timeout`, `ssl` and `retry` (the backoff of a background renewal that failed
+            while the held token is valid): see
+            [`PlatformOptions`][douyin_async.auth.providers.PlatformOptions].
 
     Inside the margin the held token is still handed out and a new one is requested in the
     background. Concurrent callers that have no valid token share one token request; a failed
     request is raised to all of them and the next call tries again.
     """
 
-    def __init__(
-        self,
-        client_key: str,
-        client_secret: str,
-        *,
-        base_url: str,
-        stable: bool = True,
-        margin: float = DEFAULT_MARGIN,
-        clock: Callable[[], float] = time.time,
-        session: aiohttp.ClientSession | None = None,
-        timeout: float = 30.0,
-        ssl: Any = True,
-        retry: RenewalRetry | None = None,
-    ) -> None:
-        super().__init__(margin=margin, clock=clock, retry=retry)
+    def __init__(self, client_key: str, client_secret: str, *, base_url: str,
+                 stable: bool = True, **options: Unpack[PlatformOptions]) -> None:
+        super().__init__(base_url, options)
         self.client_key = _check_text("client_key", client_key)
         self._client_secret = _check_text("client_secret", client_secret)
         self.stable = bool(stable)
         self.endpoint = STABLE_CLIENT_TOKEN_ENDPOINT if stable else CLIENT_TOKEN_ENDPOINT
-        self._transport = Transport(_check_url(base_url), session, timeout, ssl)
 
     async def fetch(self) -> Token:
         """Request a token from the platform now (no caching, no single flight)."""
@@ -102,7 +112,7 @@ class ClientCredentials(RenewingProvider):
                 f"margin={self.margin:g})")
 
 
-class AuthorizerTokens(RenewingProvider):
+class AuthorizerTokens(_FromPlatform):
     """A service provider's access token for an app that authorised it.
 
     Each request to ``get_auth_token`` answers an authorizer access token (about 2 h) and a
@@ -124,14 +134,10 @@ class AuthorizerTokens(RenewingProvider):
         load_refresh_token: optional ``async () -> str | None`` called before every refresh;
             a non-empty answer replaces the refresh token in memory (for processes sharing
             one persisted refresh token, see [`SharedToken`][douyin_async.auth.SharedToken]).
-        margin: renew this many seconds before expiry, as for
-            [`ClientCredentials`][douyin_async.auth.ClientCredentials].
-        clock: unix-time source (tests inject one).
-        session: an ``aiohttp.ClientSession`` for token requests (left open); by default each
-            token request opens its own.
-        timeout: seconds per token request.
-        ssl: passed to aiohttp for token requests.
-        retry: backoff of a background renewal that failed while the held token is valid.
+        **options: `margin` (renew this many seconds before expiry), `clock`, `session`,
+            `timeout`, `ssl` and `retry` (the backoff of a background renewal that failed
+            while the held token is valid): see
+            [`PlatformOptions`][douyin_async.auth.providers.PlatformOptions].
     """
 
     endpoint = AUTHORIZER_TOKEN_ENDPOINT
@@ -145,14 +151,9 @@ class AuthorizerTokens(RenewingProvider):
         refresh_token: str | None = None,
         authorization_code: str | None = None,
         load_refresh_token: Callable[[], Awaitable[str | None]] | None = None,
-        margin: float = DEFAULT_MARGIN,
-        clock: Callable[[], float] = time.time,
-        session: aiohttp.ClientSession | None = None,
-        timeout: float = 30.0,
-        ssl: Any = True,
-        retry: RenewalRetry | None = None,
+        **options: Unpack[PlatformOptions],
     ) -> None:
-        super().__init__(margin=margin, clock=clock, retry=retry)
+        super().__init__(base_url, options)
         if not isinstance(client_token, TokenProvider):
             raise InvalidParameterError("client_token must be a TokenProvider")
         if not callable(on_refresh_token):
@@ -169,7 +170,6 @@ class AuthorizerTokens(RenewingProvider):
         self._code = authorization_code
         self._on_refresh_token = on_refresh_token
         self._load_refresh_token = load_refresh_token
-        self._transport = Transport(_check_url(base_url), session, timeout, ssl)
         self._lock = asyncio.Lock()
 
     async def fetch(self) -> Token:

@@ -147,6 +147,9 @@ def _common_options() -> Parser:
                         help="sandbox: seed of the generated data")
     server.add_argument("--sandbox-qps", type=_positive_int, metavar="N",
                         help="sandbox: the server's QPS cap")
+    server.add_argument("--sandbox-realistic", action="store_true",
+                        help="sandbox: answer as the real platform does (sparse records, "
+                             "nulls, mixed key styles, gateway errors, HTTP 401)")
 
     logs = common.add_argument_group("logging")
     logs.add_argument("-v", "--verbose", action="count", default=0,

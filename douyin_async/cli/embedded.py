@@ -29,6 +29,8 @@ def sandbox_config(options: SandboxOptions, apps: Sequence[AppSpec] = ()) -> Any
         settings["latency"] = options.latency
     if options.qps is not None:
         settings["qps"] = options.qps
+    if options.realistic:
+        settings["realism"] = "realistic"
     if apps:
         settings["static_tokens"] = frozenset(
             {STATIC_TOKEN, *(a.access_token for a in apps if a.access_token)})

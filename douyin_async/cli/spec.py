@@ -37,6 +37,8 @@ class SandboxOptions:
     fault_rate: float | dict[str, float] | None = None
     seed: int | None = None
     qps: int | None = None
+    #: ``--sandbox-realistic``: the sandbox's realistic profile.
+    realistic: bool = False
 
 
 @attrs.frozen
@@ -224,7 +226,8 @@ def build_spec(ns: argparse.Namespace, now: float | None = None) -> PullSpec:
     if base_url is not None and not ns.sandbox \
             and not base_url.startswith(("http://", "https://")):
         raise CliError(f"--base-url must be an http(s) URL, got {base_url!r}", USAGE)
-    sandbox_opts = [ns.sandbox_latency, ns.sandbox_fault_rate, ns.sandbox_seed, ns.sandbox_qps]
+    sandbox_opts = [ns.sandbox_latency, ns.sandbox_fault_rate, ns.sandbox_seed, ns.sandbox_qps,
+                    ns.sandbox_realistic or None]
     if not ns.sandbox and any(v is not None for v in sandbox_opts):
         raise CliError("--sandbox-* options need --sandbox", USAGE)
     try:
@@ -249,7 +252,7 @@ def build_spec(ns: argparse.Namespace, now: float | None = None) -> PullSpec:
         kind=ns.kind, queries=tuple(queries), params={"kind": ns.kind, "format": fmt, **params},
         out=ns.out, fmt=fmt, base_url=None if ns.sandbox else base_url,
         sandbox=SandboxOptions(ns.sandbox_latency, ns.sandbox_fault_rate, ns.sandbox_seed,
-                               ns.sandbox_qps) if ns.sandbox else None,
+                               ns.sandbox_qps, ns.sandbox_realistic) if ns.sandbox else None,
         access_token_file=ns.access_token_file, apps=apps, redis_url=redis_url,
         rate_limit=ns.rate_limit,
         max_concurrency=ns.max_concurrency, timeout=ns.timeout, max_retries=ns.max_retries,
