@@ -216,7 +216,7 @@ class DouyinClient:
             return await self._page(query, page, needed, options, options.priority == INTERACTIVE)
 
         return stream_pages(fetch, plan, page_count_of=_page_count,
-                            on_wasted=self._count_wasted, raw_count_of=_raw_count)
+                            on_wasted=self._count_wasted)
 
     def _count_wasted(self, count: int) -> None:
         self.stats.wasted_requests += count
@@ -247,12 +247,15 @@ class DouyinClient:
                          priority: Priority = INTERACTIVE) -> AsyncGenerator[Any, None]:
         """Pages of a task-video query in order (windows over 30 days are split);
         `deadline`: seconds the whole stream may take (see `fetch_page`)."""
-        options = self._executor.admissions.options(deadline, priority)
-        return self._ordered_pages(self.units([query]), options)
+        return self._query_pages(query, deadline, priority)
 
     def talent_media_pages(self, query: TalentMediaQuery, *, deadline: float | None = None,
                            priority: Priority = INTERACTIVE) -> AsyncGenerator[Any, None]:
         """Pages of a talent-media query in order, pages after the first fetched at once."""
+        return self._query_pages(query, deadline, priority)
+
+    def _query_pages(self, query: Query, deadline: float | None,
+                     priority: Priority) -> AsyncGenerator[Any, None]:
         options = self._executor.admissions.options(deadline, priority)
         return self._ordered_pages(self.units([query]), options)
 
@@ -336,11 +339,12 @@ class DouyinClient:
         links: BillLinks = endpoint.page(day, 0, answer, records, rejected)
         return links
 
-    def _bill_source(self, bill_date: str | dt.date, agency: bool, kind: str) -> LinkSource:
+    def _bill_source(self, bill_date: str | dt.date, agency: bool,
+                     kind: str) -> tuple[str, LinkSource]:
         if kind not in ("video", "live"):
             raise InvalidParameterError(f"kind must be 'video' or 'live', got {kind!r}")
         day = bill_date_of(bill_date, self._clock())
-        return cached_links(lambda: self.bill_links(day, agency=agency))
+        return day.isoformat(), cached_links(lambda: self.bill_links(day, agency=agency))
 
     def bill_batches(self, bill_date: str | dt.date, *, agency: bool = False,
                      kind: BillKind = "video", start_row: int = 0, batch_rows: int = 5000,
@@ -357,8 +361,8 @@ class DouyinClient:
         asked for again once. `start_row` skips rows already read (a resumed pull).
         """
         _positive_int("start_row", start_row, 0)
-        return bill_batches(self.transport, self._bill_source(bill_date, agency, kind),
-                            bill_date_of(bill_date, self._clock()).isoformat(), kind,
+        day, links = self._bill_source(bill_date, agency, kind)
+        return bill_batches(self.transport, links, day, kind,
                             start_row=start_row, batch_rows=_positive_int("batch_rows",
                                                                           batch_rows),
                             invalid_records=self._executor.decoder.invalid_records,
@@ -376,18 +380,14 @@ class DouyinClient:
         endpoint (see "Moving off the task-video API" in the docs).
         """
         _positive_int("start_row", start_row, 0)
-        return bill_records(self.transport, self._bill_source(bill_date, agency, kind),
-                            bill_date_of(bill_date, self._clock()).isoformat(), kind,
+        day, links = self._bill_source(bill_date, agency, kind)
+        return bill_records(self.transport, links, day, kind,
                             start_row=start_row, policy=policy, progress=progress,
                             clock=self._clock)
 
 
 def _page_count(page: Any) -> int | None:
     return getattr(page, "page_count", None)
-
-
-def _raw_count(page: Any) -> int:
-    return int(page.raw_count)
 
 
 async def _records(pages: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
