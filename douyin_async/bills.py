@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from importlib.resources import files
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -85,44 +86,14 @@ class BillRecord:
     extra: Mapping[str, str] = attrs.field(default=EMPTY_EXTRA, hash=False, repr=False)
 
 
-_FEN = "（单位：分）"
-
 #: The one header table: Chinese header -> (field of
-#: [`BillRecord`][douyin_async.bills.BillRecord], kind). Kinds: `int` (ids, counts, fen),
-#: `str`, `date`, `datetime`. Some fields have more than one spelling (the cumulative headers
-#: are not confirmed); a header matches after NFKC normalisation, blanks removed.
+#: [`BillRecord`][douyin_async.bills.BillRecord], kind), read from `bill_columns.json` beside
+#: this module. Kinds: `int` (ids, counts, fen), `str`, `date`, `datetime`. Some fields have
+#: more than one spelling (the cumulative headers are not confirmed); a header matches after
+#: NFKC normalisation, blanks removed.
 COLUMNS: dict[str, tuple[str, str]] = {
-    "账单统计日期": ("bill_date", "date"),
-    "视频ID": ("video_id", "int"),
-    "视频关联的小程序ID": ("micro_app_id", "str"),
-    "视频关联的任务ID": ("task_id", "int"),
-    "视频关联的团长ID": ("agent_id", "int"),
-    "视频发布时间": ("publish_time", "datetime"),
-    "视频归属用户抖音号": ("douyin_id", "str"),
-    "视频累计播放量": ("play_cnt_total", "int"),
-    "视频累计点击数": ("click_cnt_total", "int"),
-    "视频累计评论数": ("comment_cnt_total", "int"),
-    "视频累计点赞数": ("like_cnt_total", "int"),
-    "视频累计分享量": ("share_cnt_total", "int"),
-    "视频当日达人佣金" + _FEN: ("talent_profit_1d", "int"),
-    "视频累计达人佣金" + _FEN: ("talent_profit_total", "int"),
-    "当日视频产生的交易订单支付金额" + _FEN: ("gmv_1d", "int"),
-    "累计视频产生的交易订单支付金额" + _FEN: ("gmv_total", "int"),
-    "视频产生的交易订单当日退款金额" + _FEN: ("refund_gmv_1d", "int"),
-    "视频产生的交易订单累计退款金额" + _FEN: ("refund_gmv_total", "int"),
-    "累计视频产生的交易订单退款金额" + _FEN: ("refund_gmv_total", "int"),
-    "当日视频CPS关联的交易订单支付金额" + _FEN: ("billing_gmv_1d", "int"),
-    "累计视频CPS关联的交易订单支付金额" + _FEN: ("billing_gmv_total", "int"),
-    "视频CPS关联的交易订单当日退款金额" + _FEN: ("billing_refund_gmv_1d", "int"),
-    "视频CPS关联的交易订单累计退款金额" + _FEN: ("billing_refund_gmv_total", "int"),
-    "累计视频CPS关联的交易订单退款金额" + _FEN: ("billing_refund_gmv_total", "int"),
-    "当日视频产生的广告收入" + _FEN: ("ad_share_cost_1d", "int"),
-    "累计视频产生的广告收入" + _FEN: ("ad_share_cost_total", "int"),
-    "当日视频Feed流产生的广告收入" + _FEN: ("feed_ad_share_cost_1d", "int"),
-    "累计视频Feed流产生的广告收入" + _FEN: ("feed_ad_share_cost_total", "int"),
-    "当日视频关联的有效日活用户数": ("active_cnt_1d", "int"),
-    "累计视频关联的有效日活用户数": ("active_cnt_total", "int"),
-    "视频结束计费时间": ("billing_end_time", "datetime"),
+    header: (field, kind) for header, (field, kind)
+    in orjson.loads(files("douyin_async").joinpath("bill_columns.json").read_bytes()).items()
 }
 
 #: Columns a file must have (by field), per kind: without them its rows identify nothing.

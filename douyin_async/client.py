@@ -1,13 +1,11 @@
 """DouyinClient: lifecycle and the public methods. Protocol rules live in the modules it wires:
-the endpoint table, the executor, the page decoder, the page plans and the transport."""
+the endpoint table, the executor, the page decoder, the page streams and the transport; the
+bill-file methods are inherited from `douyin_async.billcalls`."""
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -15,22 +13,10 @@ import aiohttp
 
 from .admission import BACKGROUND, DEFAULT_CALL, INTERACTIVE, Admissions, CallOptions
 from .auth import StaticToken, TokenProvider
-from .billfiles import (
-    BillBatch,
-    BillProgress,
-    DownloadPolicy,
-    LinkSource,
-    bill_batches,
-    bill_records,
-    cached_links,
-)
-from .billlinks import BillLinks, bill_date_of, bill_link_body
-from .bills import BillKind, BillRecord
+from .billcalls import BillCalls
 from .cache import PageCache, as_cache
 from .decoding import InvalidRecords, PageDecoder
 from .endpoints import (
-    AGENCY_BILL_LINKS,
-    BILL_LINKS,
     TALENT_MEDIA_ENDPOINT,
     TASK_VIDEO_ENDPOINT,
     endpoint_for,
@@ -39,24 +25,26 @@ from .errors import InvalidParameterError
 from .executor import Executor, build_limiters
 from .flights import SingleFlight, shared
 from .lanes import LanePolicy, Priority
-from .models import Page, Query, TalentMedia, TalentMediaQuery, TaskVideoQuery, VideoDailyData
-from .pagination import PagePlan, merge, stream_pages
+from .models import (
+    Page,
+    Query,
+    TalentMedia,
+    TalentMediaQuery,
+    TaskVideoQuery,
+    VideoDailyData,
+    positive_int,
+)
 from .ratelimit import RateLimiter
 from .retry import RetryPolicy
 from .stats import ClientStats
+from .streams import PageStreams, records_of, unit_queries
 from .transport import AiohttpTransport, Transport
 
 #: The production API. Pass it as `base_url` explicitly; the client has no default server.
 DOUYIN_OPEN_API = "https://open.douyin.com"
 
 
-def _positive_int(name: str, value: Any, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise InvalidParameterError(f"{name} must be an integer >= {low}, got {value!r}")
-    return value
-
-
-class DouyinClient:
+class DouyinClient(BillCalls):
     """An asyncio client for the task-video and talent-media endpoints.
 
     Create one per app and share it between any number of concurrent callers; use it as an
@@ -117,8 +105,8 @@ class DouyinClient:
             raise InvalidParameterError("access_token must be a string or a TokenProvider")
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise InvalidParameterError(f"base_url must be an http(s) URL, got {base_url!r}")
-        _positive_int("max_concurrency", max_concurrency)
-        _positive_int("max_retries", max_retries, 0)
+        positive_int("max_concurrency", max_concurrency)
+        positive_int("max_retries", max_retries, 0)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise InvalidParameterError("timeout must be a positive number of seconds")
         self.base_url = base_url.rstrip("/")
@@ -139,6 +127,7 @@ class DouyinClient:
                                   depth=max_concurrency),
             cache=as_cache(cache))
         self._flights: SingleFlight[Any] | None = SingleFlight() if single_flight else None
+        self._streams = PageStreams(self._page, self._executor, max_concurrency)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -184,7 +173,7 @@ class DouyinClient:
                          priority: Priority = INTERACTIVE) -> Page:
         """Fetch one page of a query (a task-video query must span at most 30 days);
         `deadline` in seconds, else [`QueueTimeoutError`][douyin_async.QueueTimeoutError] now."""
-        _positive_int("page", page)
+        positive_int("page", page)
         options = self._executor.admissions.options(deadline, priority)
         if isinstance(query, TaskVideoQuery):
             if len(list(query.windows())) > 1:
@@ -198,50 +187,11 @@ class DouyinClient:
 
     # -- streams --------------------------------------------------------------------------
 
-    def _depth(self, query: Query) -> int:
-        """Pages worth asking ahead: the page count is known, or enough to fill the pipe."""
-        endpoint = endpoint_for(query)
-        if endpoint.counts_pages:
-            return self.max_concurrency
-        rate = getattr(self._executor.limiter(endpoint.path), "rate", 10.0)
-        return min(self.max_concurrency, max(2, math.ceil(rate * self._executor.latency) + 1))
-
-    def _unit_pages(self, query: Query, first_page: int = 1,
-                    options: CallOptions = DEFAULT_CALL) -> AsyncGenerator[Page, None]:
-        """Pages of one API-sized query (a task-video window of at most 30 days)."""
-        plan = PagePlan(query.page_size, self._depth(query), first_page)
-
-        async def fetch(page: int, needed: Callable[[], bool]) -> Page | None:
-            # Interactive streams use the cache; a background pull never fills it.
-            return await self._page(query, page, needed, options, options.priority == INTERACTIVE)
-
-        return stream_pages(fetch, plan, page_count_of=_page_count,
-                            on_wasted=self._count_wasted)
-
-    def _count_wasted(self, count: int) -> None:
-        self.stats.wasted_requests += count
-
     def units(self, queries: Iterable[Query]) -> list[Query]:
         """The API-sized queries [`pull`][douyin_async.DouyinClient.pull] runs: task-video
         queries cut into windows of at most 30 days (`page.query` is always one of these).
         Checks every query, ages included."""
-        now = self._clock()
-        units: list[Query] = []
-        for query in queries:
-            endpoint_for(query)
-            if isinstance(query, TaskVideoQuery):
-                query.check_age(now)
-                units.extend(query.windows())
-            else:
-                units.append(query)
-        return units
-
-    async def _ordered_pages(self, units: list[Query],
-                             options: CallOptions) -> AsyncGenerator[Any, None]:
-        for unit in units:
-            async with aclosing(self._unit_pages(unit, 1, options)) as pages:
-                async for page in pages:
-                    yield page
+        return unit_queries(queries, self._clock())
 
     def task_video_pages(self, query: TaskVideoQuery, *, deadline: float | None = None,
                          priority: Priority = INTERACTIVE) -> AsyncGenerator[Any, None]:
@@ -257,7 +207,7 @@ class DouyinClient:
     def _query_pages(self, query: Query, deadline: float | None,
                      priority: Priority) -> AsyncGenerator[Any, None]:
         options = self._executor.admissions.options(deadline, priority)
-        return self._ordered_pages(self.units([query]), options)
+        return self._streams.ordered(self.units([query]), options)
 
     def task_video_daily_data(
         self, billing_date: Any, video_publish_start_time: Any, video_publish_end_time: Any,
@@ -272,7 +222,7 @@ class DouyinClient:
             billing_date=billing_date, video_publish_start_time=video_publish_start_time,
             video_publish_end_time=video_publish_end_time, douyin_id=douyin_id,
             agency_client_key=agency_client_key, page_size=page_size)
-        return _records(self.task_video_pages(query, deadline=deadline))
+        return records_of(self.task_video_pages(query, deadline=deadline))
 
     def talent_media(
         self, plan_id: int, douyin_id: str, content_type: int = 3, *, page_size: int = 100,
@@ -281,7 +231,7 @@ class DouyinClient:
         """Stream a talent's videos / live rooms under a commission plan, in page order."""
         query = TalentMediaQuery(plan_id=plan_id, douyin_id=douyin_id,
                                  content_type=content_type, page_size=page_size)
-        return _records(self.talent_media_pages(query, deadline=deadline))
+        return records_of(self.talent_media_pages(query, deadline=deadline))
 
     def pull(
         self, queries: Iterable[Query], *, max_active_queries: int | None = None,
@@ -302,99 +252,10 @@ class DouyinClient:
         options = self._executor.admissions.options(None, priority)
         units = self.units(queries)
         active = max_active_queries or self.max_concurrency
-        _positive_int("max_active_queries", active)
+        positive_int("max_active_queries", active)
         starts = dict(start_pages or {})
         plan = [(unit, starts.get(unit, 1)) for unit in units]
-        return self._pull([(u, s) for u, s in plan if s >= 1], active, options)
-
-    async def _pull(self, units: list[tuple[Query, int]], active: int,
-                    options: CallOptions) -> AsyncGenerator[Page, None]:
-        todo = iter(units)
-
-        async def worker(put: Callable[[Page], Awaitable[None]]) -> None:
-            for unit, first_page in todo:
-                async with aclosing(self._unit_pages(unit, first_page, options)) as pages:
-                    async for page in pages:
-                        await put(page)
-
-        async with aclosing(merge([worker] * min(active, len(units)), buffer=active)) as pages:
-            async for page in pages:
-                yield page
-
-    # -- bill files -------------------------------------------------------------------------
-
-    async def bill_links(self, bill_date: str | dt.date, *, agency: bool = False) -> BillLinks:
-        """The signed download links of a settlement date's bill files, with their expiry.
-
-        Sent like every API request (token, limiter, retries). `bill_date` must be before
-        today and at most 180 days back, in Beijing time, or
-        [`InvalidParameterError`][douyin_async.errors.InvalidParameterError] is raised before
-        any request. `agency=True` asks the agency endpoint (scope `taskbox.agent.admin`).
-        """
-        day = bill_date_of(bill_date, self._clock())
-        endpoint = AGENCY_BILL_LINKS if agency else BILL_LINKS
-        decoded = await self._executor.call(endpoint, bill_link_body(day))
-        assert decoded is not None
-        answer, records, rejected = decoded
-        links: BillLinks = endpoint.page(day, 0, answer, records, rejected)
-        return links
-
-    def _bill_source(self, bill_date: str | dt.date, agency: bool,
-                     kind: str) -> tuple[str, LinkSource]:
-        if kind not in ("video", "live"):
-            raise InvalidParameterError(f"kind must be 'video' or 'live', got {kind!r}")
-        day = bill_date_of(bill_date, self._clock())
-        return day.isoformat(), cached_links(lambda: self.bill_links(day, agency=agency))
-
-    def bill_batches(self, bill_date: str | dt.date, *, agency: bool = False,
-                     kind: BillKind = "video", start_row: int = 0, batch_rows: int = 5000,
-                     policy: DownloadPolicy | None = None,
-                     progress: BillProgress | None = None) -> AsyncGenerator[BillBatch, None]:
-        """The rows of a bill file in [`BillBatch`][douyin_async.billfiles.BillBatch]es,
-        streamed: the file is downloaded in chunks and parsed as they arrive, so memory stays
-        flat whatever its size. Bad rows follow the client's `invalid_records` rule (raised,
-        or listed in each batch's `rejected`).
-
-        The download is not an API request: no limiter slot, no token, its own `policy`
-        ([`DownloadPolicy`][douyin_async.billfiles.DownloadPolicy]: timeout, retries; a cut
-        transfer resumes with HTTP Range where the file host allows it). An expired link is
-        asked for again once. `start_row` skips rows already read (a resumed pull).
-        """
-        _positive_int("start_row", start_row, 0)
-        day, links = self._bill_source(bill_date, agency, kind)
-        return bill_batches(self.transport, links, day, kind,
-                            start_row=start_row, batch_rows=_positive_int("batch_rows",
-                                                                          batch_rows),
-                            invalid_records=self._executor.decoder.invalid_records,
-                            policy=policy, progress=progress, clock=self._clock)
-
-    def bill_records(self, bill_date: str | dt.date, *, agency: bool = False,
-                     kind: BillKind = "video", start_row: int = 0,
-                     policy: DownloadPolicy | None = None,
-                     progress: BillProgress | None = None) -> AsyncGenerator[BillRecord, None]:
-        """The records of a settlement date's bill file (`kind="video"` or `"live"`), one by
-        one, streamed as [`bill_batches`][douyin_async.DouyinClient.bill_batches] reads them.
-        A bad row raises its [`InvalidRecordError`][douyin_async.errors.InvalidRecordError]
-        (with its row number and raw cells) whatever `invalid_records` says: use
-        `bill_batches` to collect bad rows instead. This replaces the retired task-video
-        endpoint (see "Moving off the task-video API" in the docs).
-        """
-        _positive_int("start_row", start_row, 0)
-        day, links = self._bill_source(bill_date, agency, kind)
-        return bill_records(self.transport, links, day, kind,
-                            start_row=start_row, policy=policy, progress=progress,
-                            clock=self._clock)
-
-
-def _page_count(page: Any) -> int | None:
-    return getattr(page, "page_count", None)
-
-
-async def _records(pages: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
-    async with aclosing(pages) as stream:
-        async for page in stream:
-            for record in page.records:
-                yield record
+        return self._streams.pull([(u, s) for u, s in plan if s >= 1], active, options)
 
 
 __all__ = ["DOUYIN_OPEN_API", "TALENT_MEDIA_ENDPOINT", "TASK_VIDEO_ENDPOINT", "DouyinClient"]

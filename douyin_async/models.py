@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -26,14 +25,38 @@ TASK_VIDEO_MAX_PAGE_SIZE = 10_000
 TALENT_MEDIA_MAX_PAGE_SIZE = 100
 #: content_type values accepted by the talent-media endpoint (3 covers both scenes).
 CONTENT_TYPES = frozenset({1, 2, 3})
+
+
+class _EmptyExtra(Mapping[str, Any]):
+    """The read-only empty mapping of records without unknown keys (one instance, pickled by
+    name so that it stays the one)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+    def __reduce__(self) -> str:
+        return "EMPTY_EXTRA"
+
+
 #: The ``extra`` of a record without unknown keys: one shared, read-only empty mapping.
-EMPTY_EXTRA: Mapping[str, Any] = MappingProxyType({})
+EMPTY_EXTRA: Mapping[str, Any] = _EmptyExtra()
 
 
 # -- records -------------------------------------------------------------------------------
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen(weakref_slot=False)
 class VideoDailyData:
     """One video's data for one billing day (task-video endpoint).
 
@@ -71,7 +94,7 @@ class VideoDailyData:
     extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, hash=False, repr=False)
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen(weakref_slot=False)
 class TalentMedia:
     """One short video or live room of a talent under a commission plan (amounts in fen).
 
@@ -105,6 +128,14 @@ def _to_date(value: object) -> dt.date:
         raise InvalidParameterError(
             f"billing_date must be a valid 'YYYY-MM-DD' date, got {value!r}"
         ) from None
+
+
+def positive_int(name: str, value: Any, low: int = 1) -> int:
+    """`value` when it is an integer >= `low`, else
+    [`InvalidParameterError`][douyin_async.errors.InvalidParameterError] naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise InvalidParameterError(f"{name} must be an integer >= {low}, got {value!r}")
+    return value
 
 
 def to_unix_seconds(value: object, name: str = "time") -> int:
@@ -304,11 +335,6 @@ class TalentMediaPage:
         `pagination.is_last_page`)."""
         return is_last_page(self.page, self.raw_count, self.query.page_size, self.page_count)
 
-
-# Records without unknown keys leave ``extra`` out of the instance dict (see converters); the
-# class attribute answers for them, so ``record.extra`` is always there.
-VideoDailyData.extra = EMPTY_EXTRA
-TalentMedia.extra = EMPTY_EXTRA
 
 Query = TaskVideoQuery | TalentMediaQuery
 Page = TaskVideoPage | TalentMediaPage

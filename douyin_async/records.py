@@ -61,7 +61,7 @@ class RecordDecoder(Generic[T]):
 
     ``fields`` are the class's fields in attribute order (``extra`` excluded), each with the
     keys it may arrive under; ``fill`` makes records from rows of converted values (fields in
-    that order), without checks; the decoder then sets their ``extra``.
+    that order, then the record's ``extra``), without checks.
     ``styles`` are the key spellings of whole records (PascalCase and snake_case), told apart
     by the presence of ``probe``; a record may use either, and the batch path decodes each
     style's records column by column.
@@ -88,6 +88,8 @@ class RecordDecoder(Generic[T]):
                             for i in range(spellings))
         self.probe = probe
         self._fill = fill
+        #: The ``extra`` of a record without unknown keys (the class's shared default).
+        self.no_extra = attrs.fields_dict(cls)["extra"].default  # type: ignore[arg-type]
         self._checks = tuple(VALUE_CHECKS[f.kind] for f in fields)
         self._columns = tuple(COLUMN_CHECKS[f.kind] for f in fields)
         self._defaults = tuple(BATCH_DEFAULTS.get(f.kind, MISSING) for f in fields)
@@ -115,7 +117,7 @@ class RecordDecoder(Generic[T]):
                 raise self.refuse(raw, index, field.name, str(bad)) from None
         known = self.known
         extra = {key: value for key, value in raw.items() if key not in known}
-        return self._build([tuple(values)], [extra] if extra else None)[0]
+        return self._fill([(*values, extra or self.no_extra)])[0]
 
     def __call__(self, raw: Any) -> T:
         return self.one(raw)
@@ -192,19 +194,9 @@ class RecordDecoder(Generic[T]):
             if done is None:
                 return self._reference(raws, indices)
             converted.append(done)
-        extras = self._extras(raws, unknown, columns[len(self.fields):]) if unknown else None
-        return self._build(zip(*converted, strict=True), extras), []
-
-    def _build(
-        self, rows: Iterable[tuple[Any, ...]], extras: list[dict[str, Any] | None] | None
-    ) -> list[T]:
-        """Records from rows of converted values and their extras (None: no record has any)."""
-        records = self._fill(rows)
-        if extras is not None:
-            setattr_ = object.__setattr__
-            deque(map(setattr_, compress(records, extras), repeat("extra"), filter(None, extras)),
-                  maxlen=0)
-        return records
+        extras = (self._extras(raws, unknown, columns[len(self.fields):]) if unknown
+                  else [self.no_extra] * len(raws))
+        return self._fill(zip(*converted, extras, strict=True)), []
 
     def _tidy(self, raws: list[dict[str, Any]], style: int) -> list[tuple[Any, ...]] | None:
         """The columns when every record holds exactly the style's keys (no key missing, none
@@ -231,13 +223,13 @@ class RecordDecoder(Generic[T]):
 
     def _extras(
         self, raws: list[dict[str, Any]], unknown: tuple[str, ...], values: list[tuple[Any, ...]]
-    ) -> list[dict[str, Any] | None]:
-        """Each record's ``extra`` (its unknown keys in the server's order), or None."""
+    ) -> list[Any]:
+        """Each record's ``extra``: its unknown keys in the server's order, or the default."""
         if len(unknown) == 1 and MissingType not in set(map(type, values[0])):
             return list(map(dict.fromkeys, repeat(unknown), values[0]))
         known = self.known
         return [{key: value for key, value in raw.items() if key not in known}
-                if any(value is not MISSING for value in found) else None
+                if any(value is not MISSING for value in found) else self.no_extra
                 for raw, *found in zip(raws, *values, strict=True)]
 
     def _reference(

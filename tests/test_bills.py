@@ -135,6 +135,14 @@ def test_ids_money_and_times_are_exact_and_aware() -> None:
     assert record.row == 1
 
 
+def test_bill_records_pickle_with_and_without_extra_columns() -> None:
+    plain = read_all(csv_bytes([row(0)[:-1]], header=HEADER[:-1]))[0][0]
+    with_extra = read_all(csv_bytes([row(0)]))[0][0]
+    assert not plain.extra and with_extra.extra
+    for record in (plain, with_extra):
+        assert pickle.loads(pickle.dumps(record)) == record
+
+
 def test_unknown_columns_are_kept_in_extra() -> None:
     header = [*HEADER, "新列"]
     records, _, _ = read_all(csv_bytes([[*row(0), "x"]], header=header))

@@ -24,6 +24,7 @@ from douyin_async.converters import (
     video_records,
 )
 from douyin_async.errors import InvalidRecordError, ResponseDecodeError
+from douyin_async.models import EMPTY_EXTRA
 
 OPTIONAL_NUMBERS = ["active_cnt_1d", "ad_share_cost_1d", "billing_gmv_1d",
                     "billing_refund_gmv_1d", "feed_ad_share_cost_1d", "expected_profit",
@@ -331,10 +332,12 @@ def test_records_without_unknown_keys_share_one_read_only_extra() -> None:
     assert a.extra is b.extra
     with pytest.raises(TypeError):
         a.extra["x"] = 1  # type: ignore[index]
-    assert "extra" not in vars(a)
+    assert a.extra is EMPTY_EXTRA and pickle.loads(pickle.dumps(a)).extra is EMPTY_EXTRA
 
 
-def test_batch_records_leave_their_dicts_off_the_cyclic_collector() -> None:
+def test_records_are_one_slotted_object_each() -> None:
     plain, with_extra = video_records.many([video(0), dict(video(1), TalentProfit1d=7)])
-    assert not gc.is_tracked(plain.__dict__)
-    assert with_extra.extra == {"TalentProfit1d": 7}
+    media_record = talent_media_records.many([media(3)])[0]
+    for record in (plain, with_extra, media_record, decode_video(video(2))):
+        assert not hasattr(record, "__dict__")
+    assert with_extra.extra == {"TalentProfit1d": 7} and not gc.is_tracked(with_extra.extra)

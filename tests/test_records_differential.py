@@ -116,7 +116,7 @@ def assert_same_record(got: Any, want: Any) -> None:
         assert type(getattr(got, field.name)) is type(getattr(want, field.name)), field.name
     assert got.extra == want.extra and type(got.extra) is type(want.extra)
     assert list(got.extra) == list(want.extra)
-    assert vars(got) == vars(want)
+    assert attrs.asdict(got, recurse=False) == attrs.asdict(want, recurse=False)
 
 
 def assert_same_error(got: InvalidRecordError, want: InvalidRecordError) -> None:

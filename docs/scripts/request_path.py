@@ -25,7 +25,7 @@ STAGES = [
     ("retry decision", "retry.py", "(error, attempt) -> wait N s, or give up", True),
     ("records", "converters.py + decoding.py", "one cattrs path; chunks that yield",
      True),
-    ("stream", "client.py / pagination.py", "pages in order per query; pull() merges many", True),
+    ("stream", "streams.py / pagination.py", "pages in order per query; pull() merges many", True),
 ]
 
 WIDTH, ROW, GAP, LEFT = 760, 46, 14, 20

@@ -23,6 +23,16 @@ output (OUT.ckpt); SQLite keeps it inside the database. A run holds OUT.lock whi
 writes."""
 
 
+FORCE_HELP = """\
+start over: overwrite an existing JSONL/CSV output and its checkpoint; for SQLite, drop an
+unfinished pull's checkpoint (rows are upserted either way)"""
+
+APPS_HELP = """\
+pull the same queries for every app listed in FILE (TOML if it ends in .toml, JSON
+otherwise): a name and credentials per app (access_token, access_token_file, or client_key
+and client_secret), optionally a rate; rows get an 'app' column"""
+
+
 #: Shells ``douyin-async completion`` writes a script for.
 SHELLS = ("bash", "zsh", "tcsh")
 
@@ -94,6 +104,17 @@ def fault_rates(text: str) -> float | dict[str, float]:
     return rates
 
 
+#: The embedded sandbox's valued options: flag, type, metavar, help.
+_SANDBOX_OPTIONS: tuple[tuple[str, Callable[[str], Any], str, str], ...] = (
+    ("--sandbox-latency", _non_negative_float, "SEC", "added latency per answer"),
+    ("--sandbox-fault-rate", fault_rates, "P|KIND=P,...",
+     "probability of an injected fault per request, or per kind, e.g. server_error=0.05,"
+     "bad_gateway=0.02,reset=0.01,cut_body=0.01,rate_limit=0.02"),
+    ("--sandbox-seed", _int, "N", "seed of the generated data"),
+    ("--sandbox-qps", _positive_int, "N", "the server's QPS cap"),
+)
+
+
 def _common_options() -> Parser:
     common = Parser(add_help=False)
     out = common.add_argument_group("output")
@@ -101,10 +122,7 @@ def _common_options() -> Parser:
     state = out.add_mutually_exclusive_group()
     state.add_argument("--resume", action="store_true",
                        help="continue an interrupted pull with the same query parameters")
-    state.add_argument("--force", action="store_true",
-                       help="start over: overwrite an existing JSONL/CSV output and its "
-                            "checkpoint; for SQLite, drop an unfinished pull's checkpoint "
-                            "(rows are upserted either way)")
+    state.add_argument("--force", action="store_true", help=FORCE_HELP)
     out.add_argument("--csv-plain", action="store_true",
                      help="CSV for programs: RFC 4180, values verbatim, no byte order mark "
                           "(default: spreadsheet-safe, text cells starting with = + - @ "
@@ -129,24 +147,12 @@ def _common_options() -> Parser:
                         help="read the access token from FILE (default: $DOUYIN_ACCESS_TOKEN, "
                              "or client credentials from $DOUYIN_CLIENT_KEY and "
                              "$DOUYIN_CLIENT_SECRET)")
-    server.add_argument("--apps", metavar="FILE",
-                        help="pull the same queries for every app listed in FILE (TOML if it "
-                             "ends in .toml, JSON otherwise): a name and credentials per app "
-                             "(access_token, access_token_file, or client_key and "
-                             "client_secret), optionally a rate; rows get an 'app' column")
+    server.add_argument("--apps", metavar="FILE", help=APPS_HELP)
     server.add_argument("--sandbox", action="store_true",
                         help="start an embedded sandbox server and pull from it "
                              "(no credentials needed; not with --base-url)")
-    server.add_argument("--sandbox-latency", type=_non_negative_float, metavar="SEC",
-                        help="sandbox: added latency per answer")
-    server.add_argument("--sandbox-fault-rate", type=fault_rates, metavar="P|KIND=P,...",
-                        help="sandbox: probability of an injected fault per request, or "
-                             "per kind, e.g. server_error=0.05,bad_gateway=0.02,reset=0.01,"
-                             "cut_body=0.01,rate_limit=0.02")
-    server.add_argument("--sandbox-seed", type=_int, metavar="N",
-                        help="sandbox: seed of the generated data")
-    server.add_argument("--sandbox-qps", type=_positive_int, metavar="N",
-                        help="sandbox: the server's QPS cap")
+    for flag, kind, metavar, text in _SANDBOX_OPTIONS:
+        server.add_argument(flag, type=kind, metavar=metavar, help=f"sandbox: {text}")
     server.add_argument("--sandbox-realistic", action="store_true",
                         help="sandbox: answer as the real platform does (sparse records, "
                              "nulls, mixed key styles, gateway errors, HTTP 401)")
