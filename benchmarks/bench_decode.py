@@ -147,6 +147,7 @@ def measure(quick: bool = False) -> Result:
         "page's shape asks beyond it (records split by key style, each merged over the "
         "defaults of its missing fields, the unknown keys found and kept, nulls and ranges "
         "checked), and the collector's young collections over the records it builds.")
+    result.notes.append(decode_floor.profile_note())
     return result
 
 

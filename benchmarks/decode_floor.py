@@ -11,7 +11,9 @@ fields, unknown keys, ranges), so its build time cannot go below their sum.
 
 from __future__ import annotations
 
+import cProfile
 import datetime as dt
+import pstats
 import time
 from collections.abc import Callable
 from itertools import repeat
@@ -105,3 +107,26 @@ def measure(reps: int) -> tuple[list[Row], float]:
             Row(tag, "that sum / orjson.loads (the build target is <= 0.6)",
                 fmt(floor / best["loads"]))]
     return out, floor
+
+
+def profile_note(top: int = 6) -> str:
+    """Where the client's build of the realistic page spends its time, under cProfile (its
+    per-call cost inflates functions called once per record, the fill most)."""
+    raws = orjson.loads(page_bytes("realistic", RECORDS))["data"]["video_daily_data_list"]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for start in range(0, len(raws), 1000):
+        video_records.many(raws[start:start + 1000])
+    profiler.disable()
+    stats: Any = pstats.Stats(profiler)
+    total = stats.total_tt
+    ranked = sorted(stats.stats.items(), key=lambda item: -item[1][2])[:top]
+    parts = [f"`{name}` ({path.rsplit('/', 1)[-1]}:{line}) {own / total:.0%}"
+             for (path, line, name), (_, _, own, _, _) in ranked]
+    return ("Run 3, a profile of the client's build of the realistic page (cProfile, own "
+            "time; the profiler's per-call cost inflates the per-record fill): "
+            + ", ".join(parts) + ". `_group` is the column pass of one key style: the "
+            "merge over the defaults of missing fields, the reads, the type and range checks"
+            + ("; the list comprehension of fieldkinds.py turns the nulls of optional "
+               "counters into 0." if any("listcomp" in p and "fieldkinds" in p for p in parts)
+               else "."))
