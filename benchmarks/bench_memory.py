@@ -74,11 +74,12 @@ def run_child(url: str, token: str, dates: int) -> dict[str, float]:
 
 def run(quick: bool = False) -> Result:
     result = Result("memory")
-    small_dates, big_dates = (1, 3) if quick else (1, 10)
+    small_dates, big_dates, longest_dates = (1, 3, 0) if quick else (1, 10, 20)
     with SubprocessSandbox(config()) as sandbox:
         small = run_child(sandbox.url, sandbox.token, small_dates)
         big = run_child(sandbox.url, sandbox.token, big_dates)
-    for r in (small, big):
+        longest = run_child(sandbox.url, sandbox.token, longest_dates) if longest_dates else None
+    for r in (small, big, *([longest] if longest else [])):
         assert r["records"] == r["expected"], r
     ratio = big["peak"] / small["peak"]
     mib = 2**20
@@ -90,13 +91,21 @@ def run(quick: bool = False) -> Result:
         Row("5 memory", f"peak RSS streaming {big['records']:,.0f} records",
             f"{big['peak'] / mib:.0f} MiB ({big['before'] / mib:.0f} MiB before the pull)"),
     ]
+    if longest:
+        result.rows.append(Row(
+            "5 memory", f"peak RSS streaming {longest['records']:,.0f} records (twice as long "
+            "again)", f"{longest['peak'] / mib:.0f} MiB ({longest['peak'] / big['peak']:.2f} x "
+            "the 1M peak)"))
     result.notes.append(
         f"Run 5: task-video queries of page size {PAGE_SIZE:,}, ten consecutive 3-day publish "
         f"windows x {small_dates} vs {big_dates} billing dates (10 vs 100 queries of about "
         f"10,000 records, 10 active at a time in both: the same stream, ten times longer); "
         f"sandbox cap and client rate_limit raised to {RATE}/s for this run only; each size in "
         f"a fresh process; the consumer drops every page. Pull times "
-        f"{small['seconds']:.1f} s and {big['seconds']:.1f} s.")
+        f"{small['seconds']:.1f} s and {big['seconds']:.1f} s. The peak is the most pages "
+        "held at one moment (answers read and waiting for their turn to decode, at most "
+        "max_concurrency of them, the page being decoded, pages waiting in order), not a "
+        "growth: a longer stream meets a fuller moment now and then, which the 2M row shows.")
     return result
 
 
