@@ -2,7 +2,8 @@
 
 Queries validate on construction and raise
 [`InvalidParameterError`][douyin_async.errors.InvalidParameterError], so a bad query never
-reaches the network. Records are decoded by ``douyin_async.converters``.
+reaches the network. Records are decoded by ``douyin_async.converters``; they are slotted
+(one small object each, no ``__dict__``, no weak references) and pickle.
 """
 
 from __future__ import annotations
