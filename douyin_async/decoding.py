@@ -2,8 +2,10 @@
 
 A 10,000-record page takes tens of milliseconds to parse and structure. Pages decode one at a
 time (others wait their turn, so memory holds one page being built), and the decoder yields to
-the event loop before the JSON parse and before each chunk of records, so other tasks (a web
-app's handlers) never wait for more than one of these steps.
+the event loop before each step, so other tasks (a web app's handlers) never wait for more
+than one of them. The steps: the JSON parse, cut into pieces of about `piece_bytes` where the
+answer allows it (see `douyin_async.jsonsplit`: the same records and the same errors as one
+parse), then each chunk of records.
 
 Each of these steps runs with the cyclic garbage collector paused, and puts it back as it
 found it before the step ends: no await happens in between, so no other task, and no other
@@ -26,9 +28,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
+import orjson
+
 from .endpoints import Answer, Endpoint
 from .envelopes import open_envelope
-from .errors import InvalidParameterError, InvalidRecordError
+from .errors import DouyinError, InvalidParameterError, InvalidRecordError
+from .jsonsplit import split_array
 from .transport import Response
 
 InvalidRecords = Literal["raise", "collect"]
@@ -63,11 +68,13 @@ def _collector_paused() -> Iterator[None]:
 class PageDecoder:
     """Decodes answers of any endpoint of the table, `chunk` records per loop step."""
 
-    def __init__(self, *, chunk: int = 1000, invalid_records: InvalidRecords = "raise") -> None:
+    def __init__(self, *, chunk: int = 1000, invalid_records: InvalidRecords = "raise",
+                 piece_bytes: int = 1 << 19) -> None:
         if invalid_records not in ("raise", "collect"):
             raise InvalidParameterError(
                 f"invalid_records must be 'raise' or 'collect', got {invalid_records!r}")
         self.chunk = max(1, chunk)
+        self.piece_bytes = max(1, piece_bytes)
         self.invalid_records = invalid_records
         self._turn: asyncio.Lock | None = None
 
@@ -77,12 +84,7 @@ class PageDecoder:
         if self._turn is None:
             self._turn = asyncio.Lock()
         async with self._turn:
-            await asyncio.sleep(0)
-            with _collector_paused():
-                envelope = open_envelope(response.body, http_status=response.status,
-                                         endpoint=endpoint.path,
-                                         header_log_id=response.headers.get("X-Tt-Logid", ""))
-                answer = endpoint.read(envelope, endpoint.path)
+            answer = await self._answer(endpoint, response)
             records: list[Any] = []
             rejected: list[InvalidRecordError] = []
             raw, size = answer.raw, self.chunk
@@ -101,6 +103,34 @@ class PageDecoder:
                 except InvalidRecordError as exc:
                     raise _placed(exc, start, endpoint.path, answer, page) from None
         return answer, records, tuple(rejected)
+
+    async def _answer(self, endpoint: Endpoint[Any], response: Response) -> Answer:
+        """The answer read from its envelope, parsed in pieces where it cuts cleanly."""
+        key, body = endpoint.records_key, response.body
+        split = (split_array(body, key, self.piece_bytes)
+                 if key is not None and len(body) > 2 * self.piece_bytes else None)
+        if split is not None:
+            await asyncio.sleep(0)
+            try:
+                with _collector_paused():
+                    answer = _read(endpoint, response, split.skeleton)
+                raw = answer.raw  # the emptied array, in the skeleton's data
+                for piece in split.pieces:
+                    await asyncio.sleep(0)
+                    with _collector_paused():
+                        raw += orjson.loads(piece)
+                return answer
+            except (orjson.JSONDecodeError, DouyinError):
+                pass  # not cut cleanly, or an error answer: read as one, exactly
+        await asyncio.sleep(0)
+        with _collector_paused():
+            return _read(endpoint, response, body)
+
+
+def _read(endpoint: Endpoint[Any], response: Response, body: bytes) -> Answer:
+    envelope = open_envelope(body, http_status=response.status, endpoint=endpoint.path,
+                             header_log_id=response.headers.get("X-Tt-Logid", ""))
+    return endpoint.read(envelope, endpoint.path)
 
 
 __all__ = ["Decoded", "InvalidRecords", "PageDecoder"]

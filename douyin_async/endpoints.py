@@ -54,10 +54,13 @@ class Answer:
     date: str = ""
 
 
+#: Where a task-video answer holds its records: `data.video_daily_data_list`.
+VIDEO_RECORDS_KEY = "video_daily_data_list"
+
+
 def read_task_videos(envelope: Envelope, endpoint: str) -> Answer:
     """A task-video answer: `data.video_daily_data_list` is required (no total is sent)."""
-    return Answer(record_list(envelope, "video_daily_data_list", endpoint=endpoint),
-                  envelope.log_id)
+    return Answer(record_list(envelope, VIDEO_RECORDS_KEY, endpoint=endpoint), envelope.log_id)
 
 
 def read_talent_media(envelope: Envelope, endpoint: str) -> Answer:
@@ -100,11 +103,14 @@ class Endpoint(Generic[P]):
     page: Callable[..., P]
     #: True when page 1 tells the page count, so the rest can be asked at once.
     counts_pages: bool
+    #: The key of a record array large enough to be parsed in pieces (see
+    #: `douyin_async.jsonsplit`), or None.
+    records_key: str | None = None
 
 
 TASK_VIDEOS: Endpoint[TaskVideoPage] = Endpoint(
     "task_video", TASK_VIDEO_ENDPOINT, read_task_videos, video_records, _task_video_page,
-    counts_pages=False)
+    counts_pages=False, records_key=VIDEO_RECORDS_KEY)
 TALENT_MEDIA: Endpoint[TalentMediaPage] = Endpoint(
     "talent_media", TALENT_MEDIA_ENDPOINT, read_talent_media, talent_media_records,
     _talent_media_page, counts_pages=True)

@@ -70,7 +70,8 @@ class VideoDailyData:
     ``billing_gmv_1d``, ``billing_refund_gmv_1d``, ``feed_ad_share_cost_1d``,
     ``expected_profit``, ``gmv_1d`` and ``refund_gmv_1d`` are ``0`` when missing or null;
     ``client_name`` and ``date`` are ``None`` when missing or null. The other nine fields are
-    required. ``douyin_async.converters`` states the decoding rules.
+    required. ``douyin_async.converters`` states the decoding rules. Records are slotted:
+    no `__dict__`, no weak references.
     """
 
     active_cnt_1d: int
@@ -102,6 +103,7 @@ class TalentMedia:
     ``content_open_id`` and ``content_type`` identify the item and are required; the counters
     and money fields ``gmv``, ``play_cnt``, ``talent_commission`` and ``used_gmv`` are ``0``
     when missing or null (a server leaves zero values out). Unknown keys land in ``extra``.
+    Records are slotted: no `__dict__`, no weak references.
     """
 
     content_open_id: str

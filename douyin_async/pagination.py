@@ -206,19 +206,9 @@ async def stream_pages(
                 ready.pop(page, None)
                 failed.pop(page, None)
 
-        while True:
-            launch()
-            while next_out in ready:
-                yield ready.pop(next_out)
-                next_out += 1
-                launch()
-            if not plan.needed(next_out):
-                return
-            if next_out in failed:  # every page before it answered: this one is needed
-                raise failed[next_out]
-            if not tasks:  # cannot happen with a consistent plan; never end silently
-                raise RuntimeError(f"pagination stalled before page {next_out}")
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        def settle(done: set[asyncio.Task[P | None]]) -> None:
+            # A function of its own, so that no finished task (nor its page) outlives it:
+            # a page is held by `ready` until it is yielded, then by its consumer alone.
             for task in done:
                 page = tasks.pop(task)
                 if task.cancelled():
@@ -237,6 +227,20 @@ async def stream_pages(
                 plan.on_page(page, raw_count_of(result), page_count_of(result))
                 if plan.needed(page):
                     ready[page] = result
+
+        while True:
+            launch()
+            while next_out in ready:
+                yield ready.pop(next_out)
+                next_out += 1
+                launch()
+            if not plan.needed(next_out):
+                return
+            if next_out in failed:  # every page before it answered: this one is needed
+                raise failed[next_out]
+            if not tasks:  # cannot happen with a consistent plan; never end silently
+                raise RuntimeError(f"pagination stalled before page {next_out}")
+            settle((await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED))[0])
             forget_past_the_end()
     finally:
         pending = [*tasks, *dropped]
@@ -323,8 +327,10 @@ async def merge(
                 if getter.cancelled():
                     continue
                 item = getter.result()
+                del getter
                 check()
             yield item
+            del item  # the consumer holds it now, and alone
     finally:
         stop()
         await asyncio.gather(*tasks, return_exceptions=True)

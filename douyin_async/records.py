@@ -79,6 +79,8 @@ class RecordDecoder(Generic[T]):
         declared = [a.name for a in attrs.fields(cls) if a.name != "extra"]  # type: ignore[arg-type]
         if names != declared:
             raise TypeError(f"fields {names} do not match {cls.__qualname__} ({declared})")
+        if getattr(cls, "__slots__", None) != (*names, "extra"):
+            raise TypeError(f"{cls.__qualname__} must be slotted: its fields, then extra")
         self.cls = cls
         self.fields = tuple(fields)
         self.names = tuple(names)

@@ -85,6 +85,7 @@ class PageStreams:
             async with aclosing(self.unit_pages(unit, 1, options)) as pages:
                 async for page in pages:
                     yield page
+                    del page  # held by the consumer alone while the next one comes
 
     async def pull(self, units: list[tuple[Query, int]], active: int,
                    options: CallOptions) -> AsyncGenerator[Page, None]:
@@ -96,10 +97,12 @@ class PageStreams:
                 async with aclosing(self.unit_pages(unit, first_page, options)) as pages:
                     async for page in pages:
                         await put(page)
+                        del page
 
         async with aclosing(merge([worker] * min(active, len(units)), buffer=active)) as pages:
             async for page in pages:
                 yield page
+                del page
 
 
 def _page_count(page: Any) -> int | None:
@@ -112,6 +115,7 @@ async def records_of(pages: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, No
         async for page in stream:
             for record in page.records:
                 yield record
+            del page
 
 
 __all__ = ["PageFetch", "PageStreams", "records_of", "unit_queries"]

@@ -5,6 +5,7 @@ the sandbox's ground truth exactly.
 
 from __future__ import annotations
 
+import argparse
 import random
 import re
 import signal
@@ -34,6 +35,7 @@ from test_cli import (
 
 import douyin_async
 from douyin_async.cli import exits
+from douyin_async.cli.args import build_parser
 from douyin_async.sandbox.config import SandboxConfig
 from douyin_async.sandbox.server import ThreadedSandbox
 
@@ -339,10 +341,24 @@ def test_json_logs_are_one_object_per_line(tmp_path: Path) -> None:
     assert refused[-1]["level"] == "error" and refused[-1]["exit_code"] == exits.CONFLICT
 
 
+def _all_actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    for action in parser._actions:
+        yield action
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _all_actions(sub)
+
+
+def test_every_help_text_is_one_line_for_the_completion_scripts() -> None:
+    helps = [a.help for a in _all_actions(build_parser()) if a.help]
+    assert len(helps) > 40 and not [h for h in helps if "\n" in h]
+
+
 def test_shell_completion_knows_the_commands_and_options(tmp_path: Path) -> None:
     zsh = cli("completion", "zsh")
     assert zsh.returncode == 0, zsh.stderr
     assert "--billing-date" in zsh.stdout and "--sandbox-fault-rate" in zsh.stdout
+    assert "rows are upserted either way" in zsh.stdout and "A run holds OUT.lock" in zsh.stdout
     bash = cli("completion", "bash")
     assert bash.returncode == 0, bash.stderr
     script = tmp_path / "completion.bash"

@@ -16,21 +16,22 @@ DESCRIPTION = """\
 Pull Douyin Open Platform data into JSONL, CSV or SQLite, paced under the API's QPS cap,
 with live progress and resumable, page-level checkpoints."""
 
-OUTPUT_HELP = """\
-output file; the format follows the extension: .jsonl, .csv, .jsonl.gz, .csv.gz, .xlsx,
-.sqlite or .db ('-' writes JSONL to stdout). File outputs keep a checkpoint beside the
-output (OUT.ckpt); SQLite keeps it inside the database. A run holds OUT.lock while it
-writes."""
+# Help texts are one line each (argparse wraps them): a shell's completion script keeps only
+# the first line of a text that holds a line break.
+OUTPUT_HELP = (
+    "output file; the format follows the extension: .jsonl, .csv, .jsonl.gz, .csv.gz, .xlsx, "
+    ".sqlite or .db ('-' writes JSONL to stdout). File outputs keep a checkpoint beside the "
+    "output (OUT.ckpt); SQLite keeps it inside the database. A run holds OUT.lock while it "
+    "writes.")
 
+FORCE_HELP = (
+    "start over: overwrite an existing JSONL/CSV output and its checkpoint; for SQLite, drop "
+    "an unfinished pull's checkpoint (rows are upserted either way)")
 
-FORCE_HELP = """\
-start over: overwrite an existing JSONL/CSV output and its checkpoint; for SQLite, drop an
-unfinished pull's checkpoint (rows are upserted either way)"""
-
-APPS_HELP = """\
-pull the same queries for every app listed in FILE (TOML if it ends in .toml, JSON
-otherwise): a name and credentials per app (access_token, access_token_file, or client_key
-and client_secret), optionally a rate; rows get an 'app' column"""
+APPS_HELP = (
+    "pull the same queries for every app listed in FILE (TOML if it ends in .toml, JSON "
+    "otherwise): a name and credentials per app (access_token, access_token_file, or "
+    "client_key and client_secret), optionally a rate; rows get an 'app' column")
 
 
 #: Shells ``douyin-async completion`` writes a script for.
