@@ -4,8 +4,9 @@ of the sandbox's realistic profile.
 A probe task sleeps 1 ms in a loop and notes how late each wake-up is; the longest lateness is
 the longest time the loop could not run anything else (a web app's handlers, say). The sandbox
 runs in a child process. One short pull per ``decode_chunk`` value, same queries; the client's
-default is held against the target. A page's ``orjson.loads`` is one call the client cannot
-split, so it bounds the stall from below whatever the chunk size.
+default is held against the target. The parse of a page is cut into pieces of about 512 KiB
+(``douyin_async.jsonsplit``), so what is left of a stall is a chunk's build, a page's release
+and the cyclic collector's runs, whose durations are measured beside it.
 """
 
 from __future__ import annotations
@@ -129,9 +130,8 @@ async def measure(quick: bool = False) -> Result:
         f"grown by a quarter: {len(full)} times in the {pages} pages of that pull. "
         "A library cannot make it smaller without changing the collector for the whole "
         "process (gc.freeze, thresholds), which is the application's call: the gc.freeze() "
-        "row shows what freezing the objects alive before the pull does. The collection "
-        "the parse step puts off runs at the end of that same step, so the longest step is "
-        "a page's orjson.loads plus, now and then, a full collection.")
+        "row shows what freezing the objects alive before the pull does. A collection the "
+        "decoder puts off runs at the end of the step it was put off in.")
     return result
 
 

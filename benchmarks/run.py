@@ -101,10 +101,11 @@ def write_docs(results: Sequence[Result], info: dict[str, str], load: tuple[str,
         "builds its Structs straight from the bytes and ignores unknown keys; the client "
         "and pydantic keep them.",
         "- Run 4 counts only the client's process; the sandbox runs in a child process.",
-        "- Run 6's stall includes the one `orjson.loads` of a page, which no chunk size splits, "
+        "- Run 6's stall is the longest time the loop ran other code than the probe: a step of "
+        "the decoder (a piece of the parse, or a chunk of records), the release of a page, "
         "and any garbage collection that falls into a step. The client decodes one page at a "
-        "time and yields before the parse and before each chunk, so pages of other queries "
-        "do not add to it.",
+        "time and yields before each piece and each chunk, so pages of other queries do not "
+        "add to it.",
         "",
     ]
     if redis.exists():
