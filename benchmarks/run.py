@@ -5,16 +5,20 @@
     python -m benchmarks.run --only decode,stall
 
 Each benchmark is a module of its own (``benchmarks/bench_*.py``) and runs alone too:
-``python -m benchmarks.bench_decode``.
+``python -m benchmarks.bench_decode``. Here each runs in a fresh Python process, so that none
+measures the objects another left behind (the collector's full runs visit every object of the
+process, and CPU and stall figures would carry them).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import multiprocessing
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 from .common import DOCS, ROOT, Result, Row, load_average, machine
 
@@ -115,6 +119,19 @@ def write_docs(results: Sequence[Result], info: dict[str, str], load: tuple[str,
     (DOCS / "benchmarks.md").write_text("\n".join(lines), encoding="utf-8")
 
 
+def run_one(name: str, quick: bool) -> Result:
+    """One benchmark, in this process."""
+    result: Result = importlib.import_module(f"benchmarks.bench_{name}").run(quick)
+    return result
+
+
+def run_fresh(name: str, quick: bool) -> Result:
+    """One benchmark in a fresh Python process (spawned, not forked)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(run_one, name, quick).result()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run")
     parser.add_argument("--quick", action="store_true", help="short smoke run; docs untouched")
@@ -129,10 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     results: list[Result] = []
     for name in names:
-        module = importlib.import_module(f"benchmarks.bench_{name}")
         t0 = time.monotonic()
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        res: Result = module.run(ns.quick)
+        res = run_fresh(name, ns.quick)
         res.seconds = time.monotonic() - t0
         results.append(res)
         print(f"  {name}: {res.seconds:.1f} s", file=sys.stderr, flush=True)

@@ -94,6 +94,7 @@ class PageDecoder:
                 if self.invalid_records == "collect":
                     with _collector_paused():
                         good, bad = endpoint.records.split(part)
+                    _release(raw, start, len(part))
                     records += good
                     rejected += (_placed(e, start, endpoint.path, answer, page) for e in bad)
                     continue
@@ -102,6 +103,9 @@ class PageDecoder:
                         records += endpoint.records.many(part)
                 except InvalidRecordError as exc:
                     raise _placed(exc, start, endpoint.path, answer, page) from None
+                finally:
+                    _release(raw, start, len(part))
+                del part
         return answer, records, tuple(rejected)
 
     async def _answer(self, endpoint: Endpoint[Any], response: Response) -> Answer:
@@ -125,6 +129,12 @@ class PageDecoder:
         await asyncio.sleep(0)
         with _collector_paused():
             return _read(endpoint, response, body)
+
+
+def _release(raw: list[Any], start: int, count: int) -> None:
+    """Let go of a built chunk's parsed records (the list keeps its length: the raw count), so
+    that they are freed chunk by chunk, not all at once when the page is done."""
+    raw[start:start + count] = [None] * count
 
 
 def _read(endpoint: Endpoint[Any], response: Response, body: bytes) -> Answer:

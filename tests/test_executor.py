@@ -269,3 +269,31 @@ async def test_the_collector_is_paused_inside_a_step_only() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_the_parsed_records_are_let_go_chunk_by_chunk() -> None:
+    """Each chunk's parsed records are released once built (not all when the page ends);
+    the raw count stays."""
+    from douyin_async.converters import video_records
+    from douyin_async.decoding import PageDecoder
+    from douyin_async.endpoints import TASK_VIDEOS
+
+    seen: list[list[Any]] = []
+
+    class Watching:
+        def many(self, raws: list[Any]) -> list[Any]:
+            seen.append(list(raws))
+            return video_records.many(raws)
+
+        def split(self, raws: list[Any]) -> tuple[list[Any], list[Any]]:
+            return video_records.split(raws)
+
+    import attrs
+
+    decoder = PageDecoder(chunk=2)
+    answer, records, _ = await decoder.decode(attrs.evolve(TASK_VIDEOS, records=Watching()),
+                                              Response(200, {}, tasks(5)))
+    assert len(records) == 5 and [len(chunk) for chunk in seen] == [2, 2, 1]
+    assert answer.raw == [None] * 5
+    page = TASK_VIDEOS.page(None, 1, answer, records, ())
+    assert page.raw_count == 5
