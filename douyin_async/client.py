@@ -63,6 +63,8 @@ class DouyinClient(BillCalls):
         session: your own `aiohttp.ClientSession`; the client will not close it.
         limiter: your own limiter(s), e.g. a Redis-backed one; overrides `rate_limit`.
         clock: unix-time source for the 90-day check (tests inject one).
+        decode_chunk: records built per event-loop step (a web app's handlers run between
+            steps).
         invalid_records: `"raise"` (default) raises the first refused record as an
             [`InvalidRecordError`][douyin_async.errors.InvalidRecordError]; `"collect"` keeps
             the good records of a page and lists the refused ones in `page.rejected`.
@@ -90,7 +92,7 @@ class DouyinClient(BillCalls):
         limiter: RateLimiter | Mapping[str, RateLimiter] | None = None,
         retry_policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
-        decode_chunk: int = 1000,
+        decode_chunk: int = 250,
         invalid_records: InvalidRecords = "raise",
         transport: Transport | None = None,
         ssl: Any = True,

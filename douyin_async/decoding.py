@@ -68,7 +68,7 @@ def _collector_paused() -> Iterator[None]:
 class PageDecoder:
     """Decodes answers of any endpoint of the table, `chunk` records per loop step."""
 
-    def __init__(self, *, chunk: int = 1000, invalid_records: InvalidRecords = "raise",
+    def __init__(self, *, chunk: int = 250, invalid_records: InvalidRecords = "raise",
                  piece_bytes: int = 1 << 19) -> None:
         if invalid_records not in ("raise", "collect"):
             raise InvalidParameterError(
