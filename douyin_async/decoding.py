@@ -94,8 +94,8 @@ class PageDecoder:
                 if self.invalid_records == "collect":
                     with _collector_paused():
                         good, bad = endpoint.records.split(part)
+                    records += good  # before the release: `good` may be `part` itself
                     _release(raw, start, len(part))
-                    records += good
                     rejected += (_placed(e, start, endpoint.path, answer, page) for e in bad)
                     continue
                 try:

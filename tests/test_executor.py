@@ -297,3 +297,16 @@ async def test_the_parsed_records_are_let_go_chunk_by_chunk() -> None:
     assert answer.raw == [None] * 5
     page = TASK_VIDEOS.page(None, 1, answer, records, ())
     assert page.raw_count == 5
+
+
+async def test_collect_mode_keeps_records_that_are_the_raw_values() -> None:
+    """The bill-link answer's record is its raw `data`: letting go of the parsed chunk must
+    not take it from the records."""
+    from douyin_async.decoding import PageDecoder
+    from douyin_async.endpoints import BILL_LINKS
+
+    body = orjson.dumps({"err_no": 0, "log_id": "L", "data": {"video_bill_link": "https://x"}})
+    for mode in ("raise", "collect"):
+        _, records, rejected = await PageDecoder(invalid_records=mode).decode(
+            BILL_LINKS, Response(200, {}, body))
+        assert records == [{"video_bill_link": "https://x"}] and rejected == (), mode
