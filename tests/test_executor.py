@@ -310,3 +310,33 @@ async def test_collect_mode_keeps_records_that_are_the_raw_values() -> None:
         _, records, rejected = await PageDecoder(invalid_records=mode).decode(
             BILL_LINKS, Response(200, {}, body))
         assert records == [{"video_bill_link": "https://x"}] and rejected == (), mode
+
+
+async def test_a_pull_holds_no_page_its_consumer_has_let_go() -> None:
+    """While the consumer waits for the next page, the page it dropped is freed: no stream
+    layer (the page stream, the merge, the pull) keeps it."""
+    import weakref
+
+    gate = asyncio.Event()
+
+    async def handler(request: Request) -> Response:
+        number = orjson.loads(request.body or b"{}")["page_num"]
+        if number == 1:
+            return Response(200, {}, tasks(5))
+        await gate.wait()
+        return Response(200, {}, tasks(2 if number == 2 else 0, offset=5))
+
+    c, _ = make(handler)
+    async with c:
+        stream = c.pull([tvq(page_size=5)])
+        first = await anext(stream)
+        seen = weakref.ref(first)
+        del first
+        waiting = asyncio.ensure_future(anext(stream))
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert seen() is None
+        gate.set()
+        second = await waiting
+        assert [r.video_id for r in second.records] == [video(5)["VideoId"], video(6)["VideoId"]]
+        await stream.aclose()
