@@ -51,8 +51,9 @@ class BillCalls:
         links: BillLinks = endpoint.page(day, 0, answer, records, rejected)
         return links
 
-    def _bill_source(self, bill_date: str | dt.date, agency: bool,
-                     kind: str) -> tuple[str, LinkSource]:
+    def _bill_source(self, bill_date: str | dt.date, agency: bool, kind: str,
+                     start_row: int) -> tuple[str, LinkSource]:
+        positive_int("start_row", start_row, 0)
         if kind not in ("video", "live"):
             raise InvalidParameterError(f"kind must be 'video' or 'live', got {kind!r}")
         day = bill_date_of(bill_date, self._clock())
@@ -72,8 +73,7 @@ class BillCalls:
         transfer resumes with HTTP Range where the file host allows it). An expired link is
         asked for again once. `start_row` skips rows already read (a resumed pull).
         """
-        positive_int("start_row", start_row, 0)
-        day, links = self._bill_source(bill_date, agency, kind)
+        day, links = self._bill_source(bill_date, agency, kind, start_row)
         return bill_batches(self.transport, links, day, kind,
                             start_row=start_row, batch_rows=positive_int("batch_rows",
                                                                           batch_rows),
@@ -91,8 +91,7 @@ class BillCalls:
         `bill_batches` to collect bad rows instead. This replaces the retired task-video
         endpoint (see "Moving off the task-video API" in the docs).
         """
-        positive_int("start_row", start_row, 0)
-        day, links = self._bill_source(bill_date, agency, kind)
+        day, links = self._bill_source(bill_date, agency, kind, start_row)
         return bill_records(self.transport, links, day, kind,
                             start_row=start_row, policy=policy, progress=progress,
                             clock=self._clock)

@@ -91,21 +91,19 @@ class PageDecoder:
             for start in range(0, len(raw), size):
                 await asyncio.sleep(0)
                 part = raw[start:start + size] if len(raw) > size else raw
-                if self.invalid_records == "collect":
-                    with _collector_paused():
-                        good, bad = endpoint.records.split(part)
-                    records += good  # before the release: `good` may be `part` itself
-                    _release(raw, start, len(part))
-                    rejected += (_placed(e, start, endpoint.path, answer, page) for e in bad)
-                    continue
+                bad: list[InvalidRecordError] = []
                 try:
                     with _collector_paused():
-                        records += endpoint.records.many(part)
+                        if self.invalid_records == "collect":
+                            good, bad = endpoint.records.split(part)
+                        else:
+                            good = endpoint.records.many(part)
                 except InvalidRecordError as exc:
                     raise _placed(exc, start, endpoint.path, answer, page) from None
-                finally:
-                    _release(raw, start, len(part))
-                del part
+                records += good  # before the release: `good` may be `part` itself
+                rejected += (_placed(e, start, endpoint.path, answer, page) for e in bad)
+                _release(raw, start, len(part))
+                del part, good
         return answer, records, tuple(rejected)
 
     async def _answer(self, endpoint: Endpoint[Any], response: Response) -> Answer:

@@ -63,27 +63,29 @@ def split_array(body: bytes, key: str, piece_bytes: int) -> SplitBody | None:
         if cut < 0:
             break
         cuts.append(cut + 2)  # the next piece starts at the '{'
-    end = _array_end(body, start, cuts[-1]) if len(cuts) > 1 else None
-    if end is None or body.find(name, end) >= 0:
+    found = _array_end(body, start, cuts[-1]) if len(cuts) > 1 else None
+    if found is None or body.find(name, found[0]) >= 0:
         return None
+    end, skeleton = found
     bounds = [*cuts, end + 2]
     view = memoryview(body)
     pieces = tuple(b"".join((b"[", view[a:b - 1], b"]")) for a, b in pairwise(bounds))
-    return SplitBody(body[:start] + body[end + 1:], pieces)
+    return SplitBody(skeleton, pieces)
 
 
-def _array_end(body: bytes, start: int, last_cut: int) -> int | None:
-    """The index of the `}` that closes the array's last record: the first `}]` after the last
-    cut at which the skeleton parses (its `]` is the array's)."""
+def _array_end(body: bytes, start: int, last_cut: int) -> tuple[int, bytes] | None:
+    """The index of the `}` that closes the array's last record, and the skeleton: the first
+    `}]` after the last cut at which the skeleton parses (its `]` is the array's)."""
     head = body[:start]
     end = body.find(_END, last_cut)
     while end >= 0:
+        skeleton = head + body[end + 1:]
         try:
-            orjson.loads(head + body[end + 1:])
+            orjson.loads(skeleton)
         except orjson.JSONDecodeError:
             end = body.find(_END, end + 1)
             continue
-        return end
+        return end, skeleton
     return None
 
 

@@ -57,9 +57,10 @@ class PageStreams:
 
     def depth(self, query: Query) -> int:
         """Pages worth asking ahead: the page count is known, or enough to fill the pipe."""
-        if endpoint_for(query).counts_pages:
+        endpoint = endpoint_for(query)
+        if endpoint.counts_pages:
             return self.max_concurrency
-        rate = getattr(self.executor.limiter(endpoint_for(query).path), "rate", 10.0)
+        rate = getattr(self.executor.limiter(endpoint.path), "rate", 10.0)
         return min(self.max_concurrency,
                    max(2, math.ceil(rate * self.executor.latency) + 1))
 
