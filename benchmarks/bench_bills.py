@@ -29,10 +29,10 @@ import time
 import aiohttp
 
 from douyin_async import DouyinClient
-from douyin_async.billcsv import BillCsvReader
-from douyin_async.bills import SHANGHAI
+from douyin_async.bills.csv_reader import BillCsvReader
+from douyin_async.bills.records import SHANGHAI
+from douyin_async.http.transport import CHUNK_SIZE
 from douyin_async.sandbox import SandboxConfig, SandboxData, SubprocessSandbox
-from douyin_async.transport import CHUNK_SIZE
 
 from .common import ROOT, Result, Row, current_rss, fmt, peak_rss
 

@@ -25,10 +25,10 @@ from typing import Any
 import orjson
 
 from douyin_async import DouyinClient
-from douyin_async.converters import video_records
-from douyin_async.decoding import PageDecoder
-from douyin_async.endpoints import TASK_VIDEOS
-from douyin_async.transport import Response
+from douyin_async.api.decoding import PageDecoder
+from douyin_async.api.endpoints import TASK_VIDEOS
+from douyin_async.decode.converter import video_records
+from douyin_async.http.transport import Response
 
 from . import decode_floor
 from .common import PROFILES, Result, Row, fmt, page_bytes

@@ -5,7 +5,7 @@ A probe task sleeps 1 ms in a loop and notes how late each wake-up is; the longe
 the longest time the loop could not run anything else (a web app's handlers, say). The sandbox
 runs in a child process. One short pull per ``decode_chunk`` value, same queries; the client's
 default is held against the target. The parse of a page is cut into pieces of about 512 KiB
-(``douyin_async.jsonsplit``), so what is left of a stall is a chunk's build, a page's release
+(``douyin_async.decode.jsonsplit``), so what is left of a stall is a chunk's build, a page's release
 and the cyclic collector's runs, whose durations are measured beside it.
 """
 

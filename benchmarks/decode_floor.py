@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 import orjson
 
-from douyin_async.converters import video_records
+from douyin_async.decode.converter import video_records
 from douyin_async.models import VideoDailyData
 
 from .common import Row, fmt, page_bytes

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter
 
-from douyin_async.converters import VIDEO_PASCAL_KEYS
+from douyin_async.decode.converter import VIDEO_PASCAL_KEYS
 
 
 class MsVideo(msgspec.Struct, frozen=True, rename=VIDEO_PASCAL_KEYS):

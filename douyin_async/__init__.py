@@ -15,9 +15,8 @@ from .auth import (
     TokenStore,
     provider_from_env,
 )
-from .billlinks import BillLinks
-from .bills import BillRecord
-from .cache import MemoryPageCache, PageCache, RedisPageCache
+from .bills.links import BillLinks
+from .bills.records import BillRecord
 from .client import DOUYIN_OPEN_API, TALENT_MEDIA_ENDPOINT, TASK_VIDEO_ENDPOINT, DouyinClient
 from .errors import (
     ApiError,
@@ -38,7 +37,8 @@ from .errors import (
     ServerError,
     TransportError,
 )
-from .lanes import LanePolicy
+from .http.retry import RetryPolicy
+from .http.transport import AiohttpTransport, FakeTransport, Transport
 from .models import (
     TalentMedia,
     TalentMediaPage,
@@ -47,10 +47,10 @@ from .models import (
     TaskVideoQuery,
     VideoDailyData,
 )
-from .ratelimit import PacedLimiter, RateLimiter
-from .retry import RetryPolicy
+from .pacing.limiter import PacedLimiter, RateLimiter
 from .stats import ClientStats
-from .transport import AiohttpTransport, FakeTransport, Transport
+from .webapp.cache import MemoryPageCache, PageCache, RedisPageCache
+from .webapp.lanes import LanePolicy
 
 __version__ = "0.1.0"
 

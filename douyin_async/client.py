@@ -1,6 +1,6 @@
 """DouyinClient: lifecycle and the public methods. Protocol rules live in the modules it wires:
 the endpoint table, the executor, the page decoder, the page streams and the transport; the
-bill-file methods are inherited from `douyin_async.billcalls`."""
+bill-file methods are inherited from `douyin_async.bills.calls`."""
 
 from __future__ import annotations
 
@@ -11,20 +11,19 @@ from typing import Any, Self
 
 import aiohttp
 
-from .admission import BACKGROUND, DEFAULT_CALL, INTERACTIVE, Admissions, CallOptions
-from .auth import StaticToken, TokenProvider
-from .billcalls import BillCalls
-from .cache import PageCache, as_cache
-from .decoding import InvalidRecords, PageDecoder
-from .endpoints import (
+from .api.decoding import InvalidRecords, PageDecoder
+from .api.endpoints import (
     TALENT_MEDIA_ENDPOINT,
     TASK_VIDEO_ENDPOINT,
     endpoint_for,
 )
+from .api.executor import Executor, build_limiters
+from .api.streams import PageStreams, records_of, unit_queries
+from .auth import StaticToken, TokenProvider
+from .bills.calls import BillCalls
 from .errors import InvalidParameterError
-from .executor import Executor, build_limiters
-from .flights import SingleFlight, shared
-from .lanes import LanePolicy, Priority
+from .http.retry import RetryPolicy
+from .http.transport import AiohttpTransport, Transport
 from .models import (
     Page,
     Query,
@@ -34,11 +33,12 @@ from .models import (
     VideoDailyData,
     positive_int,
 )
-from .ratelimit import RateLimiter
-from .retry import RetryPolicy
+from .pacing.limiter import RateLimiter
 from .stats import ClientStats
-from .streams import PageStreams, records_of, unit_queries
-from .transport import AiohttpTransport, Transport
+from .webapp.admission import BACKGROUND, DEFAULT_CALL, INTERACTIVE, Admissions, CallOptions
+from .webapp.cache import PageCache, as_cache
+from .webapp.lanes import LanePolicy, Priority
+from .webapp.single_flight import SingleFlight, shared
 
 #: The production API. Pass it as `base_url` explicitly; the client has no default server.
 DOUYIN_OPEN_API = "https://open.douyin.com"
@@ -59,7 +59,7 @@ class DouyinClient(BillCalls):
         max_concurrency: requests in flight at once (all callers together).
         timeout: seconds per request (connect, send and read the whole answer).
         max_retries: retries of a failed request (0 = none); see
-            [`RetryPolicy`][douyin_async.retry.RetryPolicy].
+            [`RetryPolicy`][douyin_async.http.retry.RetryPolicy].
         session: your own `aiohttp.ClientSession`; the client will not close it.
         limiter: your own limiter(s), e.g. a Redis-backed one; overrides `rate_limit`.
         clock: unix-time source for the 90-day check (tests inject one).
@@ -68,15 +68,15 @@ class DouyinClient(BillCalls):
         invalid_records: `"raise"` (default) raises the first refused record as an
             [`InvalidRecordError`][douyin_async.errors.InvalidRecordError]; `"collect"` keeps
             the good records of a page and lists the refused ones in `page.rejected`.
-        transport: any [`Transport`][douyin_async.transport.Transport] instead of aiohttp
-            (a [`FakeTransport`][douyin_async.transport.FakeTransport] in tests).
+        transport: any [`Transport`][douyin_async.http.transport.Transport] instead of aiohttp
+            (a [`FakeTransport`][douyin_async.http.transport.FakeTransport] in tests).
         ssl: passed to aiohttp (an `ssl.SSLContext` for a private CA). Verification is on.
         cache: pages for `fetch_page` and the streams (not `pull()`): a TTL in seconds, or a
-            [`PageCache`][douyin_async.cache.PageCache]. Off by default.
+            [`PageCache`][douyin_async.webapp.cache.PageCache]. Off by default.
         single_flight: identical `fetch_page` calls in flight share one request (on).
         max_queue_wait: seconds a call may wait for a slot before it raises
             [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] (None: no limit).
-        lanes: the [`LanePolicy`][douyin_async.lanes.LanePolicy] of views and pulls.
+        lanes: the [`LanePolicy`][douyin_async.webapp.lanes.LanePolicy] of views and pulls.
     """
 
     def __init__(

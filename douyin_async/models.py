@@ -2,7 +2,7 @@
 
 Queries validate on construction and raise
 [`InvalidParameterError`][douyin_async.errors.InvalidParameterError], so a bad query never
-reaches the network. Records are decoded by ``douyin_async.converters``; they are slotted
+reaches the network. Records are decoded by ``douyin_async.decode.converter``; they are slotted
 (one small object each, no ``__dict__``, no weak references) and pickle.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import attrs
 
+from .api.pagination import is_last_page
 from .errors import InvalidParameterError, InvalidRecordError
-from .pagination import is_last_page
 
 #: The API refuses publish windows longer than this (end - start, in seconds).
 MAX_WINDOW_SECONDS = 30 * 86400
@@ -70,7 +70,7 @@ class VideoDailyData:
     ``billing_gmv_1d``, ``billing_refund_gmv_1d``, ``feed_ad_share_cost_1d``,
     ``expected_profit``, ``gmv_1d`` and ``refund_gmv_1d`` are ``0`` when missing or null;
     ``client_name`` and ``date`` are ``None`` when missing or null. The other nine fields are
-    required. ``douyin_async.converters`` states the decoding rules. Records are slotted:
+    required. ``douyin_async.decode.converter`` states the decoding rules. Records are slotted:
     no `__dict__`, no weak references.
     """
 

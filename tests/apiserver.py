@@ -36,7 +36,7 @@ def video(i: int, *, pascal: bool = True) -> dict[str, Any]:
     }
     if pascal:
         return rec
-    from douyin_async.converters import VIDEO_PASCAL_KEYS
+    from douyin_async.decode.converter import VIDEO_PASCAL_KEYS
 
     back = {v: k for k, v in VIDEO_PASCAL_KEYS.items()}
     return {back[k]: v for k, v in rec.items()}

@@ -5,7 +5,8 @@ no persistence (``--save '' --appendonly no``), and stops it afterwards. The fix
 ``redis_server`` (one per test module) and ``redis_client`` (a fresh, flushed client per test)
 fail, rather than skip, when the binary is missing.
 
-``run_load()`` drives the sandbox through :class:`~douyin_async.redis_limiter.RedisRateLimiter`
+``run_load()`` drives the sandbox through
+:class:`~douyin_async.pacing.redis_limiter.RedisRateLimiter`
 from worker processes (this file, run as a script) and reads the figures off the sandbox's
 request log. Used by ``tests/test_redis_scale.py`` and ``benchmarks/bench_redis.py``.
 """
@@ -219,7 +220,7 @@ def run_load(
     """Run ``processes`` worker processes, each pulling for every one of ``apps`` apps with
     ``tasks`` tasks per app for ``seconds``, against a sandbox (own thread, default cap of
     ``rate`` per token) and one Redis. Every app has its own token and limiter key."""
-    from douyin_async.ratelimit import DEFAULT_MARGIN
+    from douyin_async.pacing.limiter import DEFAULT_MARGIN
     from douyin_async.sandbox import SandboxConfig, ThreadedSandbox, fingerprint, max_in_window
 
     tokens = app_tokens(apps)
@@ -285,7 +286,7 @@ async def _worker(args: argparse.Namespace) -> dict[str, Any]:
     import aiohttp
 
     from douyin_async import DouyinClient, DouyinError, TalentMediaQuery
-    from douyin_async.redis_limiter import RedisRateLimiter, connect
+    from douyin_async.pacing.redis_limiter import RedisRateLimiter, connect
 
     tokens = app_tokens(args.apps)
     errors: list[str] = []

@@ -6,7 +6,11 @@ import asyncio
 
 import pytest
 
-from douyin_async.admission import (
+from douyin_async.errors import InvalidParameterError, QueueTimeoutError
+from douyin_async.pacing.limiter import PacedLimiter
+from douyin_async.sandbox import ManualClock
+from douyin_async.stats import ClientStats
+from douyin_async.webapp.admission import (
     BACKGROUND,
     INTERACTIVE,
     AdmissionQueue,
@@ -18,10 +22,6 @@ from douyin_async.admission import (
     queue_budget,
     retry_after,
 )
-from douyin_async.errors import InvalidParameterError, QueueTimeoutError
-from douyin_async.ratelimit import PacedLimiter
-from douyin_async.sandbox import ManualClock
-from douyin_async.stats import ClientStats
 
 
 class HeldLimiter:

@@ -9,9 +9,9 @@ import pickle
 import orjson
 import pytest
 
-from douyin_async.billcsv import BillCsvReader, detect_encoding
-from douyin_async.billlinks import bill_date_of, decode_bill_links, link_expiry
-from douyin_async.bills import SHANGHAI, BillFileError, BillRecord
+from douyin_async.bills.csv_reader import BillCsvReader, detect_encoding
+from douyin_async.bills.links import bill_date_of, decode_bill_links, link_expiry
+from douyin_async.bills.records import SHANGHAI, BillFileError, BillRecord
 from douyin_async.errors import (
     ApiError,
     InvalidParameterError,

@@ -23,7 +23,7 @@ from aiohttp import web
 from test_bills import csv_bytes, row
 from test_cli import run_until
 
-from douyin_async.bills import COLUMNS, SHANGHAI
+from douyin_async.bills.records import COLUMNS, SHANGHAI
 from douyin_async.sandbox import SandboxConfig, SandboxData, SubprocessSandbox
 
 TODAY = dt.datetime.now(SHANGHAI).date()
@@ -182,7 +182,7 @@ def test_progress_tells_bytes_and_rows(server: SubprocessSandbox, tmp_path: Path
 
 
 def test_quarantine_entries_name_the_file_the_row_and_the_raw_cells() -> None:
-    from douyin_async.billfiles import BillBatch
+    from douyin_async.bills.download import BillBatch
     from douyin_async.cli.bills import batch_rejects, unit_key
     from douyin_async.errors import InvalidRecordError
 

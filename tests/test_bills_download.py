@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from test_bills import BIG_ID, csv_bytes, row
 
-from douyin_async.billfiles import (
+from douyin_async.bills.download import (
     BillLinkExpiredError,
     BillProgress,
     DownloadPolicy,
@@ -21,11 +21,11 @@ from douyin_async.billfiles import (
     bill_records,
     cached_links,
 )
-from douyin_async.billlinks import BillLinks, link_expiry
-from douyin_async.bills import BillFileError
+from douyin_async.bills.links import BillLinks, link_expiry
+from douyin_async.bills.records import BillFileError
 from douyin_async.errors import InvalidRecordError, ServerError
-from douyin_async.retry import RetryPolicy
-from douyin_async.transport import AiohttpTransport
+from douyin_async.http.retry import RetryPolicy
+from douyin_async.http.transport import AiohttpTransport
 
 NOW = 1_790_000_000.0
 

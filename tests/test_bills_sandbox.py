@@ -13,19 +13,19 @@ import pytest
 from sandbox_helpers import NOW
 
 from douyin_async import DouyinClient, TaskVideoQuery
-from douyin_async.billfiles import (
+from douyin_async.bills.download import (
     BillProgress,
     DownloadPolicy,
     bill_records,
     cached_links,
 )
-from douyin_async.bills import COLUMNS, SHANGHAI, BillKind, BillRecord
+from douyin_async.bills.records import COLUMNS, SHANGHAI, BillKind, BillRecord
 from douyin_async.errors import ApiRetiredError, InvalidParameterError, PermissionDeniedError
-from douyin_async.ratelimit import PacedLimiter
-from douyin_async.retry import RetryPolicy
+from douyin_async.http.retry import RetryPolicy
+from douyin_async.http.transport import AiohttpTransport, FakeTransport, Response
+from douyin_async.pacing.limiter import PacedLimiter
 from douyin_async.sandbox import ManualClock, Sandbox, SandboxConfig
 from douyin_async.sandbox.requestlog import BILL_FILE, BILL_LINK
-from douyin_async.transport import AiohttpTransport, FakeTransport, Response
 
 DAY = (dt.datetime.fromtimestamp(NOW, SHANGHAI).date() - dt.timedelta(days=1)).isoformat()
 POLICY = DownloadPolicy(timeout=10, retry=RetryPolicy(max_retries=3, random=lambda: 0.0))

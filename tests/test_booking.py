@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from douyin_async.booking import MIN_TOLERANCE, RemoteClock, too_late
+from douyin_async.pacing.remote_clock import MIN_TOLERANCE, RemoteClock, too_late
 
 pytest_plugins = ["redis_server"]
 
@@ -41,7 +41,7 @@ def test_too_late_is_half_the_margin(late: float, margin: float, refused: bool) 
 
 
 async def test_a_caller_that_woke_too_late_books_again(redis_client: Any) -> None:
-    from douyin_async.redis_limiter import RedisRateLimiter
+    from douyin_async.pacing.redis_limiter import RedisRateLimiter
 
     calls: list[float] = []
 
@@ -57,7 +57,7 @@ async def test_a_caller_that_woke_too_late_books_again(redis_client: Any) -> Non
 
 
 async def test_a_punctual_caller_never_books_again(redis_client: Any) -> None:
-    from douyin_async.redis_limiter import RedisRateLimiter
+    from douyin_async.pacing.redis_limiter import RedisRateLimiter
 
     limiter = RedisRateLimiter(redis_client, app="punctual", rate=50)
     for _ in range(10):

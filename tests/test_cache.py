@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from douyin_async.cache import (
+from douyin_async.errors import InvalidParameterError
+from douyin_async.sandbox import ManualClock
+from douyin_async.webapp.cache import (
     MemoryPageCache,
     PageCache,
     RedisPageCache,
     as_cache,
     cache_key,
 )
-from douyin_async.errors import InvalidParameterError
-from douyin_async.sandbox import ManualClock
 
 pytest_plugins = ["redis_server"]  # the redis_server and redis_client fixtures
 
@@ -111,7 +111,7 @@ async def test_a_failing_redis_is_a_miss_not_an_error(caplog: pytest.LogCaptureF
             raise ConnectionError("refused")
 
     cache = RedisPageCache(Down(), ttl=10, app="app-1")
-    with caplog.at_level(logging.WARNING, logger="douyin_async.cache"):
+    with caplog.at_level(logging.WARNING, logger="douyin_async.webapp.cache"):
         await cache.set("k", b"v")
         assert await cache.get("k") is None
     assert cache.failures == 2 and cache.misses == 1

@@ -23,7 +23,7 @@ import orjson
 import pytest
 
 from douyin_async.cli.encoders import FORMULA_STARTS
-from douyin_async.converters import decode_talent_media, unstructure
+from douyin_async.decode.converter import decode_talent_media, unstructure
 from douyin_async.models import VideoDailyData
 from douyin_async.sandbox.config import SandboxConfig
 from douyin_async.sandbox.data import SandboxData

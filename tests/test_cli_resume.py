@@ -22,7 +22,7 @@ from douyin_async.cli.args import build_parser
 from douyin_async.cli.checkpoint import CheckpointWriter, plan_units, unit_key
 from douyin_async.cli.identity import checkpoint_params
 from douyin_async.cli.spec import build_spec
-from douyin_async.converters import decode_video, unstructure
+from douyin_async.decode.converter import decode_video, unstructure
 
 pytestmark = pytest.mark.slow
 

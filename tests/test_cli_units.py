@@ -317,7 +317,7 @@ def test_app_rows_keys_and_tables() -> None:
     query = TalentMediaQuery(plan_id=1, douyin_id="a")
     assert unit_key(query, "x") != unit_key(query, "y") != unit_key(query)
     assert unit_key(query, None) == unit_key(query)
-    from douyin_async.converters import decode_talent_media
+    from douyin_async.decode.converter import decode_talent_media
     from douyin_async.sandbox import SandboxConfig, SandboxData
 
     raw = next(iter(SandboxData(SandboxConfig()).talent_media(1, "a", 3)))

@@ -16,7 +16,7 @@ from douyin_async import (
     TalentMediaQuery,
     TaskVideoQuery,
 )
-from douyin_async.converters import decode_talent_media, decode_video
+from douyin_async.decode.converter import decode_talent_media, decode_video
 from douyin_async.sandbox import Sandbox, SandboxConfig
 
 DAY = 86400

@@ -14,7 +14,7 @@ import pytest
 from apiserver import media, video
 
 from douyin_async import TalentMedia, VideoDailyData
-from douyin_async.converters import (
+from douyin_async.decode.converter import (
     VIDEO_PASCAL_KEYS,
     converter,
     decode_talent_media,

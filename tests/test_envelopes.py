@@ -17,8 +17,8 @@ from douyin_async import (
     ResponseDecodeError,
     ServerError,
 )
-from douyin_async.endpoints import Answer, read_talent_media, read_task_videos
-from douyin_async.envelopes import open_envelope
+from douyin_async.api.endpoints import Answer, read_talent_media, read_task_videos
+from douyin_async.http.envelopes import open_envelope
 
 TV = "/api/match/v2/taskbox/query_task_video_daily_data/"
 TM = "/poi/common/plan/talent/media/list/"

@@ -114,7 +114,7 @@ def test_codes_of_the_common_status_code_page(code: int, name: str) -> None:
 
 def test_risk_control_backs_off_like_a_rate_limit_and_10008_renews() -> None:
     from douyin_async.errors import TOKEN_EXPIRED_CODES
-    from douyin_async.retry import RetryPolicy
+    from douyin_async.http.retry import RetryPolicy
 
     policy = RetryPolicy(random=lambda: 0.0)
     assert policy.delay(error_for_code(28001052, "稍后再试"), 0) == policy.rate_limit_floor

@@ -20,7 +20,7 @@ from douyin_async import (
     TaskVideoQuery,
 )
 from douyin_async.errors import ApiError, ClientClosedError, InvalidRecordError
-from douyin_async.transport import FakeTransport, Request, Response
+from douyin_async.http.transport import FakeTransport, Request, Response
 
 BASE = "http://api.test"
 NOW = int(time.time())
@@ -243,9 +243,9 @@ async def test_a_token_renewed_while_waiting_for_a_slot_is_the_one_sent() -> Non
 async def test_the_collector_is_paused_inside_a_step_only() -> None:
     """A chunk builds with the collector paused; between steps (at every await) and after
     the page it is as the program set it."""
-    from douyin_async.converters import video_records
-    from douyin_async.decoding import PageDecoder
-    from douyin_async.endpoints import TASK_VIDEOS
+    from douyin_async.api.decoding import PageDecoder
+    from douyin_async.api.endpoints import TASK_VIDEOS
+    from douyin_async.decode.converter import video_records
 
     inside: list[bool] = []
 
@@ -274,9 +274,9 @@ async def test_the_collector_is_paused_inside_a_step_only() -> None:
 async def test_the_parsed_records_are_let_go_chunk_by_chunk() -> None:
     """Each chunk's parsed records are released once built (not all when the page ends);
     the raw count stays."""
-    from douyin_async.converters import video_records
-    from douyin_async.decoding import PageDecoder
-    from douyin_async.endpoints import TASK_VIDEOS
+    from douyin_async.api.decoding import PageDecoder
+    from douyin_async.api.endpoints import TASK_VIDEOS
+    from douyin_async.decode.converter import video_records
 
     seen: list[list[Any]] = []
 
@@ -302,8 +302,8 @@ async def test_the_parsed_records_are_let_go_chunk_by_chunk() -> None:
 async def test_collect_mode_keeps_records_that_are_the_raw_values() -> None:
     """The bill-link answer's record is its raw `data`: letting go of the parsed chunk must
     not take it from the records."""
-    from douyin_async.decoding import PageDecoder
-    from douyin_async.endpoints import BILL_LINKS
+    from douyin_async.api.decoding import PageDecoder
+    from douyin_async.api.endpoints import BILL_LINKS
 
     body = orjson.dumps({"err_no": 0, "log_id": "L", "data": {"video_bill_link": "https://x"}})
     for mode in ("raise", "collect"):

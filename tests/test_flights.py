@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from douyin_async.errors import ServerError
-from douyin_async.flights import SingleFlight, flight_key
+from douyin_async.webapp.single_flight import SingleFlight, flight_key
 
 
 class Call:

@@ -11,12 +11,12 @@ from apiserver import video
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from douyin_async import decoding
-from douyin_async.decoding import PageDecoder
-from douyin_async.endpoints import TASK_VIDEOS, VIDEO_RECORDS_KEY
+from douyin_async.api import decoding
+from douyin_async.api.decoding import PageDecoder
+from douyin_async.api.endpoints import TASK_VIDEOS, VIDEO_RECORDS_KEY
+from douyin_async.decode.jsonsplit import split_array
 from douyin_async.errors import ApiError, InvalidRecordError, ResponseDecodeError
-from douyin_async.jsonsplit import split_array
-from douyin_async.transport import Response
+from douyin_async.http.transport import Response
 
 KEY = VIDEO_RECORDS_KEY
 

@@ -114,7 +114,7 @@ def test_records_follow_the_official_models_optional_fields() -> None:
     import typing
 
     from douyin_async import TalentMedia, VideoDailyData
-    from douyin_async.converters import talent_media_records, video_records
+    from douyin_async.decode.converter import talent_media_records, video_records
 
     def optional(decoder: object) -> set[str]:
         return {f.name for f in decoder.fields if f.kind.name.startswith("OPT")}  # type: ignore[attr-defined]

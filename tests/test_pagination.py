@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import pytest
 
-from douyin_async.pagination import PagePlan, stream_pages
+from douyin_async.api.pagination import PagePlan, stream_pages
 
 
 @attrs.frozen
@@ -177,7 +177,7 @@ async def test_leaving_early_cancels_in_flight_fetches() -> None:
     (2, 100, 5, False),
 ])
 def test_is_last_page_rules(page: int, raw: int, count: object, last: bool) -> None:
-    from douyin_async.pagination import is_last_page
+    from douyin_async.api.pagination import is_last_page
 
     assert is_last_page(page, raw, 100, count) is last
 
@@ -185,7 +185,7 @@ def test_is_last_page_rules(page: int, raw: int, count: object, last: bool) -> N
 @pytest.mark.parametrize(("value", "known"), [
     (None, None), (0, None), (-2, None), (3.0, None), (True, None), ("3", None), (3, 3)])
 def test_known_page_count(value: object, known: int | None) -> None:
-    from douyin_async.pagination import known_page_count
+    from douyin_async.api.pagination import known_page_count
 
     assert known_page_count(value) == known
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from douyin_async import InvalidParameterError, PacedLimiter
-from douyin_async.ratelimit import Slowdown
+from douyin_async.pacing.limiter import Slowdown
 
 #: One table for the widening rule, run against Slowdown here and against the Redis limiter's
 #: pause script in test_redis_limiter: (pause, max_factor, report times, applied, factors).
@@ -65,7 +65,7 @@ def test_slowdown_widens_once_per_pause_window(
 @pytest.mark.parametrize(("pause", "max_factor", "times", "applied", "factors"), WIDEN_CASES)
 def test_widen_rule_table(pause: float, max_factor: float, times: list[float],
                           applied: list[bool], factors: list[float]) -> None:
-    from douyin_async.ratelimit import widen
+    from douyin_async.pacing.limiter import widen
 
     factor: float = 1.0
     paused_at: float | None = None

@@ -11,9 +11,9 @@ from apiserver import media, video
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from douyin_async.converters import VIDEO_PASCAL_KEYS, talent_media_records, video_records
+from douyin_async.decode.converter import VIDEO_PASCAL_KEYS, talent_media_records, video_records
+from douyin_async.decode.decoder import RecordDecoder
 from douyin_async.errors import InvalidRecordError
-from douyin_async.records import RecordDecoder
 
 SNAKE_OF = {pascal: snake for snake, pascal in VIDEO_PASCAL_KEYS.items()}
 PASCAL_OF = dict(VIDEO_PASCAL_KEYS)

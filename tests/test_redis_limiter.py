@@ -21,8 +21,8 @@ from douyin_async import (
     TalentMediaQuery,
     TransportError,
 )
-from douyin_async.ratelimit import RateLimiter
-from douyin_async.redis_limiter import (
+from douyin_async.pacing.limiter import RateLimiter
+from douyin_async.pacing.redis_limiter import (
     ACQUIRE_SCRIPT,
     LimiterTimeoutError,
     RedisLimiterError,

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from douyin_async.errors import ClientClosedError, ResponseDecodeError, TransportError
-from douyin_async.transport import AiohttpTransport, FakeTransport, Request, Response
+from douyin_async.http.transport import AiohttpTransport, FakeTransport, Request, Response
 
 
 async def _handler(request: web.Request) -> web.StreamResponse:

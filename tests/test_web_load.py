@@ -16,9 +16,9 @@ from douyin_async import (
     TalentMediaQuery,
     TaskVideoQuery,
 )
-from douyin_async.cache import MemoryPageCache, RedisPageCache
 from douyin_async.errors import QueueTimeoutError
 from douyin_async.sandbox import ManualClock, Sandbox, SandboxConfig
+from douyin_async.webapp.cache import MemoryPageCache, RedisPageCache
 
 pytest_plugins = ["redis_server"]
 

@@ -22,10 +22,10 @@ import aiohttp
 import attrs
 import orjson
 
-from ..envelopes import HIDDEN_BODY, as_count, open_envelope
 from ..errors import ResponseDecodeError
-from ..transport import AiohttpTransport, Request
-from ..transport import Transport as HttpTransport
+from ..http.envelopes import HIDDEN_BODY, as_count, open_envelope
+from ..http.transport import AiohttpTransport, Request
+from ..http.transport import Transport as HttpTransport
 from .base import Token
 
 CLIENT_TOKEN_ENDPOINT = "/oauth/client_token/"
@@ -36,11 +36,11 @@ AUTHORIZER_TOKEN_ENDPOINT = "/api/tpapp/v2/auth/get_auth_token/"
 @attrs.frozen
 class Transport:
     """How a provider reaches the token endpoints: through the package's one
-    [`Transport`][douyin_async.transport.Transport] seam.
+    [`Transport`][douyin_async.http.transport.Transport] seam.
 
     `session`: an `aiohttp.ClientSession` to use (never closed by the provider); without one,
     each token request opens and closes its own (tokens are requested rarely). `http`: any
-    transport instead (a [`FakeTransport`][douyin_async.transport.FakeTransport] in tests).
+    transport instead (a [`FakeTransport`][douyin_async.http.transport.FakeTransport] in tests).
     `timeout`: seconds per token request. `ssl`: passed to aiohttp.
     """
 

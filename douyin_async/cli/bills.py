@@ -24,12 +24,12 @@ import attrs
 import orjson
 
 from ..auth import TokenProvider
-from ..billfiles import BillBatch, BillProgress, DownloadPolicy
-from ..billlinks import bill_date_of
-from ..bills import BillKind, BillRecord
+from ..bills.download import BillBatch, BillProgress, DownloadPolicy
+from ..bills.links import bill_date_of
+from ..bills.records import BillKind, BillRecord
 from ..client import DouyinClient
 from ..errors import InvalidParameterError
-from ..retry import RetryPolicy
+from ..http.retry import RetryPolicy
 from .checkpoint import CheckpointState
 from .credentials import token_source
 from .dates import parse_billing_dates

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from ..days import BEIJING
 from ..models import MAX_START_AGE_SECONDS
 from .exits import USAGE, CliError
 
@@ -30,7 +31,7 @@ DATE_OPTIONS = frozenset({"--billing-date", "--published-from", "--published-to"
 #: Longest billing-date range one command accepts.
 MAX_BILLING_DAYS = 366
 #: Billing dates are days of the platform's zone (China, UTC+8).
-PLATFORM_ZONE = dt.timezone(dt.timedelta(hours=8), "UTC+8")
+PLATFORM_ZONE = BEIJING
 DAY_FORMS = "YYYY-MM-DD, today, yesterday or -Nd"
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import attrs
 import orjson
 
-from ..bills import BillRecord
-from ..converters import unstructure
+from ..bills.records import BillRecord
+from ..decode.converter import unstructure
 from ..models import Page, TalentMedia, TalentMediaPage, TaskVideoPage, VideoDailyData
 
 

@@ -2,7 +2,7 @@
 
 A pull runs one [`DouyinClient`][douyin_async.DouyinClient] per app (one app unless
 ``--apps``), all on one aiohttp session, each with its own limiter: paced in the process, or
-with ``--redis-url`` a [`RedisRateLimiter`][douyin_async.redis_limiter.RedisRateLimiter]
+with ``--redis-url`` a [`RedisRateLimiter`][douyin_async.pacing.redis_limiter.RedisRateLimiter]
 shared with other processes. The pages of every app merge into the one output as they arrive.
 """
 
@@ -19,11 +19,11 @@ from typing import Any, TextIO
 import aiohttp
 import attrs
 
+from ..api.pagination import merge
 from ..auth import TokenProvider
 from ..client import DouyinClient
 from ..errors import DouyinError, InvalidParameterError
 from ..models import MAX_START_AGE_SECONDS, Page, Query, TalentMediaPage
-from ..pagination import merge
 from .checkpoint import CheckpointState, describe_unit, plan_units, unit_key
 from .credentials import app_token_source, quota_name, token_source
 from .embedded import embedded_sandbox

@@ -40,10 +40,11 @@ def _scrub(text: str, url: str) -> str:
 
 
 def redis_module() -> Any:
-    """[`douyin_async.redis_limiter`][douyin_async.redis_limiter], or a usage error naming the
+    """[`douyin_async.pacing.redis_limiter`][douyin_async.pacing.redis_limiter], or a usage error
+    naming the
     extra to install."""
     try:
-        from .. import redis_limiter
+        from ..pacing import redis_limiter
     except ImportError:
         raise CliError("--redis-url needs the redis package: "
                        "pip install 'douyin-async[redis]'", USAGE) from None
@@ -51,9 +52,9 @@ def redis_module() -> Any:
 
 
 async def open_redis(url: str) -> Any:
-    """A Redis client for the limiters (see [`connect`][douyin_async.redis_limiter.connect]),
+    """A Redis client for the limiters (see [`connect`][douyin_async.pacing.redis_limiter.connect]),
     checked with a PING. Raises
-    [`RedisLimiterError`][douyin_async.redis_limiter.RedisLimiterError] (exit code 7) when
+    [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError] (exit code 7) when
     Redis cannot be reached; no request is sent then."""
     module = redis_module()
     from redis.exceptions import RedisError

@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from ..days import BEIJING
 from .checkpoint import CheckpointState
 from .encoders import gzip_encoder, jsonl_encoder
 from .exits import FILES, USAGE, CliError
@@ -36,7 +37,7 @@ from .rows import Table, column_kinds, fixed_values
 from .sinks import FileOutput, conflict
 
 #: China Standard Time; Asia/Shanghai has kept UTC+8 without daylight saving since 1991.
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+SHANGHAI = BEIJING
 #: Data rows per sheet (Excel's limit is 1,048,576 rows, the header included).
 MAX_ROWS = 1_048_575
 

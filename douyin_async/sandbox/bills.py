@@ -25,10 +25,10 @@ from typing import Any, Literal
 
 import attrs
 
+from ..days import BEIJING
 from .config import SandboxConfig
 from .hashing import Hasher
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
 BillKind = Literal["video", "live"]
 KINDS = ("video", "live")
 
@@ -230,7 +230,7 @@ def _decode(header: str, text: str) -> Any:
     if header in INT_HEADERS:
         return int(text)
     if header in TIME_HEADERS:
-        return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA)
+        return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
     if header == "账单统计日期":
         return dt.date.fromisoformat(text)
     return text

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
+from ..days import BEIJING
 
 RATE_LIMITED = 28003018
 RATE_LIMITED_MESSAGE = "请求频率过高"
@@ -37,7 +37,7 @@ SUB_MESSAGES = {MEDIA_NO_PERMISSION_SUB: "没有发布/修改通用佣金计划�
 
 def log_id(now: float, noise: int) -> str:
     """A log id like the API's: local time to the second, then 20 upper-case hex digits."""
-    stamp = dt.datetime.fromtimestamp(now, CHINA).strftime("%Y%m%d%H%M%S")
+    stamp = dt.datetime.fromtimestamp(now, BEIJING).strftime("%Y%m%d%H%M%S")
     return f"{stamp}{noise & (2**80 - 1):020X}"
 
 
@@ -110,4 +110,4 @@ def token_answer(code: int, message: str, data: dict[str, Any]) -> bytes:
 
 def data_date(now: float) -> str:
     """The talent-media ``date`` (data production day): yesterday, Asia/Shanghai."""
-    return (dt.datetime.fromtimestamp(now, CHINA).date() - dt.timedelta(days=1)).isoformat()
+    return (dt.datetime.fromtimestamp(now, BEIJING).date() - dt.timedelta(days=1)).isoformat()

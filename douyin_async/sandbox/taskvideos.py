@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 
+from ..days import BEIJING
 from .config import SandboxConfig
 from .hashing import Hasher, split
 from .names import (
@@ -37,7 +38,6 @@ from .names import (
 from .realism import RealisticVideos, expected_fields
 
 HOUR = 3600
-CHINA = dt.timezone(dt.timedelta(hours=8))
 _HOUR_CACHE_LIMIT = 200_000
 _TASK_EPOCH = 1_690_000_000
 
@@ -176,7 +176,7 @@ class TaskVideoPopulation:
     def _bounds(self, billing_date: dt.date, start: int, end: int) -> tuple[int, int]:
         if self.config.published_before_billing_only:
             cutoff = dt.datetime.combine(billing_date + dt.timedelta(days=1), dt.time(),
-                                         tzinfo=CHINA)
+                                         tzinfo=BEIJING)
             end = min(end, int(cutoff.timestamp()) - 1)
         return max(start, 0), end
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from ..days import BEIJING
 from .data import parse_billing_date
 from .talentmedia import CONTENT_TYPES
 
@@ -36,7 +37,6 @@ MEDIA_INVALID_PARAMS = 2100005
 MEDIA_INVALID_PARAMS_SUB = 110001
 
 BILL_DAYS = 180
-CHINA = dt.timezone(dt.timedelta(hours=8))
 
 MAX_WINDOW_SECONDS = 30 * 86400
 MAX_START_AGE_SECONDS = 90 * 86400
@@ -169,7 +169,7 @@ def parse_talent_media(body: Any) -> TalentMediaRequest:
 
 def china_today(now: float) -> dt.date:
     """The date at ``now`` in Asia/Shanghai."""
-    return dt.datetime.fromtimestamp(now, CHINA).date()
+    return dt.datetime.fromtimestamp(now, BEIJING).date()
 
 
 def parse_bill_link(body: Any, now: float) -> dt.date:

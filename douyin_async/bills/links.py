@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-from .bills import SHANGHAI, BillKind
-from .envelopes import open_envelope, shape_error
-from .errors import InvalidParameterError
+from ..errors import InvalidParameterError
+from ..http.envelopes import open_envelope, shape_error
+from .records import SHANGHAI, BillKind
 
 #: Developer and agency endpoints of the bill links.
 BILL_LINK_ENDPOINT = "/api/match/v2/taskbox/query_bill_link/"
@@ -28,7 +28,8 @@ MAX_BILL_AGE_DAYS = 180
 
 def bill_date_of(value: object, now: float) -> dt.date:
     """A settlement date, checked: a `datetime.date` or `'YYYY-MM-DD'`, before today and at
-    most [`MAX_BILL_AGE_DAYS`][douyin_async.billlinks.MAX_BILL_AGE_DAYS] days back (both in Beijing
+    most [`MAX_BILL_AGE_DAYS`][douyin_async.bills.links.MAX_BILL_AGE_DAYS] days back (both in
+    Beijing
     time at unix time `now`). Raises
     [`InvalidParameterError`][douyin_async.errors.InvalidParameterError]."""
     if isinstance(value, str):

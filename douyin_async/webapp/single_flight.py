@@ -1,12 +1,14 @@
 """Single flight: identical requests in flight share one API call.
 
 Fifty viewers of the same page at the same moment need one answer, not fifty requests of a
-budget of ten per second. [`SingleFlight`][douyin_async.flights.SingleFlight] runs the first
+budget of ten per second. [`SingleFlight`][douyin_async.webapp.single_flight.SingleFlight] runs the
+first
 call for a key as a task of its own; every identical call that arrives while it is in flight
 waits for that task and gets the same answer, or the same error.
 
 Keys name what the request asks for (the endpoint and the exact request body, see
-[`flight_key`][douyin_async.flights.flight_key]); one client serves one app, so a client's
+[`flight_key`][douyin_async.webapp.single_flight.flight_key]); one client serves one app, so a
+client's
 table never mixes apps. Keys never contain the access token.
 
 Cancellation: each waiter may leave (its own deadline, a closed browser) without affecting

@@ -3,7 +3,7 @@
 The limiter spends the cap (one request per ``spacing`` seconds); this module decides *who*
 gets the next slot and refuses, at once, a call that cannot get one within its budget.
 
-[`AdmissionQueue`][douyin_async.admission.AdmissionQueue] lets one waiter at a time into the
+[`AdmissionQueue`][douyin_async.webapp.admission.AdmissionQueue] lets one waiter at a time into the
 limiter's ``acquire()`` (the *gate*), so it knows every waiter's position: a new call with
 ``ahead`` grants before it waits about ``ahead x spacing`` seconds, plus what is left of a
 shared pause after a rate-limit answer. A call whose estimate exceeds its budget raises
@@ -12,12 +12,12 @@ it queues: it never holds a connection or a slot. A queued call whose budget run
 (a pause started behind it) leaves the queue with the same error, still before any request.
 
 Two lanes, ``"interactive"`` (views, the default) and ``"background"`` (``pull()``), share
-the gate by weighted round-robin ([`LanePolicy`][douyin_async.lanes.LanePolicy]): while
+the gate by weighted round-robin ([`LanePolicy`][douyin_async.webapp.lanes.LanePolicy]): while
 both have waiters, at most ``background_burst`` background grants come between two
 interactive ones, and background gets ``background_burst`` of every
 ``interactive_burst + background_burst`` grants. A lane alone gets every slot.
 
-The decisions are the pure functions of [`lanes`][douyin_async.lanes]; only the gate
+The decisions are the pure functions of [`lanes`][douyin_async.webapp.lanes]; only the gate
 awaits.
 """
 
@@ -32,7 +32,8 @@ from typing import Any
 
 import attrs
 
-from .errors import InvalidParameterError, QueueTimeoutError
+from ..errors import InvalidParameterError, QueueTimeoutError
+from ..pacing.limiter import PacedLimiter, RateLimiter
 from .lanes import (
     BACKGROUND,
     INTERACTIVE,
@@ -44,7 +45,6 @@ from .lanes import (
     queue_budget,
     retry_after,
 )
-from .ratelimit import PacedLimiter, RateLimiter
 
 
 def pacing_of(limiter: RateLimiter) -> tuple[float, float]:
@@ -211,7 +211,7 @@ class AdmissionQueue:
                    budget: float | None = None, endpoint: str = "",
                    concurrency: asyncio.Semaphore | None = None) -> AsyncIterator[None]:
         """``async with queue.slot(...)``:
-        [`acquire`][douyin_async.admission.AdmissionQueue.acquire], then hold the
+        [`acquire`][douyin_async.webapp.admission.AdmissionQueue.acquire], then hold the
         ``concurrency`` unit until the block ends."""
         await self.acquire(limiter, priority=priority, budget=budget, endpoint=endpoint,
                            concurrency=concurrency)

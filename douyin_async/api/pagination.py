@@ -1,6 +1,6 @@
 """Page plans (pure) and the drivers that stream pages in order and merge streams.
 
-A [`PagePlan`][douyin_async.pagination.PagePlan] decides which pages to ask for next. Talent
+A [`PagePlan`][douyin_async.api.pagination.PagePlan] decides which pages to ask for next. Talent
 media tells its ``page_count`` on page 1, so the rest can all be asked at once. Task videos
 have no total: the last page is the first short one, so after a full page 1 the plan fetches
 ahead speculatively, doubling the window while pages keep coming back full. A one-page answer
@@ -8,9 +8,9 @@ costs exactly one request; pages asked past the end are counted as wasted. Which
 last is decided by one function,
 `is_last_page`, which the pages' ``is_last`` use too.
 
-[`stream_pages`][douyin_async.pagination.stream_pages] runs a plan against any ``fetch``
+[`stream_pages`][douyin_async.api.pagination.stream_pages] runs a plan against any ``fetch``
 coroutine and yields pages in page order; memory holds at most ``max_ahead`` pages (in flight
-or waiting for their turn). [`merge`][douyin_async.pagination.merge] runs many producers and
+or waiting for their turn). [`merge`][douyin_async.api.pagination.merge] runs many producers and
 yields what they put; neither ever ends quietly short.
 """
 
@@ -37,7 +37,7 @@ def is_last_page(page: int, raw_count: int, page_size: int, page_count: object =
 
     ``raw_count`` counts the records the server sent (refused ones included). A short page
     (fewer than ``page_size``) is the last, unless a known ``page_count`` (see
-    [`known_page_count`][douyin_async.pagination.known_page_count]) says more pages follow.
+    [`known_page_count`][douyin_async.api.pagination.known_page_count]) says more pages follow.
     A full page never is the last, whatever ``page_count`` says: a full page that claims to
     be at or past the end is not trusted and the next page is asked for, so that a wrong
     total can cost requests but never ends a query quietly short.

@@ -3,7 +3,7 @@
 Each ``Kind`` has two functions that follow the same rule: one for a single value (the
 reference, used per record) and one for a whole column (the batch path), which checks the
 column at once with C-level builtins and answers ``None`` when any value in it needs a closer
-look. The rules are listed in ``douyin_async.converters``.
+look. The rules are listed in ``douyin_async.decode.converter``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The download is not an Open Platform request: it takes no limiter slot, never sends the access
 token (the signed link is its only credential) and has its own timeout (the longest silence
-between two chunks) and retries ([`DownloadPolicy`][douyin_async.billfiles.DownloadPolicy]).
+between two chunks) and retries ([`DownloadPolicy`][douyin_async.bills.download.DownloadPolicy]).
 
 After a failed transfer (a cut, a reset, a timeout, a 5xx or 429 from the file host) the
 download continues where it stopped:
@@ -31,10 +31,7 @@ from typing import Literal
 
 import attrs
 
-from .billcsv import BillCsvReader
-from .billlinks import BillLinks
-from .bills import KEY_COLUMNS, BillFileError, BillKind, BillRecord
-from .errors import (
+from ..errors import (
     BillLinkExpiredError,
     DouyinError,
     InvalidParameterError,
@@ -42,8 +39,11 @@ from .errors import (
     ResponseDecodeError,
     error_for_status,
 )
-from .retry import RetryPolicy
-from .transport import Request, Transport
+from ..http.retry import RetryPolicy
+from ..http.transport import Request, Transport
+from .csv_reader import BillCsvReader
+from .links import BillLinks
+from .records import KEY_COLUMNS, BillFileError, BillKind, BillRecord
 
 #: `links(refresh)`: the bill links of the file (`refresh=True`: ask the platform anew).
 LinkSource = Callable[[bool], Awaitable[BillLinks]]
@@ -297,7 +297,7 @@ async def bill_records(transport: Transport, links: LinkSource, bill_date: str,
                        ) -> AsyncGenerator[BillRecord, None]:
     """The records of one bill file, one by one, streamed; a bad row raises its
     [`InvalidRecordError`][douyin_async.errors.InvalidRecordError] (use
-    [`bill_batches`][douyin_async.billfiles.bill_batches] to collect bad rows instead)."""
+    [`bill_batches`][douyin_async.bills.download.bill_batches] to collect bad rows instead)."""
     batches = bill_batches(transport, links, bill_date, kind, start_row=start_row,
                            policy=policy, progress=progress, clock=clock, sleep=sleep)
     try:
@@ -310,7 +310,7 @@ async def bill_records(transport: Transport, links: LinkSource, bill_date: str,
 
 def cached_links(fetch: Callable[[], Awaitable[BillLinks]],
                  first: BillLinks | None = None) -> LinkSource:
-    """A [`LinkSource`][douyin_async.billfiles.LinkSource] over a bill-link request: the
+    """A [`LinkSource`][douyin_async.bills.download.LinkSource] over a bill-link request: the
     links already in hand (or fetched once), and a fresh request when asked to refresh."""
     held = [first]
 

@@ -4,7 +4,7 @@ A 10,000-record page takes tens of milliseconds to parse and structure. Pages de
 time (others wait their turn, so memory holds one page being built), and the decoder yields to
 the event loop before each step, so other tasks (a web app's handlers) never wait for more
 than one of them. The steps: the JSON parse, cut into pieces of about `piece_bytes` where the
-answer allows it (see `douyin_async.jsonsplit`: the same records and the same errors as one
+answer allows it (see `douyin_async.decode.jsonsplit`: the same records and the same errors as one
 parse), then each chunk of records.
 
 Each of these steps runs with the cyclic garbage collector paused, and puts it back as it
@@ -30,11 +30,11 @@ from typing import Any, Literal
 
 import orjson
 
+from ..decode.jsonsplit import split_array
+from ..errors import DouyinError, InvalidParameterError, InvalidRecordError
+from ..http.envelopes import open_envelope
+from ..http.transport import Response
 from .endpoints import Answer, Endpoint
-from .envelopes import open_envelope
-from .errors import DouyinError, InvalidParameterError, InvalidRecordError
-from .jsonsplit import split_array
-from .transport import Response
 
 InvalidRecords = Literal["raise", "collect"]
 

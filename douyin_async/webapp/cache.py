@@ -6,13 +6,13 @@ and spend the cap on pages nobody has seen yet.
 
 What is cached is the *answer body* of a successful request (the JSON bytes the server
 sent), under a key made of the app, the endpoint and the exact request body
-([`cache_key`][douyin_async.cache.cache_key]), never the access token. A hit is decoded like
+([`cache_key`][douyin_async.webapp.cache.cache_key]), never the access token. A hit is decoded like
 a fresh answer, so a cached page is the same typed page, and nothing but bytes ever crosses
 Redis (no pickle: a shared cache never feeds code to its readers). Errors are never cached:
 the client stores an answer only after it decoded as a page.
 
-[`MemoryPageCache`][douyin_async.cache.MemoryPageCache] keeps entries in the process (LRU,
-bounded, clock injected for tests); [`RedisPageCache`][douyin_async.cache.RedisPageCache]
+[`MemoryPageCache`][douyin_async.webapp.cache.MemoryPageCache] keeps entries in the process (LRU,
+bounded, clock injected for tests); [`RedisPageCache`][douyin_async.webapp.cache.RedisPageCache]
 shares them between the processes of a deployment, with Redis expiring them. A cache is an
 optimisation: when Redis fails, the lookup is a miss (logged) and the request goes out.
 """
@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from .errors import InvalidParameterError
+from ..errors import InvalidParameterError
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +120,9 @@ class RedisPageCache:
 
     Args:
         redis: a ``redis.asyncio.Redis`` client (your own, left open), or a URL; a URL gets
-            a client made by ``douyin_async.redis_limiter.connect()`` (RESP2
+            a client made by ``douyin_async.pacing.redis_limiter.connect()`` (RESP2
             explicitly, since redis-py 8 defaults to RESP3), closed by
-            [`aclose`][douyin_async.cache.RedisPageCache.aclose].
+            [`aclose`][douyin_async.webapp.cache.RedisPageCache.aclose].
         ttl: seconds an answer stays fresh.
         app: the app the cached pages belong to; use the same name in every process of the
             app (for example its client key), and different names for different apps.
@@ -138,7 +138,7 @@ class RedisPageCache:
         self.prefix = prefix
         self._owns_redis = isinstance(redis, str)
         if isinstance(redis, str):
-            from .redis_limiter import connect
+            from ..pacing.redis_limiter import connect
 
             redis = connect(redis)
         self.redis = redis

@@ -1,18 +1,21 @@
-"""Bill files: the [`BillRecord`][douyin_async.bills.BillRecord] model, the one header table and
+"""Bill files: the [`BillRecord`][douyin_async.bills.records.BillRecord] model, the one header
+table and
 the row decoder. Pure: values in, values out.
 
 The platform's zone is Asia/Shanghai (Beijing time). China has kept UTC+8 without daylight
 saving since 1991, so every time in a bill file since then is exactly UTC+8:
-[`SHANGHAI`][douyin_async.bills.SHANGHAI] is a fixed-offset `tzinfo` named "Asia/Shanghai",
+[`SHANGHAI`][douyin_async.bills.records.SHANGHAI] is a fixed-offset `tzinfo` named "Asia/Shanghai",
 which needs no tz database (`zoneinfo` would need the `tzdata` package on Windows and on slim
 images, for the same answer).
 
-Cells are decoded by the header table [`COLUMNS`][douyin_async.bills.COLUMNS] (Chinese header
+Cells are decoded by the header table [`COLUMNS`][douyin_async.bills.records.COLUMNS] (Chinese
+header
 -> snake_case field and kind). Headers are matched after NFKC normalisation (full-width
 brackets and colons read as ASCII) with blanks removed, so `（单位：分）` and `(单位:分)` are
 one header. Columns the table does not know are kept, as text, in
-[`BillRecord.extra`][douyin_async.bills.BillRecord]. An empty cell of a known column reads as
-`None`; the key columns ([`KEY_COLUMNS`][douyin_async.bills.KEY_COLUMNS]) must be present in
+[`BillRecord.extra`][douyin_async.bills.records.BillRecord]. An empty cell of a known column reads
+as
+`None`; the key columns ([`KEY_COLUMNS`][douyin_async.bills.records.KEY_COLUMNS]) must be present in
 the header and filled in every row.
 """
 
@@ -28,11 +31,12 @@ from typing import Any, Literal
 import attrs
 import orjson
 
-from .errors import BillFileError, InvalidRecordError
-from .models import EMPTY_EXTRA
+from ..days import BEIJING
+from ..errors import BillFileError, InvalidRecordError
+from ..models import EMPTY_EXTRA
 
 #: Beijing time: UTC+8, no daylight saving since 1991 (exact for every bill file).
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+SHANGHAI = BEIJING
 
 BillKind = Literal["video", "live"]
 
@@ -43,7 +47,7 @@ BillKind = Literal["video", "live"]
 @attrs.frozen(slots=True)
 class BillRecord:
     """One row of a bill file. Money is integer fen, ids and counts exact ints, times aware
-    datetimes in Beijing time ([`SHANGHAI`][douyin_async.bills.SHANGHAI]).
+    datetimes in Beijing time ([`SHANGHAI`][douyin_async.bills.records.SHANGHAI]).
 
     `*_1d` fields are the settlement day's values (the fields of
     [`VideoDailyData`][douyin_async.models.VideoDailyData] of the same name), `*_total` the
@@ -87,13 +91,14 @@ class BillRecord:
 
 
 #: The one header table: Chinese header -> (field of
-#: [`BillRecord`][douyin_async.bills.BillRecord], kind), read from `bill_columns.json` beside
+#: [`BillRecord`][douyin_async.bills.records.BillRecord], kind), read from `bill_columns.json`
+#: beside
 #: this module. Kinds: `int` (ids, counts, fen), `str`, `date`, `datetime`. Some fields have
 #: more than one spelling (the cumulative headers are not confirmed); a header matches after
 #: NFKC normalisation, blanks removed.
 COLUMNS: dict[str, tuple[str, str]] = {
     header: (field, kind) for header, (field, kind)
-    in orjson.loads(files("douyin_async").joinpath("bill_columns.json").read_bytes()).items()
+    in orjson.loads(files(__package__).joinpath("columns.json").read_bytes()).items()
 }
 
 #: Columns a file must have (by field), per kind: without them its rows identify nothing.
@@ -151,9 +156,9 @@ _REASONS = {"int": "not an integer", "date": "not a date (YYYY-MM-DD)",
 class RowDecoder:
     """Rows of one bill file (its header decides the columns) -> records.
 
-    Raises [`BillFileError`][douyin_async.bills.BillFileError] at construction when a key
+    Raises [`BillFileError`][douyin_async.bills.records.BillFileError] at construction when a key
     column is missing or two columns name the same field.
-    [`decode`][douyin_async.bills.RowDecoder.decode] raises an
+    [`decode`][douyin_async.bills.records.RowDecoder.decode] raises an
     [`InvalidRecordError`][douyin_async.errors.InvalidRecordError] for a bad row (`index` is
     the row number, 1 for the first row after the header; `record` the row's cells).
     """

@@ -10,7 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncGenerator, Callable
 
-from .billfiles import (
+from ..api.endpoints import AGENCY_BILL_LINKS, BILL_LINKS
+from ..api.executor import Executor
+from ..errors import InvalidParameterError
+from ..http.transport import Transport
+from ..models import positive_int
+from .download import (
     BillBatch,
     BillProgress,
     DownloadPolicy,
@@ -19,13 +24,8 @@ from .billfiles import (
     bill_records,
     cached_links,
 )
-from .billlinks import BillLinks, bill_date_of, bill_link_body
-from .bills import BillKind, BillRecord
-from .endpoints import AGENCY_BILL_LINKS, BILL_LINKS
-from .errors import InvalidParameterError
-from .executor import Executor
-from .models import positive_int
-from .transport import Transport
+from .links import BillLinks, bill_date_of, bill_link_body
+from .records import BillKind, BillRecord
 
 
 class BillCalls:
@@ -63,13 +63,13 @@ class BillCalls:
                      kind: BillKind = "video", start_row: int = 0, batch_rows: int = 5000,
                      policy: DownloadPolicy | None = None,
                      progress: BillProgress | None = None) -> AsyncGenerator[BillBatch, None]:
-        """The rows of a bill file in [`BillBatch`][douyin_async.billfiles.BillBatch]es,
+        """The rows of a bill file in [`BillBatch`][douyin_async.bills.download.BillBatch]es,
         streamed: the file is downloaded in chunks and parsed as they arrive, so memory stays
         flat whatever its size. Bad rows follow the client's `invalid_records` rule (raised,
         or listed in each batch's `rejected`).
 
         The download is not an API request: no limiter slot, no token, its own `policy`
-        ([`DownloadPolicy`][douyin_async.billfiles.DownloadPolicy]: timeout, retries; a cut
+        ([`DownloadPolicy`][douyin_async.bills.download.DownloadPolicy]: timeout, retries; a cut
         transfer resumes with HTTP Range where the file host allows it). An expired link is
         asked for again once. `start_row` skips rows already read (a resumed pull).
         """

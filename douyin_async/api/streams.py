@@ -1,12 +1,12 @@
 """Streams of pages: one query's pages in page order, and many queries at once (a pull).
 
 A query is first cut into unit queries (task-video windows of at most 30 days). Each unit's
-pages come from [`stream_pages`][douyin_async.pagination.stream_pages], fetched ahead as far as
+pages come from [`stream_pages`][douyin_async.api.pagination.stream_pages], fetched ahead as far as
 its endpoint allows: a talent-media answer says how many pages there are, so all may be asked
 at once; a task-video answer does not, so a stream asks as many pages ahead as fill the pipe
 at the rate limit (rate x latency) and counts the ones past the end as wasted. A pull runs
 several units at once and interleaves their pages
-([`merge`][douyin_async.pagination.merge]); its memory is bounded by the pages in flight.
+([`merge`][douyin_async.api.pagination.merge]); its memory is bounded by the pages in flight.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any, Protocol
 
 import attrs
 
-from .admission import INTERACTIVE, CallOptions
+from ..models import Page, Query, TaskVideoQuery
+from ..webapp.admission import INTERACTIVE, CallOptions
 from .endpoints import endpoint_for
 from .executor import Executor
-from .models import Page, Query, TaskVideoQuery
 from .pagination import PagePlan, merge, stream_pages
 
 

@@ -1,7 +1,7 @@
-"""The record decoder behind ``douyin_async.converters``.
+"""The record decoder behind ``douyin_async.decode.converter``.
 
 A ``RecordDecoder`` knows one record class as a table of ``Field``s (name, kind, accepted key
-spellings; see ``douyin_async.fieldkinds``) and decodes raw JSON objects two ways that give
+spellings; see ``douyin_async.decode.fields``) and decodes raw JSON objects two ways that give
 the same records and the same errors:
 
 - ``one``, the reference: one record, field by field;
@@ -32,8 +32,8 @@ from typing import Any, Generic, TypeVar
 import attrs
 import orjson
 
-from .errors import InvalidRecordError
-from .fieldkinds import (
+from ..errors import InvalidRecordError
+from .fields import (
     BATCH_DEFAULTS,
     COLUMN_CHECKS,
     MISSING,

@@ -8,7 +8,8 @@ answers a talent-media call in the `err_no` form; errors sit at the root, in `da
     data/extra:   {data: {error_code, description, ...}, extra: {error_code, description,
                    logid, now, sub_error_code, sub_description}}
 
-[`open_envelope`][douyin_async.envelopes.open_envelope] looks for an error in every place either
+[`open_envelope`][douyin_async.http.envelopes.open_envelope] looks for an error in every place
+either
 envelope puts one (root `err_no`, root `error_code`, `data.error_code`, `extra.error_code`) on
 every endpoint, and checks the HTTP status whatever the body says: a non-2xx answer is an error
 even when its body reads as success. The endpoint-specific readers then take what they need
@@ -24,7 +25,7 @@ from typing import Any
 import attrs
 import orjson
 
-from .errors import ApiError, ResponseDecodeError, error_for_code, error_for_status
+from ..errors import ApiError, ResponseDecodeError, error_for_code, error_for_status
 
 SNIPPET_CHARS = 200
 #: Stands in for the body in errors about answers that may hold a token.

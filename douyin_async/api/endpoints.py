@@ -13,11 +13,11 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
-from .billlinks import AGENCY_BILL_LINK_ENDPOINT, BILL_LINK_ENDPOINT, BillLinks, links_from
-from .converters import talent_media_records, video_records
-from .envelopes import Envelope, as_count, record_list
-from .errors import InvalidParameterError, InvalidRecordError
-from .models import (
+from ..bills.links import AGENCY_BILL_LINK_ENDPOINT, BILL_LINK_ENDPOINT, BillLinks, links_from
+from ..decode.converter import talent_media_records, video_records
+from ..errors import InvalidParameterError, InvalidRecordError
+from ..http.envelopes import Envelope, as_count, record_list
+from ..models import (
     Page,
     Query,
     TalentMediaPage,
@@ -33,7 +33,8 @@ P = TypeVar("P")
 
 
 class Records(Protocol):
-    """What the table needs of a record decoder (see [`converters`][douyin_async.converters])."""
+    """What the table needs of a record decoder (see
+    [`converters`][douyin_async.decode.converter])."""
 
     def many(self, raws: list[Any]) -> list[Any]:
         """Every record, or the first refusal raised as an `InvalidRecordError`."""
@@ -104,7 +105,7 @@ class Endpoint(Generic[P]):
     #: True when page 1 tells the page count, so the rest can be asked at once.
     counts_pages: bool
     #: The key of a record array large enough to be parsed in pieces (see
-    #: `douyin_async.jsonsplit`), or None.
+    #: `douyin_async.decode.jsonsplit`), or None.
     records_key: str | None = None
 
 

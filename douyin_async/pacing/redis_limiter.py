@@ -1,7 +1,7 @@
 """One request quota shared by many processes and machines, kept in Redis.
 
-[`RedisRateLimiter`][douyin_async.redis_limiter.RedisRateLimiter] implements the client's
-[`RateLimiter`][douyin_async.ratelimit.RateLimiter] protocol, so any number of clients, in any
+[`RedisRateLimiter`][douyin_async.pacing.redis_limiter.RedisRateLimiter] implements the client's
+[`RateLimiter`][douyin_async.pacing.limiter.RateLimiter] protocol, so any number of clients, in any
 number of processes on any number of machines, can share one app's rolling-second cap::
 
     limiter = RedisRateLimiter("redis://redis.internal:6379/0", app="my-app", rate=10)
@@ -25,17 +25,18 @@ the jitter between the moment a slot falls due and the moment the request reache
 A refused caller (the queue is longer than ``max_wait``) does not fail: it sleeps until the
 queue should have shrunk below ``max_wait`` and asks again, in rounds, until it gets a slot
 or ``acquire_timeout`` (off by default) runs out
-([`LimiterTimeoutError`][douyin_async.redis_limiter.LimiterTimeoutError]).
+([`LimiterTimeoutError`][douyin_async.pacing.redis_limiter.LimiterTimeoutError]).
 
 On a rate-limit answer
-([`RedisRateLimiter.on_rate_limited`][douyin_async.redis_limiter.RedisRateLimiter.on_rate_limited])
+([`RedisRateLimiter.on_rate_limited`][douyin_async.pacing.redis_limiter.RedisRateLimiter.on_rate_limited])
 the shared ``tat`` is pushed forward by ``pause`` and the spacing doubles (at most ``max_factor``
 times), once per ``pause`` window however many callers report it; every process then sees the gap.
 The spacing recovers by ``recovery`` per reservation, inside the same script, so
-[`on_success`][douyin_async.redis_limiter.RedisRateLimiter.on_success] costs no round trip.
+[`on_success`][douyin_async.pacing.redis_limiter.RedisRateLimiter.on_success] costs no round trip.
 
-Redis down is never "unlimited": [`acquire`][douyin_async.redis_limiter.RedisRateLimiter.acquire]
-raises [`RedisLimiterError`][douyin_async.redis_limiter.RedisLimiterError] (a
+Redis down is never "unlimited":
+[`acquire`][douyin_async.pacing.redis_limiter.RedisRateLimiter.acquire]
+raises [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError] (a
 [`TransportError`][douyin_async.errors.TransportError]) and no request is sent.
 """
 
@@ -48,9 +49,9 @@ from typing import Any, Self
 
 import attrs
 
-from .booking import RemoteClock, too_late
-from .errors import DouyinError, InvalidParameterError, TransportError
-from .ratelimit import DEFAULT_MARGIN
+from ..errors import DouyinError, InvalidParameterError, TransportError
+from .limiter import DEFAULT_MARGIN
+from .remote_clock import RemoteClock, too_late
 
 try:
     import redis.asyncio as aioredis
@@ -91,7 +92,8 @@ DEFAULT_PREFIX = "douyin"
 
 
 class RedisLimiterError(TransportError):
-    """The Redis behind a [`RedisRateLimiter`][douyin_async.redis_limiter.RedisRateLimiter] could
+    """The Redis behind a [`RedisRateLimiter`][douyin_async.pacing.redis_limiter.RedisRateLimiter]
+    could
     not be reached or failed.
 
     Raised by ``acquire()`` before any request is sent: the limiter fails closed, it never
@@ -139,14 +141,14 @@ class RedisRateLimiter:
             (``redis://host:6379/0``, ``rediss://``, ``unix://``). A client passed in is
             shared and left open; one made from a URL (by
             `connect`) is closed by
-            [`aclose`][douyin_async.redis_limiter.RedisRateLimiter.aclose]. Share one client
+            [`aclose`][douyin_async.pacing.redis_limiter.RedisRateLimiter.aclose]. Share one client
             between the limiters of many apps.
         app: the app whose quota this is (its client key, or any stable name). Every
             limiter with the same ``prefix``, ``app`` and ``bucket`` shares one quota.
         rate: the server's cap, requests per rolling second.
         bucket: the quota's name within the app: ``"all"`` when both endpoints share one
             cap, or one bucket per endpoint (see
-            [`per_endpoint`][douyin_async.redis_limiter.RedisRateLimiter.per_endpoint]).
+            [`per_endpoint`][douyin_async.pacing.redis_limiter.RedisRateLimiter.per_endpoint]).
         margin: extra spacing over ``1 / rate``; absorbs the arrival jitter of many
             independent senders (see ``docs/scaling.md`` for measurements).
         pause: seconds the whole fleet pauses after a rate-limit answer.
@@ -155,10 +157,12 @@ class RedisRateLimiter:
         max_wait: the longest reservation handed out, seconds. A longer queue is waited out
             in rounds of one round trip each.
         acquire_timeout: give up with
-            [`LimiterTimeoutError`][douyin_async.redis_limiter.LimiterTimeoutError] when no slot
+            [`LimiterTimeoutError`][douyin_async.pacing.redis_limiter.LimiterTimeoutError] when no
+            slot
             was granted within this many seconds (None: wait as long as it takes).
         redis_timeout: seconds allowed for each Redis round trip (and, for a URL, for
-            connecting) before [`RedisLimiterError`][douyin_async.redis_limiter.RedisLimiterError].
+            connecting) before
+            [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError].
         prefix: the key prefix (see `limiter_key`).
         sleep: the sleep function (tests inject one).
 
@@ -243,9 +247,9 @@ class RedisRateLimiter:
     async def acquire(self) -> None:
         """Book the next shared slot and sleep until it falls due.
 
-        Raises [`RedisLimiterError`][douyin_async.redis_limiter.RedisLimiterError] when Redis
+        Raises [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError] when Redis
         cannot be reached (no request may be sent then) and
-        [`LimiterTimeoutError`][douyin_async.redis_limiter.LimiterTimeoutError] after
+        [`LimiterTimeoutError`][douyin_async.pacing.redis_limiter.LimiterTimeoutError] after
         ``acquire_timeout``.
         """
         await self._settle_pauses()
@@ -276,7 +280,8 @@ class RedisRateLimiter:
         """Pause every process sharing the key and widen the spacing (in the background).
 
         The pause is written by a task of the running loop; the next
-        [`acquire`][douyin_async.redis_limiter.RedisRateLimiter.acquire] of this limiter waits for
+        [`acquire`][douyin_async.pacing.redis_limiter.RedisRateLimiter.acquire] of this limiter
+        waits for
         it, and raises if it could not be written.
         """
         task = asyncio.get_running_loop().create_task(self._start_pause())
@@ -290,7 +295,7 @@ class RedisRateLimiter:
 
     async def reserve(self, *, now: float | None = None) -> Reservation:
         """One reservation round trip (the building block of
-        [`acquire`][douyin_async.redis_limiter.RedisRateLimiter.acquire]).
+        [`acquire`][douyin_async.pacing.redis_limiter.RedisRateLimiter.acquire]).
 
         ``now`` replaces Redis's clock (unix seconds); it exists for tests of the script.
         """

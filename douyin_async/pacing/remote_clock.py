@@ -6,10 +6,11 @@ event loop was busy), so a sleep of the answered `wait` ends late; and the sleep
 ends late. A request sent late while the next one goes out on time lands closer to it than
 the spacing allows, and the server's rolling second then counts one request too many.
 
-[`RemoteClock`][douyin_async.booking.RemoteClock] converts Redis's clock to the local
+[`RemoteClock`][douyin_async.pacing.remote_clock.RemoteClock] converts Redis's clock to the local
 monotonic clock from the fastest round trip seen (the way NTP picks its samples: the
 shortest exchange bounds the offset best), so the due time is known locally whatever the
-reply's delay. [`too_late`][douyin_async.booking.too_late] is the rule: a caller that wakes
+reply's delay. [`too_late`][douyin_async.pacing.remote_clock.too_late] is the rule: a caller that
+wakes
 more than half the limiter's margin after its slot gives the slot up and books again. Half
 the margin, because the margin is the whole slack of a rolling second (`rate + 1`
 consecutive slots span `1 + margin` seconds) and the other half is left to the network.

@@ -5,7 +5,7 @@ taken before it would be spent late, bunched up with the slots after it. Once th
 granted the request goes out at once, so the time between slot and send is the transport's
 alone. Retries and token renewals each wait for a new slot, so nothing ever goes out over the
 cap. The decision of what to retry and how long to wait is
-[`RetryPolicy`][douyin_async.retry.RetryPolicy]'s (pure).
+[`RetryPolicy`][douyin_async.http.retry.RetryPolicy]'s (pure).
 """
 
 from __future__ import annotations
@@ -18,13 +18,9 @@ from typing import Any
 import attrs
 import orjson
 
-from .admission import DEFAULT_CALL, Admissions, CallOptions
-from .auth import TokenProvider
-from .auth.base import token_after_slot
-from .cache import PageCache, cache_key
-from .decoding import Decoded, PageDecoder
-from .endpoints import AGENCY_BILL_LINKS, BILL_LINKS, PAGED, TASK_VIDEOS, Endpoint, path_of
-from .errors import (
+from ..auth import TokenProvider
+from ..auth.base import token_after_slot
+from ..errors import (
     TOKEN_EXPIRED_CODES,
     ApiError,
     AuthenticationError,
@@ -33,10 +29,14 @@ from .errors import (
     InvalidParameterError,
     RateLimitedError,
 )
-from .ratelimit import PacedLimiter, RateLimiter
-from .retry import RetryPolicy
-from .stats import ClientStats
-from .transport import Request, Response, Transport
+from ..http.retry import RetryPolicy
+from ..http.transport import Request, Response, Transport
+from ..pacing.limiter import PacedLimiter, RateLimiter
+from ..stats import ClientStats
+from ..webapp.admission import DEFAULT_CALL, Admissions, CallOptions
+from ..webapp.cache import PageCache, cache_key
+from .decoding import Decoded, PageDecoder
+from .endpoints import AGENCY_BILL_LINKS, BILL_LINKS, PAGED, TASK_VIDEOS, Endpoint, path_of
 
 
 def build_limiters(

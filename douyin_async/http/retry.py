@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import attrs
 
-from .errors import (
+from ..errors import (
     DouyinError,
     RateLimitedError,
     ResponseDecodeError,

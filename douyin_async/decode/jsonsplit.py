@@ -1,7 +1,8 @@
 """A large answer cut into pieces that parse one at a time, with the same result as one parse.
 
 `orjson.loads` of a 10,000-record page is one call of over 20 ms, during which the event loop
-runs nothing else. [`split_array`][douyin_async.jsonsplit.split_array] cuts the body of such an
+runs nothing else. [`split_array`][douyin_async.decode.jsonsplit.split_array] cuts the body of such
+an
 answer, as bytes and without parsing it, into a skeleton (the answer with its record array
 emptied) and pieces of that array (each a JSON array of whole records), so that the page
 decoder can parse them in separate loop steps and put the records back in the skeleton's

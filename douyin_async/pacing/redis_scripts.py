@@ -1,5 +1,5 @@
 """The Lua scripts of the Redis rate limiter, and how they are run (EVALSHA, reloaded after a
-flush). The arithmetic they do is described in [`douyin_async.redis_limiter`][]; the pause
+flush). The arithmetic they do is described in [`douyin_async.pacing.redis_limiter`][]; the pause
 script mirrors the rule of `ratelimit.widen`.
 """
 
@@ -108,7 +108,8 @@ def connect(
 ) -> aioredis.Redis:
     """A Redis client suited to limiters: RESP2, bounded timeouts, and a *blocking* pool.
 
-    Pass it to any number of [`RedisRateLimiter`][douyin_async.redis_limiter.RedisRateLimiter] (one
+    Pass it to any number of
+    [`RedisRateLimiter`][douyin_async.pacing.redis_limiter.RedisRateLimiter] (one
     per app) and close it with ``await client.aclose()``. The pool makes callers wait for a free
     connection instead of failing when many tasks reserve at once (redis-py's default pool raises
     ``MaxConnectionsError``). RESP2 is explicit: redis-py 8 defaults to RESP3, which older

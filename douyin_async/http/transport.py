@@ -1,9 +1,9 @@
 """The one I/O seam: bytes out, (status, headers, bytes) or a typed transport error back.
 
-Every request of the package goes through a [`Transport`][douyin_async.transport.Transport]:
+Every request of the package goes through a [`Transport`][douyin_async.http.transport.Transport]:
 the Open Platform calls of the client, the token endpoints of the providers and the bill-file
-downloads. [`AiohttpTransport`][douyin_async.transport.AiohttpTransport] is the real one;
-[`FakeTransport`][douyin_async.transport.FakeTransport] answers from a function, so tests can
+downloads. [`AiohttpTransport`][douyin_async.http.transport.AiohttpTransport] is the real one;
+[`FakeTransport`][douyin_async.http.transport.FakeTransport] answers from a function, so tests can
 hand a client a fake server without patching anything.
 
 Failures are mapped here, once:
@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import attrs
 
-from .errors import ClientClosedError, DouyinError, ResponseDecodeError, TransportError
+from ..errors import ClientClosedError, DouyinError, ResponseDecodeError, TransportError
 
 #: Bytes per chunk of a streamed download.
 CHUNK_SIZE = 64 * 1024
@@ -46,9 +46,10 @@ def _path(url: str) -> str:
 class Request:
     """One HTTP request. `headers` and `params` are hidden from the repr (tokens).
 
-    `timeout` is the whole exchange for [`Transport.send`][douyin_async.transport.Transport.send]
+    `timeout` is the whole exchange for
+    [`Transport.send`][douyin_async.http.transport.Transport.send]
     and the longest silence between two chunks for
-    [`Transport.stream`][douyin_async.transport.Transport.stream].
+    [`Transport.stream`][douyin_async.http.transport.Transport.stream].
     """
 
     method: str
@@ -86,7 +87,7 @@ class StreamedResponse(Protocol):
         """The answer's headers (case-insensitive keys)."""
 
     def chunks(self) -> AsyncIterator[bytes]:
-        """The body, in chunks of at most [`CHUNK_SIZE`][douyin_async.transport.CHUNK_SIZE]."""
+        """The body, in chunks of at most [`CHUNK_SIZE`][douyin_async.http.transport.CHUNK_SIZE]."""
 
 
 @runtime_checkable
@@ -154,7 +155,7 @@ class AiohttpTransport:
 
     Args:
         session: your own `aiohttp.ClientSession` (left open by
-            [`aclose`][douyin_async.transport.AiohttpTransport.aclose]).
+            [`aclose`][douyin_async.http.transport.AiohttpTransport.aclose]).
         limit: connections at most, when the transport opens its own session.
         ssl: passed to aiohttp (an `ssl.SSLContext` for a private CA). Verification is on.
     """

@@ -4,7 +4,7 @@
   otherwise a header line that is strict UTF-8 means UTF-8; otherwise GB18030 (a superset of
   GBK and GB2312, which Chinese spreadsheet exports use). Rows are never guessed one by one:
   a byte that is not text in the file's encoding fails the file with a
-  [`BillFileError`][douyin_async.bills.BillFileError] naming its offset.
+  [`BillFileError`][douyin_async.bills.records.BillFileError] naming its offset.
 - An incremental decoder carries a character split across two chunks.
 - Records are cut at newlines outside quotes (a newline ends a record when the record so far
   holds an even number of `"`, as in RFC 4180, where quotes inside a field are doubled), then
@@ -24,8 +24,8 @@ import codecs
 import csv
 from collections.abc import Iterable
 
-from .bills import BillFileError, BillKind, BillRecord, RowDecoder
-from .errors import InvalidRecordError
+from ..errors import InvalidRecordError
+from .records import BillFileError, BillKind, BillRecord, RowDecoder
 
 #: A header line longer than this is decided on its first bytes.
 MAX_HEADER_BYTES = 1 << 20

@@ -10,7 +10,7 @@ On a rate-limit answer every caller of the limiter pauses together and the spaci
 once per pause window however many answers report it (the rule
 `widen`, which the Redis limiter's script mirrors); it
 recovers step by step as requests succeed. That logic is
-[`Slowdown`][douyin_async.ratelimit.Slowdown], a pure object over an injected clock.
+[`Slowdown`][douyin_async.pacing.limiter.Slowdown], a pure object over an injected clock.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 from aiolimiter import AsyncLimiter
 
-from .errors import InvalidParameterError
+from ..errors import InvalidParameterError
 
 #: Extra spacing over ``1 / rate``; absorbs network jitter between client and server.
 DEFAULT_MARGIN = 0.04
@@ -51,7 +51,7 @@ def widen(factor: float, paused_at: float | None, now: float, pause: float,
     a pause; answers that come less than ``pause`` seconds after the pause that is in force
     began (``paused_at``) belong to it and change nothing, so ten concurrent rejections
     widen the spacing once, not ten times. The rule of both
-    [`Slowdown`][douyin_async.ratelimit.Slowdown] and the Redis limiter's pause script.
+    [`Slowdown`][douyin_async.pacing.limiter.Slowdown] and the Redis limiter's pause script.
     """
     if paused_at is not None and now < paused_at + pause:
         return None

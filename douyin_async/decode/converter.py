@@ -4,7 +4,7 @@ Every record the client returns is built by the structure functions registered h
 ``converter``: ``converter.structure(raw, VideoDailyData)`` for one record,
 ``converter.structure(raws, list[VideoDailyData])`` for a page, and the same for
 ``TalentMedia``. The page decoder calls the batch path directly (``video_records.many`` /
-``.split``). The functions are written out in ``douyin_async.records`` (one reference per
+``.split``). The functions are written out in ``douyin_async.decode.decoder`` (one reference per
 record, one column-wise batch path proven equal to it by the tests), not generated at run
 time: cattrs' generated functions convert with ``int(v)`` / ``str(v)``, which bends ``12.5``
 into ``12`` and ``null`` into ``'None'``, and name no field when they fail.
@@ -39,9 +39,9 @@ from typing import Any
 
 import cattrs
 
-from .fieldkinds import Field, Kind
-from .models import TalentMedia, VideoDailyData
-from .records import RecordDecoder
+from ..models import TalentMedia, VideoDailyData
+from .decoder import RecordDecoder
+from .fields import Field, Kind
 
 __all__ = [
     "VIDEO_PASCAL_KEYS", "RecordDecoder", "converter", "decode_talent_media", "decode_video",

@@ -1,11 +1,12 @@
 """Priority lanes and the admission decisions, as pure functions (values in, values out).
 
 Two lanes, ``"interactive"`` (views, the default) and ``"background"`` (``pull()``), share
-the request slots by weighted round-robin ([`LanePolicy`][douyin_async.lanes.LanePolicy],
-[`LaneTurns`][douyin_async.lanes.LaneTurns]). [`grants_before`][douyin_async.lanes.grants_before]
-counts a new waiter's place, [`queue_budget`][douyin_async.lanes.queue_budget] how long it
-may wait, [`retry_after`][douyin_async.lanes.retry_after] when a refused call would fit.
-The queue that applies them is [`AdmissionQueue`][douyin_async.admission.AdmissionQueue].
+the request slots by weighted round-robin ([`LanePolicy`][douyin_async.webapp.lanes.LanePolicy],
+[`LaneTurns`][douyin_async.webapp.lanes.LaneTurns]).
+[`grants_before`][douyin_async.webapp.lanes.grants_before]
+counts a new waiter's place, [`queue_budget`][douyin_async.webapp.lanes.queue_budget] how long it
+may wait, [`retry_after`][douyin_async.webapp.lanes.retry_after] when a refused call would fit.
+The queue that applies them is [`AdmissionQueue`][douyin_async.webapp.admission.AdmissionQueue].
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .errors import InvalidParameterError
+from ..errors import InvalidParameterError
 
 Priority = Literal["interactive", "background"]
 INTERACTIVE: Priority = "interactive"
@@ -34,7 +35,7 @@ class LanePolicy:
     ``interactive_burst`` interactive grants, then ``background_burst`` background grants,
     and so on. A view therefore waits behind at most ``background_burst`` background
     requests between two interactive grants, and background work keeps
-    [`background_share`][douyin_async.lanes.LanePolicy.background_share] of the slots
+    [`background_share`][douyin_async.webapp.lanes.LanePolicy.background_share] of the slots
     however many views arrive. The defaults (4 and 1) give views 80% and a pull 20% of a
     contended cap, all of it when the other lane is empty.
     """

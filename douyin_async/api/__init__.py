@@ -1,0 +1,1 @@
+"""The API layer: the endpoint table, one request's executor, page decoding and streams."""

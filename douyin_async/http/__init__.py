@@ -1,0 +1,1 @@
+"""The HTTP layer: the aiohttp transport seam, the answer envelopes, the retry rules."""

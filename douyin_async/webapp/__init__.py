@@ -1,0 +1,1 @@
+"""For web apps: admission by deadline, priority lanes, single flight, the page cache."""
