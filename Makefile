@@ -4,13 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench docs clean redis-server hey
+.PHONY: test demo lint bench docs clean redis-server hey lock
 
-$(STAMP): pyproject.toml
+# The test environment is pinned by constraints.txt; `make lock` refreshes it.
+$(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -c constraints.txt --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+# Refresh the pins: the newest versions the ranges in pyproject.toml allow, frozen.
+lock:
+	rm -rf .lock-venv
+	$(PY) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q --upgrade pip
+	.lock-venv/bin/python -m pip install -q -e '.[test,bench]'
+	.lock-venv/bin/python -m pip freeze --all --exclude-editable > constraints.txt
+	rm -rf .lock-venv
 
 # redis-server for the shared-quota tests (Debian's package).
 redis-server:
@@ -37,7 +47,7 @@ demo: $(STAMP)
 
 # Benchmarks against the sandbox on 127.0.0.1; writes docs/benchmarks.md and its plots.
 $(VENV)/.bench-installed: $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[bench]'
 	touch $@
 
 # hey, the HTTP load generator of the web-app benchmark (Debian's package).
