@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # The test environment is pinned by constraints.txt; `make lock` refreshes it.
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -c constraints.txt --upgrade pip
+	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
@@ -19,7 +19,7 @@ lock:
 	$(PY) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install -q --upgrade pip
 	.lock-venv/bin/python -m pip install -q -e '.[test,bench]'
-	.lock-venv/bin/python -m pip freeze --all --exclude-editable > constraints.txt
+	.lock-venv/bin/python -m pip freeze --exclude-editable > constraints.txt
 	rm -rf .lock-venv
 
 # redis-server for the shared-quota tests (Debian's package).
