@@ -105,7 +105,7 @@ def test_every_line_fits_the_width_and_keeps_rate_and_eta(pull: str, width: int)
     lines = rendered(progress, width)
     assert lines and all(cell_len(line) <= width for line in lines), lines
     assert "ETA " in lines[0] and " req/s" in lines[0], lines
-    if width >= 80:
+    if width >= 80 or pull != "huge counts":
         assert f"{progress.records:,}" in lines[0]
     if width == 200 and pull != "twelve apps":
         assert "retries" in lines[0] and "rate-limited" in lines[0] and "elapsed" in lines[0]

@@ -19,7 +19,7 @@ from typing import TextIO
 
 import attrs
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.control import strip_control_codes
 from rich.file_proxy import FileProxy
 from rich.live import Live
@@ -158,7 +158,9 @@ def total_fields(f: Figures, apps_in_line: bool) -> list[Field]:
     if f.refused:
         fields.append(Field(f"refused {f.refused:,}", 3, f"{f.refused:,} ref", "red"))
     fields.append(Field(f"{f.rate:.1f}/{f.rate_cap:g} req/s", 1, f"{f.rate:.1f} req/s", "green"))
-    if apps_in_line:
+    if apps_in_line and len(f.apps) == 1:
+        fields.append(Field(f"app {strip_control_codes(f.apps[0].name)}", 6))
+    elif apps_in_line:
         rates = [app.rate for app in f.apps]
         fields.append(Field(f"{len(rates)} apps {min(rates):.1f}..{max(rates):.1f} each", 6,
                             f"{len(rates)} apps"))
@@ -211,12 +213,13 @@ class ProgressView:
 
 
 class LiveDisplay:
-    """A view redrawn in place on ``console`` (rich's ``Live``) until stopped, which removes
-    it. Meanwhile the log records of ``douyin_async`` bound for the same stream, and anything
-    written to ``sys.stderr`` when that is the stream, print above it."""
+    """What ``render`` returns, redrawn in place on ``console`` (rich's ``Live``) until
+    stopped, which removes it. Meanwhile the log records of ``douyin_async`` bound for the
+    same stream, and anything written to ``sys.stderr`` when that is the stream, print above
+    it (a line of their own each, the display drawn again below)."""
 
     def __init__(self, console: Console, stream: TextIO,
-                 render: Callable[[], ProgressView]) -> None:
+                 render: Callable[[], RenderableType]) -> None:
         self.console = console
         self.stream = stream
         self.live = Live(console=console, get_renderable=render, auto_refresh=False,
