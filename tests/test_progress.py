@@ -89,6 +89,7 @@ PULLS: dict[str, Callable[[Clock], Progress]] = {
     "huge counts": lambda clock: media_pull(clock, records=123_456_789, units=1_000),
     "refused records": lambda clock: _refused(media_pull(clock)),
     "three apps": lambda clock: apps_pull(clock, ["shop-a", "shop-b", "店铺丙-很长的名字-第三家"]),
+    "one named app": lambda clock: apps_pull(clock, ["shop-a"]),
     "twelve apps": lambda clock: apps_pull(clock, [f"app-{i:02d}" for i in range(12)]),
 }
 
@@ -161,23 +162,29 @@ def test_live_display_redraws_in_place_and_goes_away() -> None:
     assert raw.count("\x1b[2K") >= 3  # each redraw erases the line it draws over
 
 
-def test_log_records_print_above_the_live_display() -> None:
+def test_log_records_print_above_the_live_display(monkeypatch: pytest.MonkeyPatch) -> None:
     screen = console(80)
+    assert isinstance(screen.file, io.StringIO)
+    monkeypatch.setattr(sys, "stderr", screen.file)
     handler = logging.StreamHandler(screen.file)
     logger = logging.getLogger("douyin_async")
     logger.addHandler(handler)
+    long = "a warning of the pull, longer than the terminal is wide: " + "x" * 60
     try:
         progress = Progress(ClientStats(), screen.file, units_total=1, rate_cap=10,
                             live=True, quiet=False, clock=Clock(), console=screen)
         progress.show()
-        logging.getLogger("douyin_async.cli").warning("a warning of the pull")
+        logging.getLogger("douyin_async.cli").warning(long)
+        print("written to stderr", file=sys.stderr)
         progress.show()
         progress.clear()
-        assert handler.stream is screen.file  # given back
+        assert handler.stream is screen.file and sys.stderr is screen.file  # given back
     finally:
         logger.removeHandler(handler)
-    assert isinstance(screen.file, io.StringIO)
-    assert "a warning of the pull" in fragments(screen.file.getvalue())
+    seen = fragments(screen.file.getvalue())
+    assert long in seen and "written to stderr" in seen  # whole lines: the terminal wraps them
+    assert seen.index(long) < seen.index("written to stderr") < len(seen) - 1
+    assert "ETA ?" in seen[-1]  # the display, drawn again below them
 
 
 async def test_plain_periodic_lines_when_not_a_terminal() -> None:

@@ -12,6 +12,7 @@ prints the command's log records above it meanwhile.
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -21,7 +22,6 @@ import attrs
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.control import strip_control_codes
-from rich.file_proxy import FileProxy
 from rich.live import Live
 from rich.text import Text
 
@@ -212,6 +212,37 @@ class ProgressView:
             yield line
 
 
+class Above(io.TextIOBase):
+    """A text stream whose lines print above a live display on ``console``, each whole (the
+    terminal wraps a long one, so it copies as one line)."""
+
+    def __init__(self, console: Console, stream: TextIO) -> None:
+        self.console = console
+        self.stream = stream
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        """Print the lines ``text`` completes; keep the rest for the next write."""
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            self.console.out(line, highlight=False)
+        return len(text)
+
+    def flush(self) -> None:
+        """Print a line left unfinished."""
+        if self._partial:
+            self.console.out(self._partial, highlight=False)
+            self._partial = ""
+
+    def isatty(self) -> bool:
+        """As the stream below."""
+        return self.stream.isatty()
+
+    def fileno(self) -> int:
+        """The stream below's."""
+        return self.stream.fileno()
+
+
 class LiveDisplay:
     """What ``render`` returns, redrawn in place on ``console`` (rich's ``Live``) until
     stopped, which removes it. Meanwhile the log records of ``douyin_async`` bound for the
@@ -223,19 +254,19 @@ class LiveDisplay:
         self.console = console
         self.stream = stream
         self.live = Live(console=console, get_renderable=render, auto_refresh=False,
-                         transient=True, redirect_stdout=False,
-                         redirect_stderr=stream is sys.stderr)
+                         transient=True, redirect_stdout=False, redirect_stderr=False)
         self._handlers: list[tuple[logging.StreamHandler[TextIO], TextIO]] = []
-        self._proxy: FileProxy | None = None
+        self._above = Above(console, stream)
 
     def start(self) -> None:
         """Draw the view for the first time; log records go above it from now on."""
         self.live.start(refresh=True)
-        self._proxy = FileProxy(self.console, self.stream)
         for handler in logging.getLogger("douyin_async").handlers:
             if isinstance(handler, logging.StreamHandler) and handler.stream is self.stream:
                 self._handlers.append((handler, handler.stream))
-                handler.setStream(self._proxy)
+                handler.setStream(self._above)
+        if sys.stderr is self.stream:
+            sys.stderr = self._above
 
     def refresh(self) -> None:
         """Draw the view again with the current figures."""
@@ -243,8 +274,9 @@ class LiveDisplay:
 
     def stop(self) -> None:
         """Remove the view; log records go to the stream directly again."""
-        if self._proxy is not None:
-            self._proxy.flush()
+        self._above.flush()
+        if sys.stderr is self._above:
+            sys.stderr = self.stream
         for handler, stream in self._handlers:
             handler.setStream(stream)
         self._handlers.clear()
