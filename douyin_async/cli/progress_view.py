@@ -21,7 +21,6 @@ from typing import TextIO
 import attrs
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-from rich.control import strip_control_codes
 from rich.live import Live
 from rich.text import Text
 
@@ -44,7 +43,6 @@ class Field:
     rank: int
     short: str | None = None
     style: str = ""
-    right: bool = False
 
     def text(self, short: bool) -> str:
         """The text of the figure, short or full."""
@@ -79,8 +77,6 @@ def choose(rows: Sequence[Sequence[Field]], width: int) -> list[tuple[int, bool]
 def _cell(field: Field, short: bool, cells: int) -> Text:
     text = Text(field.text(short), style=field.style)
     text.truncate(cells, overflow="ellipsis", pad=True)
-    if field.right and text.cell_len < cells:
-        text.pad_left(cells - text.cell_len)
     return text
 
 
@@ -159,7 +155,7 @@ def total_fields(f: Figures, apps_in_line: bool) -> list[Field]:
         fields.append(Field(f"refused {f.refused:,}", 3, f"{f.refused:,} ref", "red"))
     fields.append(Field(f"{f.rate:.1f}/{f.rate_cap:g} req/s", 1, f"{f.rate:.1f} req/s", "green"))
     if apps_in_line and len(f.apps) == 1:
-        fields.append(Field(f"app {strip_control_codes(f.apps[0].name)}", 6))
+        fields.append(Field(f"app {f.apps[0].name}", 6))
     elif apps_in_line:
         rates = [app.rate for app in f.apps]
         fields.append(Field(f"{len(rates)} apps {min(rates):.1f}..{max(rates):.1f} each", 6,
@@ -174,12 +170,12 @@ def total_fields(f: Figures, apps_in_line: bool) -> list[Field]:
 
 def app_fields(app: AppFigures) -> list[Field]:
     """The figures of one app's line, in the order drawn."""
-    name = Text(strip_control_codes(app.name))
+    name = Text(app.name)  # names are printable (checked when the apps file is read)
     name.truncate(NAME_CELLS, overflow="ellipsis")
     return [Field("  " + name.plain, 0, style="bold"),
-            Field(f"records {app.records:,}", 2, f"{app.records:,} rec", right=True),
-            Field(f"pages {app.pages:,}", 5, f"{app.pages:,} pg", right=True),
-            Field(f"{app.rate:.1f} req/s", 1, style="green", right=True),
+            Field(f"records {app.records:,}", 2, f"{app.records:,} rec"),
+            Field(f"pages {app.pages:,}", 5, f"{app.pages:,} pg"),
+            Field(f"{app.rate:.1f} req/s", 1, style="green"),
             *_trouble(app.retries, app.rate_limited, 6),
             Field("done" if app.finished else "", 1, style="green")]
 
