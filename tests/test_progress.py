@@ -10,10 +10,12 @@ import io
 import logging
 import os
 import re
+import shlex
 import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import time
 from collections.abc import Callable, Iterator
@@ -234,6 +236,7 @@ def _env() -> dict[str, str]:
             if not k.startswith("DOUYIN_") and k not in ("COLUMNS", "LINES")}
 
 
+@pytest.mark.slow
 def test_live_display_in_an_80_column_terminal(tmp_path: Path) -> None:
     import pty
 
@@ -260,11 +263,12 @@ def test_live_display_in_an_80_column_terminal(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Callable[..., str]]:
+def tmux() -> Iterator[Callable[..., str]]:
     """A tmux server of its own (killed afterwards); calls return the command's output."""
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
-    socket = str(tmp_path / "tmux.sock")
+    where = tempfile.mkdtemp(prefix="tmux-", dir="/tmp")  # a socket path must be short
+    socket = os.path.join(where, "s")
 
     def run(*args: str) -> str:
         return subprocess.run(["tmux", "-S", socket, "-f", "/dev/null", *args], check=True,
@@ -274,15 +278,16 @@ def tmux(tmp_path: Path) -> Iterator[Callable[..., str]]:
         yield run
     finally:
         subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True, env=_env())
+        shutil.rmtree(where, ignore_errors=True)
 
 
 @pytest.mark.slow
 def test_sandbox_pull_in_an_80_column_tmux_pane(tmux: Callable[..., str],
                                                 tmp_path: Path) -> None:
     done = tmp_path / "exit"
-    command = " ".join([*_command(), *_pull_args(tmp_path / "v.jsonl")])
-    tmux("new-session", "-d", "-s", "pull", "-x", "80", "-y", "24",
-         f"{command}; echo $? > {done}; exec sleep 120")
+    command = shlex.join([*_command(), *_pull_args(tmp_path / "v.jsonl")])
+    tmux("new-session", "-d", "-s", "pull", "-x", "80", "-y", "24",  # killed by the fixture
+         "sh", "-c", f"{command}; echo $? > {shlex.quote(str(done))}; exec sleep 120")
     frames = []
     for _ in range(1200):  # polled until the pull ends: no figure depends on the timing
         frames.append(tmux("capture-pane", "-p", "-J", "-t", "pull"))
