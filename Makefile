@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench docs clean redis-server hey lock
+.PHONY: test demo lint bench docs clean redis-server tmux hey lock
 
 # The test environment is pinned by constraints.txt; `make lock` refreshes it.
 $(STAMP): pyproject.toml constraints.txt
@@ -28,9 +28,15 @@ redis-server:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
+# tmux for the test that draws a pull's progress in an 80-column pane (Debian's package).
+tmux:
+	@command -v tmux >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq tmux >/dev/null; }
+
 # The test command: install everything, lint, type-check, run the suite: the tests that count
 # requests per rolling second on the server side run alone, after the others ran two at a time.
-test: $(STAMP) redis-server
+test: $(STAMP) redis-server tmux
 	$(BIN)/ruff check douyin_async tests
 	$(BIN)/mypy douyin_async
 	$(BIN)/pytest -q -n 2 -m "not timing"
