@@ -19,7 +19,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from apiserver import TALENT, media
 
-from douyin_async import AuthenticationError, DouyinClient, RetryPolicy, TalentMediaQuery
+from douyin_async import (
+    AuthenticationError,
+    DouyinClient,
+    InvalidParameterError,
+    RateLimiter,
+    RetryPolicy,
+    TalentMediaQuery,
+)
 from douyin_async.auth import (
     CLIENT_TOKEN_ENDPOINT,
     ClientCredentials,
@@ -207,7 +214,9 @@ class Events:
         self.log: list[str] = []
 
 
-class LoggingLimiter:
+class LoggingLimiter(RateLimiter):
+    rate = 10.0
+
     def __init__(self, events: Events) -> None:
         self.events = events
 
@@ -273,7 +282,10 @@ async def test_a_token_that_expired_during_the_slot_wait_gives_the_slot_up() -> 
     assert events.log == ["get:1", "slot", "get:2", "slot", "send:tok-2"]
 
 
-def test_token_after_slot_for_providers_without_current() -> None:
+def test_collaborators_must_declare_what_the_client_reads() -> None:
+    """A provider or a limiter missing a member the client reads is refused up front, naming
+    the members, instead of being probed for them later."""
+
     class Plain:
         async def get(self) -> str:
             return "t"
@@ -281,7 +293,19 @@ def test_token_after_slot_for_providers_without_current() -> None:
         async def invalidate(self, token: str) -> None:
             pass
 
-    assert token_after_slot(Plain(), "t") == "t"  # type: ignore[arg-type]
+    class Bare:
+        async def acquire(self) -> None: ...
+
+        def on_rate_limited(self) -> None: ...
+
+        def on_success(self) -> None: ...
+
+    with pytest.raises(InvalidParameterError, match=r"renewable, get\(\), current\(\)"):
+        DouyinClient(Plain(), base_url="http://127.0.0.1:9")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match=r"rate, in_process, pacing\(\)"):
+        DouyinClient("t", base_url="http://127.0.0.1:9", limiter=Bare())  # type: ignore[arg-type]
+    events = Events()
+    assert token_after_slot(LoggingProvider(events, ["tok-new"]), "tok-old") == "tok-new"
 
 
 # -- against a strict server -------------------------------------------------------------------

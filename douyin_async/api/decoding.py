@@ -34,13 +34,9 @@ from ..decode.jsonsplit import split_array
 from ..errors import DouyinError, InvalidParameterError, InvalidRecordError
 from ..http.envelopes import open_envelope
 from ..http.transport import Response
-from .endpoints import Answer, Endpoint
+from .endpoints import Answer, Decoded, Endpoint
 
 InvalidRecords = Literal["raise", "collect"]
-
-#: A decoded answer: the answer read from its envelope, its records, and the refused ones.
-Decoded = tuple[Answer, list[Any], tuple[InvalidRecordError, ...]]
-
 
 def _placed(error: InvalidRecordError, offset: int, endpoint: str, answer: Answer,
             page: int | None) -> InvalidRecordError:
@@ -104,7 +100,7 @@ class PageDecoder:
                 rejected += (_placed(e, start, endpoint.path, answer, page) for e in bad)
                 _release(raw, start, len(part))
                 del part, good
-        return answer, records, tuple(rejected)
+        return Decoded(answer, records, tuple(rejected))
 
     async def _answer(self, endpoint: Endpoint[Any], response: Response) -> Answer:
         """The answer read from its envelope, parsed in pieces where it cuts cleanly."""

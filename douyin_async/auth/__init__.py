@@ -34,7 +34,13 @@ from .endpoints import (
 )
 from .env import provider_from_env
 from .providers import AuthorizerTokens, ClientCredentials
-from .shared import FileTokenStore, MemoryTokenStore, SharedToken, TokenStore
+from .shared import (
+    FileTokenStore,
+    LockingTokenStore,
+    MemoryTokenStore,
+    SharedToken,
+    TokenStore,
+)
 
 __all__ = [
     "AUTHORIZER_TOKEN_ENDPOINT",
@@ -45,6 +51,7 @@ __all__ = [
     "AuthorizerTokens",
     "ClientCredentials",
     "FileTokenStore",
+    "LockingTokenStore",
     "MemoryTokenStore",
     "RenewalRetry",
     "RenewingProvider",

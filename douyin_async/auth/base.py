@@ -26,15 +26,21 @@ DEFAULT_MARGIN = 300.0
 
 @runtime_checkable
 class TokenProvider(Protocol):
-    """Supplies access tokens to a client.
+    """Everything the package reads from a token provider.
 
-    A provider may also have a boolean ``renewable`` attribute (default true): when the server
-    calls a token invalid or expired, the client invalidates it and retries the request once,
-    but only if the provider can renew.
+    When the server calls a token invalid or expired, the client invalidates it and retries
+    the request once, if the provider is `renewable`.
     """
+
+    #: True when an invalidated token is replaced by a new one (a retry can succeed).
+    renewable: bool
 
     async def get(self) -> str:
         """A currently valid access token."""
+
+    def current(self) -> str | None:
+        """The valid token held now, without waiting, or None when none is held (see
+        [`token_after_slot`][douyin_async.auth.token_after_slot])."""
 
     async def invalidate(self, token: str) -> None:
         """The server refused ``token`` as invalid or expired; do not hand it out again."""
@@ -287,15 +293,9 @@ class RenewingProvider:
 
 
 def token_after_slot(provider: TokenProvider, token: str) -> str | None:
-    """The token to send right after a rate-limit slot was granted, without waiting.
-
-    ``token`` was got from ``provider`` before the slot. A provider with a ``current()``
-    method (every provider of this package) answers its held token, which may be newer than
-    ``token``, or None when it holds no valid token now (``token`` expired during the wait):
-    then the slot is given up rather than held across a token request, and the caller gets
-    a token again before its next slot. Other providers: ``token``.
+    """The token to send right after a rate-limit slot was granted: the provider's
+    [`current`][douyin_async.auth.TokenProvider.current] one, which may be newer than ``token``
+    (got before the slot). None: no valid token now, so the slot is given up rather than
+    held across a token request.
     """
-    current: Callable[[], str | None] | None = getattr(provider, "current", None)
-    if current is None:
-        return token
-    return current()
+    return provider.current()

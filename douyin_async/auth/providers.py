@@ -210,7 +210,7 @@ class AuthorizerTokens(_FromPlatform):
                                                now=now, header_log_id=header_log_id)
             except ApiError as exc:
                 if (retried or exc.code not in TOKEN_EXPIRED_CODES
-                        or not getattr(self.client_token, "renewable", True)):
+                        or not self.client_token.renewable):
                     raise
                 retried = True
                 await self.client_token.invalidate(own)

@@ -28,19 +28,23 @@ from .base import DEFAULT_MARGIN, RenewalRetry, RenewingProvider, Token, TokenSo
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """Where a shared token lives (a file, a Redis key, a database row).
-
-    A store may also have a ``lock()`` method returning an async context manager that
-    excludes every other holder of the same store, in any process;
-    [`SharedToken`][douyin_async.auth.SharedToken] holds it while it reads, renews and saves, so
-    that one process renews and the others wait.
-    """
+    """Where a shared token lives (a file, a Redis key, a database row)."""
 
     async def load(self) -> tuple[str, float] | None:
         """The stored ``(token, expires_at)`` (unix seconds), or None when there is none."""
 
     async def save(self, token: str, expires_at: float) -> None:
         """Store a token and the unix time at which it expires."""
+
+
+@runtime_checkable
+class LockingTokenStore(TokenStore, Protocol):
+    """A store that can also exclude every other holder of it, in any process:
+    [`SharedToken`][douyin_async.auth.SharedToken] holds the lock while it reads, renews and
+    saves, so that one process renews and the others wait."""
+
+    def lock(self) -> AbstractAsyncContextManager[object]:
+        """An async context manager held by one holder of the store at a time."""
 
 
 class SharedToken(RenewingProvider):
@@ -87,11 +91,9 @@ class SharedToken(RenewingProvider):
         await super().invalidate(token)
 
     async def _obtain(self) -> Token:
-        lock: Callable[[], AbstractAsyncContextManager[object]] | None = getattr(
-            self.store, "lock", None)
-        if lock is None:
+        if not isinstance(self.store, LockingTokenStore):
             return await self._load_or_fetch()
-        async with lock():
+        async with self.store.lock():
             return await self._load_or_fetch()
 
     async def _load_or_fetch(self) -> Token:

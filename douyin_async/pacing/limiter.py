@@ -29,9 +29,32 @@ from ..errors import InvalidParameterError
 DEFAULT_MARGIN = 0.04
 
 
+@attrs.frozen
+class Pacing:
+    """Where a limiter stands now: seconds between slots (widened after a rate-limit
+    answer) and seconds left of a shared pause."""
+
+    spacing: float
+    pause: float = 0.0
+
+
 @runtime_checkable
 class RateLimiter(Protocol):
-    """What the client needs from a limiter (in-process, Redis-backed, or your own)."""
+    """Everything the package reads from a limiter (in-process, Redis-backed, or your own).
+
+    Subclass it to inherit `pacing()` and `in_process`; a duck-typed limiter must have
+    every member.
+    """
+
+    #: Requests per second it lets through (sizes how far a stream asks ahead).
+    rate: float
+    #: True when slots are granted in this process in arrival order, so admission lets one
+    #: waiter at a time in and knows every position; False when slots are booked remotely.
+    in_process: bool = False
+
+    def pacing(self) -> Pacing:
+        """The spacing and pause in force now (admission's wait estimate)."""
+        return Pacing(1.0 / self.rate)
 
     async def acquire(self) -> None:
         """Wait for the next request slot."""
@@ -128,7 +151,7 @@ class Slowdown:
         return self.clock() < self.paused_until
 
 
-class PacedLimiter:
+class PacedLimiter(RateLimiter):
     """Paces requests at most ``rate`` per rolling second, shared by all callers of a client.
 
     Create it inside a running event loop's lifetime (the client does); aiolimiter binds to
@@ -153,6 +176,13 @@ class PacedLimiter:
         self._bucket = AsyncLimiter(1, self.spacing)
         self._sleep = sleep
         self.slowdown = Slowdown(self.spacing, clock=clock, pause=pause)
+
+    in_process = True
+
+    def pacing(self) -> Pacing:
+        """The spacing widened by the slowdown factor, and what is left of a pause."""
+        slow = self.slowdown
+        return Pacing(self.spacing * slow.factor, max(0.0, slow.paused_until - slow.clock()))
 
     async def acquire(self) -> None:
         """Wait for the next slot (after any shared pause)."""

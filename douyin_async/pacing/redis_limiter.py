@@ -50,7 +50,7 @@ from typing import Any, Self
 import attrs
 
 from ..errors import DouyinError, InvalidParameterError, TransportError
-from .limiter import DEFAULT_MARGIN
+from .limiter import DEFAULT_MARGIN, Pacing, RateLimiter
 from .remote_clock import RemoteClock, too_late
 
 try:
@@ -133,7 +133,7 @@ def limiter_key(app: str, bucket: str = "all", prefix: str = DEFAULT_PREFIX) -> 
     return f"{{{prefix}:{app}}}:{bucket}"
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(RateLimiter):
     """A rate limiter whose quota lives in Redis, shared by every process that uses its key.
 
     Args:
@@ -290,6 +290,10 @@ class RedisRateLimiter:
 
     def on_success(self) -> None:
         """Nothing to do: the widened spacing recovers inside each reservation."""
+
+    def pacing(self) -> Pacing:
+        """The configured spacing; a widened one and a pause live in Redis, unread here."""
+        return Pacing(self.spacing)
 
     # -- the Redis side ------------------------------------------------------------------
 
