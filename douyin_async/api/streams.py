@@ -78,7 +78,7 @@ class PageStreams:
             return await self.page(query, page, needed, options, cached)
 
         return stream_pages(fetch, plan, page_count_of=endpoint_for(query).page_count,
-                            on_wasted=self._wasted)
+                            on_wasted=self._wasted, raw_count_of=_raw_count)
 
     def _wasted(self, count: int) -> None:
         self.executor.stats.wasted_requests += count
@@ -108,6 +108,11 @@ class PageStreams:
             async for page in pages:
                 yield page
                 del page
+
+
+def _raw_count(page: Page) -> int:
+    """Records the server sent, refused ones included."""
+    return page.raw_count
 
 
 async def records_of(pages: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:

@@ -32,7 +32,7 @@ from .endpoints import (
     CLIENT_TOKEN_ENDPOINT,
     STABLE_CLIENT_TOKEN_ENDPOINT,
 )
-from .env import provider_from_env
+from .env import client_key_of, provider_from_env
 from .providers import AuthorizerTokens, ClientCredentials
 from .shared import (
     FileTokenStore,
@@ -61,6 +61,7 @@ __all__ = [
     "TokenProvider",
     "TokenSource",
     "TokenStore",
+    "client_key_of",
     "provider_from_env",
     "renew_at",
     "token_after_slot",

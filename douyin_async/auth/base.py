@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from ..errors import InvalidParameterError
+from ..errors import ApiError, InvalidParameterError
 
 log = logging.getLogger("douyin_async.auth")
 
@@ -237,7 +237,7 @@ class RenewingProvider:
                 return
             except Exception as exc:  # logged and retried; no caller waits for this one
                 self.renewal_failures += 1
-                code = getattr(exc, "code", None)
+                code = exc.code if isinstance(exc, ApiError) else None
                 left = max(held.token.expires_at, held.renew_at) - self._clock()
                 delay = min(self.retry.delay(attempt), max(left, 0.0))
                 attempt += 1

@@ -46,3 +46,12 @@ def provider_from_env(env: Mapping[str, str], base_url: str) -> TokenProvider | 
     if path:
         return SharedToken(FileTokenStore(path), credentials)
     return credentials
+
+
+def client_key_of(access: object) -> str | None:
+    """The client key tokens are asked with: of client credentials, or of those a
+    [`SharedToken`][douyin_async.auth.SharedToken] wraps; None for any other access."""
+    source = access.inner if isinstance(access, SharedToken) else access
+    if isinstance(source, ClientCredentials):
+        return source.client_key
+    return None
