@@ -39,8 +39,9 @@ class TokenProvider(Protocol):
         """A currently valid access token."""
 
     def current(self) -> str | None:
-        """The valid token held now, without waiting, or None when none is held (see
-        [`token_after_slot`][douyin_async.auth.token_after_slot])."""
+        """The valid token held now, without waiting, or None when none is held. Asked right
+        after a rate-limit slot: a token renewed during the wait is the one sent, and with
+        none valid the slot is given up rather than held across a token request."""
 
     async def invalidate(self, token: str) -> None:
         """The server refused ``token`` as invalid or expired; do not hand it out again."""
@@ -294,8 +295,5 @@ class RenewingProvider:
 
 def token_after_slot(provider: TokenProvider, token: str) -> str | None:
     """The token to send right after a rate-limit slot was granted: the provider's
-    [`current`][douyin_async.auth.TokenProvider.current] one, which may be newer than ``token``
-    (got before the slot). None: no valid token now, so the slot is given up rather than
-    held across a token request.
-    """
+    `current()` one, which may be newer than ``token`` (got before the slot), or None."""
     return provider.current()
