@@ -1,16 +1,9 @@
 """Request pacing under the server's QPS cap.
 
-The server counts requests in a rolling one-second window. A token bucket of capacity N lets up
-to 2N requests into one rolling second (a full bucket plus its refill), so the client paces
-instead: an aiolimiter bucket of capacity 1 whose period is slightly longer than ``1 / rate``.
-Consecutive requests are then at least that far apart and no rolling second ever holds more
-than ``rate`` of them, while the sustained rate stays within a few percent of the cap.
-
-On a rate-limit answer every caller of the limiter pauses together and the spacing widens,
-once per pause window however many answers report it (the rule
-`widen`, which the Redis limiter's script mirrors); it
-recovers step by step as requests succeed. That logic is
-[`Slowdown`][douyin_async.pacing.limiter.Slowdown], a pure object over an injected clock.
+The server counts requests in a rolling second, where a token bucket of capacity N would let
+2N through; so [`PacedLimiter`][douyin_async.PacedLimiter] spaces requests `(1 + margin) / rate`
+apart instead. After a rate-limit answer every caller pauses and the spacing widens
+([`Slowdown`][douyin_async.pacing.limiter.Slowdown], pure), then recovers as requests succeed.
 """
 
 from __future__ import annotations

@@ -1,43 +1,11 @@
 """One request quota shared by many processes and machines, kept in Redis.
 
-[`RedisRateLimiter`][douyin_async.pacing.redis_limiter.RedisRateLimiter] implements the client's
-[`RateLimiter`][douyin_async.pacing.limiter.RateLimiter] protocol, so any number of clients, in any
-number of processes on any number of machines, can share one app's rolling-second cap::
-
-    limiter = RedisRateLimiter("redis://redis.internal:6379/0", app="my-app", rate=10)
-    async with limiter, DouyinClient(token, base_url=DOUYIN_OPEN_API, limiter=limiter) as client:
-        ...
-
-The design is GCRA ("generic cell rate algorithm") used as a reservation book. Redis holds, per
-app, the *theoretical arrival time* ``tat`` of the next free slot. One Lua script, run
-atomically by Redis in one round trip, reads Redis's own clock (``TIME``), so the clocks of
-the machines never matter::
-
-    tat  = max(stored tat, now)
-    wait = tat - now
-    if wait > max_wait: refuse (nothing stored)
-    else: store tat + spacing, return wait
-
-The caller then sleeps ``wait`` and sends. Slots are ``spacing = (1 + margin) / rate`` apart,
-so no rolling second holds more than ``rate`` of them, with ``margin`` left over to absorb
-the jitter between the moment a slot falls due and the moment the request reaches the server.
-
-A refused caller (the queue is longer than ``max_wait``) does not fail: it sleeps until the
-queue should have shrunk below ``max_wait`` and asks again, in rounds, until it gets a slot
-or ``acquire_timeout`` (off by default) runs out
-([`LimiterTimeoutError`][douyin_async.pacing.redis_limiter.LimiterTimeoutError]).
-
-On a rate-limit answer
-([`RedisRateLimiter.on_rate_limited`][douyin_async.pacing.redis_limiter.RedisRateLimiter.on_rate_limited])
-the shared ``tat`` is pushed forward by ``pause`` and the spacing doubles (at most ``max_factor``
-times), once per ``pause`` window however many callers report it; every process then sees the gap.
-The spacing recovers by ``recovery`` per reservation, inside the same script, so
-[`on_success`][douyin_async.pacing.redis_limiter.RedisRateLimiter.on_success] costs no round trip.
-
-Redis down is never "unlimited":
-[`acquire`][douyin_async.pacing.redis_limiter.RedisRateLimiter.acquire]
-raises [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError] (a
-[`TransportError`][douyin_async.errors.TransportError]) and no request is sent.
+[`RedisRateLimiter`][douyin_async.pacing.redis_limiter.RedisRateLimiter] books slots in a GCRA
+reservation book: one Lua script, run atomically on Redis's own clock, hands out the next slot
+`spacing = (1 + margin) / rate` after the last, so no rolling second holds more than `rate`
+requests whatever the machines' clocks. Rate-limit answers pause and widen the shared spacing
+once per pause window. Redis down fails closed: no request goes out unpaced. The design and
+its measurements are in [Scaling out](../scaling.md).
 """
 
 from __future__ import annotations
