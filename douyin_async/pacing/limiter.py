@@ -61,14 +61,9 @@ class RateLimiter(Protocol):
 
 def widen(factor: float, paused_at: float | None, now: float, pause: float,
           max_factor: float) -> float | None:
-    """The spacing factor after a rate-limit answer at ``now``, or None to change nothing.
-
-    The first answer of a pause window doubles the factor (up to ``max_factor``) and starts
-    a pause; answers that come less than ``pause`` seconds after the pause that is in force
-    began (``paused_at``) belong to it and change nothing, so ten concurrent rejections
-    widen the spacing once, not ten times. The rule of both
-    [`Slowdown`][douyin_async.pacing.limiter.Slowdown] and the Redis limiter's pause script.
-    """
+    """The doubled spacing factor after a rate-limit answer at `now`, or None when the answer
+    falls in the pause in force (begun at `paused_at`): concurrent rejections widen once. The
+    rule of [`Slowdown`][douyin_async.pacing.limiter.Slowdown] and the Redis pause script."""
     if paused_at is not None and now < paused_at + pause:
         return None
     return min(factor * 2.0, max_factor)
@@ -86,11 +81,7 @@ class Place:
 
 @attrs.define(eq=False)
 class Slowdown:
-    """Shared pause and widened spacing after rate-limit answers (pure; clock injected).
-
-    ``reserve()`` returns how long a caller must wait before it may go on to the bucket;
-    it is zero unless a pause or a widened spacing is in force.
-    """
+    """Shared pause and widened spacing after rate-limit answers (pure; clock injected)."""
 
     spacing: float
     clock: Callable[[], float] = attrs.field(default=time.monotonic, kw_only=True)
@@ -120,7 +111,7 @@ class Slowdown:
             self.factor = max(1.0, self.factor * self.recovery)
 
     def take_place(self) -> Place:
-        """The caller's place: how long it must wait, reserved when the spacing is widened."""
+        """The caller's place, reserved while a pause or a widened spacing is in force."""
         now = self.clock()
         if self.factor == 1.0 and now >= self.paused_until:
             return Place(0.0, now, now)
@@ -133,9 +124,8 @@ class Slowdown:
         return self.take_place().wait
 
     def give_back(self, place: Place) -> None:
-        """A caller that left before its turn (cancelled) hands its place back. The last place
-        taken is undone, so callers that give up cannot push the schedule ahead of the ones
-        left; an earlier one leaves a gap (less throughput, never more requests)."""
+        """A cancelled caller hands its place back: the last place taken is undone, an earlier
+        one leaves a gap (less throughput, never more requests)."""
         if place.end > place.start and self._next == place.end:
             self._next = place.start
 
@@ -145,11 +135,8 @@ class Slowdown:
 
 
 class PacedLimiter(RateLimiter):
-    """Paces requests at most ``rate`` per rolling second, shared by all callers of a client.
-
-    Create it inside a running event loop's lifetime (the client does); aiolimiter binds to
-    the loop that first uses it.
-    """
+    """Paces requests at most `rate` per rolling second, shared by all callers of a client
+    (aiolimiter binds it to the event loop that first uses it)."""
 
     def __init__(
         self,

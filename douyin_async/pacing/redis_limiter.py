@@ -105,37 +105,31 @@ class RedisRateLimiter(RateLimiter):
     """A rate limiter whose quota lives in Redis, shared by every process that uses its key.
 
     Args:
-        redis: a ``redis.asyncio.Redis`` (or ``RedisCluster``) client, or a URL
-            (``redis://host:6379/0``, ``rediss://``, ``unix://``). A client passed in is
-            shared and left open; one made from a URL (by
-            `connect`) is closed by
-            [`aclose`][douyin_async.pacing.redis_limiter.RedisRateLimiter.aclose]. Share one client
-            between the limiters of many apps.
+        redis: a `redis.asyncio.Redis` (or `RedisCluster`) client, left open and shareable
+            between apps, or a URL (`redis://host:6379/0`, `rediss://`, `unix://`) whose
+            client [`aclose`][douyin_async.pacing.redis_limiter.RedisRateLimiter.aclose]
+            closes.
         app: the app whose quota this is (its client key, or any stable name). Every
             limiter with the same ``prefix``, ``app`` and ``bucket`` shares one quota.
         rate: the server's cap, requests per rolling second.
         bucket: the quota's name within the app: ``"all"`` when both endpoints share one
             cap, or one bucket per endpoint (see
             [`per_endpoint`][douyin_async.pacing.redis_limiter.RedisRateLimiter.per_endpoint]).
-        margin: extra spacing over ``1 / rate``; absorbs the arrival jitter of many
-            independent senders (see ``docs/scaling.md`` for measurements).
+        margin: extra spacing over `1 / rate`, for the arrival jitter of many senders.
         pause: seconds the whole fleet pauses after a rate-limit answer.
         max_factor: the most the spacing widens after repeated rate-limit answers.
         recovery: the spacing factor's multiplier per reservation while widened.
-        max_wait: the longest reservation handed out, seconds. A longer queue is waited out
-            in rounds of one round trip each.
-        acquire_timeout: give up with
-            [`LimiterTimeoutError`][douyin_async.pacing.redis_limiter.LimiterTimeoutError] when no
-            slot
-            was granted within this many seconds (None: wait as long as it takes).
-        redis_timeout: seconds allowed for each Redis round trip (and, for a URL, for
-            connecting) before
+        max_wait: the longest reservation handed out, seconds (a longer queue is waited out
+            in rounds).
+        acquire_timeout: seconds before
+            [`LimiterTimeoutError`][douyin_async.pacing.redis_limiter.LimiterTimeoutError]
+            (None: wait as long as it takes).
+        redis_timeout: seconds per Redis round trip (and connect) before
             [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError].
         prefix: the key prefix (see `limiter_key`).
         sleep: the sleep function (tests inject one).
 
-    Create and use it on one event loop (redis-py's asyncio connections belong to the loop
-    that opened them): one limiter per process, however many tasks share it.
+    Use it on one event loop (redis-py's connections belong to it): one per process.
     """
 
     def __init__(
@@ -213,13 +207,9 @@ class RedisRateLimiter(RateLimiter):
     # -- the RateLimiter protocol ----------------------------------------------------------
 
     async def acquire(self) -> None:
-        """Book the next shared slot and sleep until it falls due.
-
-        Raises [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError] when Redis
-        cannot be reached (no request may be sent then) and
-        [`LimiterTimeoutError`][douyin_async.pacing.redis_limiter.LimiterTimeoutError] after
-        ``acquire_timeout``.
-        """
+        """Book the next shared slot and sleep until it falls due; raises
+        [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError] when Redis
+        cannot be reached (no request may go out then)."""
         await self._settle_pauses()
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -245,13 +235,8 @@ class RedisRateLimiter(RateLimiter):
             await self._sleep(delay)
 
     def on_rate_limited(self) -> None:
-        """Pause every process sharing the key and widen the spacing (in the background).
-
-        The pause is written by a task of the running loop; the next
-        [`acquire`][douyin_async.pacing.redis_limiter.RedisRateLimiter.acquire] of this limiter
-        waits for
-        it, and raises if it could not be written.
-        """
+        """Pause every process sharing the key and widen the spacing, from a background task
+        that the next `acquire()` waits for (and raises the failure of)."""
         task = asyncio.get_running_loop().create_task(self._start_pause())
         self._pauses.add(task)
         task.add_done_callback(self._pause_done)
