@@ -22,7 +22,6 @@ from apiserver import TALENT, media
 from douyin_async import (
     AuthenticationError,
     DouyinClient,
-    InvalidParameterError,
     RateLimiter,
     RetryPolicy,
     TalentMediaQuery,
@@ -36,7 +35,6 @@ from douyin_async.auth import (
     SharedToken,
     StaticToken,
     Token,
-    token_after_slot,
 )
 
 
@@ -280,32 +278,6 @@ async def test_a_token_that_expired_during_the_slot_wait_gives_the_slot_up() -> 
         await c.fetch_page(TalentMediaQuery(plan_id=1, douyin_id="dy"))
         assert c.stats.requests == 1
     assert events.log == ["get:1", "slot", "get:2", "slot", "send:tok-2"]
-
-
-def test_collaborators_must_declare_what_the_client_reads() -> None:
-    """A provider or a limiter missing a member the client reads is refused up front, naming
-    the members, instead of being probed for them later."""
-
-    class Plain:
-        async def get(self) -> str:
-            return "t"
-
-        async def invalidate(self, token: str) -> None:
-            pass
-
-    class Bare:
-        async def acquire(self) -> None: ...
-
-        def on_rate_limited(self) -> None: ...
-
-        def on_success(self) -> None: ...
-
-    with pytest.raises(InvalidParameterError, match=r"renewable, get\(\), current\(\)"):
-        DouyinClient(Plain(), base_url="http://127.0.0.1:9")  # type: ignore[arg-type]
-    with pytest.raises(InvalidParameterError, match=r"rate, in_process, pacing\(\)"):
-        DouyinClient("t", base_url="http://127.0.0.1:9", limiter=Bare())  # type: ignore[arg-type]
-    events = Events()
-    assert token_after_slot(LoggingProvider(events, ["tok-new"]), "tok-old") == "tok-new"
 
 
 # -- against a strict server -------------------------------------------------------------------
