@@ -20,7 +20,7 @@ from douyin_async import (
     StaticToken,
     TaskVideoQuery,
 )
-from douyin_async.api.executor import MAX_SLOTS_GIVEN_UP, Attempts
+from douyin_async.api.outcomes import MAX_SLOTS_GIVEN_UP, Attempts
 from douyin_async.auth import token_after_slot
 from douyin_async.errors import AuthenticationError, ServerError
 from douyin_async.http.transport import FakeTransport, Request, Response
