@@ -1,9 +1,8 @@
-"""The endpoint table: everything the client knows of each API, as one row of values.
+"""The endpoint table: everything the client knows of each paged API, one row of values.
 
-A row says where an endpoint lives, how to read its answer once the envelope is open (pure),
-which record decoder structures its records, how to build its page, and whether the server
-reports a page count (so the pages after the first can be asked at once) or the last page is
-the first short one. The client has no `isinstance` branch on queries: it looks the row up.
+A row says where the endpoint lives, how to read its answer, which record decoder builds its
+records, how to build its page, how a query is cut and checked, and whether page 1 tells the
+page count. The client looks the row up instead of branching on query types.
 """
 
 from __future__ import annotations

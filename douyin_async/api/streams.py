@@ -1,12 +1,10 @@
 """Streams of pages: one query's pages in page order, and many queries at once (a pull).
 
-A query is first cut into unit queries (task-video windows of at most 30 days). Each unit's
-pages come from [`stream_pages`][douyin_async.api.pagination.stream_pages], fetched ahead as far as
-its endpoint allows: a talent-media answer says how many pages there are, so all may be asked
-at once; a task-video answer does not, so a stream asks as many pages ahead as fill the pipe
-at the rate limit (rate x latency) and counts the ones past the end as wasted. A pull runs
-several units at once and interleaves their pages
-([`merge`][douyin_async.api.pagination.merge]); its memory is bounded by the pages in flight.
+Each unit query's pages come from
+[`stream_pages`][douyin_async.api.pagination.stream_pages], asked ahead as far as the endpoint
+allows: all at once when page 1 tells the page count, else as many as fill the pipe at the
+rate limit (rate x latency). A pull interleaves several units
+([`merge`][douyin_async.api.pagination.merge]); memory is bounded by the pages in flight.
 """
 
 from __future__ import annotations
