@@ -7,6 +7,7 @@ Everything the client raises derives from [`DouyinError`][douyin_async.errors.Do
     ├── TransportError                           connect/read failures, timeouts
     ├── ResponseDecodeError                      not JSON, cut body, unexpected shape
     │   ├── InvalidRecordError                   one record of a page refused (field, reason)
+    │   ├── AnswerTooLargeError                  an answer past its size limit
     │   └── BillFileError                        a bill file unreadable as a whole
     ├── QueueTimeoutError                        no request slot within the caller's budget
     ├── ClientClosedError                        the client was closed
@@ -18,6 +19,7 @@ Everything the client raises derives from [`DouyinError`][douyin_async.errors.Do
         ├── InvalidRequestError                  parameters refused
         ├── ApiRetiredError                      28001056: the API is retired
         ├── BillLinkExpiredError                 a bill link refused by the file host
+        ├── RedirectError                        an API or token call answered 3xx
         └── ServerError                          internal errors, HTTP 5xx
 
 [`CODES`][douyin_async.errors.CODES] is the one table of known codes: class, whether the client
@@ -147,6 +149,16 @@ class InvalidRecordError(ResponseDecodeError):
         self.index = index
 
 
+class AnswerTooLargeError(ResponseDecodeError):
+    """An answer grew past its size limit (`limit` bytes, as read or once decompressed):
+    reading stopped there. Not retried: the same answer would come again."""
+
+    def __init__(self, message: str, *, http_status: int, snippet: str = "", endpoint: str = "",
+                 limit: int = 0) -> None:
+        super().__init__(message, http_status=http_status, snippet=snippet, endpoint=endpoint)
+        self.limit = limit
+
+
 class ApiErrorFields(TypedDict, total=False):
     """What an [`ApiError`][douyin_async.errors.ApiError] carries besides code and message."""
 
@@ -242,6 +254,15 @@ class BillFileError(ResponseDecodeError):
 
 class BillLinkExpiredError(ApiError):
     """The file host refused a bill link (expired, or HTTP 403) even after a fresh one."""
+
+
+class RedirectError(ApiError):
+    """An API or token call answered a redirect (3xx). Redirects are never followed there:
+    the request carries the access token or the app secret, which must reach the configured
+    server only. `location` is where the answer pointed (scheme, host, port and path: never
+    its query, which may hold a secret). Not retried."""
+
+    location: str = ""
 
 
 @attrs.frozen
