@@ -8,6 +8,7 @@ Everything the client raises derives from [`DouyinError`][douyin_async.errors.Do
     ├── ResponseDecodeError                      not JSON, cut body, unexpected shape
     │   ├── InvalidRecordError                   one record of a page refused (field, reason)
     │   ├── AnswerTooLargeError                  an answer past its size limit
+    │   ├── UnsafeLinkError                      a bill link or redirect to a refused place
     │   └── BillFileError                        a bill file unreadable as a whole
     ├── QueueTimeoutError                        no request slot within the caller's budget
     ├── ClientClosedError                        the client was closed
@@ -153,10 +154,24 @@ class AnswerTooLargeError(ResponseDecodeError):
     """An answer grew past its size limit (`limit` bytes, as read or once decompressed):
     reading stopped there. Not retried: the same answer would come again."""
 
-    def __init__(self, message: str, *, http_status: int, snippet: str = "", endpoint: str = "",
-                 limit: int = 0) -> None:
+    def __init__(self, message: str, *, http_status: int = 0, snippet: str = "",
+                 endpoint: str = "", limit: int = 0) -> None:
         super().__init__(message, http_status=http_status, snippet=snippet, endpoint=endpoint)
         self.limit = limit
+
+
+class UnsafeLinkError(ResponseDecodeError):
+    """A bill link (or a redirect of its download) that points where the client does not go:
+    not https, another port, a redirect to another scheme, too many redirects, or a host that
+    is, or resolves to, a loopback, private or link-local address. `host` names it; hosts the
+    user allows (`bill_hosts_allowed`) are exempt. Not retried."""
+
+    def __init__(self, message: str, *, host: str = "", endpoint: str = "") -> None:
+        super().__init__(message, http_status=0, snippet="", endpoint=endpoint)
+        self.host = host
+
+    def __str__(self) -> str:
+        return f"{self.args[0]} [{self.endpoint}]"
 
 
 class ApiErrorFields(TypedDict, total=False):

@@ -29,6 +29,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import attrs
+from aiohttp.abc import AbstractResolver
 
 from ..errors import (
     ClientClosedError,
@@ -209,6 +210,9 @@ class AiohttpTransport:
         max_answer_bytes: the most bytes of an answer read, and the most once decompressed
             (a request's own `max_bytes` overrides it); past it the read stops with
             [`AnswerTooLargeError`][douyin_async.errors.AnswerTooLargeError].
+        resolver: the resolver of the session the transport opens (the bill files' transport
+            resolves to public addresses only: see
+            [`PublicResolver`][douyin_async.bills.hosts.PublicResolver]).
 
     Redirects are never followed: [`send`][douyin_async.http.transport.AiohttpTransport.send]
     raises [`RedirectError`][douyin_async.errors.RedirectError] for a 3xx, and
@@ -216,8 +220,10 @@ class AiohttpTransport:
     """
 
     def __init__(self, session: aiohttp.ClientSession | None = None, *, limit: int = 20,
-                 ssl: Any = True, max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
+                 ssl: Any = True, max_answer_bytes: int = MAX_ANSWER_BYTES,
+                 resolver: AbstractResolver | None = None) -> None:
         self._session = session
+        self._resolver = resolver
         self._own = session is None
         self._limit = limit
         self._ssl = ssl
@@ -230,7 +236,8 @@ class AiohttpTransport:
         if self._closed:
             raise ClientClosedError("the client is closed")
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl)
+            connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl,
+                                             resolver=self._resolver)
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
