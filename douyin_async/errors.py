@@ -9,6 +9,10 @@ Everything the client raises derives from [`DouyinError`][douyin_async.errors.Do
     │   ├── InvalidRecordError                   one record of a page refused (field, reason)
     │   ├── AnswerTooLargeError                  an answer past its size limit
     │   ├── UnsafeLinkError                      a bill link or redirect to a refused place
+    │   ├── PaginationError                      a query's pages contradict themselves
+    │   │   ├── RepeatedPageError                a page repeats records already delivered
+    │   │   ├── TotalMismatchError               records delivered differ from `total`
+    │   │   └── PageLimitError                   more pages than a query can hold
     │   └── BillFileError                        a bill file unreadable as a whole
     ├── QueueTimeoutError                        no request slot within the caller's budget
     ├── ClientClosedError                        the client was closed
@@ -172,6 +176,40 @@ class UnsafeLinkError(ResponseDecodeError):
 
     def __str__(self) -> str:
         return f"{self.args[0]} [{self.endpoint}]"
+
+
+class PaginationError(ResponseDecodeError):
+    """The pages of one query contradict themselves, or run past what a query can hold: the
+    query ends there rather than run on or end quietly short. `pages` names the pages
+    concerned; `log_id` is the last page's. Not retried."""
+
+    def __init__(self, message: str, *, endpoint: str = "", pages: tuple[int, ...] = (),
+                 log_id: str = "") -> None:
+        super().__init__(message, http_status=200, snippet="", endpoint=endpoint,
+                         log_id=log_id)
+        self.pages = pages
+
+    def __str__(self) -> str:
+        log = f", log_id {self.log_id}" if self.log_id else ""
+        return f"{self.args[0]} [{self.endpoint}{log}]"
+
+
+class RepeatedPageError(PaginationError):
+    """A page holds records that an earlier page of the same query delivered already."""
+
+
+class TotalMismatchError(PaginationError):
+    """A query delivered more or fewer records than the `total` its answers announced, or the
+    announced `total` changed between pages. `expected` and `delivered` count records from
+    the first page read."""
+
+    expected: int | None = None
+    delivered: int = 0
+
+
+class PageLimitError(PaginationError):
+    """A query ran past the most pages its endpoint can hold (or announced more records than
+    that), or a run of pages added nothing while the answers said more would follow."""
 
 
 class ApiErrorFields(TypedDict, total=False):

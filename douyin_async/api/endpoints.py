@@ -28,6 +28,13 @@ from ..models import (
 
 TASK_VIDEO_ENDPOINT = "/api/match/v2/taskbox/query_task_video_daily_data/"
 TALENT_MEDIA_ENDPOINT = "/poi/common/plan/talent/media/list/"
+#: The most records one task-video query (a billing date, a window of at most 30 days) is
+#: read to: far above the platform's volumes (pages of up to 10,000 records at 10 requests a
+#: second), so that a server that never ends a query is stopped after a bounded number of pages.
+TASK_VIDEO_MAX_RECORDS = 1_000_000
+#: The most records one talent-media query (a talent under a plan) is read to (pages of at
+#: most 100 records); a larger announced `total` is refused.
+TALENT_MEDIA_MAX_RECORDS = 100_000
 
 P = TypeVar("P")
 
@@ -107,6 +114,9 @@ class Endpoint(Generic[P]):
     #: The key of a record array large enough to be parsed in pieces (see
     #: `douyin_async.decode.jsonsplit`), or None.
     records_key: str | None = None
+    #: The most records one query is read to (it bounds the pages; see
+    #: [`PageCheck`][douyin_async.api.pagecheck.PageCheck]).
+    max_records: int = TASK_VIDEO_MAX_RECORDS
 
 
 TASK_VIDEOS: Endpoint[TaskVideoPage] = Endpoint(
@@ -114,7 +124,7 @@ TASK_VIDEOS: Endpoint[TaskVideoPage] = Endpoint(
     counts_pages=False, records_key=VIDEO_RECORDS_KEY)
 TALENT_MEDIA: Endpoint[TalentMediaPage] = Endpoint(
     "talent_media", TALENT_MEDIA_ENDPOINT, read_talent_media, talent_media_records,
-    _talent_media_page, counts_pages=True)
+    _talent_media_page, counts_pages=True, max_records=TALENT_MEDIA_MAX_RECORDS)
 
 def read_bill_links(envelope: Envelope, endpoint: str) -> Answer:
     """A bill-link answer: its `data` object is the one "record" (the links)."""
@@ -179,8 +189,10 @@ __all__ = [
     "PAGED",
     "TALENT_MEDIA",
     "TALENT_MEDIA_ENDPOINT",
+    "TALENT_MEDIA_MAX_RECORDS",
     "TASK_VIDEOS",
     "TASK_VIDEO_ENDPOINT",
+    "TASK_VIDEO_MAX_RECORDS",
     "Answer",
     "Endpoint",
     "endpoint_for",
