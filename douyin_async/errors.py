@@ -29,7 +29,8 @@ Everything the client raises derives from [`DouyinError`][douyin_async.errors.Do
 
 [`CODES`][douyin_async.errors.CODES] is the one table of known codes: class, whether the client
 retries, and what the code means. Tokens never appear in any message: errors are built from
-codes, server messages and the endpoint path only.
+codes, server messages and the endpoint path only, and any known secret a server echoes in
+them is masked as the error is built (see `douyin_async.redact`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from __future__ import annotations
 from typing import Any, TypedDict, Unpack
 
 import attrs
+
+from .redact import scrub
 
 
 def _rebuild(cls: type[DouyinError], args: tuple[Any, ...], state: dict[str, Any]
@@ -50,11 +53,23 @@ def _rebuild(cls: type[DouyinError], args: tuple[Any, ...], state: dict[str, Any
 class DouyinError(Exception):
     """Base class of every error raised by douyin-async.
 
+    Every argument and field of an error goes through
+    [`scrub`][douyin_async.redact.scrub] as it is set: a known token or secret that a server
+    echoed never shows in a message, a `repr` or a log line.
+
     `attempts` is the number of requests made for the failed operation (1 when it was not
     retried); it is set when retries give up. Every error pickles with all its fields.
     """
 
     attempts: int = 1
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(scrub(arg) for arg in args))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Messages, snippets, log ids and records come from the server: no known secret
+        # stays in them (see douyin_async.redact).
+        super().__setattr__(name, scrub(value))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.args, dict(self.__dict__)))
@@ -244,7 +259,8 @@ class ApiError(DouyinError):
             raise TypeError(f"{type(self).__name__}() got unexpected fields {unknown}")
         self.code = code
         self.message = message
-        self.__dict__.update(fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
 
     def __str__(self) -> str:
         parts = [f"error {self.code}: {self.message or '(no message)'}"]

@@ -32,6 +32,7 @@ from ..errors import (
 from ..http.retry import RetryPolicy
 from ..http.transport import Request, Response, Transport
 from ..pacing.limiter import PacedLimiter, RateLimiter
+from ..redact import register_secret
 from ..stats import ClientStats
 from ..webapp.admission import DEFAULT_CALL, Admissions, CallOptions
 from ..webapp.cache import PageCache, cache_key
@@ -142,6 +143,7 @@ class Executor:
             if fresh is None and may_give_up:
                 return _SLOT_GIVEN_UP
             token = fresh or token
+            register_secret(token)  # an answer that echoes it cannot show it in an error
             self.stats.requests += 1
             started = time.monotonic()
             request = Request("POST", self.base_url + endpoint.path, body=payload,
