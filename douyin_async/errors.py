@@ -251,6 +251,8 @@ class ApiError(DouyinError):
     http_status: int = 200
     sub_code: int | None = None
     sub_message: str = ""
+    #: Seconds a 429 or 503 answer asked to wait (`Retry-After`, bounded), or None.
+    retry_after: float | None = None
 
     def __init__(self, code: int, message: str, **fields: Unpack[ApiErrorFields]) -> None:
         super().__init__(code, message)

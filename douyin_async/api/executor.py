@@ -29,7 +29,7 @@ from ..errors import (
     InvalidParameterError,
     RateLimitedError,
 )
-from ..http.retry import RetryPolicy
+from ..http.retry import RetryPolicy, note_retry_after
 from ..http.transport import Request, Response, Transport
 from ..pacing.limiter import PacedLimiter, RateLimiter
 from ..redact import register_secret
@@ -199,6 +199,7 @@ class Executor:
         given_up = 0
         while True:
             token = ""
+            response: Response | None = None
             try:
                 token = await self.tokens.get()
                 sent = await self._send(endpoint, payload, token, needed, options,
@@ -211,7 +212,8 @@ class Executor:
                 token, response = sent
                 decoded = await self.decoder.decode(endpoint, response, page)
             except DouyinError as exc:
-                error = exc
+                error = exc if response is None else note_retry_after(
+                    exc, response.status, response.headers, time.time())
             else:
                 limiter.on_success()
                 if key and self.cache is not None:  # only answers that decoded as pages

@@ -48,7 +48,7 @@ from ..errors import (
     error_for_status,
 )
 from ..http.limits import MAX_BILL_FILE_BYTES, too_large
-from ..http.retry import RetryPolicy
+from ..http.retry import RetryPolicy, note_retry_after
 from ..http.transport import Request, StreamedResponse, Transport
 from .csv_reader import BillCsvReader
 from .hosts import MAX_BILL_REDIRECTS, check_link
@@ -212,7 +212,7 @@ async def download(transport: Transport, links: LinkSource, kind: BillKind, *,
                     return
                 error = error_for_status(status, endpoint=endpoint)
                 if error is not None:
-                    raise error
+                    raise note_retry_after(error, status, answer.headers, clock())
                 skip = 0
                 if status == 206:
                     found = _CONTENT_RANGE.match(answer.headers.get("content-range", ""))
