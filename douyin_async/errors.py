@@ -9,10 +9,7 @@ Everything the client raises derives from [`DouyinError`][douyin_async.errors.Do
     │   ├── InvalidRecordError                   one record of a page refused (field, reason)
     │   ├── AnswerTooLargeError                  an answer past its size limit
     │   ├── UnsafeLinkError                      a bill link or redirect to a refused place
-    │   ├── PaginationError                      a query's pages contradict themselves
-    │   │   ├── RepeatedPageError                a page repeats records already delivered
-    │   │   ├── TotalMismatchError               records delivered differ from `total`
-    │   │   └── PageLimitError                   more pages than a query can hold
+    │   ├── PaginationError      pages contradict: RepeatedPage, TotalMismatch, PageLimitError
     │   └── BillFileError                        a bill file unreadable as a whole
     ├── QueueTimeoutError                        no request slot within the caller's budget
     ├── ClientClosedError                        the client was closed
@@ -29,8 +26,7 @@ Everything the client raises derives from [`DouyinError`][douyin_async.errors.Do
 
 [`CODES`][douyin_async.errors.CODES] is the one table of known codes: class, whether the client
 retries, and what the code means. Tokens never appear in any message: errors are built from
-codes, server messages and the endpoint path only, and any known secret a server echoes in
-them is masked as the error is built (see `douyin_async.redact`).
+codes, server messages and the endpoint path only, known secrets masked (`douyin_async.redact`).
 """
 
 from __future__ import annotations
@@ -53,9 +49,8 @@ def _rebuild(cls: type[DouyinError], args: tuple[Any, ...], state: dict[str, Any
 class DouyinError(Exception):
     """Base class of every error raised by douyin-async.
 
-    Every argument and field of an error goes through
-    [`scrub`][douyin_async.redact.scrub] as it is set: a known token or secret that a server
-    echoed never shows in a message, a `repr` or a log line.
+    Every argument and field goes through [`scrub`][douyin_async.redact.scrub] as it is set:
+    a known secret that a server echoed never shows in a message, a `repr` or a log line.
 
     `attempts` is the number of requests made for the failed operation (1 when it was not
     retried); it is set when retries give up. Every error pickles with all its fields.
@@ -66,9 +61,7 @@ class DouyinError(Exception):
     def __init__(self, *args: Any) -> None:
         super().__init__(*(scrub(arg) for arg in args))
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        # Messages, snippets, log ids and records come from the server: no known secret
-        # stays in them (see douyin_async.redact).
+    def __setattr__(self, name: str, value: Any) -> None:  # server text: secrets masked
         super().__setattr__(name, scrub(value))
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -121,8 +114,8 @@ class ResponseDecodeError(DouyinError):
         self,
         message: str,
         *,
-        http_status: int,
-        snippet: str,
+        http_status: int = 0,
+        snippet: str = "",
         endpoint: str = "",
         retryable: bool = False,
         log_id: str = "",
@@ -137,10 +130,8 @@ class ResponseDecodeError(DouyinError):
     def __str__(self) -> str:
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
         log = f", log_id {self.log_id}" if self.log_id else ""
-        return (
-            f"{super().__str__()} [{self.endpoint}, HTTP {self.http_status}{log}]{tries}: "
-            f"{self.snippet!r}"
-        )
+        quoted = f": {self.snippet!r}" if self.snippet else ""
+        return f"{super().__str__()} [{self.endpoint}, HTTP {self.http_status}{log}]{tries}{quoted}"
 
 
 class InvalidRecordError(ResponseDecodeError):
@@ -170,43 +161,21 @@ class InvalidRecordError(ResponseDecodeError):
 
 
 class AnswerTooLargeError(ResponseDecodeError):
-    """An answer grew past its size limit (`limit` bytes, as read or once decompressed):
-    reading stopped there. Not retried: the same answer would come again."""
+    """An answer past its size limit: `limit` bytes, as read or decompressed. Not retried."""
 
-    def __init__(self, message: str, *, http_status: int = 0, snippet: str = "",
-                 endpoint: str = "", limit: int = 0) -> None:
-        super().__init__(message, http_status=http_status, snippet=snippet, endpoint=endpoint)
-        self.limit = limit
+    limit: int = 0
 
 
 class UnsafeLinkError(ResponseDecodeError):
-    """A bill link (or a redirect of its download) that points where the client does not go:
-    not https, another port, a redirect to another scheme, too many redirects, or a host that
-    is, or resolves to, a loopback, private or link-local address. `host` names it; hosts the
-    user allows (`bill_hosts_allowed`) are exempt. Not retried."""
+    """A bill link or redirect the client refuses to follow (`host`); not retried."""
 
-    def __init__(self, message: str, *, host: str = "", endpoint: str = "") -> None:
-        super().__init__(message, http_status=0, snippet="", endpoint=endpoint)
-        self.host = host
-
-    def __str__(self) -> str:
-        return f"{self.args[0]} [{self.endpoint}]"
+    host: str = ""
 
 
 class PaginationError(ResponseDecodeError):
-    """The pages of one query contradict themselves, or run past what a query can hold: the
-    query ends there rather than run on or end quietly short. `pages` names the pages
-    concerned; `log_id` is the last page's. Not retried."""
+    """A query's pages contradict themselves or never end (`pages`); not retried."""
 
-    def __init__(self, message: str, *, endpoint: str = "", pages: tuple[int, ...] = (),
-                 log_id: str = "") -> None:
-        super().__init__(message, http_status=200, snippet="", endpoint=endpoint,
-                         log_id=log_id)
-        self.pages = pages
-
-    def __str__(self) -> str:
-        log = f", log_id {self.log_id}" if self.log_id else ""
-        return f"{self.args[0]} [{self.endpoint}{log}]"
+    pages: tuple[int, ...] = ()
 
 
 class RepeatedPageError(PaginationError):
@@ -214,17 +183,14 @@ class RepeatedPageError(PaginationError):
 
 
 class TotalMismatchError(PaginationError):
-    """A query delivered more or fewer records than the `total` its answers announced, or the
-    announced `total` changed between pages. `expected` and `delivered` count records from
-    the first page read."""
+    """Records `delivered` differ from the announced `total` (`expected`), or it changed."""
 
     expected: int | None = None
     delivered: int = 0
 
 
 class PageLimitError(PaginationError):
-    """A query ran past the most pages its endpoint can hold (or announced more records than
-    that), or a run of pages added nothing while the answers said more would follow."""
+    """More pages than a query of the endpoint can hold, or a run of empty pages."""
 
 
 class ApiErrorFields(TypedDict, total=False):
@@ -251,8 +217,7 @@ class ApiError(DouyinError):
     http_status: int = 200
     sub_code: int | None = None
     sub_message: str = ""
-    #: Seconds a 429 or 503 answer asked to wait (`Retry-After`, bounded), or None.
-    retry_after: float | None = None
+    retry_after: float | None = None  # seconds a 429 / 503 asked to wait (Retry-After)
 
     def __init__(self, code: int, message: str, **fields: Unpack[ApiErrorFields]) -> None:
         super().__init__(code, message)
@@ -261,8 +226,7 @@ class ApiError(DouyinError):
             raise TypeError(f"{type(self).__name__}() got unexpected fields {unknown}")
         self.code = code
         self.message = message
-        for name, value in fields.items():
-            setattr(self, name, value)
+        self.__dict__.update(scrub(fields))
 
     def __str__(self) -> str:
         parts = [f"error {self.code}: {self.message or '(no message)'}"]
@@ -328,10 +292,7 @@ class BillLinkExpiredError(ApiError):
 
 
 class RedirectError(ApiError):
-    """An API or token call answered a redirect (3xx). Redirects are never followed there:
-    the request carries the access token or the app secret, which must reach the configured
-    server only. `location` is where the answer pointed (scheme, host, port and path: never
-    its query, which may hold a secret). Not retried."""
+    """An API or token call answered 3xx, not followed; `location` (no query). Not retried."""
 
     location: str = ""
 

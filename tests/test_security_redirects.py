@@ -3,6 +3,8 @@ naming where the answer pointed, and the other server sees nothing (real servers
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiohttp import web
 from hostile import Server, json_answer, serve, tls
@@ -16,9 +18,12 @@ SECRET = "client-secret-value-9876543210"
 QUERY = TalentMediaQuery(plan_id=1, douyin_id="dy", page_size=10)
 
 
-def _redirect_to(target: Server, status: int) -> web.Response:
-    location = target.url + "/steal?sig=secret-signature"
-    return web.Response(status=status, headers={"Location": location})
+def _redirect_to(target: Server, status: int = 307) -> Any:
+    """A handler answering `status` to `target`, with a signed query."""
+    async def origin(request: web.Request) -> web.Response:
+        location = target.url + "/steal?sig=secret-signature"
+        return web.Response(status=status, headers={"Location": location})
+    return origin
 
 
 async def _sink(request: web.Request) -> web.Response:
@@ -28,10 +33,7 @@ async def _sink(request: web.Request) -> web.Response:
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 async def test_api_call_does_not_follow_a_redirect(status: int) -> None:
     async with serve(_sink) as other:
-        async def origin(request: web.Request) -> web.Response:
-            return _redirect_to(other, status)
-
-        async with serve(origin) as api:
+        async with serve(_redirect_to(other, status)) as api:
             async with DouyinClient(TOKEN, base_url=api.url) as client:
                 with pytest.raises(RedirectError) as info:
                     await client.fetch_page(QUERY)
@@ -46,10 +48,7 @@ async def test_api_call_does_not_follow_a_redirect(status: int) -> None:
 async def test_https_api_redirect_to_plain_http_sends_nothing() -> None:
     contexts = tls()
     async with serve(_sink) as other:
-        async def origin(request: web.Request) -> web.Response:
-            return _redirect_to(other, 307)
-
-        async with serve(origin, context=contexts.server) as api:
+        async with serve(_redirect_to(other), context=contexts.server) as api:
             assert api.url.startswith("https://")
             async with DouyinClient(TOKEN, base_url=api.url, ssl=contexts.client) as client:
                 with pytest.raises(RedirectError) as info:
@@ -62,10 +61,7 @@ async def test_https_api_redirect_to_plain_http_sends_nothing() -> None:
 async def test_client_secret_is_not_posted_to_a_redirect_target() -> None:
     contexts = tls()
     async with serve(_sink) as other:
-        async def origin(request: web.Request) -> web.Response:
-            return _redirect_to(other, 307)
-
-        async with serve(origin, context=contexts.server) as auth:
+        async with serve(_redirect_to(other), context=contexts.server) as auth:
             provider = ClientCredentials("key", SECRET, base_url=auth.url, ssl=contexts.client)
             with pytest.raises(RedirectError) as info:
                 await provider.fetch()

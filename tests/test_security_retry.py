@@ -42,12 +42,10 @@ def test_retry_after_values(value: str | None, wait: float | None) -> None:
     assert retry_after(value, NOW) == wait
 
 
-@pytest.mark.parametrize(("status", "header"), [
-    (429, "9"),
-    (503, format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=45), usegmt=True)),
-    (503, "86400"),
-])
+@pytest.mark.parametrize(("status", "header"), [(429, "9"), (503, "date"), (503, "86400")])
 async def test_a_server_that_asks_to_wait_is_waited_for(status: int, header: str) -> None:
+    if header == "date":  # an HTTP date 45 s ahead
+        header = format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=45), usegmt=True)
     answers = [web.Response(status=status, headers={"Retry-After": header}),
                json_answer(OK)]
 

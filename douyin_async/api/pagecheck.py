@@ -24,10 +24,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from typing import Any
+from typing import Any, TypeVar
 
-from ..errors import PageLimitError, RepeatedPageError, TotalMismatchError
+from ..errors import PageLimitError, PaginationError, RepeatedPageError, TotalMismatchError
 from .pagination import is_last_page, page_raw_count, total_end
+
+E = TypeVar("E", bound=PaginationError)
 
 #: Empty pages in a row, none of them the last, that end a query.
 EMPTY_RUN = 3
@@ -73,9 +75,14 @@ class PageCheck:
             return None
         return max(0, self.total - (self.first_page - 1) * self.page_size)
 
+    def _error(self, cls: type[E], message: str, pages: tuple[int, ...], log_id: str) -> E:
+        error = cls(message, http_status=200, endpoint=self.endpoint, log_id=log_id)
+        error.pages = pages
+        return error
+
     def _mismatch(self, message: str, page: int, log_id: str) -> TotalMismatchError:
-        error = TotalMismatchError(message, endpoint=self.endpoint, log_id=log_id,
-                                   pages=tuple(p for p, _ in self.short) or (page,))
+        error = self._error(TotalMismatchError, message,
+                            tuple(p for p, _ in self.short) or (page,), log_id)
         error.expected, error.delivered = self._expected(), self.delivered
         return error
 
@@ -87,10 +94,9 @@ class PageCheck:
         if total is not None and self.total is None:
             self.total, self.total_page = total, page
             if total > self.max_records:
-                raise PageLimitError(
-                    f"page {page} announces {total:,} records, more than a query of this "
-                    f"endpoint can hold ({self.max_records:,})", endpoint=self.endpoint,
-                    pages=(page,), log_id=log_id)
+                raise self._error(
+                    PageLimitError, f"page {page} announces {total:,} records, more than a "
+                    f"query of this endpoint can hold ({self.max_records:,})", (page,), log_id)
         elif total is not None and total != self.total:
             raise self._mismatch(f"the announced total changed from {self.total:,} (page "
                                  f"{self.total_page}) to {total:,} (page {page})", page, log_id)
@@ -115,19 +121,18 @@ class PageCheck:
         edges = {_digest(records[0]), _digest(records[-1])}
         earlier = sorted({self._edges[e] for e in edges if e in self._edges})
         if earlier:
-            raise RepeatedPageError(
-                f"page {page} repeats records of page {earlier[0]}: the server answers the "
-                "same records again, so the query would never end", endpoint=self.endpoint,
-                pages=(earlier[0], page), log_id=log_id)
+            raise self._error(
+                RepeatedPageError, f"page {page} repeats records of page {earlier[0]}: the "
+                "server answers the same records again, so the query would never end",
+                (earlier[0], page), log_id)
         self._edges.update(dict.fromkeys(edges, page))
 
     def _check_empty(self, page: int, raw: int, last: bool, log_id: str) -> None:
         self.empty_run = [*self.empty_run, page] if raw == 0 and not last else []
         if len(self.empty_run) >= EMPTY_RUN:
-            raise PageLimitError(
-                f"pages {self.empty_run[0]}-{page} were empty while the answers said more "
-                "would follow", endpoint=self.endpoint, pages=tuple(self.empty_run),
-                log_id=log_id)
+            raise self._error(
+                PageLimitError, f"pages {self.empty_run[0]}-{page} were empty while the "
+                "answers said more would follow", tuple(self.empty_run), log_id)
 
     def end(self) -> None:
         """Check the query once its last page was handed out."""
@@ -135,10 +140,10 @@ class PageCheck:
             return
         page, last, log_id = self.last
         if not last and page >= self.max_pages:
-            raise PageLimitError(
-                f"the query reached page {page}, the most a query of this endpoint needs "
-                f"at page size {self.page_size} ({self.max_records:,} records), and the "
-                "server still had more", endpoint=self.endpoint, pages=(page,), log_id=log_id)
+            raise self._error(
+                PageLimitError, f"the query reached page {page}, the most a query of this "
+                f"endpoint needs at page size {self.page_size} ({self.max_records:,} records),"
+                " and the server still had more", (page,), log_id)
         expected = self._expected()
         if expected is not None and self.delivered != expected:
             shorts = ", ".join(f"{p} ({n} of {self.page_size})" for p, n in self.short[:10])

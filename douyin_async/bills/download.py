@@ -44,14 +44,13 @@ from ..errors import (
     InvalidParameterError,
     InvalidRecordError,
     ResponseDecodeError,
-    UnsafeLinkError,
     error_for_status,
 )
 from ..http.limits import MAX_BILL_FILE_BYTES, too_large
 from ..http.retry import RetryPolicy, note_retry_after
 from ..http.transport import Request, StreamedResponse, Transport
 from .csv_reader import BillCsvReader
-from .hosts import MAX_BILL_REDIRECTS, check_link
+from .hosts import MAX_BILL_REDIRECTS, check_link, unsafe_link
 from .links import BillLinks
 from .records import KEY_COLUMNS, BillFileError, BillKind, BillRecord
 
@@ -159,8 +158,8 @@ async def _open(transport: Transport, url: str, headers: dict[str, str],
                 return
         url = urljoin(url, location)
         check_link(url, hosts, scheme=scheme, endpoint=endpoint)
-    raise UnsafeLinkError(f"bill link refused: more than {MAX_BILL_REDIRECTS} redirects",
-                          host=urlsplit(url).hostname or "", endpoint=endpoint)
+    raise unsafe_link(f"more than {MAX_BILL_REDIRECTS} redirects", urlsplit(url).hostname or "",
+                      endpoint)
 
 
 async def download(transport: Transport, links: LinkSource, kind: BillKind, *,

@@ -26,6 +26,13 @@ from ..errors import UnsafeLinkError
 MAX_BILL_REDIRECTS = 3
 
 
+def unsafe_link(why: str, host: str, endpoint: str) -> UnsafeLinkError:
+    """The error of a refused link or redirect (`why` it was refused)."""
+    error = UnsafeLinkError(f"bill link refused: {why}", endpoint=endpoint)
+    error.host = host
+    return error
+
+
 def allowed_hosts(hosts: Iterable[str] | str | None) -> frozenset[str]:
     """Host names (or IP addresses) as given to `bill_hosts_allowed`, normalised."""
     if hosts is None:
@@ -74,7 +81,7 @@ def check_link(url: str, allowed: frozenset[str], *, scheme: str | None = None,
     elif _ip(host) and not _public(host):
         why = f"a non-public address ({host})"
     if why:
-        raise UnsafeLinkError(f"bill link refused: {why}", host=host, endpoint=endpoint)
+        raise unsafe_link(why, host, endpoint)
 
 
 class PublicResolver(AbstractResolver):
@@ -100,8 +107,7 @@ class PublicResolver(AbstractResolver):
             return found
         public = [one for one in found if _public(one["host"])]
         if not public:
-            raise UnsafeLinkError(f"bill link refused: {host} resolves to no public address",
-                                  host=host, endpoint="bill link")
+            raise unsafe_link(f"{host} resolves to no public address", host, "bill link")
         return public
 
     async def close(self) -> None:
@@ -110,4 +116,4 @@ class PublicResolver(AbstractResolver):
             await self._resolver.close()
 
 
-__all__ = ["MAX_BILL_REDIRECTS", "PublicResolver", "allowed_hosts", "check_link"]
+__all__ = ["MAX_BILL_REDIRECTS", "PublicResolver", "allowed_hosts", "check_link", "unsafe_link"]

@@ -30,8 +30,10 @@ _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS,
 
 def too_large(limit: int, what: str, endpoint: str, status: int) -> AnswerTooLargeError:
     """The error of an answer past `limit` bytes (`what`: as read, or decompressed)."""
-    return AnswerTooLargeError(f"answer over the limit of {limit:,} bytes ({what})",
-                               http_status=status, snippet="", endpoint=endpoint, limit=limit)
+    error = AnswerTooLargeError(f"answer over the limit of {limit:,} bytes ({what})",
+                                http_status=status, endpoint=endpoint)
+    error.limit = limit
+    return error
 
 
 class BoundedBody:
