@@ -46,10 +46,13 @@ def _text(text: str) -> str:
     for secret in reversed(_secrets):
         if secret in text:
             text = text.replace(secret, MASK)
-        for cut in range(min(len(secret) - 1, len(text)), MIN_TAIL - 1, -1):
-            if text.endswith(secret[:cut]):
-                text = text[:-cut] + MASK
+        # The longest end of the text that starts the secret (a quote cut inside it).
+        at = text.find(secret[0], max(0, len(text) - len(secret) + 1))
+        while at != -1 and len(text) - at >= MIN_TAIL:
+            if secret.startswith(text[at:]):
+                text = text[:at] + MASK
                 break
+            at = text.find(secret[0], at + 1)
     return text
 
 
