@@ -14,6 +14,12 @@ Failures are mapped here, once:
 - a body cut short: a retryable [`ResponseDecodeError`][douyin_async.errors.ResponseDecodeError];
 - the transport (or its session) was closed:
   [`ClientClosedError`][douyin_async.errors.ClientClosedError].
+- a redirect answering [`send`][douyin_async.http.transport.Transport.send]:
+  [`RedirectError`][douyin_async.errors.RedirectError] (API and token calls carry the token or
+  the app secret: they reach the configured server only, never where a 3xx points);
+- an answer past its size limit, as read or once decompressed:
+  [`AnswerTooLargeError`][douyin_async.errors.AnswerTooLargeError] (see
+  `douyin_async.http.limits`).
 
 No message quotes a URL's query or a header: either may hold a secret.
 """
