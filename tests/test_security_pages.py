@@ -4,6 +4,7 @@ its records or never ends is stopped, and an announced total is checked within t
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from douyin_async import DouyinClient, TalentMediaQuery, TaskVideoQuery
 from douyin_async.api import streams
 from douyin_async.api.endpoints import TASK_VIDEOS
 from douyin_async.api.pagecheck import PageCheck, max_pages
+from douyin_async.days import beijing_day
 from douyin_async.errors import (
     PageLimitError,
     RepeatedPageError,
@@ -121,7 +123,7 @@ def _videos(records: Any) -> Any:
     return handler
 
 
-QUERY = TaskVideoQuery(billing_date=time.strftime("%Y-%m-%d", time.localtime(NOW - 86400)),
+QUERY = TaskVideoQuery(billing_date=beijing_day(NOW) - dt.timedelta(days=1),
                        video_publish_start_time=NOW - 5 * 86400,
                        video_publish_end_time=NOW - 86400, page_size=100)
 

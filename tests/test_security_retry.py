@@ -44,8 +44,8 @@ def test_retry_after_values(value: str | None, wait: float | None) -> None:
 
 @pytest.mark.parametrize(("status", "header"), [(429, "9"), (503, "date"), (503, "86400")])
 async def test_a_server_that_asks_to_wait_is_waited_for(status: int, header: str) -> None:
-    if header == "date":  # an HTTP date 45 s ahead
-        header = format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=45), usegmt=True)
+    if header == "date":  # an HTTP date an hour ahead: the wait is the bound
+        header = format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1), usegmt=True)
     answers = [web.Response(status=status, headers={"Retry-After": header}),
                json_answer(OK)]
 
@@ -58,12 +58,7 @@ async def test_a_server_that_asks_to_wait_is_waited_for(status: int, header: str
             await client.fetch_page(QUERY)
     assert len(api.seen) == 2 and len(policy.waits) == 1
     wait = policy.waits[0]
-    assert wait is not None
-    expected = {"9": 9.0, "86400": MAX_RETRY_AFTER}.get(header)
-    if expected is not None:
-        assert wait == expected
-    else:
-        assert 40.0 <= wait <= 45.0
+    assert wait == (9.0 if header == "9" else MAX_RETRY_AFTER)
 
 
 BODIES: dict[str, tuple[bytes, bool]] = {

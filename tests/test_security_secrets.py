@@ -3,6 +3,7 @@ fields, repr or the command line's stderr (real servers on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from test_cli_outputs import _video_args
 
 from douyin_async import DouyinClient, TaskVideoQuery
 from douyin_async.auth import ClientCredentials
+from douyin_async.days import beijing_day
 from douyin_async.errors import (
     AuthenticationError,
     DouyinError,
@@ -29,7 +31,7 @@ from douyin_async.redact import MASK, scrub
 TOKEN = "clt.echoed-token-5f2a9c1e7b3d4f60"
 SECRET = "app-secret-8e1f0a2b3c4d5e6f"
 NOW = int(time.time())
-QUERY = TaskVideoQuery(billing_date=time.strftime("%Y-%m-%d", time.localtime(NOW - 86400)),
+QUERY = TaskVideoQuery(billing_date=beijing_day(NOW) - dt.timedelta(days=1),
                        video_publish_start_time=NOW - 5 * 86400,
                        video_publish_end_time=NOW - 86400, page_size=10)
 
