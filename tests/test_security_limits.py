@@ -13,6 +13,7 @@ from hostile import serve
 
 from douyin_async import DouyinClient, TalentMediaQuery
 from douyin_async.errors import AnswerTooLargeError, ResponseDecodeError
+from douyin_async.http.limits import BoundedBody
 from douyin_async.http.transport import AiohttpTransport, Request
 
 QUERY = TalentMediaQuery(plan_id=1, douyin_id="dy", page_size=10)
@@ -112,3 +113,20 @@ async def test_a_request_may_carry_its_own_limit() -> None:
                 await transport.send(Request("GET", api.url + "/x"))
         finally:
             await transport.aclose()
+
+
+@pytest.mark.parametrize("split", [1, 7, 64, 10_000])
+def test_gzip_members_split_anywhere_decode_whole(split: int) -> None:
+    data = gzip.compress(b"a" * 1000) + gzip.compress(b"b" * 500)
+    body = BoundedBody("gzip", MIB, endpoint="/x", status=200)
+    out = b"".join(p for at in range(0, len(data), split) for p in body.feed(data[at:at + split]))
+    body.finish()
+    assert out == b"a" * 1000 + b"b" * 500 and body.read == len(data)
+
+
+def test_a_cut_gzip_body_is_retried_as_cut() -> None:
+    body = BoundedBody("gzip", MIB, endpoint="/x", status=200)
+    list(body.feed(gzip.compress(b"x" * 100)[:20]))
+    with pytest.raises(ResponseDecodeError) as info:
+        body.finish()
+    assert info.value.retryable
