@@ -1,7 +1,8 @@
 """Page plans (pure) and the drivers that stream pages in order and merge streams.
 
 A [`PagePlan`][douyin_async.api.pagination.PagePlan] decides which pages to ask for next. Talent
-media tells its ``page_count`` on page 1, so the rest can all be asked at once. Task videos
+media tells its ``total`` and ``page_count`` on page 1, so the rest can all be asked at once,
+and none past the total; no plan asks past its ``max_pages``. Task videos
 have no total: the last page is the first short one, so after a full page 1 the plan fetches
 ahead speculatively, doubling the window while pages keep coming back full. A one-page answer
 costs exactly one request; pages asked past the end are counted as wasted. Which page is the
