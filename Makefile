@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench docs clean redis-server hey
+.PHONY: test demo lint bench docs clean redis-server postgresql hey
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,9 +18,15 @@ redis-server:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
+# PostgreSQL for the sync tests (Debian's package; the tests start their own server).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
 # The test command: install everything, lint, type-check, run the suite: the tests that count
 # requests per rolling second on the server side run alone, after the others ran two at a time.
-test: $(STAMP) redis-server
+test: $(STAMP) redis-server postgresql
 	$(BIN)/ruff check douyin_async tests
 	$(BIN)/mypy douyin_async
 	$(BIN)/pytest -q -n 2 -m "not timing"

@@ -124,7 +124,8 @@ class SqliteDestination:
 
     def read_state(self) -> SyncState | None:
         db = self.db
-        db.executescript(_STATE_DDL)
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = '_sync_state'").fetchone() is None:
+            return None
         row = db.execute("SELECT config FROM _sync_state WHERE table_name = ?",
                          (self.table.name,)).fetchone()
         if row is None:
@@ -146,6 +147,7 @@ class SqliteDestination:
         columns = ", ".join(f"{quote(c.name)} {_TYPES[c.kind]}" for c in t.columns)
         key = ", ".join(map(quote, t.key))
         db = self.db
+        db.executescript(_STATE_DDL)
         db.execute(f"CREATE TABLE IF NOT EXISTS {quote(t.name)} ({columns}, PRIMARY KEY ({key}))")
         db.execute(f"CREATE INDEX IF NOT EXISTS {quote(t.name + '_day')} "
                    f"ON {quote(t.name)} ({quote(t.day_column)})")

@@ -94,7 +94,7 @@ def plan_days(state: SyncState | None, *, yesterday: dt.date, since: dt.date | N
     recorded with a backfill so that its re-run can tell the days it loaded."""
     loaded = state.days if state is not None else {}
     if since is not None:
-        last = until or yesterday
+        last = until or max(since, yesterday)
         if last < since:
             raise StateConflictError(f"--until {last} is before --since {since}")
         if last > yesterday:

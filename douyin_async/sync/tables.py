@@ -56,12 +56,9 @@ class SyncTable:
 
 
 def _kind(annotation: Any) -> str:
-    text = str(annotation)
-    if "datetime" in text:
-        return "timestamptz"
-    if "date" in text:
-        return "date"
-    return "bigint" if text.startswith("int") else "text"
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    first = text.replace("datetime.", "").replace("dt.", "").split("|")[0].strip()
+    return {"int": "bigint", "datetime": "timestamptz", "date": "date"}.get(first, "text")
 
 
 def _fields(cls: type[Any], skip: tuple[str, ...]) -> list[Column]:
