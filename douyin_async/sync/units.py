@@ -61,9 +61,16 @@ Stream = Callable[[], AsyncGenerator[Batch, None]]
 class Source(Protocol):
     """The queries of one table and how their pages become rows."""
 
-    table: SyncTable
-    #: Whether the run chooses the days (False: the server's data date, talent media).
-    dated: bool
+    @property
+    def table(self) -> SyncTable:
+        """The table it loads."""
+        ...
+
+    @property
+    def dated(self) -> bool:
+        """Whether the run chooses the days (False: the server's data date, talent
+        media)."""
+        ...
 
     def options(self) -> dict[str, Any]:
         """The query options, as the state records them."""
