@@ -62,8 +62,10 @@ def _as_user() -> tuple[Callable[[], None] | None, int | None]:
 class PostgresServer:
     """A throwaway PostgreSQL cluster (``with PostgresServer() as server:``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
         found = pg_bin_dir()
+        #: Whether commits are flushed to disk (off in tests: the server is thrown away).
+        self.durable = durable
         if found is None:
             raise RuntimeError("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/"
                                "initdb); install it (Debian: apt-get install postgresql)")
@@ -99,8 +101,9 @@ class PostgresServer:
                   "--no-sync")
         self.port = _free_port()
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-                   f"-c unix_socket_directories={self._dir} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60")
+                   f"-c unix_socket_directories={self._dir} -c max_connections=60")
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", data, "-o", options, "-l", os.path.join(self._dir, "log"),
                   "-w", "-t", "60", "start")
 

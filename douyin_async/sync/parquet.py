@@ -81,22 +81,30 @@ class ParquetDayLoad:
         self._take = [i for i in range(len(names)) if i != skip]
         self._json = {n for n, c in enumerate(self._take)
                       if owner.table.columns[c].kind == "json"}
-        self._rows: list[Row] = []
+        self._batches: list[Any] = []
+        self._held = 0
 
     def write(self, rows: list[Row]) -> None:
-        self._rows.extend(rows)
-        if len(self._rows) >= ROW_GROUP:
+        """Turn the rows into Arrow columns at once (compact), written as one row group when
+        [`ROW_GROUP`][douyin_async.sync.parquet.ROW_GROUP] rows are held."""
+        if not rows:
+            return
+        pa = _arrow()
+        columns: list[Any] = [[row[i] for row in rows] for i in self._take]
+        for n in self._json:
+            columns[n] = [None if v is None else orjson.dumps(v).decode() for v in columns[n]]
+        self._batches.append(pa.record_batch(columns, schema=self._schema))
+        self._held += len(rows)
+        if self._held >= ROW_GROUP:
             self._flush()
 
     def _flush(self) -> None:
-        if not self._rows:
+        if not self._batches:
             return
         pa = _arrow()
-        columns: list[Any] = [[row[i] for row in self._rows] for i in self._take]
-        for n in self._json:
-            columns[n] = [None if v is None else orjson.dumps(v).decode() for v in columns[n]]
-        self._writer.write_batch(pa.record_batch(columns, schema=self._schema))
-        self._rows = []
+        self._writer.write_table(pa.Table.from_batches(self._batches),
+                                 row_group_size=self._held)
+        self._batches, self._held = [], 0
 
     def commit(self, entry: DayEntry) -> None:
         self._flush()

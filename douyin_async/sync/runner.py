@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
@@ -30,6 +31,9 @@ from .state import DayEntry, DayPlan, SyncState, differences, plan_days
 from .units import Batch, Source
 
 T = TypeVar("T")
+
+#: Page writes handed to the writer thread and not yet done, at most.
+WRITES_AHEAD = 2
 
 
 class SyncProgress(Protocol):
@@ -132,8 +136,7 @@ class SyncRun:
         return SyncPlan(table, days, reset, state)
 
     async def _do(self, call: Callable[..., T], *args: Any) -> T:
-        assert self._writer is not None
-        return await asyncio.get_running_loop().run_in_executor(self._writer, call, *args)
+        return await self._future(call, *args)
 
     async def dry_run(self) -> SyncPlan:
         """The plan, from the destination's state as it is now (nothing is locked or
@@ -183,6 +186,7 @@ class SyncRun:
                         await put(batch)
 
         workers = [worker] * min(self.days_at_once, len(streams))
+        writing: deque[asyncio.Future[tuple[dt.date, int]]] = deque()
         try:
             async with aclosing(merge(workers, buffer=max(2, self.days_at_once))) as batches:
                 async for batch in batches:
@@ -192,25 +196,39 @@ class SyncRun:
                                                                  batch.day)
                         counts[batch.day] = 0
                     if batch.records:
-                        rows = await self._do(_write, load, batch)
-                        counts[batch.day] += rows
-                        self.progress.on_records(rows)
+                        # the writer thread writes while the next pages come; the writes
+                        # of a day run in order, before its commit
+                        writing.append(self._future(_write, load, batch))
+                        if len(writing) > WRITES_AHEAD:
+                            self._written(await writing.popleft(), counts)
                     for day in batch.closes:
+                        while writing:
+                            self._written(await writing.popleft(), counts)
                         entry = DayEntry(_iso_now(self.clock()), counts[day])
                         await self._do(loads.pop(day).commit, entry)
                         state.days[day] = entry
                         done[day] = entry.records
                         self.progress.on_day(day, entry.records)
         finally:
+            await asyncio.gather(*writing, return_exceptions=True)
             for load in loads.values():
                 await self._do(load.abort)
         return done
 
+    def _future(self, call: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        assert self._writer is not None
+        return asyncio.get_running_loop().run_in_executor(self._writer, call, *args)
 
-def _write(load: DayLoad, batch: Batch) -> int:
+    def _written(self, done: tuple[dt.date, int], counts: dict[dt.date, int]) -> None:
+        day, rows = done
+        counts[day] += rows
+        self.progress.on_records(rows)
+
+
+def _write(load: DayLoad, batch: Batch) -> tuple[dt.date, int]:
     rows = batch.rows()
     load.write(rows)
-    return len(rows)
+    return batch.day, len(rows)
 
 
 __all__ = ["SyncPlan", "SyncProgress", "SyncReport", "SyncRun"]
