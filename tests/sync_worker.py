@@ -24,6 +24,9 @@ PAGE_SIZE = 400
 
 
 class Lines:
+    def on_start(self, days: int) -> None:
+        pass
+
     def on_records(self, count: int) -> None:
         sys.stdout.write(f"batch {count}\n")
         sys.stdout.flush()

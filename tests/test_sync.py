@@ -100,6 +100,9 @@ async def test_a_backfill_stopped_midway_loads_only_the_rest(into: str) -> None:
         def __init__(self) -> None:
             self.days = 0
 
+        def on_start(self, days: int) -> None:
+            pass
+
         def on_records(self, count: int) -> None:
             pass
 

@@ -241,6 +241,8 @@ async def _guarded(source: Source, opts: dict[str, Any], page_size: int | None) 
 
 
 def _main(source: Callable[[], Source], opts: dict[str, Any], page_size: int | None) -> None:
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a parent's ignore stays
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = asyncio.run(_guarded(source(), opts, page_size))
     except SystemExit as stop:

@@ -34,6 +34,9 @@ class SyncLines:
         self.records = 0
         self._shown = False
 
+    def on_start(self, days: int) -> None:
+        self.days_total = days
+
     def on_records(self, count: int) -> None:
         self.records += count
 

@@ -25,7 +25,7 @@ from .state import DayEntry, SyncState
 from .tables import Row, SyncTable
 
 #: Rows gathered before they are written as one row group.
-ROW_GROUP = 50_000
+ROW_GROUP = 25_000
 STATE_FILE = "_sync_state.json"
 
 

@@ -39,6 +39,9 @@ WRITES_AHEAD = 2
 class SyncProgress(Protocol):
     """What a run tells as it goes (the command's progress lines)."""
 
+    def on_start(self, days: int) -> None:
+        """The run loads `days` days (0: the server's data date, not known yet)."""
+
     def on_records(self, count: int) -> None:
         """Rows written to a day's new version."""
 
@@ -47,6 +50,9 @@ class SyncProgress(Protocol):
 
 
 class _Quiet:
+    def on_start(self, days: int) -> None:
+        pass
+
     def on_records(self, count: int) -> None:
         pass
 
@@ -163,6 +169,7 @@ class SyncRun:
             state = SyncState(plan.table, self.source.options(), self.server, self.app,
                               dict(previous), plan.plan.backfill)
             await self._do(self.destination.begin, state, plan.reset)
+            self.progress.on_start(len(plan.days))
             done = await self._load(state, plan.days)
             state.pending = None
             await self._do(self.destination.finish, state)
