@@ -22,10 +22,12 @@ from sync_helpers import (
 )
 
 from douyin_async import DouyinClient
+from douyin_async.errors import InvalidParameterError
 from douyin_async.sandbox import ManualClock, Sandbox
 from douyin_async.sandbox.data import SandboxData
 from douyin_async.sync import (
     BillSource,
+    DestinationError,
     StateConflictError,
     SyncLockedError,
     SyncRun,
@@ -226,3 +228,29 @@ async def test_a_dry_run_plans_without_writing(tmp_path: Any) -> None:
     assert plan.days == day_range(day("2025-10-01"), day("2025-10-08"))
     assert len(sandbox.log) == 0
     assert not os.path.exists(f"{tmp_path}/s.sqlite.lock")
+
+
+async def test_a_failing_destination_keeps_the_previous_day(
+        request: pytest.FixtureRequest) -> None:
+    db_url = str(request.getfixturevalue("pg_url"))
+    clock = ManualClock(NOW)
+    config = sandbox_config(clock)
+    async with Sandbox(config) as sandbox:
+        await sync(sandbox, db_url, clock, since=day("2025-10-08"))
+        before = summary(read_rows(db_url, "task_videos"))
+        import psycopg
+
+        with psycopg.connect(db_url) as conn:  # the warehouse now refuses some rows
+            conn.execute("ALTER TABLE task_videos ADD CONSTRAINT few CHECK (gmv_1d < 1000000) "
+                         "NOT VALID")
+        with pytest.raises(DestinationError, match="violates check constraint"):
+            await sync(sandbox, db_url, clock, since=day("2025-10-08"), force=False)
+    assert summary(read_rows(db_url, "task_videos")) == before
+
+
+async def test_talent_media_takes_no_days(tmp_path: Any) -> None:
+    clock = ManualClock(NOW)
+    async with Sandbox(sandbox_config(clock)) as sandbox:
+        with pytest.raises(InvalidParameterError, match="leave out --since"):
+            await sync(sandbox, f"sqlite:///{tmp_path}/s.sqlite", clock,
+                       TalentMediaSource(1, ("dy",)), since=day("2025-10-08"))

@@ -264,6 +264,9 @@ def _main(source: Callable[[], Source], opts: dict[str, Any], page_size: int | N
     except OSError as exc:
         _say(f"{exc.strerror or exc}" + (f": {exc.filename!r}" if exc.filename else ""))
         code = exits.FILES
+    except Exception as exc:  # one line, never a traceback
+        _say(f"unexpected {type(exc).__name__}: {exc}")
+        code = exits.INTERNAL
     raise SystemExit(code)
 
 

@@ -25,8 +25,9 @@ import attrs
 from ..api.pagination import merge
 from ..client import DouyinClient
 from ..days import beijing_day
+from ..errors import InvalidParameterError
 from .destination import DayLoad, Destination
-from .errors import StateConflictError
+from .errors import DestinationError, StateConflictError
 from .state import DayEntry, DayPlan, SyncState, differences, plan_days
 from .units import Batch, Source
 
@@ -135,6 +136,10 @@ class SyncRun:
             state = None
         now = self.clock()
         if not self.source.dated:  # the server's data date: one snapshot a run
+            if self.since is not None or self.until is not None:
+                raise InvalidParameterError(
+                    f"{table} has no day to ask for: the server answers its current data "
+                    "date; leave out --since and --until")
             return SyncPlan(table, DayPlan((), ()), reset, state)
         yesterday = beijing_day(now) - dt.timedelta(days=1)
         days = plan_days(state, yesterday=yesterday, since=self.since, until=self.until,
@@ -224,12 +229,29 @@ class SyncRun:
 
     def _future(self, call: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         assert self._writer is not None
-        return asyncio.get_running_loop().run_in_executor(self._writer, call, *args)
+        shown = self.destination.shown
+
+        def guarded() -> T:
+            try:
+                return call(*args)
+            except Exception as exc:
+                if not _is_storage_error(exc):
+                    raise
+                text = " ".join(str(exc).split()) or type(exc).__name__
+                raise DestinationError(f"{shown}: {text}", destination=shown) from exc
+
+        return asyncio.get_running_loop().run_in_executor(self._writer, guarded)
 
     def _written(self, done: tuple[dt.date, int], counts: dict[dt.date, int]) -> None:
         day, rows = done
         counts[day] += rows
         self.progress.on_records(rows)
+
+
+def _is_storage_error(exc: Exception) -> bool:
+    """An error of the destination's storage: the file system, SQLite, PostgreSQL, Arrow."""
+    module = type(exc).__module__
+    return isinstance(exc, OSError) or module.startswith(("sqlite3", "psycopg", "pyarrow"))
 
 
 def _write(load: DayLoad, batch: Batch) -> tuple[dt.date, int]:

@@ -19,6 +19,7 @@ sent) go to the one `extra` column under their snake_case spelling, so `TalentPr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from operator import attrgetter
@@ -92,6 +93,7 @@ TABLES = {t.name: t for t in (TASK_VIDEOS, TALENT_MEDIA, BILLS)}
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])")
 
 
+@functools.lru_cache(maxsize=4096)
 def snake(key: str) -> str:
     """A key in snake_case: `TalentProfit1d` and `talent_profit_1d` both read
     `talent_profit_1d`."""
