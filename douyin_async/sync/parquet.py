@@ -79,8 +79,6 @@ class ParquetDayLoad:
         names = owner.table.names
         skip = names.index(owner.table.day_column)
         self._take = [i for i in range(len(names)) if i != skip]
-        self._json = {n for n, c in enumerate(self._take)
-                      if owner.table.columns[c].kind == "json"}
         self._batches: list[Any] = []
         self._held = 0
 
@@ -92,8 +90,6 @@ class ParquetDayLoad:
         pa = _arrow()
         every = list(zip(*rows, strict=True))  # the rows' columns, transposed in one step
         columns: list[Any] = [every[i] for i in self._take]
-        for n in self._json:
-            columns[n] = [None if v is None else orjson.dumps(v).decode() for v in columns[n]]
         self._batches.append(pa.record_batch(columns, schema=self._schema))
         self._held += len(rows)
         if self._held >= ROW_GROUP:

@@ -53,23 +53,16 @@ class PostgresDayLoad:
     def __init__(self, owner: PostgresDestination, day: dt.date, conn: Any) -> None:
         self.owner, self.day, self.conn = owner, day, conn
         table = owner.table
-        self._json = [i for i, c in enumerate(table.columns) if c.kind == "json"]
         self._copy = (f"COPY {quote(table.name)} ({', '.join(map(quote, table.names))}) "
                       "FROM STDIN")
         conn.execute(f"DELETE FROM {quote(table.name)} WHERE {quote(table.day_column)} = %s",
                      (day,))
 
     def write(self, rows: list[Row]) -> None:
-        json = self._json
         with self.conn.cursor() as cur, cur.copy(self._copy) as copy:
+            write = copy.write_row
             for row in rows:
-                values: Any = row
-                if json:
-                    values = list(row)
-                    for i in json:
-                        if values[i] is not None:
-                            values[i] = orjson.dumps(values[i]).decode()
-                copy.write_row(values)
+                write(row)
 
     def commit(self, entry: DayEntry) -> None:
         self.conn.execute(

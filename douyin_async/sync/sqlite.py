@@ -41,13 +41,8 @@ def _iso(value: Any) -> Any:
     return None if value is None else value.isoformat()
 
 
-def _json(value: Any) -> Any:
-    return None if value is None else orjson.dumps(value).decode()
-
-
 def _text_converters(table: SyncTable) -> list[Callable[[Any], Any] | None]:
-    return [_iso if c.kind in ("date", "timestamptz") else _json if c.kind == "json" else None
-            for c in table.columns]
+    return [_iso if c.kind in ("date", "timestamptz") else None for c in table.columns]
 
 
 def config_of(state: SyncState) -> dict[str, Any]:

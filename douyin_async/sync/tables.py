@@ -26,6 +26,7 @@ from operator import attrgetter
 from typing import Any
 
 import attrs
+import orjson
 
 from ..bills.records import BillRecord
 from ..models import TalentMedia, VideoDailyData
@@ -100,17 +101,18 @@ def snake(key: str) -> str:
     return _CAMEL.sub("_", key).lower()
 
 
-def extra_of(extra: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A record's unknown keys under their snake_case spelling (None when it has none)."""
+def extra_of(extra: Mapping[str, Any]) -> str | None:
+    """A record's unknown keys under their snake_case spelling, as JSON text (None when it
+    has none): every destination stores the text as it is (`jsonb` parses it)."""
     if not extra:
         return None
-    return {snake(k): v for k, v in extra.items()}
+    return orjson.dumps({snake(k): v for k, v in extra.items()}).decode()
 
 
 def row_maker(table: SyncTable, context: int) -> Callable[[tuple[Any, ...], Any], Row]:
     """A function of (context values, record) giving the row: the first `context` columns
     come from the context (day, query), the rest from the record's attributes, and `extra`
-    last."""
+    (JSON text) last."""
     names = table.names[context:-1]
     get = attrgetter(*names)
 
