@@ -52,7 +52,7 @@ hey:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq hey >/dev/null; }
 
-bench: $(VENV)/.bench-installed hey redis-server
+bench: $(VENV)/.bench-installed hey redis-server postgresql
 	$(BIN)/python -m benchmarks.run
 
 # The documentation site, built strictly (broken links and references fail) into site/.

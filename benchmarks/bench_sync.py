@@ -187,13 +187,12 @@ def run(quick: bool = False) -> Result:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--child", action="store_true")
-    parser.add_argument("--url")
-    parser.add_argument("--token")
-    parser.add_argument("--into")
+    parser = argparse.ArgumentParser(description="the sync benchmark, or one of its runs")
+    for flag in ("--child", "--quick"):
+        parser.add_argument(flag, action="store_true")
+    for name in ("--url", "--token", "--into"):
+        parser.add_argument(name)
     parser.add_argument("--days", type=int, default=DAYS)
-    parser.add_argument("--quick", action="store_true")
     ns = parser.parse_args()
     if ns.child:
         print(json.dumps(asyncio.run(child(ns.url, ns.token, ns.into, ns.days))))

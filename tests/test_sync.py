@@ -25,18 +25,12 @@ from douyin_async import DouyinClient
 from douyin_async.errors import InvalidParameterError
 from douyin_async.sandbox import ManualClock, Sandbox
 from douyin_async.sandbox.data import SandboxData
-from douyin_async.sync import (
-    BillSource,
-    DestinationError,
-    StateConflictError,
-    SyncLockedError,
-    SyncRun,
-    TalentMediaSource,
-    TaskVideoSource,
-    open_destination,
-)
+from douyin_async.sync.errors import DestinationError, StateConflictError, SyncLockedError
+from douyin_async.sync.runner import SyncRun
 from douyin_async.sync.state import day_range
 from douyin_async.sync.tables import TASK_VIDEOS, snake
+from douyin_async.sync.units import BillSource, TalentMediaSource, TaskVideoSource
+from douyin_async.sync.urls import open_destination
 
 KINDS = ["sqlite", "parquet", "postgres"]
 

@@ -1,4 +1,6 @@
-"""Destinations by URL, what each must do, and the lock file of the file destinations.
+"""What a destination must do, and the lock file of the file destinations.
+
+[`open_destination`][douyin_async.sync.urls.open_destination] picks one by URL:
 
 - `postgresql://...` (or `postgres://`):
   [`PostgresDestination`][douyin_async.sync.postgres.PostgresDestination]
@@ -16,13 +18,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import importlib
 import os
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import DestinationError, SyncLockedError
 from .state import DayEntry, SyncState
-from .tables import Row, SyncTable
+from .tables import Row
 
 
 class DayLoad(Protocol):
@@ -74,6 +77,16 @@ class Destination(Protocol):
         ...
 
 
+def optional(module: str, extra: str, what: str) -> Any:
+    """An optional dependency, or a [`DestinationError`][douyin_async.sync.errors.DestinationError]
+    naming the extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise DestinationError(f"{what} needs {module.split('.')[0]}: pip install "
+                               f"'douyin-async[{extra}]'") from None
+
+
 def shown_url(url: str) -> str:
     """A URL without its password."""
     parts = urlsplit(url)
@@ -81,29 +94,6 @@ def shown_url(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return urlunsplit(parts._replace(netloc=netloc))
-
-
-def open_destination(url: str, table: SyncTable) -> Destination:
-    """The destination of `url` for `table` (nothing is opened yet)."""
-    if url.startswith(("postgresql://", "postgres://")):
-        from .postgres import PostgresDestination
-
-        return PostgresDestination(url, table)
-    if url.startswith("sqlite:///"):
-        from .sqlite import SqliteDestination
-
-        return SqliteDestination(url[len("sqlite:///"):], table)
-    if url.startswith("file://"):
-        path = urlsplit(url).path
-    elif "://" in url:
-        raise DestinationError(f"unknown destination {shown_url(url)!r}: use postgresql://..., "
-                               "sqlite:///FILE, file:///DIR/ or a directory path",
-                               destination=shown_url(url))
-    else:
-        path = url
-    from .parquet import ParquetDestination
-
-    return ParquetDestination(path, table)
 
 
 class FileLock:
@@ -145,4 +135,4 @@ class FileLock:
             self._fd = None
 
 
-__all__ = ["DayLoad", "Destination", "FileLock", "open_destination", "shown_url"]
+__all__ = ["DayLoad", "Destination", "FileLock", "optional", "shown_url"]

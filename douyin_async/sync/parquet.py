@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from .destination import FileLock
+from .destination import FileLock, optional
 from .errors import DestinationError
 from .state import DayEntry, SyncState
 from .tables import Row, SyncTable
@@ -30,13 +30,8 @@ STATE_FILE = "_sync_state.json"
 
 
 def _arrow() -> Any:
-    try:
-        import pyarrow
-        import pyarrow.parquet
-    except ImportError:
-        raise DestinationError("a Parquet destination needs pyarrow: pip install "
-                               "'douyin-async[parquet]'") from None
-    return pyarrow
+    optional("pyarrow.parquet", "parquet", "a Parquet destination")
+    return optional("pyarrow", "parquet", "a Parquet destination")
 
 
 def arrow_schema(table: SyncTable) -> Any:

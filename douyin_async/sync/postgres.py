@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from .destination import shown_url
+from .destination import optional, shown_url
 from .errors import DestinationError, SyncLockedError
 from .sqlite import config_of, quote
 from .state import DayEntry, SyncState
@@ -33,12 +33,7 @@ _STATE_DDL = [
 
 
 def _psycopg() -> Any:
-    try:
-        import psycopg
-    except ImportError:
-        raise DestinationError("a PostgreSQL destination needs psycopg: pip install "
-                               "'douyin-async[postgres]'") from None
-    return psycopg
+    return optional("psycopg", "postgres", "a PostgreSQL destination")
 
 
 def lock_key(table: str) -> int:
