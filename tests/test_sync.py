@@ -248,3 +248,32 @@ async def test_talent_media_takes_no_days(tmp_path: Any) -> None:
         with pytest.raises(InvalidParameterError, match="leave out --since"):
             await sync(sandbox, f"sqlite:///{tmp_path}/s.sqlite", clock,
                        TalentMediaSource(1, ("dy",)), since=day("2025-10-08"))
+
+
+async def test_a_backfill_stopped_after_its_last_day_is_over_when_run_again(
+        tmp_path: Any) -> None:
+    clock = ManualClock(NOW)
+    into = f"sqlite:///{tmp_path}/s.sqlite"
+
+    class StopAtTheEnd:
+        def on_start(self, days: int) -> None:
+            self.left = days
+
+        def on_records(self, count: int) -> None:
+            pass
+
+        def on_day(self, d: dt.date, records: int) -> None:
+            self.left -= 1
+            if not self.left:
+                raise RuntimeError("stopped")
+
+    days = [day("2025-10-07"), day("2025-10-08")]
+    async with Sandbox(sandbox_config(clock)) as sandbox:
+        with pytest.raises(RuntimeError):
+            await sync(sandbox, into, clock, since=days[0], progress=StopAtTheEnd())
+        report = await sync(sandbox, into, clock, since=days[0])
+        assert report.days == {}
+        assert report.nothing == ("nothing to do: task_videos holds every day from "
+                                  "2025-10-07 to 2025-10-08")
+        again = await sync(sandbox, into, clock, since=days[0])
+    assert sorted(again.days) == days  # the backfill was over: asked again, it loads again

@@ -120,7 +120,7 @@ class SyncRun:
         other options, server or app unless `force`."""
         table = self.source.table.name
         if self.lookback < 0:
-            raise StateConflictError(f"--lookback must be 0 or more, got {self.lookback}")
+            raise InvalidParameterError(f"--lookback must be 0 or more, got {self.lookback}")
         reset = False
         if state is not None:
             found = differences(state, self.source.options(), self.server, self.app)
@@ -167,9 +167,7 @@ class SyncRun:
             await self._do(self.destination.lock, self.wait)
             plan = self.plan(await self._do(self.destination.read_state))
             if self.source.dated and not plan.days:
-                last = max(plan.state.days) if plan.state and plan.state.days else None
-                return SyncReport(plan.table, {}, f"nothing new: {plan.table} holds every day "
-                                  f"up to {last} (yesterday, Beijing time)")
+                return await self._nothing(plan)
             previous = plan.state.days if plan.state is not None else {}
             state = SyncState(plan.table, self.source.options(), self.server, self.app,
                               dict(previous), plan.plan.backfill)
@@ -182,6 +180,19 @@ class SyncRun:
         finally:
             await self._do(self.destination.close)
             self._writer.shutdown()
+
+    async def _nothing(self, plan: SyncPlan) -> SyncReport:
+        """The report of a run with no day to load (a backfill whose days were all loaded
+        by its stopped run is over: its mark is removed)."""
+        assert plan.state is not None
+        backfill = plan.plan.backfill
+        if backfill is None:
+            return SyncReport(plan.table, {}, f"nothing new: {plan.table} holds every day up "
+                              f"to {max(plan.state.days)} (yesterday, Beijing time)")
+        plan.state.pending = None
+        await self._do(self.destination.finish, plan.state)
+        return SyncReport(plan.table, {}, f"nothing to do: {plan.table} holds every day from "
+                          f"{backfill['since']} to {backfill['until']}")
 
     async def _load(self, state: SyncState, days: list[dt.date]) -> dict[dt.date, int]:
         streams = self.source.streams(self.client, days, self.clock)
