@@ -117,3 +117,29 @@ def test_a_second_sync_is_refused_while_one_runs(tmp_path: Any) -> None:
 def test_help(argv: list[str], shown: str) -> None:
     result = _invoke(*argv)
     assert result.exit_code == 0 and shown in result.output
+
+
+def test_yesterday_is_the_beijing_day_at_2330_utc(tmp_path: Any) -> None:
+    # 23:30 UTC on 2026-12-06 is 07:30 on 2026-12-07 in Beijing: yesterday is the 6th
+    done = subprocess.run(
+        ["faketime", "2026-12-06 23:30:00", sys.executable, "-m",
+         "douyin_async.cli.sync_command", "bills", "--sandbox", "--into",
+         f"sqlite:///{tmp_path}/s.sqlite", "--since", "yesterday", "--dry-run"],
+        capture_output=True, text=True, env={**os.environ, "TZ": "UTC"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "would load 1 new day(s): 2026-12-06\n" in done.stdout
+
+
+def test_talent_media_loads_the_server_date(tmp_path: Any) -> None:
+    db = f"{tmp_path}/m.sqlite"
+    result = _invoke("talent-media", "--sandbox", "--into", f"sqlite:///{db}",
+                     "--plan-id", "7089334664648722476", "--douyin-id", "dy1",
+                     "--douyin-id", "dy2")
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(db) as conn:
+        dates = conn.execute("SELECT DISTINCT date FROM talent_media").fetchall()
+    assert dates == [(_yesterday().isoformat(),)]
+    refused = _invoke("talent-media", "--sandbox", "--into", f"sqlite:///{db}",
+                      "--plan-id", "7089334664648722476", "--douyin-id", "dy1",
+                      "--douyin-id", "dy2", "--since", "-2d")
+    assert refused.exit_code == exits.USAGE and "leave out --since" in refused.output
