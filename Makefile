@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench docs clean redis-server tmux hey lock
+.PHONY: test demo lint bench docs clean system-packages hey lock
 
 # The test environment is pinned by constraints.txt; `make lock` refreshes it.
 $(STAMP): pyproject.toml constraints.txt
@@ -22,21 +22,22 @@ lock:
 	.lock-venv/bin/python -m pip freeze --exclude-editable > constraints.txt
 	rm -rf .lock-venv
 
-# redis-server for the shared-quota tests (Debian's package).
-redis-server:
-	@command -v redis-server >/dev/null || { \
+# The Debian packages the tests use, those missing installed with one apt-get: redis-server
+# (shared quota), PostgreSQL (sync; the tests start their own server), tmux (a pull's
+# progress in an 80-column pane), faketime (the Beijing day at 23:30 UTC).
+system-packages:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v tmux >/dev/null || missing="$$missing tmux"; \
+	command -v faketime >/dev/null || missing="$$missing faketime"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
-
-# tmux for the test that draws a pull's progress in an 80-column pane (Debian's package).
-tmux:
-	@command -v tmux >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq tmux >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
 
 # The test command: install everything, lint, type-check, run the suite: the tests that count
 # requests per rolling second on the server side run alone, after the others ran two at a time.
-test: $(STAMP) redis-server tmux
+test: $(STAMP) system-packages
 	$(BIN)/ruff check douyin_async tests
 	$(BIN)/mypy douyin_async
 	$(BIN)/pytest -q -n 2 -m "not timing"
@@ -62,7 +63,7 @@ hey:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq hey >/dev/null; }
 
-bench: $(VENV)/.bench-installed hey redis-server
+bench: $(VENV)/.bench-installed hey system-packages
 	$(BIN)/python -m benchmarks.run
 
 # The documentation site, built strictly (broken links and references fail) into site/.
