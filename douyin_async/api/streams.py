@@ -32,14 +32,16 @@ class PageFetch(Protocol):
                  options: CallOptions, cached: bool) -> Awaitable[Page | None]: ...
 
 
-def unit_queries(queries: Iterable[Query], now: float) -> list[Query]:
+def unit_queries(queries: Iterable[Query], now: float | None = None) -> list[Query]:
     """The API-sized queries of `queries`: task-video queries cut into windows of at most 30
-    days, each checked for its age at `now` (unix seconds)."""
+    days, each checked for its age at `now` (unix seconds; None checks no age, as a resumed
+    pull that checks only the units it has left)."""
     units: list[Query] = []
     for query in queries:
         endpoint_for(query)
         if isinstance(query, TaskVideoQuery):
-            query.check_age(now)
+            if now is not None:
+                query.check_age(now)
             units.extend(query.windows())
         else:
             units.append(query)

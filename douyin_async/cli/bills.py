@@ -10,7 +10,6 @@ written. Rows carry the file they come from (``agency``, ``kind``, ``file_date``
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import time
@@ -25,69 +24,18 @@ import orjson
 
 from ..auth import TokenProvider
 from ..bills.download import BillBatch, BillProgress, DownloadPolicy
-from ..bills.links import bill_date_of
 from ..bills.records import BillKind, BillRecord
 from ..client import DouyinClient
-from ..errors import InvalidParameterError
 from ..http.retry import RetryPolicy
 from .checkpoint import CheckpointState
 from .credentials import token_source
-from .dates import parse_billing_dates
 from .embedded import embedded_sandbox
-from .exits import QUARANTINED, USAGE, CliError
+from .exits import QUARANTINED, CliError
 from .identity import checkpoint_params
 from .locks import OutputLock
 from .rejects import rejects_path
 from .sinks import Output
 from .spec import PullSpec
-
-#: Rows written per checkpoint entry.
-BATCH_ROWS = 5000
-
-
-def add_parser(kinds: Any, common: argparse.ArgumentParser, epilog: str,
-               formatter: type[argparse.HelpFormatter]) -> None:
-    """The ``pull bills`` subcommand."""
-    bills = kinds.add_parser(
-        "bills", parents=[common], epilog=epilog, formatter_class=formatter,
-        help="bill files (settlement dates x video or live-room file, streamed rows)",
-        description="The bill files of settlement dates (the bill-file API that replaces the "
-                    "task-video endpoint): links asked for each date, files streamed row by "
-                    "row. Only dates before today and within the latest 180 days (Beijing "
-                    "time).")
-    bills.add_argument("--bill-date", required=True, metavar="DATE[..DATE]",
-                       help="a settlement date YYYY-MM-DD, or an inclusive range A..B")
-    bills.add_argument("--agency", action="store_true",
-                       help="the agency endpoint (scope taskbox.agent.admin)")
-    bills.add_argument("--live", action="store_true",
-                       help="the live-room files (live_bill_link) instead of the video files")
-    bills.add_argument("--batch-rows", type=int, default=BATCH_ROWS, metavar="N",
-                       help=f"rows written per checkpoint entry (default: {BATCH_ROWS})")
-    bills.set_defaults(bill_params=bill_params)
-
-
-def bill_params(ns: argparse.Namespace, now: float | None = None) -> dict[str, Any]:
-    """The checked parameters of a ``pull bills`` command (``now``: unix seconds, the
-    instant relative dates and the 180-day rule are read against)."""
-    if ns.apps is not None or ns.redis_url is not None:
-        raise CliError("pull bills takes neither --apps nor --redis-url", USAGE)
-    if getattr(ns, "dry_run", False):
-        raise CliError("pull bills has no --dry-run: a bill file's size is known only once "
-                       "its link is asked for", USAGE)
-    clock = time.time() if now is None else now
-    try:
-        dates = parse_billing_dates(ns.bill_date, clock)
-    except CliError as exc:
-        raise CliError(str(exc).replace("--billing-date", "--bill-date"), exc.code) from None
-    try:
-        for day in dates:
-            bill_date_of(day, clock)
-    except InvalidParameterError as exc:
-        raise CliError(f"--bill-date: {exc}", USAGE) from None
-    if ns.batch_rows < 1:
-        raise CliError(f"--batch-rows must be at least 1, got {ns.batch_rows}", USAGE)
-    return {"bill_dates": [d.isoformat() for d in dates], "agency": bool(ns.agency),
-            "live": bool(ns.live), "batch_rows": ns.batch_rows}
 
 
 def _value(value: Any) -> Any:

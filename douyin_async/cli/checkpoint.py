@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable
 from typing import Any
 
 import attrs
 import orjson
 
-from ..models import Query, TalentMediaQuery, TaskVideoQuery
+from ..models import Query, TaskVideoQuery
 from .exits import FILES, CliError
 
 VERSION = 2
@@ -219,19 +218,6 @@ def unit_key(query: Query, app: str | None = None) -> str:
     if app is not None:
         fields = ["app", app, *fields]
     return orjson.dumps(fields).decode()
-
-
-def plan_units(queries: Iterable[Query]) -> list[Query]:
-    """The units a pull of ``queries`` runs (task-video queries cut into windows of at most 30
-    days), the same as the client's ``units()`` but without its 90-day check: a resumed pull
-    checks only the units it still has to fetch."""
-    units: list[Query] = []
-    for query in queries:
-        if isinstance(query, TaskVideoQuery):
-            units.extend(query.windows())
-        elif isinstance(query, TalentMediaQuery):
-            units.append(query)
-    return units
 
 
 def _day(seconds: int) -> str:

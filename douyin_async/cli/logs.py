@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 import orjson
 
+#: The command's name, as its messages start.
+PROG = "douyin-async"
 #: The logger of the command's own lines (progress, summary, warnings).
 CLI_LOGGER = "douyin_async.cli"
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -40,6 +42,25 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[1] is not None:
             entry["error"] = f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
         return orjson.dumps(entry, default=str).decode()
+
+
+def say(message: str, kind: str = "error", *, json: bool = False, code: int | None = None,
+        stream: TextIO | None = None) -> None:
+    """Tell ``message`` on one line of stderr: ``douyin-async: KIND: ...``, or with ``json``
+    a record of the command's logger (with its ``exit_code``), as every JSON line is."""
+    text = " ".join(message.split())
+    if not text:
+        return
+    out = stream or sys.stderr
+    if json:
+        record = logging.LogRecord(CLI_LOGGER, logging.getLevelNamesMapping()[kind.upper()],
+                                   "", 0, text, None, None)
+        if code is not None:
+            record.exit_code = code
+        out.write(JsonFormatter().format(record) + "\n")
+    else:
+        out.write(f"{PROG}: {kind}: {text}\n")
+    out.flush()
 
 
 def configure(verbosity: int, fmt: str, stream: TextIO | None = None) -> logging.Handler:

@@ -20,11 +20,12 @@ import aiohttp
 import attrs
 
 from ..api.pagination import merge
+from ..api.streams import unit_queries
 from ..auth import TokenProvider
 from ..client import DouyinClient
 from ..errors import DouyinError, InvalidParameterError
 from ..models import MAX_START_AGE_SECONDS, Page, Query, TalentMediaPage
-from .checkpoint import CheckpointState, describe_unit, plan_units, unit_key
+from .checkpoint import CheckpointState, describe_unit, unit_key
 from .credentials import app_token_source, quota_name, token_source
 from .embedded import embedded_sandbox
 from .encoders import Encoder, csv_encoder, csv_header, gzip_encoder, gzip_member, jsonl_encoder
@@ -79,7 +80,7 @@ class AppPull:
         if state is None:
             self.units = self.client.units(queries)
             return
-        self.units = plan_units(queries)
+        self.units = unit_queries(queries)
         self.starts = {u: state.start_page(unit_key(u, self.name)) for u in self.units}
         for unit in self.pending:
             try:
@@ -228,7 +229,7 @@ async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
         stack.callback(output.close)
         writer = ThreadPoolExecutor(1, thread_name_prefix="douyin-writer")
         stack.callback(writer.shutdown, wait=True)
-        meta = {"units": len(plan_units(spec.queries)) * (len(spec.apps) if spec.apps else 1),
+        meta = {"units": len(unit_queries(spec.queries)) * (len(spec.apps) if spec.apps else 1),
                 "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         state = output.open(checkpoint_params(spec, token), resume=spec.resume,
                             force=spec.force, meta=meta)

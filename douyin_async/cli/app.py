@@ -1,0 +1,208 @@
+"""The commands of ``douyin-async``, on click: ``pull`` (task videos, talent media, bills),
+``status``, ``sandbox``, ``completion`` and ``exit-codes``.
+
+[`cli`][douyin_async.cli.app.cli] is the root group; more commands join it with
+``cli.add_command(...)``. The commands only read their options: a pull hands them to the
+runner in ``ctx.obj`` (see [`Runner`][douyin_async.cli.app.Runner]), which validates them into
+a [`PullSpec`][douyin_async.cli.spec.PullSpec] and runs it. The ``sandbox`` command is loaded
+only when it is named (or listed), so a pull never imports the sandbox package.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
+from typing import Any, Protocol
+
+import click
+
+from .. import __version__
+from . import exits
+from .exits import CliError
+from .logs import PROG
+from .options import DAYS_NOTE, INT, StrictCommand, pull_options
+
+#: Shells ``douyin-async completion`` writes a script for.
+SHELLS = ("bash", "zsh", "fish")
+#: The environment variable click's shell completion reads.
+COMPLETE_VAR = "_DOUYIN_ASYNC_COMPLETE"
+SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 80}
+
+
+class Runner(Protocol):
+    """What the commands hand their work to (``ctx.obj``)."""
+
+    def pull(self, args: SimpleNamespace) -> None:
+        """Validate and run (or, with ``--dry-run``, describe) a pull of ``args``."""
+
+
+class Root(click.Group):
+    """The root group: ``sandbox`` is made on first use, from the sandbox's option table."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The command names, ``sandbox`` among them."""
+        return sorted({*super().list_commands(ctx), "sandbox"})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, loading ``sandbox`` when asked for."""
+        if cmd_name == "sandbox" and cmd_name not in self.commands:
+            from .serve import sandbox_command
+
+            self.add_command(sandbox_command())
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=Root, context_settings=SETTINGS, no_args_is_help=False,
+             epilog="Exit codes: douyin-async exit-codes. Completion: douyin-async completion.")
+@click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
+def cli() -> None:
+    """Pull Douyin Open Platform data into JSONL, CSV or SQLite, paced under the API's QPS
+    cap, with live progress and resumable, page-level checkpoints."""
+
+
+@cli.group(context_settings=SETTINGS, epilog=DAYS_NOTE, no_args_is_help=False)
+def pull() -> None:
+    """Pull records into a file."""
+
+
+def _hand_over(kind: str, params: dict[str, Any]) -> None:
+    """Give the options of a ``pull KIND`` to the runner."""
+    runner: Runner = click.get_current_context().find_root().obj
+    runner.pull(SimpleNamespace(kind=kind, **params))
+
+
+def _pull_command(name: str) -> Callable[[Callable[..., None]], click.Command]:
+    return pull.command(name, cls=StrictCommand, context_settings=SETTINGS, epilog=DAYS_NOTE)
+
+
+@_pull_command("task-videos")
+@click.option("--billing-date", required=True, metavar="DAY[..DAY]",
+              help="a billing date, or an inclusive range A..B, e.g. -7d..-1d")
+@click.option("--published-from", required=True, metavar="TIME",
+              help="window start: a day (00:00:00 Beijing), unix seconds or an ISO datetime "
+                   "with offset; at most 90 days ago")
+@click.option("--published-to", required=True, metavar="TIME",
+              help="window end, inclusive: a day (23:59:59 Beijing), unix seconds or ISO")
+@click.option("--douyin-id", multiple=True, metavar="ID", help="only this author (repeat)")
+@click.option("--agency-client-key", metavar="KEY", help="the agency's client key")
+@click.option("--page-size", type=INT, default=10_000, metavar="N",
+              help="records per request, 1..10000 (default: 10000)")
+@pull_options
+def task_videos(**params: Any) -> None:
+    """Task-box video daily data: every billing date is asked separately; publish windows
+    over 30 days are split."""
+    _hand_over("task-videos", params)
+
+
+@_pull_command("talent-media")
+@click.option("--plan-id", type=INT, multiple=True, required=True, metavar="ID",
+              help="commission plan id (repeat for several)")
+@click.option("--douyin-id", multiple=True, metavar="ID", help="a talent's Douyin id (repeat)")
+@click.option("--douyin-ids-file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Douyin ids, one per line ('#' starts a comment)")
+@click.option("--content-type", type=INT, default=3, metavar="N",
+              help="1 short videos, 2 live rooms, 3 both (default: 3)")
+@click.option("--page-size", type=INT, default=100, metavar="N",
+              help="records per request, 1..100 (default: 100)")
+@pull_options
+def talent_media(**params: Any) -> None:
+    """Videos and live rooms of talents under common commission plans (plans x talents x
+    pages)."""
+    _hand_over("talent-media", params)
+
+
+@_pull_command("bills")
+@click.option("--bill-date", required=True, metavar="DAY[..DAY]",
+              help="a settlement date, or an inclusive range A..B, e.g. -7d..-1d")
+@click.option("--agency", is_flag=True, help="the agency endpoint (scope taskbox.agent.admin)")
+@click.option("--live", is_flag=True, help="live-room files instead of the video files")
+@click.option("--batch-rows", type=INT, default=5000, metavar="N",
+              help="rows written per checkpoint entry (default: 5000)")
+@pull_options
+def bills(**params: Any) -> None:
+    """Bill files of settlement dates (the API that replaces task videos): links asked per
+    date, files streamed row by row. Only dates before today, within the latest 180 days."""
+    _hand_over("bills", params)
+
+
+@cli.command(context_settings=SETTINGS)
+@click.argument("out", metavar="OUT", type=click.Path(dir_okay=False))
+def status(out: str) -> None:
+    """What the checkpoint of a pull's output OUT holds: units done and pending, records,
+    when, and which server and app."""
+    from .status import show_status
+
+    show_status(out, sys.stdout)
+
+
+@cli.command(context_settings=SETTINGS)
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion(shell: str) -> None:
+    """Print a completion script for SHELL, made by click. Bash: add
+    eval "$(douyin-async completion bash)" to ~/.bashrc."""
+    from click.shell_completion import get_completion_class
+
+    found = get_completion_class(shell)
+    assert found is not None  # the choices are click's shells
+    click.echo(found(cli, {}, PROG, COMPLETE_VAR).source())
+
+
+@cli.command("exit-codes", context_settings=SETTINGS)
+def exit_codes() -> None:
+    """The exit codes of every command, and what each means."""
+    click.echo(exits.help_text(), nl=False)
+
+
+def usage_error(error: click.ClickException) -> CliError:
+    """A click error as one line, naming the help page of the command it concerns."""
+    ctx = getattr(error, "ctx", None)
+    where = ctx.command_path if ctx is not None else PROG
+    message = error.format_message()
+    if isinstance(error, click.NoSuchOption):
+        message = f"unrecognized arguments: {error.option_name}"
+    elif isinstance(error, click.MissingParameter) and error.param is not None:
+        names = error.param.opts or [error.param.human_readable_name]
+        message = f"the following arguments are required: {'/'.join(names)}"
+    code = exits.USAGE if isinstance(error, click.UsageError | click.BadParameter) else \
+        error.exit_code
+    return CliError(f"{message} (see '{where} --help')", code)
+
+
+def run(argv: Sequence[str] | None, obj: Any) -> int:
+    """Parse ``argv`` (default: ``sys.argv[1:]``) and run its command with ``obj`` as the
+    runner; a usage error is raised as a [`CliError`][douyin_async.cli.exits.CliError]."""
+    import os
+
+    if COMPLETE_VAR in os.environ:  # the shell asks for completions
+        from click.shell_completion import shell_complete
+
+        return shell_complete(cli, {}, PROG, COMPLETE_VAR, os.environ[COMPLETE_VAR])
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        with cli.make_context(PROG, args, obj=obj) as ctx:
+            cli.invoke(ctx)
+    except click.exceptions.Exit as done:  # --help, --version
+        return done.exit_code
+    except click.ClickException as exc:
+        raise usage_error(exc) from None
+    return exits.OK
+
+
+class _Capture:
+    def __init__(self) -> None:
+        self.args = SimpleNamespace()
+
+    def pull(self, args: SimpleNamespace) -> None:
+        self.args = args
+
+
+def pull_args(argv: Sequence[str]) -> SimpleNamespace:
+    """The options a ``pull`` command line gives (``kind`` and one attribute per option),
+    read but not run: what [`build_spec`][douyin_async.cli.spec.build_spec] takes."""
+    capture = _Capture()
+    run(argv, capture)
+    return capture.args
+
+
+__all__ = ["COMPLETE_VAR", "Runner", "cli", "pull_args", "run", "usage_error"]
