@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from test_cli import (
+from helpers.cli import (
     MEDIA_KEY,
     SEED,
     VIDEO_KEY,
@@ -32,8 +33,8 @@ from test_cli import (
     jsonl_rows,
     keyed,
     media_truth,
-    run_until,
     sqlite_rows,
+    stop_after,
     video_truth,
 )
 
@@ -150,25 +151,14 @@ def test_killed_multi_app_pull_resumes_to_the_exact_record_set(tmp_path: Path) -
     ckpt = tmp_path / "videos.jsonl.ckpt"
     args = ["pull", "task-videos", "--sandbox", "--sandbox-seed", str(SEED),
             "--sandbox-latency", "0.03", "--sandbox-qps", "120", "--rate-limit", "100",
-            "--quiet", "--apps", str(apps), "--billing-date", day(-1),
-            "--published-from", day(-5), "--published-to", day(-1), "--page-size", "150",
-            "--out", str(out)]
-
-    def lines() -> int:
-        try:
-            return ckpt.read_bytes().count(b"\n")
-        except FileNotFoundError:
-            return 0
-
-    kills = 0
-    for grow in (8, 20):
-        base = lines()
-        if run_until([*args, "--resume"] if kills else args, lambda b=base, g=grow:
-                     lines() >= b + g):
-            break
-        kills += 1
-    assert run_until([*args, "--resume"], None)
-    assert kills == 2, "the pull ended too soon to be killed"
+            "--quiet", "-vv", "--log-format", "json", "--apps", str(apps), "--billing-date",
+            day(-1), "--published-from", day(-5), "--published-to", day(-1), "--page-size",
+            "150", "--out", str(out)]
+    for n, pages in enumerate((8, 12)):  # stopped after counted pages, then resumed
+        code, lines = stop_after([*args, "--resume"] if n else args, pages, signal.SIGKILL)
+        assert code == -signal.SIGKILL, lines[-1:]
+    code, lines = stop_after([*args, "--resume"], None, signal.SIGKILL)
+    assert code == 0, lines[-1:]
     truth = video_truth([day(-1)], day(-5), day(-1))
     expected = {**with_app(truth, "north"), **with_app(truth, "south")}
     rows = jsonl_rows(out)

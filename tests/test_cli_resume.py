@@ -15,11 +15,12 @@ from typing import Any
 import orjson
 import pytest
 from apiserver import media
+from helpers.cli import DATA, SEED, assert_ok, clean_env, cli, csv_rows, day, jsonl_rows, keyed
 from record_server import RecordServer
-from test_cli import DATA, SEED, assert_ok, clean_env, cli, csv_rows, day, jsonl_rows, keyed
 
-from douyin_async.cli.args import build_parser
-from douyin_async.cli.checkpoint import CheckpointWriter, plan_units, unit_key
+from douyin_async.api.streams import unit_queries
+from douyin_async.cli.app import pull_args
+from douyin_async.cli.checkpoint import CheckpointWriter, unit_key
 from douyin_async.cli.identity import checkpoint_params
 from douyin_async.cli.spec import build_spec
 from douyin_async.decode.converter import decode_video, unstructure
@@ -109,8 +110,8 @@ def test_a_pull_failing_on_its_first_request_leaves_nothing_behind(
 
 def _fabricated_resume(tmp_path: Path, args: list[str], done_first: bool) -> tuple[Path, Any]:
     """A checkpoint as a run of ``args`` leaves it after the first unit's first page."""
-    spec = build_spec(build_parser().parse_args([*args, "--resume"]))
-    units = plan_units(spec.queries)
+    spec = build_spec(pull_args([*args, "--resume"]))
+    units = unit_queries(spec.queries)
     writer = CheckpointWriter.create(spec.out + ".ckpt", checkpoint_params(spec, None),
                                      {"units": len(units)})
     writer.record(unit_key(units[0]), 1, done_first, {"offset": 0})

@@ -107,7 +107,7 @@ PIPE_CLOSED = _BY_NAME["PIPE_CLOSED"]
 #: Stopped by SIGTERM.
 TERMINATED = _BY_NAME["TERMINATED"]
 
-_WIDTH = 88
+_WIDTH = 80
 
 
 def _wrap(text: str, width: int, indent: str) -> list[str]:

@@ -178,4 +178,5 @@ class StrictCommand(Narrow):
         return rest
 
 
-__all__ = ["DAYS_NOTE", "Narrow", "Parsed", "StrictCommand", "fault_rates", "number", "pull_options"]
+__all__ = ["DAYS_NOTE", "Narrow", "Parsed", "StrictCommand", "fault_rates", "number",
+           "pull_options"]
