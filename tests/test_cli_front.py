@@ -301,7 +301,7 @@ def test_shell_completion_knows_the_commands_and_options(tmp_path: Path) -> None
     path = f"{COMMAND.parent}:{os.environ.get('PATH', '')}"
     done = subprocess.run(
         ["bash", "-c", f"source {bash}; COMP_WORDS=(douyin-async pull ta); COMP_CWORD=2; "
-         '_douyin_async_completion; echo "${COMPREPLY[@]}"'],
+         '_douyin_async_completion douyin-async; echo "${COMPREPLY[@]}"'],
         capture_output=True, text=True, timeout=60, env=clean_env(PATH=path))
     assert done.returncode == 0, done.stderr
     assert sorted(done.stdout.split()) == ["talent-media", "task-videos"]

@@ -140,7 +140,7 @@ def test_a_resumed_pull_does_not_check_its_finished_units_against_the_90_days(
     result = cli(*args, "--resume")
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.splitlines()
-    assert f"--billing-date {day(-1)}, published {day(-100)} 00:00:00 UTC" in line
+    assert f"--billing-date {day(-1)}, published {day(-100)} 00:00:00 UTC+8" in line
     assert "90 days" in line and "--force" in line
     assert "video_publish_start_time" not in line  # in the options' terms
 

@@ -145,7 +145,7 @@ def completion(shell: str) -> None:
 
     found = get_completion_class(shell)
     assert found is not None  # the choices are click's shells
-    click.echo(found(cli, {}, PROG, COMPLETE_VAR).source())
+    click.echo(found(cli, {}, PROG, COMPLETE_VAR).source(), nl=False)
 
 
 @cli.command("exit-codes", context_settings=SETTINGS)

@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 import orjson
 
+from ..days import BEIJING
 from ..models import Query, TaskVideoQuery
 from .exits import FILES, CliError
 
@@ -221,7 +222,8 @@ def unit_key(query: Query, app: str | None = None) -> str:
 
 
 def _day(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    """A moment in Beijing time, the zone the command reads its days in."""
+    return dt.datetime.fromtimestamp(seconds, BEIJING).strftime("%Y-%m-%d %H:%M:%S UTC+8")
 
 
 def describe_unit(query: Query, app: str | None = None) -> str:
