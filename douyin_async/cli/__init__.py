@@ -91,11 +91,6 @@ class _Run:
         say(message, json=self.json, code=code)
         return code
 
-    def dispatch(self, argv: Sequence[str] | None) -> int:
-        from .app import run
-
-        return run(argv, self)
-
     def pull(self, args: SimpleNamespace) -> None:
         """Validate the options of a pull, then run it (or describe it: ``--dry-run``)."""
         self.json = args.log_format == "json"
@@ -146,7 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGINT, signal.default_int_handler)
         if owner and previous[signal.SIGTERM] is not signal.SIG_IGN:
             signal.signal(signal.SIGTERM, run.stopper.on_sigterm)
-        return run.dispatch(argv)
+        from .app import run as run_command
+
+        return run_command(argv, run)
     except CliError as exc:
         return run.say(str(exc), exc.code)
     except DouyinError as exc:

@@ -10,6 +10,7 @@ only when it is named (or listed), so a pull never imports the sandbox package.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
@@ -172,8 +173,6 @@ def usage_error(error: click.ClickException) -> CliError:
 def run(argv: Sequence[str] | None, obj: Any) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``) and run its command with ``obj`` as the
     runner; a usage error is raised as a [`CliError`][douyin_async.cli.exits.CliError]."""
-    import os
-
     if COMPLETE_VAR in os.environ:  # the shell asks for completions
         from click.shell_completion import shell_complete
 
@@ -189,20 +188,12 @@ def run(argv: Sequence[str] | None, obj: Any) -> int:
     return exits.OK
 
 
-class _Capture:
-    def __init__(self) -> None:
-        self.args = SimpleNamespace()
-
-    def pull(self, args: SimpleNamespace) -> None:
-        self.args = args
-
-
 def pull_args(argv: Sequence[str]) -> SimpleNamespace:
     """The options a ``pull`` command line gives (``kind`` and one attribute per option),
     read but not run: what [`build_spec`][douyin_async.cli.spec.build_spec] takes."""
-    capture = _Capture()
-    run(argv, capture)
-    return capture.args
+    found: list[SimpleNamespace] = []
+    run(argv, SimpleNamespace(pull=found.append))
+    return found[0]
 
 
 __all__ = ["COMPLETE_VAR", "Runner", "cli", "pull_args", "run", "usage_error"]

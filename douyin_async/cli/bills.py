@@ -22,19 +22,15 @@ import aiohttp
 import attrs
 import orjson
 
-from ..auth import TokenProvider
 from ..bills.download import BillBatch, BillProgress, DownloadPolicy
 from ..bills.records import BillKind, BillRecord
 from ..client import DouyinClient
 from ..http.retry import RetryPolicy
-from .checkpoint import CheckpointState
 from .credentials import token_source
-from .embedded import embedded_sandbox
-from .exits import QUARANTINED, CliError
+from .embedded import pull_server
 from .identity import checkpoint_params
-from .locks import OutputLock
-from .rejects import rejects_path
-from .sinks import Output
+from .rejects import check_quarantine
+from .sinks import Output, open_output
 from .spec import PullSpec
 
 
@@ -165,27 +161,13 @@ async def run_bills(spec: PullSpec, stderr: TextIO,
     loop = asyncio.get_running_loop()
     dates: Sequence[str] = spec.params["bill_dates"]
     async with AsyncExitStack() as stack:
-        if spec.out != "-":
-            stack.enter_context(OutputLock(spec.out))
-        output = make_output(spec)
-        stack.callback(output.close)
-        writer = ThreadPoolExecutor(1, thread_name_prefix="douyin-writer")
-        stack.callback(writer.shutdown, wait=True)
-        meta = {"units": len(dates),
-                "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-        state: CheckpointState | None = output.open(
-            checkpoint_params(spec, token), resume=spec.resume, force=spec.force, meta=meta)
-        if state is not None and state.complete:
-            if not spec.quiet:
-                stderr.write(f"nothing to do: the pull into {spec.out} is already complete\n")
-            _check_quarantine(output.rejected, spec.out)
+        opened = open_output(stack, spec, make_output, checkpoint_params(spec, token),
+                             len(dates), stderr)
+        if opened is None:
             return
-        access: str | TokenProvider
-        if spec.sandbox is not None:
-            url, access = await stack.enter_async_context(embedded_sandbox(spec.sandbox))
-        else:
-            assert spec.base_url is not None and token is not None
-            url, access = spec.base_url, token
+        output, writer, state = opened
+        url, access = await stack.enter_async_context(pull_server(spec, token))
+        assert access is not None
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client = DouyinClient(access, base_url=url, rate_limit=spec.rate_limit, session=session,
                               max_concurrency=spec.max_concurrency, timeout=spec.timeout,
@@ -213,10 +195,4 @@ async def run_bills(spec: PullSpec, stderr: TextIO,
         if not spec.quiet:
             stderr.write(progress.summary() + "\n")
             stderr.flush()
-        _check_quarantine(output.rejected, spec.out)
-
-
-def _check_quarantine(count: int, out: str) -> None:
-    if count:
-        what = "1 row was" if count == 1 else f"{count:,} rows were"
-        raise CliError(f"{what} refused and quarantined in {rejects_path(out)}", QUARANTINED)
+        check_quarantine(output.rejected, spec.out, "row")
