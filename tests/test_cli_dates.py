@@ -11,9 +11,9 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+from helpers.cli import pull_args
 
 from douyin_async.cli import exits
-from douyin_async.cli.app import pull_args
 from douyin_async.cli.dates import (
     check_window,
     parse_billing_dates,

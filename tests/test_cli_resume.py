@@ -15,11 +15,21 @@ from typing import Any
 import orjson
 import pytest
 from apiserver import media
-from helpers.cli import DATA, SEED, assert_ok, clean_env, cli, csv_rows, day, jsonl_rows, keyed
+from helpers.cli import (
+    DATA,
+    SEED,
+    assert_ok,
+    clean_env,
+    cli,
+    csv_rows,
+    day,
+    jsonl_rows,
+    keyed,
+    pull_args,
+)
 from record_server import RecordServer
 
 from douyin_async.api.streams import unit_queries
-from douyin_async.cli.app import pull_args
 from douyin_async.cli.checkpoint import CheckpointWriter, unit_key
 from douyin_async.cli.identity import checkpoint_params
 from douyin_async.cli.spec import build_spec

@@ -250,7 +250,9 @@ def test_progress_eta_from_known_page_counts() -> None:
 
 
 def test_parser_errors_are_one_line() -> None:
-    from douyin_async.cli.app import cli, pull_args
+    from helpers.cli import pull_args
+
+    from douyin_async.cli.app import cli
 
     for argv in (["pull", "task-videos", "--bogus"], ["pull", "talent-media", "--plan-id", "x"],
                  ["pull"], ["pull", "bills", "--out", "b.jsonl"], ["nothing"]):

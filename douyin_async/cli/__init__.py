@@ -1,30 +1,11 @@
-"""The ``douyin-async`` command: pull task videos or talent media into JSONL, CSV or SQLite.
+"""The ``douyin-async`` command: its commands and options are declared on click in
+[`douyin_async.cli.app`][]; this module runs one and reports how it ended.
 
-For example:
-
-    douyin-async pull task-videos --billing-date yesterday \\
-        --published-from -30d --published-to yesterday --out videos.jsonl
-    douyin-async pull talent-media --plan-id 7089334664648722476 --douyin-ids-file ids.txt \\
-        --content-type 3 --out media.sqlite
-    douyin-async sandbox --port 8080
-
-``--apps FILE`` pulls the same queries for many apps at once (one client per app, one quota
-each; see [`douyin_async.cli.apps`][douyin_async.cli.apps]); ``--redis-url`` shares each
-app's quota with other processes.
-
-Add ``--sandbox`` to a pull to run it against an embedded sandbox server instead of
-``--base-url`` / ``$DOUYIN_BASE_URL``. A pull stopped at any moment (Ctrl-C, SIGTERM, a
-crash) continues with the same command plus ``--resume``; ``--force`` starts over. Ctrl-C and
-SIGTERM stop a pull the same way: the page being written is finished (or dropped and fetched
-again on resume), the output and checkpoint are flushed, one line is printed, and the exit
-code is 130 or 143. The exit codes are listed once, in
-[`EXIT_CODES`][douyin_async.cli.exits.EXIT_CODES] (``douyin-async exit-codes`` prints them).
-The commands and their options are declared on click, in
-[`douyin_async.cli.app`][douyin_async.cli.app].
-
-Every error is reported as one line on stderr; tokens and secrets never appear in output.
-The ``douyin-async`` console command enters through ``douyin_async_cli``, which handles
-Ctrl-C and SIGTERM before this package is imported.
+Ctrl-C and SIGTERM stop a pull alike: the page being written is finished (or dropped and
+fetched again on resume), the output and checkpoint are flushed, one line is printed, and the
+exit code is 130 or 143 (every code: [`EXIT_CODES`][douyin_async.cli.exits.EXIT_CODES]).
+Every error is one line on stderr, never holding a token or a secret. The console command
+enters through ``douyin_async_cli``, which handles both signals before this is imported.
 """
 
 from __future__ import annotations

@@ -3,39 +3,44 @@
 
 [`cli`][douyin_async.cli.app.cli] is the root group; more commands join it with
 ``cli.add_command(...)``. The commands only read their options: a pull hands them to the
-runner in ``ctx.obj`` (see [`Runner`][douyin_async.cli.app.Runner]), which validates them into
+runner in ``ctx.obj``, which validates them into
 a [`PullSpec`][douyin_async.cli.spec.PullSpec] and runs it. The ``sandbox`` command is loaded
 only when it is named (or listed), so a pull never imports the sandbox package.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any
 
 import click
 
 from .. import __version__
 from . import exits
-from .exits import CliError
+from .exits import USAGE, CliError
 from .logs import PROG
-from .options import DAYS_NOTE, INT, StrictCommand, pull_options
+from .options import (
+    DAYS_NOTE,
+    FRACTION,
+    INT,
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    Narrow,
+    StrictCommand,
+    pull_options,
+)
 
 #: Shells ``douyin-async completion`` writes a script for.
 SHELLS = ("bash", "zsh", "fish")
 #: The environment variable click's shell completion reads.
 COMPLETE_VAR = "_DOUYIN_ASYNC_COMPLETE"
 SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 80}
-
-
-class Runner(Protocol):
-    """What the commands hand their work to (``ctx.obj``)."""
-
-    def pull(self, args: SimpleNamespace) -> None:
-        """Validate and run (or, with ``--dry-run``, describe) a pull of ``args``."""
 
 
 class Root(click.Group):
@@ -48,8 +53,6 @@ class Root(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """The command ``cmd_name``, loading ``sandbox`` when asked for."""
         if cmd_name == "sandbox" and cmd_name not in self.commands:
-            from .serve import sandbox_command
-
             self.add_command(sandbox_command())
         return super().get_command(ctx, cmd_name)
 
@@ -68,9 +71,9 @@ def pull() -> None:
 
 
 def _hand_over(kind: str, params: dict[str, Any]) -> None:
-    """Give the options of a ``pull KIND`` to the runner."""
-    runner: Runner = click.get_current_context().find_root().obj
-    runner.pull(SimpleNamespace(kind=kind, **params))
+    """Give the options of a ``pull KIND`` to the runner (``ctx.obj``), whose ``pull(args)``
+    validates and runs (or, with ``--dry-run``, describes) the pull."""
+    click.get_current_context().find_root().obj.pull(SimpleNamespace(kind=kind, **params))
 
 
 def _pull_command(name: str) -> Callable[[Callable[..., None]], click.Command]:
@@ -118,7 +121,7 @@ def talent_media(**params: Any) -> None:
               help="a settlement date, or an inclusive range A..B, e.g. -7d..-1d")
 @click.option("--agency", is_flag=True, help="the agency endpoint (scope taskbox.agent.admin)")
 @click.option("--live", is_flag=True, help="live-room files instead of the video files")
-@click.option("--batch-rows", type=INT, default=5000, metavar="N",
+@click.option("--batch-rows", type=POSITIVE_INT, default=5000, metavar="N",
               help="rows written per checkpoint entry (default: 5000)")
 @pull_options
 def bills(**params: Any) -> None:
@@ -155,6 +158,65 @@ def exit_codes() -> None:
     click.echo(exits.help_text(), nl=False)
 
 
+def _option(flag: str, kind: Any, default: Any, text: str, **more: Any) -> click.Option:
+    return click.Option([flag], type=kind, default=default, help=text, **more)
+
+
+def _options() -> list[click.Parameter]:
+    """The options, from the sandbox's tables and defaults."""
+    from ..sandbox import options as table
+    from ..sandbox.config import BILL_ENCODINGS, FAULT_KINDS, SandboxConfig
+
+    d = SandboxConfig()
+    return [
+        _option("--host", str, "127.0.0.1", "address to bind (default: 127.0.0.1)"),
+        _option("--port", NON_NEGATIVE_INT, 8080, "port (default: 8080; 0: any free port)"),
+        _option("--seed", INT, d.seed, "data and fault seed"),
+        _option("--qps", NON_NEGATIVE_INT, d.qps, f"rolling 1 s cap per token (0: none; "
+                f"default: {d.qps})"),
+        _option("--latency", NON_NEGATIVE, d.latency, "seconds per answer"),
+        _option("--jitter", NON_NEGATIVE, d.jitter, "uniform +- spread around --latency"),
+        _option("--fault-rate", FRACTION, None, "total fault probability, over all kinds"),
+        *(_option(f"--{kind.replace('_', '-')}-rate", FRACTION, None,
+                  f"probability of {kind} faults") for kind in FAULT_KINDS),
+        _option("--slow-seconds", NON_NEGATIVE, d.slow_seconds, "how long a slow answer waits"),
+        _option("--key-style", click.Choice(("pascal", "snake")), d.key_style,
+                "task-video record keys"),
+        *(_option(flag, INT, getattr(d, flag[2:].replace("-", "_")), text)
+          for flag, text in table._INT_OPTIONS),
+        *(click.Option([flag], is_flag=True, help=text.split(":")[0])
+          for flag, text in table._SWITCHES),
+        _option("--bill-encoding", click.Choice(BILL_ENCODINGS), d.bill_encoding,
+                "encoding of the bill files"),
+        *(_option(flag, kind, getattr(d, flag[2:].replace("-", "_")), text)
+          for flag, kind, text in table._FILE_FAULTS),
+    ]
+
+
+def _serve(**params: Any) -> None:
+    from ..sandbox import cli as sandbox_cli
+
+    try:
+        config = sandbox_cli.config_from_args(argparse.Namespace(**params))
+    except ValueError as exc:
+        raise CliError(str(exc), USAGE) from None
+    asyncio.run(sandbox_cli.serve_until_signal(config, params["host"], params["port"]))
+
+
+def sandbox_command() -> click.Command:
+    """The ``sandbox`` command."""
+    from ..sandbox.config import CLIENT_KEY, CLIENT_SECRET, STATIC_TOKEN
+
+    epilog = ("It listens on 127.0.0.1:8080 unless --host / --port say otherwise (--port 0: "
+              "any free port) and prints the URL and the port on start.\n\n\b\n"
+              f"Credentials it accepts:\n  access token   {STATIC_TOKEN} (header access-token; "
+              f"never expires)\n  client key     {CLIENT_KEY} (token endpoints, with the "
+              f"secret)\n  client secret  {CLIENT_SECRET}")
+    return Narrow("sandbox", callback=_serve, params=_options(), context_settings=SETTINGS,
+                  help="Run the sandbox server in the foreground (Ctrl-C or SIGTERM stops "
+                       "it).", epilog=epilog)
+
+
 def usage_error(error: click.ClickException) -> CliError:
     """A click error as one line, naming the help page of the command it concerns."""
     ctx = getattr(error, "ctx", None)
@@ -188,12 +250,4 @@ def run(argv: Sequence[str] | None, obj: Any) -> int:
     return exits.OK
 
 
-def pull_args(argv: Sequence[str]) -> SimpleNamespace:
-    """The options a ``pull`` command line gives (``kind`` and one attribute per option),
-    read but not run: what [`build_spec`][douyin_async.cli.spec.build_spec] takes."""
-    found: list[SimpleNamespace] = []
-    run(argv, SimpleNamespace(pull=found.append))
-    return found[0]
-
-
-__all__ = ["COMPLETE_VAR", "Runner", "cli", "pull_args", "run", "usage_error"]
+__all__ = ["COMPLETE_VAR", "cli", "run", "sandbox_command", "usage_error"]

@@ -10,6 +10,7 @@ checks the documents against it.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from typing import NamedTuple
 
 from ..errors import (
@@ -132,6 +133,17 @@ class CliError(Exception):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
+
+
+def read_text(path: str, fail: Callable[[str], Exception]) -> str:
+    """The text of the UTF-8 file ``path``; else ``fail(reason)`` is raised, the reason in
+    the system's words (or "not text"), never the file's content."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(exc.strerror if isinstance(exc, OSError) and exc.strerror else "not text"
+                   ) from None
 
 
 def exit_code_for(error: DouyinError) -> int:

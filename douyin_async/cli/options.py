@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 import click
 
-T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The epilog of every pull command: how days are read, and where the exit codes are.
@@ -35,8 +34,7 @@ class Parsed(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.3
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
-        """The value read from its text (a default that is no text is kept)."""
-        if not isinstance(value, str):
+        if not isinstance(value, str):  # a default, already a value
             return value
         try:
             return self.read(value)
@@ -153,7 +151,6 @@ class Narrow(click.Command):
     on an 80-column screen."""
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The options as a two-column list, the first at most 24 columns wide."""
         rows = [row for param in self.get_params(ctx)
                 if (row := param.get_help_record(ctx)) is not None]
         if rows:
@@ -166,12 +163,11 @@ class StrictCommand(Narrow):
     ``--ou x.jsonl`` is reported as ``--out`` missing (options are never abbreviated)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        settings = kwargs.setdefault("context_settings", {})
-        settings.update(ignore_unknown_options=True, allow_extra_args=True)
+        kwargs["context_settings"] = {**(kwargs.get("context_settings") or {}),
+                                      "ignore_unknown_options": True, "allow_extra_args": True}
         super().__init__(*args, **kwargs)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """Parse ``args``; refuse whatever is left."""
         rest = super().parse_args(ctx, args)
         if ctx.args and not ctx.resilient_parsing:
             raise click.UsageError(f"unrecognized arguments: {' '.join(ctx.args)}", ctx)

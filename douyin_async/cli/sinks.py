@@ -283,9 +283,8 @@ class StdoutOutput:
 def open_output(stack: AsyncExitStack, spec: PullSpec, make: Callable[[PullSpec], Output],
                 params: dict[str, Any], units: int, stderr: TextIO
                 ) -> tuple[Output, ThreadPoolExecutor, CheckpointState | None] | None:
-    """Lock the output of ``spec`` (for as long as ``stack`` lives), make it, and open its
-    checkpoint with ``params``: the output, its writer thread and the state to resume from;
-    None when that pull is already complete (having said so)."""
+    """Lock the output of ``spec`` while ``stack`` lives, make it and open its checkpoint:
+    the output, its writer thread and the state to resume; None when it is complete."""
     if spec.out != "-":  # one run per output, for the whole life of the pull
         stack.enter_context(OutputLock(spec.out))
     output = make(spec)

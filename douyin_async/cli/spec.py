@@ -18,7 +18,7 @@ from ..errors import InvalidParameterError
 from ..models import Query, TalentMediaQuery, TaskVideoQuery
 from .apps import AppSpec, load_apps
 from .dates import check_window, parse_billing_dates, parse_time
-from .exits import FILES, USAGE, CliError
+from .exits import FILES, USAGE, CliError, read_text
 
 _FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".jsonl.gz": "jsonl.gz", ".csv.gz": "csv.gz",
             ".xlsx": "xlsx", ".sqlite": "sqlite", ".db": "sqlite"}
@@ -81,12 +81,8 @@ class PullSpec:
 
 def read_ids_file(path: str) -> list[str]:
     """Douyin ids from a file: one per line, blank lines and ``#`` comments skipped."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise CliError(f"cannot read --douyin-ids-file {path!r}: {reason}", FILES) from None
+    lines = read_text(path, lambda reason: CliError(
+        f"cannot read --douyin-ids-file {path!r}: {reason}", FILES)).splitlines()
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
@@ -177,8 +173,6 @@ def bill_params(ns: SimpleNamespace, now: float) -> dict[str, Any]:
             bill_date_of(day, now)
     except InvalidParameterError as exc:
         raise CliError(f"--bill-date: {exc}", USAGE) from None
-    if ns.batch_rows < 1:
-        raise CliError(f"--batch-rows must be at least 1, got {ns.batch_rows}", USAGE)
     return {"bill_dates": [d.isoformat() for d in dates], "agency": bool(ns.agency),
             "live": bool(ns.live), "batch_rows": ns.batch_rows}
 

@@ -15,12 +15,14 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
 
+from douyin_async.cli.app import run
 from douyin_async.cli.encoders import FORMULA_STARTS
 from douyin_async.days import beijing_day, beijing_moment
 from douyin_async.decode.converter import decode_talent_media, unstructure
@@ -229,3 +231,11 @@ def stop_after(args: list[str], pages: int | None, sig: int) -> tuple[int, list[
             process.kill()
             process.wait()
         process.stderr.close()
+
+
+def pull_args(argv: Sequence[str]) -> SimpleNamespace:
+    """The options a ``pull`` command line gives (``kind`` and one attribute per option),
+    read but not run: what ``build_spec`` takes. A usage error raises ``CliError``."""
+    found: list[SimpleNamespace] = []
+    run(argv, SimpleNamespace(pull=found.append))
+    return found[0]
