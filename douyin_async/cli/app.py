@@ -10,7 +10,6 @@ only when it is named (or listed), so a pull never imports the sandbox package.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import sys
@@ -194,6 +193,8 @@ def _options() -> list[click.Parameter]:
 
 
 def _serve(**params: Any) -> None:
+    import argparse  # the sandbox reads its options from a namespace
+
     from ..sandbox import cli as sandbox_cli
 
     try:
