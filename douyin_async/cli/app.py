@@ -46,11 +46,9 @@ class Root(click.Group):
     """The root group: ``sandbox`` is made on first use, from the sandbox's option table."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        """The command names, ``sandbox`` among them."""
         return sorted({*super().list_commands(ctx), "sandbox"})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        """The command ``cmd_name``, loading ``sandbox`` when asked for."""
         if cmd_name == "sandbox" and cmd_name not in self.commands:
             self.add_command(sandbox_command())
         return super().get_command(ctx, cmd_name)
@@ -75,11 +73,12 @@ def _hand_over(kind: str, params: dict[str, Any]) -> None:
     click.get_current_context().find_root().obj.pull(SimpleNamespace(kind=kind, **params))
 
 
-def _pull_command(name: str) -> Callable[[Callable[..., None]], click.Command]:
-    return pull.command(name, cls=StrictCommand, context_settings=SETTINGS, epilog=DAYS_NOTE)
+def _pull_command(name: str, short: str) -> Callable[[Callable[..., None]], click.Command]:
+    return pull.command(name, cls=StrictCommand, context_settings=SETTINGS, epilog=DAYS_NOTE,
+                        short_help=short)
 
 
-@_pull_command("task-videos")
+@_pull_command("task-videos", "Task-box video daily data (billing dates x windows x pages).")
 @click.option("--billing-date", required=True, metavar="DAY[..DAY]",
               help="a billing date, or an inclusive range A..B, e.g. -7d..-1d")
 @click.option("--published-from", required=True, metavar="TIME",
@@ -98,7 +97,7 @@ def task_videos(**params: Any) -> None:
     _hand_over("task-videos", params)
 
 
-@_pull_command("talent-media")
+@_pull_command("talent-media", "Talents' videos and live rooms under commission plans.")
 @click.option("--plan-id", type=INT, multiple=True, required=True, metavar="ID",
               help="commission plan id (repeat for several)")
 @click.option("--douyin-id", multiple=True, metavar="ID", help="a talent's Douyin id (repeat)")
@@ -115,7 +114,7 @@ def talent_media(**params: Any) -> None:
     _hand_over("talent-media", params)
 
 
-@_pull_command("bills")
+@_pull_command("bills", "Bill files of settlement dates, streamed row by row.")
 @click.option("--bill-date", required=True, metavar="DAY[..DAY]",
               help="a settlement date, or an inclusive range A..B, e.g. -7d..-1d")
 @click.option("--agency", is_flag=True, help="the agency endpoint (scope taskbox.agent.admin)")
@@ -129,7 +128,7 @@ def bills(**params: Any) -> None:
     _hand_over("bills", params)
 
 
-@cli.command(context_settings=SETTINGS)
+@cli.command(context_settings=SETTINGS, short_help="What the checkpoint of an output holds.")
 @click.argument("out", metavar="OUT", type=click.Path(dir_okay=False))
 def status(out: str) -> None:
     """What the checkpoint of a pull's output OUT holds: units done and pending, records,
@@ -142,7 +141,7 @@ def status(out: str) -> None:
 @cli.command(context_settings=SETTINGS)
 @click.argument("shell", type=click.Choice(SHELLS))
 def completion(shell: str) -> None:
-    """Print a completion script for SHELL, made by click. Bash: add
+    """Print a shell completion script for SHELL, made by click. Bash: add
     eval "$(douyin-async completion bash)" to ~/.bashrc."""
     from click.shell_completion import get_completion_class
 
@@ -214,6 +213,7 @@ def sandbox_command() -> click.Command:
               f"never expires)\n  client key     {CLIENT_KEY} (token endpoints, with the "
               f"secret)\n  client secret  {CLIENT_SECRET}")
     return Narrow("sandbox", callback=_serve, params=_options(), context_settings=SETTINGS,
+                  short_help="Run the sandbox server in the foreground.",
                   help="Run the sandbox server in the foreground (Ctrl-C or SIGTERM stops "
                        "it).", epilog=epilog)
 

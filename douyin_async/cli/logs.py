@@ -44,23 +44,22 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def say(message: str, kind: str = "error", *, json: bool = False, code: int | None = None,
-        stream: TextIO | None = None) -> None:
+def say(message: str, kind: str = "error", *, json: bool = False, code: int | None = None
+        ) -> None:
     """Tell ``message`` on one line of stderr: ``douyin-async: KIND: ...``, or with ``json``
     a record of the command's logger (with its ``exit_code``), as every JSON line is."""
     text = " ".join(message.split())
     if not text:
         return
-    out = stream or sys.stderr
     if json:
         record = logging.LogRecord(CLI_LOGGER, logging.getLevelNamesMapping()[kind.upper()],
                                    "", 0, text, None, None)
-        if code is not None:
-            record.exit_code = code
-        out.write(JsonFormatter().format(record) + "\n")
+        record.__dict__.update({} if code is None else {"exit_code": code})
+        text = JsonFormatter().format(record)
     else:
-        out.write(f"{PROG}: {kind}: {text}\n")
-    out.flush()
+        text = f"{PROG}: {kind}: {text}"
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def configure(verbosity: int, fmt: str, stream: TextIO | None = None) -> logging.Handler:

@@ -147,8 +147,7 @@ def pull_options(command: F) -> F:
 
 
 class Narrow(click.Command):
-    """A command whose ``--help`` keeps the option column narrow, for the help texts' sake
-    on an 80-column screen."""
+    """A command whose ``--help`` keeps the option column narrow (24 of 80 columns)."""
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [row for param in self.get_params(ctx)
