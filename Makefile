@@ -4,13 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench docs clean redis-server hey
+.PHONY: test demo lint bench docs clean redis-server tmux hey lock
 
-$(STAMP): pyproject.toml
+# The test environment is pinned by constraints.txt; `make lock` refreshes it.
+$(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+# Refresh the pins: the newest versions the ranges in pyproject.toml allow, frozen.
+lock:
+	rm -rf .lock-venv
+	$(PY) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q --upgrade pip
+	.lock-venv/bin/python -m pip install -q -e '.[test,bench]'
+	.lock-venv/bin/python -m pip freeze --exclude-editable > constraints.txt
+	rm -rf .lock-venv
 
 # redis-server for the shared-quota tests (Debian's package).
 redis-server:
@@ -18,9 +28,15 @@ redis-server:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
+# tmux for the test that draws a pull's progress in an 80-column pane (Debian's package).
+tmux:
+	@command -v tmux >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq tmux >/dev/null; }
+
 # The test command: install everything, lint, type-check, run the suite: the tests that count
 # requests per rolling second on the server side run alone, after the others ran two at a time.
-test: $(STAMP) redis-server
+test: $(STAMP) redis-server tmux
 	$(BIN)/ruff check douyin_async tests
 	$(BIN)/mypy douyin_async
 	$(BIN)/pytest -q -n 2 -m "not timing"
@@ -37,7 +53,7 @@ demo: $(STAMP)
 
 # Benchmarks against the sandbox on 127.0.0.1; writes docs/benchmarks.md and its plots.
 $(VENV)/.bench-installed: $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[bench]'
 	touch $@
 
 # hey, the HTTP load generator of the web-app benchmark (Debian's package).

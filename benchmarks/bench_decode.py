@@ -44,9 +44,8 @@ def client_decoder(loop: asyncio.AbstractEventLoop) -> Callable[[bytes], list[An
     decoder = PageDecoder(chunk=DEFAULT_CHUNK)
 
     def decode(body: bytes) -> list[Any]:
-        _, records, _ = loop.run_until_complete(
-            decoder.decode(TASK_VIDEOS, Response(200, {}, body), page=1))
-        return records
+        return loop.run_until_complete(
+            decoder.decode(TASK_VIDEOS, Response(200, {}, body), page=1)).records
 
     return decode
 

@@ -1,7 +1,12 @@
 """douyin-async: an asyncio client for the Douyin Open Platform data APIs.
 
 Paced under the server's QPS cap, streaming typed records, with one exception hierarchy.
+`RedisRateLimiter` is imported on first use, so the package imports without the `redis` extra.
 """
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+from typing import TYPE_CHECKING, Any
 
 from .auth import (
     AuthorizerTokens,
@@ -52,7 +57,26 @@ from .stats import ClientStats
 from .webapp.cache import MemoryPageCache, PageCache, RedisPageCache
 from .webapp.lanes import LanePolicy
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from .pacing.redis_limiter import RedisRateLimiter
+
+try:
+    __version__ = _version("douyin-async")
+except PackageNotFoundError:  # pragma: no cover - run from a source tree never installed
+    __version__ = "0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisRateLimiter":
+        from .pacing.redis_limiter import RedisRateLimiter
+
+        globals()[name] = RedisRateLimiter
+        return RedisRateLimiter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 __all__ = [
     "DOUYIN_OPEN_API",
@@ -88,6 +112,7 @@ __all__ = [
     "RateLimitedError",
     "RateLimiter",
     "RedisPageCache",
+    "RedisRateLimiter",
     "ResponseDecodeError",
     "RetryPolicy",
     "ServerError",

@@ -35,7 +35,7 @@ from .models import (
 )
 from .pacing.limiter import RateLimiter
 from .stats import ClientStats
-from .webapp.admission import BACKGROUND, DEFAULT_CALL, INTERACTIVE, Admissions, CallOptions
+from .webapp.admission import BACKGROUND, INTERACTIVE, Admissions
 from .webapp.cache import PageCache, as_cache
 from .webapp.lanes import LanePolicy, Priority
 from .webapp.single_flight import SingleFlight, shared
@@ -104,7 +104,8 @@ class DouyinClient(BillCalls):
         if isinstance(access_token, str):
             access_token = StaticToken(access_token)
         if not isinstance(access_token, TokenProvider):
-            raise InvalidParameterError("access_token must be a string or a TokenProvider")
+            raise InvalidParameterError("access_token must be a string or a TokenProvider "
+                                        "(renewable, get(), current(), invalidate())")
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise InvalidParameterError(f"base_url must be an http(s) URL, got {base_url!r}")
         positive_int("max_concurrency", max_concurrency)
@@ -129,7 +130,7 @@ class DouyinClient(BillCalls):
                                   depth=max_concurrency),
             cache=as_cache(cache))
         self._flights: SingleFlight[Any] | None = SingleFlight() if single_flight else None
-        self._streams = PageStreams(self._page, self._executor, max_concurrency)
+        self._streams = PageStreams(self._executor, max_concurrency)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -158,32 +159,20 @@ class DouyinClient(BillCalls):
 
     # -- pages ----------------------------------------------------------------------------
 
-    async def _page(self, query: Query, page: int, needed: Callable[[], bool] | None = None,
-                    options: CallOptions = DEFAULT_CALL, cached: bool = False) -> Page | None:
-        endpoint = endpoint_for(query)
-        decoded = await self._executor.call(endpoint, query.body(page), needed=needed,
-                                            page=page, options=options, cached=cached)
-        if decoded is None:
-            return None
-        answer, records, rejected = decoded
-        self.stats.pages += 1
-        self.stats.records += len(records)
-        result: Page = endpoint.page(query, page, answer, records, rejected)
-        return result
-
     async def fetch_page(self, query: Query, page: int = 1, *, deadline: float | None = None,
                          priority: Priority = INTERACTIVE) -> Page:
         """Fetch one page of a query (a task-video query must span at most 30 days);
         `deadline` in seconds, else [`QueueTimeoutError`][douyin_async.QueueTimeoutError] now."""
         positive_int("page", page)
         options = self._executor.admissions.options(deadline, priority)
-        if isinstance(query, TaskVideoQuery):
-            if len(list(query.windows())) > 1:
-                raise InvalidParameterError("fetch_page needs a window of at most 30 days; "
-                                            "use task_video_pages() or pull() for longer ones")
-            query.check_age(self._clock())
-        result = await shared(self._flights, endpoint_for(query).path, query.body(page),
-                              lambda: self._page(query, page, None, options, True), self.stats)
+        endpoint = endpoint_for(query)
+        if len(list(endpoint.windows(query))) > 1:
+            raise InvalidParameterError("fetch_page needs a window of at most 30 days; "
+                                        "use task_video_pages() or pull() for longer ones")
+        endpoint.check_age(query, self._clock())
+        result = await shared(self._flights, endpoint.path, query.body(page),
+                              lambda: self._streams.page(query, page, None, options, True),
+                              self.stats)
         assert result is not None
         return result
 

@@ -1,9 +1,17 @@
 """Records, pages and queries: frozen attrs classes.
 
-Queries validate on construction and raise
-[`InvalidParameterError`][douyin_async.errors.InvalidParameterError], so a bad query never
-reaches the network. Records are decoded by ``douyin_async.decode.converter``; they are slotted
-(one small object each, no ``__dict__``, no weak references) and pickle.
+Queries check their arguments when built
+([`InvalidParameterError`][douyin_async.errors.InvalidParameterError]), so a bad query never
+reaches the network. Records are slotted (no `__dict__`, no weak references) and pickle.
+
+The optional-field rule, as in ByteDance's own SDK (a server leaves zero values out): the
+task-video counters and money fields `active_cnt_1d`, `ad_share_cost_1d`, `billing_gmv_1d`,
+`billing_refund_gmv_1d`, `feed_ad_share_cost_1d`, `expected_profit`, `gmv_1d` and
+`refund_gmv_1d`, and the talent-media `gmv`, `play_cnt`, `talent_commission` and `used_gmv`,
+are `0` when missing or null; the task-video `client_name` and `date` are `None` when missing
+or null. Every other field is required: missing, null or of the wrong type, it raises
+[`InvalidRecordError`][douyin_async.errors.InvalidRecordError]. Nothing is coerced, and keys
+the client does not know land in the record's `extra` (raw values, keys as sent).
 """
 
 from __future__ import annotations
@@ -61,17 +69,9 @@ EMPTY_EXTRA: Mapping[str, Any] = _EmptyExtra()
 class VideoDailyData:
     """One video's data for one billing day (task-video endpoint).
 
-    Money fields are integer fen; ids are exact 64-bit integers; ``publish_time`` is a
-    timezone-aware UTC datetime. Keys the API adds later land in ``extra`` (raw JSON values,
-    keys as the server sent them); without them ``extra`` is an empty read-only mapping.
-
-    As in ByteDance's own SDK, ten fields are optional on the wire (a server leaves zero
-    values out): the counters and money fields ``active_cnt_1d``, ``ad_share_cost_1d``,
-    ``billing_gmv_1d``, ``billing_refund_gmv_1d``, ``feed_ad_share_cost_1d``,
-    ``expected_profit``, ``gmv_1d`` and ``refund_gmv_1d`` are ``0`` when missing or null;
-    ``client_name`` and ``date`` are ``None`` when missing or null. The other nine fields are
-    required. ``douyin_async.decode.converter`` states the decoding rules. Records are slotted:
-    no `__dict__`, no weak references.
+    Money fields are integer fen; ids are exact 64-bit integers; `publish_time` is a
+    timezone-aware UTC datetime. Missing and unknown fields: see
+    [the optional-field rule][douyin_async.models].
     """
 
     active_cnt_1d: int
@@ -100,10 +100,8 @@ class VideoDailyData:
 class TalentMedia:
     """One short video or live room of a talent under a commission plan (amounts in fen).
 
-    ``content_open_id`` and ``content_type`` identify the item and are required; the counters
-    and money fields ``gmv``, ``play_cnt``, ``talent_commission`` and ``used_gmv`` are ``0``
-    when missing or null (a server leaves zero values out). Unknown keys land in ``extra``.
-    Records are slotted: no `__dict__`, no weak references.
+    `content_open_id` and `content_type` identify the item. Missing and unknown fields: see
+    [the optional-field rule][douyin_async.models].
     """
 
     content_open_id: str

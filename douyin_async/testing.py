@@ -1,41 +1,33 @@
 """pytest fixtures for code that talks to the platform: a running sandbox per test.
 
-Opt in, from a ``conftest.py`` or a test module::
-
-    pytest_plugins = ["douyin_async.testing"]
-
-or on the command line with ``pytest -p douyin_async.testing``. Installing douyin-async never
-loads it by itself.
+Opt in from a `conftest.py` or a test module with
+`pytest_plugins = ["douyin_async.testing"]`, or on the command line with
+`pytest -p douyin_async.testing`. Installing douyin-async never loads it by itself.
 
 Fixtures:
 
-``douyin_sandbox``
-    A started [`Sandbox`][douyin_async.sandbox.Sandbox] on the test's event loop (function
-    scope), closed after the test. It is async, so it needs pytest-asyncio (1.x); without it
-    the fixture fails the test with a message saying what to install::
+- `douyin_sandbox`: a started [`Sandbox`][douyin_async.sandbox.Sandbox] on the test's event
+  loop (function scope), closed after the test. It is async, so it needs pytest-asyncio
+  (1.x); without it the fixture fails the test saying what to install.
+- `douyin_threaded_sandbox`: a started
+  [`ThreadedSandbox`][douyin_async.sandbox.ThreadedSandbox] (its own event loop in a thread),
+  for synchronous tests; needs nothing beyond pytest.
+- `douyin_sandbox_config`: the [`SandboxConfig`][douyin_async.sandbox.SandboxConfig] both
+  use, built from, in increasing priority, the defaults, the `douyin_sandbox` marker (keywords
+  are `SandboxConfig` fields; a positional `SandboxConfig` is the base) and an indirect
+  parametrisation of the sandbox fixture (a dict of fields or a `SandboxConfig`). Override
+  the fixture for anything else.
 
-        async def test_pull(douyin_sandbox):
-            url, token = douyin_sandbox.url, douyin_sandbox.token
+```python
+async def test_pull(douyin_sandbox):
+    url, token = douyin_sandbox.url, douyin_sandbox.token
 
-``douyin_threaded_sandbox``
-    A started [`ThreadedSandbox`][douyin_async.sandbox.ThreadedSandbox] (its own event loop in
-    a thread), for synchronous tests; needs nothing beyond pytest.
+@pytest.mark.douyin_sandbox(SandboxConfig(seed=7), realism="realistic", qps=10)
+async def test_realistic(douyin_sandbox): ...
 
-``douyin_sandbox_config``
-    The [`SandboxConfig`][douyin_async.sandbox.SandboxConfig] both use. It is built from, in
-    increasing priority: the defaults, the ``douyin_sandbox`` marker, and an indirect
-    parametrisation of the sandbox fixture. Override the fixture for anything else.
-
-Setting the configuration:
-
-- marker keywords are ``SandboxConfig`` fields; a positional ``SandboxConfig`` is the base::
-
-      @pytest.mark.douyin_sandbox(latency=0.05, qps=10)
-      @pytest.mark.douyin_sandbox(SandboxConfig(seed=7), realism="realistic")
-
-- indirect parametrisation takes a dict of fields or a ``SandboxConfig``::
-
-      @pytest.mark.parametrize("douyin_sandbox", [{"qps": 5}, {"qps": None}], indirect=True)
+@pytest.mark.parametrize("douyin_sandbox", [{"qps": 5}, {"qps": None}], indirect=True)
+async def test_caps(douyin_sandbox): ...
+```
 """
 
 from __future__ import annotations

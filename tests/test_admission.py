@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from douyin_async.errors import InvalidParameterError, QueueTimeoutError
-from douyin_async.pacing.limiter import PacedLimiter
+from douyin_async.pacing.limiter import PacedLimiter, Pacing, RateLimiter
 from douyin_async.sandbox import ManualClock
 from douyin_async.stats import ClientStats
 from douyin_async.webapp.admission import (
@@ -24,13 +24,17 @@ from douyin_async.webapp.admission import (
 )
 
 
-class HeldLimiter:
+class HeldLimiter(RateLimiter):
     """A limiter that hands out a slot only when the test says so; records who got one."""
 
     def __init__(self, spacing: float = 0.1) -> None:
         self.spacing = spacing
+        self.rate = 1.0 / spacing
         self.slots: asyncio.Queue[None] = asyncio.Queue()
         self.acquires = 0
+
+    def pacing(self) -> Pacing:
+        return Pacing(self.spacing)
 
     async def acquire(self) -> None:
         self.acquires += 1

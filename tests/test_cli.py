@@ -296,8 +296,8 @@ def test_live_progress_on_a_terminal(tmp_path: Path) -> None:
         process.wait(timeout=30)
     text = b"".join(chunks).decode()
     assert process.returncode == 0, text
-    assert "\r\x1b[K" in text and "req/s" in text and "ETA" in text
-    assert text.rstrip().splitlines()[-1].lstrip("\r\x1b[K").startswith("done: ")
+    assert "\r\x1b[2K" in text and "req/s" in text and "ETA" in text  # redrawn in place
+    assert text.rstrip().split("\x1b[2K")[-1].startswith("done: ")
 
 
 def test_sandbox_command_serves_a_pull(tmp_path: Path) -> None:

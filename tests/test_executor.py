@@ -15,6 +15,7 @@ from douyin_async import (
     AuthenticationError,
     DouyinClient,
     PermissionDeniedError,
+    RateLimiter,
     RetryPolicy,
     TalentMediaQuery,
     TaskVideoQuery,
@@ -36,6 +37,9 @@ class Renewable:
         self.invalidated: list[str] = []
 
     async def get(self) -> str:
+        return f"tok-{self.n}"
+
+    def current(self) -> str:
         return f"tok-{self.n}"
 
     async def invalidate(self, token: str) -> None:
@@ -203,7 +207,7 @@ async def test_a_token_renewed_while_waiting_for_a_slot_is_the_one_sent() -> Non
     goes out (no token I/O happens while a slot is held)."""
     granted = asyncio.Event()
 
-    class Gate:
+    class Gate(RateLimiter):
         rate = 10.0
 
         async def acquire(self) -> None:
@@ -214,6 +218,8 @@ async def test_a_token_renewed_while_waiting_for_a_slot_is_the_one_sent() -> Non
         def on_success(self) -> None: ...
 
     class Provider:
+        renewable = True
+
         def __init__(self) -> None:
             self.value = "tok-old"
             self.gets = 0
@@ -262,7 +268,7 @@ async def test_the_collector_is_paused_inside_a_step_only() -> None:
     endpoint = attrs.evolve(TASK_VIDEOS, records=Watching())
     decoder = PageDecoder(chunk=2)
     page = await decoder.decode(endpoint, Response(200, {}, tasks(5)))
-    assert len(page[1]) == 5 and inside == [False, False, False] and gc.isenabled()
+    assert len(page.records) == 5 and inside == [False, False, False] and gc.isenabled()
     gc.disable()
     try:
         await decoder.decode(endpoint, Response(200, {}, tasks(1)))
@@ -291,25 +297,29 @@ async def test_the_parsed_records_are_let_go_chunk_by_chunk() -> None:
     import attrs
 
     decoder = PageDecoder(chunk=2)
-    answer, records, _ = await decoder.decode(attrs.evolve(TASK_VIDEOS, records=Watching()),
-                                              Response(200, {}, tasks(5)))
-    assert len(records) == 5 and [len(chunk) for chunk in seen] == [2, 2, 1]
-    assert answer.raw == [None] * 5
-    page = TASK_VIDEOS.page(None, 1, answer, records, ())
+    decoded = await decoder.decode(attrs.evolve(TASK_VIDEOS, records=Watching()),
+                                   Response(200, {}, tasks(5)))
+    assert len(decoded.records) == 5 and [len(chunk) for chunk in seen] == [2, 2, 1]
+    assert decoded.answer.raw == [None] * 5
+    page = TASK_VIDEOS.page(None, 1, decoded)
     assert page.raw_count == 5
 
 
-async def test_collect_mode_keeps_records_that_are_the_raw_values() -> None:
-    """The bill-link answer's record is its raw `data`: letting go of the parsed chunk must
-    not take it from the records."""
-    from douyin_async.api.decoding import PageDecoder
-    from douyin_async.api.endpoints import BILL_LINKS
+async def test_bill_links_take_their_own_call_path_in_both_record_modes() -> None:
+    """A bill-link answer is read by its own decoder, not as a page: whatever the
+    `invalid_records` rule, the links come back, sent to the bill-link path with its body."""
+    import datetime as dt
 
-    body = orjson.dumps({"err_no": 0, "log_id": "L", "data": {"video_bill_link": "https://x"}})
+    body = orjson.dumps({"err_no": 0, "log_id": "L", "data": {"bill_link": "https://h/x.csv"}})
+    day = dt.date.fromtimestamp(NOW) - dt.timedelta(days=3)
     for mode in ("raise", "collect"):
-        _, records, rejected = await PageDecoder(invalid_records=mode).decode(
-            BILL_LINKS, Response(200, {}, body))
-        assert records == [{"video_bill_link": "https://x"}] and rejected == (), mode
+        c, fake = make(lambda r: Response(200, {}, body), invalid_records=mode)
+        async with c:
+            links = await c.bill_links(day)
+        assert links.bill_link == "https://h/x.csv" and links.log_id == "L", mode
+        assert links.bill_date == day and c.stats.pages == 0, mode
+        assert [(r.endpoint, orjson.loads(r.body or b"")) for r in fake.requests] == [
+            ("/api/match/v2/taskbox/query_bill_link/", {"bill_date": day.isoformat()})], mode
 
 
 async def test_a_pull_holds_no_page_its_consumer_has_let_go() -> None:

@@ -126,16 +126,16 @@ async def test_the_decoder_parses_a_large_page_in_pieces_to_the_same_page(
                    for i in range(300)])
     whole, pieces, sizes = await decode_both(body, monkeypatch)
     assert len(sizes) > 10 and max(sizes) < len(body) / 10
-    assert pieces[1] == whole[1] and len(pieces[1]) == 300
-    assert [r.extra for r in pieces[1]] == [r.extra for r in whole[1]]
-    assert pieces[0].log_id == whole[0].log_id == "L1" and len(pieces[0].raw) == 300
+    assert pieces.records == whole.records and len(pieces.records) == 300
+    assert [r.extra for r in pieces.records] == [r.extra for r in whole.records]
+    assert pieces.answer.log_id == whole.answer.log_id == "L1" and len(pieces.answer.raw) == 300
 
 
 async def test_a_page_whose_cuts_fall_in_strings_decodes_whole_to_the_same_page(
         monkeypatch: pytest.MonkeyPatch) -> None:
     body = answer([dict(video(i), Note=[{"a": "},{"}, {"b": 2}] * 20) for i in range(200)])
     whole, pieces, _ = await decode_both(body, monkeypatch)
-    assert pieces[1] == whole[1] and len(pieces[1]) == 200
+    assert pieces.records == whole.records and len(pieces.records) == 200
 
 
 async def test_an_error_answer_with_records_raises_the_one_parse_error(

@@ -19,7 +19,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from apiserver import TALENT, media
 
-from douyin_async import AuthenticationError, DouyinClient, RetryPolicy, TalentMediaQuery
+from douyin_async import (
+    AuthenticationError,
+    DouyinClient,
+    RateLimiter,
+    RetryPolicy,
+    TalentMediaQuery,
+)
 from douyin_async.auth import (
     CLIENT_TOKEN_ENDPOINT,
     ClientCredentials,
@@ -29,7 +35,6 @@ from douyin_async.auth import (
     SharedToken,
     StaticToken,
     Token,
-    token_after_slot,
 )
 
 
@@ -207,7 +212,9 @@ class Events:
         self.log: list[str] = []
 
 
-class LoggingLimiter:
+class LoggingLimiter(RateLimiter):
+    rate = 10.0
+
     def __init__(self, events: Events) -> None:
         self.events = events
 
@@ -271,17 +278,6 @@ async def test_a_token_that_expired_during_the_slot_wait_gives_the_slot_up() -> 
         await c.fetch_page(TalentMediaQuery(plan_id=1, douyin_id="dy"))
         assert c.stats.requests == 1
     assert events.log == ["get:1", "slot", "get:2", "slot", "send:tok-2"]
-
-
-def test_token_after_slot_for_providers_without_current() -> None:
-    class Plain:
-        async def get(self) -> str:
-            return "t"
-
-        async def invalidate(self, token: str) -> None:
-            pass
-
-    assert token_after_slot(Plain(), "t") == "t"  # type: ignore[arg-type]
 
 
 # -- against a strict server -------------------------------------------------------------------

@@ -14,6 +14,7 @@ import orjson
 import pytest
 from sandbox_helpers import NOW, clocked, get_raw, post_raw
 
+from douyin_async.days import beijing_day
 from douyin_async.sandbox import (
     AGENCY_BILL_LINK_PATH,
     BILL_HEADERS,
@@ -22,9 +23,9 @@ from douyin_async.sandbox import (
     SandboxConfig,
     SandboxData,
 )
-from douyin_async.sandbox.bills import CHINA, ROW_ASCII, UNKNOWN_HEADERS
+from douyin_async.sandbox.bills import ROW_ASCII, UNKNOWN_HEADERS
 
-TODAY = dt.datetime.fromtimestamp(NOW, CHINA).date()
+TODAY = beijing_day(NOW)
 YESTERDAY = (TODAY - dt.timedelta(days=1)).isoformat()
 
 

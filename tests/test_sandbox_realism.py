@@ -14,6 +14,7 @@ import orjson
 import pytest
 from sandbox_helpers import BILLING_DATE, DAY, NOW, PLAN, clocked, media, post_raw, video_body
 
+from douyin_async.days import beijing_day
 from douyin_async.sandbox import (
     CLIENT_KEY,
     CLIENT_SECRET,
@@ -196,7 +197,7 @@ async def test_future_billing_dates_and_windows_are_refused(
         _, raw = await post_raw(session, sb.url + TASK_VIDEO_PATH, video_body(**overrides))
         answer = orjson.loads(raw)
         assert answer["err_no"] == 28001007 and detail in answer["err_msg"]
-        today = dt.datetime.fromtimestamp(NOW, env.CHINA).date().isoformat()
+        today = beijing_day(NOW).isoformat()
         _, raw = await post_raw(session, sb.url + TASK_VIDEO_PATH,
                                 video_body(billing_date=today, video_publish_end_time=NOW))
         assert orjson.loads(raw)["err_no"] == 0

@@ -1,23 +1,12 @@
 """The page decoder: an answer's bytes to records, one heavy step per event-loop turn.
 
-A 10,000-record page takes tens of milliseconds to parse and structure. Pages decode one at a
-time (others wait their turn, so memory holds one page being built), and the decoder yields to
-the event loop before each step, so other tasks (a web app's handlers) never wait for more
-than one of them. The steps: the JSON parse, cut into pieces of about `piece_bytes` where the
-answer allows it (see `douyin_async.decode.jsonsplit`: the same records and the same errors as one
-parse), then each chunk of records.
-
-Each of these steps runs with the cyclic garbage collector paused, and puts it back as it
-found it before the step ends: no await happens in between, so no other task, and no other
-client, ever sees the collector in a state it did not set. A parse or a chunk allocates
-thousands of objects; left running, the collector would start a young collection every 700
-of them, and every tenth of those sweeps the older generation too, which holds every page in
-flight. Paused, it collects once after the step. Measured on realistic 10,000-record pages at
-the cap: see [Benchmarks](../benchmarks.md).
-
-Refused records follow the client's `invalid_records` rule: `"raise"` raises the first
-[`InvalidRecordError`][douyin_async.errors.InvalidRecordError] (its `record` is the raw
-record); `"collect"` keeps the good records and hands the refusals back beside them.
+A 10,000-record page takes tens of milliseconds to parse and build, so pages decode one at a
+time, in steps (the JSON parse, in pieces where `douyin_async.decode.jsonsplit` can cut it,
+then chunks of records), with the event loop between steps: a web app's handlers never wait
+for more than one step. Each step
+pauses the cyclic collector, which would otherwise sweep every page in flight many times per
+page (see [Benchmarks](../benchmarks.md)). Refused records follow the client's
+`invalid_records` rule.
 """
 
 from __future__ import annotations
@@ -34,13 +23,9 @@ from ..decode.jsonsplit import split_array
 from ..errors import DouyinError, InvalidParameterError, InvalidRecordError
 from ..http.envelopes import open_envelope
 from ..http.transport import Response
-from .endpoints import Answer, Endpoint
+from .endpoints import Answer, Decoded, Endpoint
 
 InvalidRecords = Literal["raise", "collect"]
-
-#: A decoded answer: the answer read from its envelope, its records, and the refused ones.
-Decoded = tuple[Answer, list[Any], tuple[InvalidRecordError, ...]]
-
 
 def _placed(error: InvalidRecordError, offset: int, endpoint: str, answer: Answer,
             page: int | None) -> InvalidRecordError:
@@ -104,7 +89,7 @@ class PageDecoder:
                 rejected += (_placed(e, start, endpoint.path, answer, page) for e in bad)
                 _release(raw, start, len(part))
                 del part, good
-        return answer, records, tuple(rejected)
+        return Decoded(answer, records, tuple(rejected))
 
     async def _answer(self, endpoint: Endpoint[Any], response: Response) -> Answer:
         """The answer read from its envelope, parsed in pieces where it cuts cleanly."""

@@ -1,19 +1,17 @@
-"""The endpoint table: everything the client knows of each API, as one row of values.
+"""The endpoint table: everything the client knows of each paged API, one row of values.
 
-A row says where an endpoint lives, how to read its answer once the envelope is open (pure),
-which record decoder structures its records, how to build its page, and whether the server
-reports a page count (so the pages after the first can be asked at once) or the last page is
-the first short one. The client has no `isinstance` branch on queries: it looks the row up.
+A row says where the endpoint lives, how to read its answer, which record decoder builds its
+records, how to build its page, how a query is cut and checked, and whether page 1 tells the
+page count. The client looks the row up instead of branching on query types.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
-from ..bills.links import AGENCY_BILL_LINK_ENDPOINT, BILL_LINK_ENDPOINT, BillLinks, links_from
 from ..decode.converter import talent_media_records, video_records
 from ..errors import InvalidParameterError, InvalidRecordError
 from ..http.envelopes import Envelope, as_count, record_list
@@ -55,6 +53,16 @@ class Answer:
     date: str = ""
 
 
+@attrs.frozen
+class Decoded:
+    """An answer decoded: the answer read from its envelope, its records, and the records
+    refused under the `"collect"` rule."""
+
+    answer: Answer
+    records: list[Any]
+    rejected: tuple[InvalidRecordError, ...] = ()
+
+
 #: Where a task-video answer holds its records: `data.video_daily_data_list`.
 VIDEO_RECORDS_KEY = "video_daily_data_list"
 
@@ -79,17 +87,33 @@ def read_talent_media(envelope: Envelope, endpoint: str) -> Answer:
                   date if isinstance(date, str) else "")
 
 
-def _task_video_page(query: TaskVideoQuery, page: int, answer: Answer, records: list[Any],
-                     rejected: tuple[InvalidRecordError, ...]) -> TaskVideoPage:
-    return TaskVideoPage(query=query, page=page, records=records, log_id=answer.log_id,
-                         rejected=rejected, raw_count=len(answer.raw))
+def _task_video_page(query: TaskVideoQuery, page: int, decoded: Decoded) -> TaskVideoPage:
+    return TaskVideoPage(query=query, page=page, records=decoded.records,
+                         log_id=decoded.answer.log_id, rejected=decoded.rejected,
+                         raw_count=len(decoded.answer.raw))
 
 
-def _talent_media_page(query: TalentMediaQuery, page: int, answer: Answer, records: list[Any],
-                       rejected: tuple[InvalidRecordError, ...]) -> TalentMediaPage:
-    return TalentMediaPage(query=query, page=page, records=records, log_id=answer.log_id,
+def _talent_media_page(query: TalentMediaQuery, page: int, decoded: Decoded) -> TalentMediaPage:
+    answer = decoded.answer
+    return TalentMediaPage(query=query, page=page, records=decoded.records, log_id=answer.log_id,
                            total=answer.total, page_count=answer.page_count, date=answer.date,
-                           rejected=rejected, raw_count=len(answer.raw))
+                           rejected=decoded.rejected, raw_count=len(answer.raw))
+
+
+def _whole(query: Query) -> Iterable[Query]:
+    return (query,)
+
+
+def _ageless(query: Query, now: float) -> None:
+    """Queries of endpoints without an age limit pass at any time."""
+
+
+def _uncounted(page: Any) -> int | None:
+    return None
+
+
+def _announced(page: TalentMediaPage) -> int | None:
+    return page.page_count
 
 
 @attrs.frozen
@@ -101,52 +125,28 @@ class Endpoint(Generic[P]):
     path: str
     read: Callable[[Envelope, str], Answer]
     records: Records
-    page: Callable[..., P]
+    #: `page(query, number, decoded)`: the typed page.
+    page: Callable[[Any, int, Decoded], P]
     #: True when page 1 tells the page count, so the rest can be asked at once.
     counts_pages: bool
     #: The key of a record array large enough to be parsed in pieces (see
     #: `douyin_async.decode.jsonsplit`), or None.
     records_key: str | None = None
+    #: The API-sized queries of a query (task-video windows of at most 30 days).
+    windows: Callable[[Any], Iterable[Query]] = _whole
+    #: Raises when a query is too old for the API at unix time `now`.
+    check_age: Callable[[Any, float], None] = _ageless
+    #: The page count a page announces (None: not known).
+    page_count: Callable[[Any], int | None] = _uncounted
 
 
 TASK_VIDEOS: Endpoint[TaskVideoPage] = Endpoint(
     "task_video", TASK_VIDEO_ENDPOINT, read_task_videos, video_records, _task_video_page,
-    counts_pages=False, records_key=VIDEO_RECORDS_KEY)
+    counts_pages=False, records_key=VIDEO_RECORDS_KEY, windows=TaskVideoQuery.windows,
+    check_age=TaskVideoQuery.check_age)
 TALENT_MEDIA: Endpoint[TalentMediaPage] = Endpoint(
     "talent_media", TALENT_MEDIA_ENDPOINT, read_talent_media, talent_media_records,
-    _talent_media_page, counts_pages=True)
-
-def read_bill_links(envelope: Envelope, endpoint: str) -> Answer:
-    """A bill-link answer: its `data` object is the one "record" (the links)."""
-    return Answer([envelope.data], envelope.log_id)
-
-
-class _AsIs:
-    """Records that are the raw values (the bill-link `data`, read by `links_from`)."""
-
-    def many(self, raws: list[Any]) -> list[Any]:
-        return raws
-
-    def split(self, raws: list[Any]) -> tuple[list[Any], list[InvalidRecordError]]:
-        return raws, []
-
-
-def _links_answer(path: str) -> Callable[..., BillLinks]:
-    def answer(bill_date: Any, page: Any, read: Answer, records: list[Any],
-               rejected: tuple[InvalidRecordError, ...]) -> BillLinks:
-        return links_from(records[0], log_id=read.log_id, bill_date=bill_date, endpoint=path)
-
-    return answer
-
-
-#: The bill links of a settlement date (developers and agencies): one request, no pages;
-#: their requests share the task-video endpoint's limiter unless one is named for them.
-BILL_LINKS: Endpoint[BillLinks] = Endpoint(
-    "bill_links", BILL_LINK_ENDPOINT, read_bill_links, _AsIs(),
-    _links_answer(BILL_LINK_ENDPOINT), counts_pages=False)
-AGENCY_BILL_LINKS: Endpoint[BillLinks] = Endpoint(
-    "agency_bill_links", AGENCY_BILL_LINK_ENDPOINT, read_bill_links, _AsIs(),
-    _links_answer(AGENCY_BILL_LINK_ENDPOINT), counts_pages=False)
+    _talent_media_page, counts_pages=True, page_count=_announced)
 
 #: Every endpoint that takes page queries.
 PAGED: Sequence[Endpoint[Any]] = (TASK_VIDEOS, TALENT_MEDIA)
@@ -174,14 +174,13 @@ def path_of(name: str) -> str:
 
 
 __all__ = [
-    "AGENCY_BILL_LINKS",
-    "BILL_LINKS",
     "PAGED",
     "TALENT_MEDIA",
     "TALENT_MEDIA_ENDPOINT",
     "TASK_VIDEOS",
     "TASK_VIDEO_ENDPOINT",
     "Answer",
+    "Decoded",
     "Endpoint",
     "endpoint_for",
     "path_of",

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import attrs
 import orjson
 
 from ..auth import TokenProvider
 from ..auth.base import token_after_slot
+from ..bills.links import AGENCY_BILL_LINK_ENDPOINT, BILL_LINK_ENDPOINT
 from ..errors import (
-    TOKEN_EXPIRED_CODES,
-    ApiError,
-    AuthenticationError,
     ClientClosedError,
     DouyinError,
     InvalidParameterError,
@@ -35,8 +33,21 @@ from ..pacing.limiter import PacedLimiter, RateLimiter
 from ..stats import ClientStats
 from ..webapp.admission import DEFAULT_CALL, Admissions, CallOptions
 from ..webapp.cache import PageCache, cache_key
-from .decoding import Decoded, PageDecoder
-from .endpoints import AGENCY_BILL_LINKS, BILL_LINKS, PAGED, TASK_VIDEOS, Endpoint, path_of
+from .decoding import PageDecoder
+from .endpoints import PAGED, TASK_VIDEOS, Decoded, Endpoint, path_of
+from .outcomes import (
+    Answered,
+    Attempts,
+    GiveUp,
+    Outcome,
+    Renew,
+    Retry,
+    Sent,
+    Skipped,
+    SlotGivenUp,
+)
+
+T = TypeVar("T")
 
 
 def build_limiters(
@@ -47,9 +58,9 @@ def build_limiters(
     The bill-link endpoints share the task-video endpoint's limiter."""
     limiters = _paged_limiters(rate_limit, limiter)
     shared = limiters.get(TASK_VIDEOS.path) or next(iter(limiters.values()), None)
-    for row in (BILL_LINKS, AGENCY_BILL_LINKS):
+    for path in (BILL_LINK_ENDPOINT, AGENCY_BILL_LINK_ENDPOINT):
         if shared is not None:
-            limiters.setdefault(row.path, shared)
+            limiters.setdefault(path, shared)
     return limiters
 
 
@@ -60,8 +71,8 @@ def _paged_limiters(
     paths = [e.path for e in PAGED]
     if limiter is not None:
         if isinstance(limiter, Mapping):
-            return {path_of(k): v for k, v in limiter.items()}
-        return dict.fromkeys(paths, limiter)
+            return {path_of(k): _checked(v) for k, v in limiter.items()}
+        return dict.fromkeys(paths, _checked(limiter))
     if isinstance(rate_limit, Mapping):
         limiters: dict[str, RateLimiter] = {
             path_of(k): PacedLimiter(v) for k, v in rate_limit.items()}
@@ -74,16 +85,12 @@ def _paged_limiters(
     return dict.fromkeys(paths, PacedLimiter(float(rate_limit)))
 
 
-def _renews(error: DouyinError) -> bool:
-    """The server called the token expired or invalid (or answered HTTP 401)."""
-    if not isinstance(error, ApiError):
-        return False
-    return error.code in TOKEN_EXPIRED_CODES or (
-        isinstance(error, AuthenticationError) and error.http_status == 401)
-
-
-#: What `_send` answers when it gave its slot up (no valid token after the wait).
-_SLOT_GIVEN_UP: Any = object()
+def _checked(limiter: RateLimiter) -> RateLimiter:
+    if not isinstance(limiter, RateLimiter):
+        raise InvalidParameterError(
+            "limiter must be a RateLimiter: rate, in_process, pacing(), acquire(), "
+            f"on_rate_limited() and on_success() (got {type(limiter).__name__})")
+    return limiter
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -125,26 +132,23 @@ class Executor:
         if self.closed:
             raise ClientClosedError("the client is closed")
 
-    async def _send(self, endpoint: Endpoint[Any], payload: bytes, token: str,
+    async def _send(self, path: str, payload: bytes, token: str,
                     needed: Callable[[], bool] | None, options: CallOptions,
-                    may_give_up: bool = False) -> Any:
-        limiter = self.limiters[endpoint.path]
+                    may_give_up: bool) -> Sent | Skipped | SlotGivenUp:
         # Lanes and fail-fast admission in front of the limiter; the in-flight unit is taken
         # at the gate, right before the slot.
-        async with self.admissions.slot(limiter, options, endpoint=endpoint.path,
+        async with self.admissions.slot(self.limiters[path], options, endpoint=path,
                                         service=self.latency, concurrency=self._in_flight):
             self._check_open()
             if needed is not None and not needed():
-                return None
-            # A token renewed while this request waited for its slot is the one to send; if
-            # none is valid any more, the slot is given up rather than held across a renewal.
+                return Skipped()
             fresh = token_after_slot(self.tokens, token)
             if fresh is None and may_give_up:
-                return _SLOT_GIVEN_UP
+                return SlotGivenUp()
             token = fresh or token
             self.stats.requests += 1
             started = time.monotonic()
-            request = Request("POST", self.base_url + endpoint.path, body=payload,
+            request = Request("POST", self.base_url + path, body=payload,
                               headers={"access-token": token,
                                        "content-type": "application/json"},
                               timeout=self.timeout)
@@ -154,7 +158,70 @@ class Executor:
             finally:
                 self.stats.in_flight -= 1
             self.latency += 0.2 * (time.monotonic() - started - self.latency)
-            return token, response
+            return Sent(token, response)
+
+    async def _attempt(self, path: str, payload: bytes,
+                       read: Callable[[Response], Awaitable[T]],
+                       needed: Callable[[], bool] | None, options: CallOptions,
+                       attempts: Attempts) -> Outcome[T]:
+        token = ""
+        try:
+            token = await self.tokens.get()
+            sent = await self._send(path, payload, token, needed, options,
+                                    attempts.may_give_up_slot())
+            if not isinstance(sent, Sent):
+                return sent
+            token = sent.token
+            return Answered(await read(sent.response), sent.response)
+        except DouyinError as error:
+            return self._after(path, error, token, attempts)
+
+    def _after(self, path: str, error: DouyinError, token: str,
+               attempts: Attempts) -> Renew | Retry | GiveUp:
+        """What follows a failed attempt: renew the token, retry after a delay, or give up."""
+        if self.closed:
+            raise ClientClosedError("the client is closed") from None
+        if isinstance(error, RateLimitedError):
+            self.stats.rate_limited += 1
+            self.limiters[path].on_rate_limited()
+        if attempts.may_renew(error, token, self.tokens):
+            return Renew(token)
+        delay = self.retry_policy.delay(error, attempts.retries())
+        return GiveUp(error) if delay is None else Retry(delay)
+
+    async def exchange(self, path: str, payload: bytes,
+                       read: Callable[[Response], Awaitable[T]], *,
+                       needed: Callable[[], bool] | None = None,
+                       options: CallOptions = DEFAULT_CALL) -> Answered[T] | None:
+        """Send `payload` to `path` until `read` takes the answer or the retry policy gives
+        up (raising the last error, with its `attempts`). `needed` is asked after the slot:
+        false skips the request and answers None."""
+        self._check_open()
+        attempts = Attempts()
+        while True:
+            outcome = await self._attempt(path, payload, read, needed, options, attempts)
+            match outcome:
+                case Answered():
+                    self.limiters[path].on_success()
+                    return outcome
+                case Skipped():
+                    return None
+                case SlotGivenUp():
+                    attempts.slots_given_up += 1
+                case Renew(token):
+                    attempts.renewed = True
+                    await self.tokens.invalidate(token)
+                    self.stats.retries += 1
+                    attempts.failed += 1
+                case Retry(delay):
+                    attempts.failed += 1
+                    self.stats.retries += 1
+                    await asyncio.sleep(delay)
+                case GiveUp(error):
+                    attempts.failed += 1
+                    error.attempts = attempts.failed
+                    self.stats.errors += 1
+                    raise error
 
     async def _cached(self, endpoint: Endpoint[Any], key: str,
                       page: int | None) -> Decoded | None:
@@ -176,13 +243,9 @@ class Executor:
                    needed: Callable[[], bool] | None = None,
                    page: int | None = None, options: CallOptions = DEFAULT_CALL,
                    cached: bool = False) -> Decoded | None:
-        """Send one request of `endpoint` until it succeeds or the retry policy gives up.
-
-        `needed` is asked right before sending (after the slot): a false answer skips the
-        request and returns None. `options` place the request in its lane with its deadline;
-        `cached` lets the answer come from, and go to, the page cache. Raises the last error,
-        with its `attempts`.
-        """
+        """One page request of `endpoint`, decoded (see
+        [`exchange`][douyin_async.api.executor.Executor.exchange]); `cached` lets the answer
+        come from, and go to, the page cache."""
         self._check_open()
         payload = orjson.dumps(body)
         key = cache_key(self.cache.app, self.base_url + endpoint.path, payload) \
@@ -191,50 +254,17 @@ class Executor:
             hit = await self._cached(endpoint, key, page)
             if hit is not None:
                 return hit
-        limiter = self.limiters[endpoint.path]
-        attempt = 0
-        renewed = False
-        given_up = 0
-        while True:
-            token = ""
-            try:
-                token = await self.tokens.get()
-                sent = await self._send(endpoint, payload, token, needed, options,
-                                        given_up < 3)
-                if sent is None:
-                    return None
-                if sent is _SLOT_GIVEN_UP:
-                    given_up += 1  # the token expired while waiting for the slot: get one
-                    continue
-                token, response = sent
-                decoded = await self.decoder.decode(endpoint, response, page)
-            except DouyinError as exc:
-                error = exc
-            else:
-                limiter.on_success()
-                if key and self.cache is not None:  # only answers that decoded as pages
-                    await self.cache.set(key, response.body)
-                return decoded
-            if self.closed:
-                raise ClientClosedError("the client is closed") from None
-            if isinstance(error, RateLimitedError):
-                self.stats.rate_limited += 1
-                limiter.on_rate_limited()
-            if (_renews(error) and token and not renewed
-                    and getattr(self.tokens, "renewable", True)):
-                renewed = True
-                await self.tokens.invalidate(token)
-                self.stats.retries += 1
-                attempt += 1
-                continue
-            delay = self.retry_policy.delay(error, attempt - renewed)
-            attempt += 1
-            if delay is None:
-                error.attempts = attempt
-                self.stats.errors += 1
-                raise error
-            self.stats.retries += 1
-            await asyncio.sleep(delay)
+
+        async def read(response: Response) -> Decoded:
+            return await self.decoder.decode(endpoint, response, page)
+
+        answered = await self.exchange(endpoint.path, payload, read, needed=needed,
+                                       options=options)
+        if answered is None:
+            return None
+        if key and self.cache is not None:  # only answers that decoded as pages
+            await self.cache.set(key, answered.response.body)
+        return answered.value
 
 
 __all__ = ["Executor", "build_limiters"]

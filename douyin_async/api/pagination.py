@@ -127,11 +127,8 @@ class _PageLike(Protocol):
 
 
 def page_raw_count(page: _PageLike) -> int:
-    """Records the server sent for ``page``: its ``raw_count`` when it has one (records
-    refused while decoding included), else ``len(page.records)``."""
-    raw = getattr(page, "raw_count", None)
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
+    """Records the server sent for ``page``: ``len(page.records)`` (a caller whose pages
+    drop refused records passes a ``raw_count_of`` that counts them)."""
     return len(page.records)
 
 

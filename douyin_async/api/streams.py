@@ -1,12 +1,10 @@
 """Streams of pages: one query's pages in page order, and many queries at once (a pull).
 
-A query is first cut into unit queries (task-video windows of at most 30 days). Each unit's
-pages come from [`stream_pages`][douyin_async.api.pagination.stream_pages], fetched ahead as far as
-its endpoint allows: a talent-media answer says how many pages there are, so all may be asked
-at once; a task-video answer does not, so a stream asks as many pages ahead as fill the pipe
-at the rate limit (rate x latency) and counts the ones past the end as wasted. A pull runs
-several units at once and interleaves their pages
-([`merge`][douyin_async.api.pagination.merge]); its memory is bounded by the pages in flight.
+Each unit query's pages come from
+[`stream_pages`][douyin_async.api.pagination.stream_pages], asked ahead as far as the endpoint
+allows: all at once when page 1 tells the page count, else as many as fill the pipe at the
+rate limit (rate x latency). A pull interleaves several units
+([`merge`][douyin_async.api.pagination.merge]); memory is bounded by the pages in flight.
 """
 
 from __future__ import annotations
@@ -14,55 +12,58 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from contextlib import aclosing
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
-from ..models import Page, Query, TaskVideoQuery
-from ..webapp.admission import INTERACTIVE, CallOptions
+from ..models import Page, Query
+from ..webapp.admission import DEFAULT_CALL, INTERACTIVE, CallOptions
 from .endpoints import endpoint_for
 from .executor import Executor
 from .pagination import PagePlan, merge, stream_pages
 
 
-class PageFetch(Protocol):
-    """Fetches one page of a unit query (None when the page is no longer needed)."""
-
-    def __call__(self, query: Query, page: int, needed: Callable[[], bool] | None,
-                 options: CallOptions, cached: bool) -> Awaitable[Page | None]: ...
-
-
 def unit_queries(queries: Iterable[Query], now: float | None = None) -> list[Query]:
-    """The API-sized queries of `queries`: task-video queries cut into windows of at most 30
-    days, each checked for its age at `now` (unix seconds; None checks no age, as a resumed
-    pull that checks only the units it has left)."""
+    """The API-sized queries of `queries` (see the endpoint row's `windows`), each checked
+    for its age at `now` (unix seconds; None checks no age, as a resumed pull that checks
+    only the units it has left)."""
     units: list[Query] = []
     for query in queries:
-        endpoint_for(query)
-        if isinstance(query, TaskVideoQuery):
-            if now is not None:
-                query.check_age(now)
-            units.extend(query.windows())
-        else:
-            units.append(query)
+        endpoint = endpoint_for(query)
+        if now is not None:
+            endpoint.check_age(query, now)
+        units.extend(endpoint.windows(query))
     return units
 
 
 @attrs.define
 class PageStreams:
-    """The page streams of one client: `fetch` gets a page, `executor` tells the rate and
-    latency that size the fetch-ahead, and wasted pages are counted in its stats."""
+    """The page streams of one client: pages come from `executor`, whose limiters and
+    latency size the fetch-ahead and whose stats count pages, records and wasted requests."""
 
-    fetch: PageFetch
     executor: Executor
     max_concurrency: int
+
+    async def page(self, query: Query, page: int, needed: Callable[[], bool] | None = None,
+                   options: CallOptions = DEFAULT_CALL, cached: bool = False) -> Page | None:
+        """One page of a unit query (None when `needed` said it no longer was)."""
+        endpoint = endpoint_for(query)
+        decoded = await self.executor.call(endpoint, query.body(page), needed=needed,
+                                           page=page, options=options, cached=cached)
+        if decoded is None:
+            return None
+        stats = self.executor.stats
+        stats.pages += 1
+        stats.records += len(decoded.records)
+        result: Page = endpoint.page(query, page, decoded)
+        return result
 
     def depth(self, query: Query) -> int:
         """Pages worth asking ahead: the page count is known, or enough to fill the pipe."""
         endpoint = endpoint_for(query)
         if endpoint.counts_pages:
             return self.max_concurrency
-        rate = getattr(self.executor.limiter(endpoint.path), "rate", 10.0)
+        rate = self.executor.limiter(endpoint.path).rate
         return min(self.max_concurrency,
                    max(2, math.ceil(rate * self.executor.latency) + 1))
 
@@ -74,9 +75,10 @@ class PageStreams:
         cached = options.priority == INTERACTIVE
 
         async def fetch(page: int, needed: Callable[[], bool]) -> Page | None:
-            return await self.fetch(query, page, needed, options, cached)
+            return await self.page(query, page, needed, options, cached)
 
-        return stream_pages(fetch, plan, page_count_of=_page_count, on_wasted=self._wasted)
+        return stream_pages(fetch, plan, page_count_of=endpoint_for(query).page_count,
+                            on_wasted=self._wasted, raw_count_of=_raw_count)
 
     def _wasted(self, count: int) -> None:
         self.executor.stats.wasted_requests += count
@@ -108,8 +110,9 @@ class PageStreams:
                 del page
 
 
-def _page_count(page: Any) -> int | None:
-    return getattr(page, "page_count", None)
+def _raw_count(page: Page) -> int:
+    """Records the server sent, refused ones included."""
+    return page.raw_count
 
 
 async def records_of(pages: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
@@ -121,4 +124,4 @@ async def records_of(pages: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, No
             del page
 
 
-__all__ = ["PageFetch", "PageStreams", "records_of", "unit_queries"]
+__all__ = ["PageStreams", "records_of", "unit_queries"]

@@ -32,9 +32,15 @@ from .endpoints import (
     CLIENT_TOKEN_ENDPOINT,
     STABLE_CLIENT_TOKEN_ENDPOINT,
 )
-from .env import provider_from_env
+from .env import client_key_of, provider_from_env
 from .providers import AuthorizerTokens, ClientCredentials
-from .shared import FileTokenStore, MemoryTokenStore, SharedToken, TokenStore
+from .shared import (
+    FileTokenStore,
+    LockingTokenStore,
+    MemoryTokenStore,
+    SharedToken,
+    TokenStore,
+)
 
 __all__ = [
     "AUTHORIZER_TOKEN_ENDPOINT",
@@ -45,6 +51,7 @@ __all__ = [
     "AuthorizerTokens",
     "ClientCredentials",
     "FileTokenStore",
+    "LockingTokenStore",
     "MemoryTokenStore",
     "RenewalRetry",
     "RenewingProvider",
@@ -54,6 +61,7 @@ __all__ = [
     "TokenProvider",
     "TokenSource",
     "TokenStore",
+    "client_key_of",
     "provider_from_env",
     "renew_at",
     "token_after_slot",

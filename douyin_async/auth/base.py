@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from ..errors import InvalidParameterError
+from ..errors import ApiError, InvalidParameterError
 
 log = logging.getLogger("douyin_async.auth")
 
@@ -26,15 +26,22 @@ DEFAULT_MARGIN = 300.0
 
 @runtime_checkable
 class TokenProvider(Protocol):
-    """Supplies access tokens to a client.
+    """Everything the package reads from a token provider.
 
-    A provider may also have a boolean ``renewable`` attribute (default true): when the server
-    calls a token invalid or expired, the client invalidates it and retries the request once,
-    but only if the provider can renew.
+    When the server calls a token invalid or expired, the client invalidates it and retries
+    the request once, if the provider is `renewable`.
     """
+
+    #: True when an invalidated token is replaced by a new one (a retry can succeed).
+    renewable: bool
 
     async def get(self) -> str:
         """A currently valid access token."""
+
+    def current(self) -> str | None:
+        """The valid token held now, without waiting, or None when none is held. Asked right
+        after a rate-limit slot: a token renewed during the wait is the one sent, and with
+        none valid the slot is given up rather than held across a token request."""
 
     async def invalidate(self, token: str) -> None:
         """The server refused ``token`` as invalid or expired; do not hand it out again."""
@@ -50,12 +57,8 @@ class Token:
 
 @runtime_checkable
 class TokenSource(Protocol):
-    """Fetches a brand-new token from the platform on every call (no caching).
-
-    [`ClientCredentials`][douyin_async.auth.ClientCredentials] and
-    [`AuthorizerTokens`][douyin_async.auth.AuthorizerTokens] are sources as well as providers; a
-    [`SharedToken`][douyin_async.auth.SharedToken] wraps a source.
-    """
+    """Fetches a brand-new token on every call (no caching); what a
+    [`SharedToken`][douyin_async.auth.SharedToken] wraps."""
 
     async def fetch(self) -> Token:
         """Request a new token from the platform."""
@@ -91,14 +94,10 @@ MIN_RENEWAL_INTERVAL = 1.0
 
 
 def renew_at(expires_at: float, now: float, margin: float, *, same: bool = False) -> float:
-    """When a token obtained at ``now`` should be renewed.
-
-    Normally ``margin`` seconds before it expires. A token that already had less than that to
-    live when it came is renewed after half of its remaining life, unless the server answered
-    the very token it had handed out before (``same``: the stable endpoint keeps its token to
-    the end); such a token is used until it expires, and not asked for again within
-    [`MIN_RENEWAL_INTERVAL`][douyin_async.auth.MIN_RENEWAL_INTERVAL].
-    """
+    """When a token obtained at `now` should be renewed: `margin` seconds before it expires,
+    or halfway through a shorter life; a token answered again (`same`: the stable endpoint
+    keeps it to the end) is kept until it expires, at least
+    [`MIN_RENEWAL_INTERVAL`][douyin_async.auth.MIN_RENEWAL_INTERVAL]."""
     if expires_at - margin > now:
         return expires_at - margin
     if same:
@@ -115,13 +114,9 @@ def check_margin(margin: float) -> float:
 
 @attrs.frozen
 class RenewalRetry:
-    """How a renewal that failed while the held token is still valid is tried again.
-
-    Attempt ``n`` (0-based) waits ``min(cap, base * 2**n)`` seconds scaled by
-    ``0.5 + random() / 2`` (jitter, so that many processes do not retry in step), and never
-    past the held token's expiry: from then on callers wait for a token and see the
-    failures themselves.
-    """
+    """How a failed background renewal is tried again: attempt `n` waits
+    `min(cap, base * 2**n)` seconds times `0.5 + random() / 2` (so processes do not retry in
+    step), never past the held token's expiry."""
 
     base: float = 1.0
     cap: float = 60.0
@@ -146,20 +141,13 @@ class _Held:
 
 
 class RenewingProvider:
-    """Base of providers that obtain tokens themselves: caching, renewal ahead of expiry,
-    single flight.
+    """Base of providers that obtain tokens themselves (subclasses implement `_obtain`).
 
-    A held token is handed out until it expires. From its renewal time on (see
-    `renew_at`) it is still handed out at once, while a new
-    one is obtained in the background; callers wait only when no valid token is held (the
-    first call, after [`invalidate`][douyin_async.auth.RenewingProvider.invalidate], after
-    expiry). At most one call of `_obtain` is in flight at any time, however many callers
-    wait for it: if it fails, every caller waiting for it gets the same exception and the
-    next call starts a new one. A background renewal that fails is logged (never the token)
-    and tried again after [`RenewalRetry`][douyin_async.auth.RenewalRetry]'s backoff, so an
-    outage of the token endpoint fails no request while the held token lives.
-
-    Subclasses implement `_obtain`.
+    The held token is handed out until it expires and renewed in the background from its
+    renewal time on, so callers wait only when no valid token is held. One `_obtain` flight at
+    a time serves every waiting caller (its error goes to all of them); a failed background
+    renewal is logged and retried with [`RenewalRetry`][douyin_async.auth.RenewalRetry]'s
+    backoff while the held token lives.
     """
 
     renewable = True
@@ -231,7 +219,7 @@ class RenewingProvider:
                 return
             except Exception as exc:  # logged and retried; no caller waits for this one
                 self.renewal_failures += 1
-                code = getattr(exc, "code", None)
+                code = exc.code if isinstance(exc, ApiError) else None
                 left = max(held.token.expires_at, held.renew_at) - self._clock()
                 delay = min(self.retry.delay(attempt), max(left, 0.0))
                 attempt += 1
@@ -287,15 +275,6 @@ class RenewingProvider:
 
 
 def token_after_slot(provider: TokenProvider, token: str) -> str | None:
-    """The token to send right after a rate-limit slot was granted, without waiting.
-
-    ``token`` was got from ``provider`` before the slot. A provider with a ``current()``
-    method (every provider of this package) answers its held token, which may be newer than
-    ``token``, or None when it holds no valid token now (``token`` expired during the wait):
-    then the slot is given up rather than held across a token request, and the caller gets
-    a token again before its next slot. Other providers: ``token``.
-    """
-    current: Callable[[], str | None] | None = getattr(provider, "current", None)
-    if current is None:
-        return token
-    return current()
+    """The token to send right after a rate-limit slot was granted: the provider's
+    `current()` one, which may be newer than ``token`` (got before the slot), or None."""
+    return provider.current()

@@ -1,16 +1,10 @@
 """The token endpoints: one request each, and pure decoders of their answers.
 
-Client token (``POST /oauth/client_token/`` and ``/oauth/stable_client_token/``)::
-
-    {"data": {"access_token", "expires_in", "error_code", "description"}, "message"}
-
-Authorizer token (``GET /api/tpapp/v2/auth/get_auth_token/``), the ``err_no`` envelope::
-
-    {"err_no", "err_msg", "log_id",
-     "data": {"authorizer_access_token", "expires_in", "authorizer_refresh_token", ...}}
-
-Answers of these endpoints hold secrets, so no error built here quotes a body: errors carry
-the code, the server's message, the endpoint path and the log id only.
+The client-token endpoints (`POST /oauth/client_token/`, `/oauth/stable_client_token/`)
+answer `{"data": {"access_token", "expires_in", "error_code", "description"}, "message"}`;
+the authorizer-token endpoint (`GET /api/tpapp/v2/auth/get_auth_token/`) answers the `err_no`
+envelope around `authorizer_access_token`, `expires_in` and `authorizer_refresh_token`. These
+answers hold secrets, so no error built here quotes a body.
 """
 
 from __future__ import annotations

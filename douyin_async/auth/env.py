@@ -16,19 +16,13 @@ TOKEN_FILE_VAR = "DOUYIN_TOKEN_FILE"
 
 
 def provider_from_env(env: Mapping[str, str], base_url: str) -> TokenProvider | None:
-    """The token provider the environment describes, or None when it describes none.
-
-    - ``DOUYIN_ACCESS_TOKEN``: a fixed token ([`StaticToken`][douyin_async.auth.StaticToken]); it
-      wins over the rest.
-    - ``DOUYIN_CLIENT_KEY`` and ``DOUYIN_CLIENT_SECRET``:
-      [`ClientCredentials`][douyin_async.auth.ClientCredentials] on the stable endpoint of
-      ``base_url``.
-    - with them, ``DOUYIN_TOKEN_FILE``: the token is shared through that file
-      ([`SharedToken`][douyin_async.auth.SharedToken] over a
-      [`FileTokenStore`][douyin_async.auth.FileTokenStore]) by every process that names it.
-
-    Raises [`InvalidParameterError`][douyin_async.errors.InvalidParameterError] when only one of
-    the key and the secret is set.
+    """The token provider the environment describes, or None: `DOUYIN_ACCESS_TOKEN` (a
+    [`StaticToken`][douyin_async.auth.StaticToken], first), else `DOUYIN_CLIENT_KEY` and
+    `DOUYIN_CLIENT_SECRET` ([`ClientCredentials`][douyin_async.auth.ClientCredentials]),
+    shared through `DOUYIN_TOKEN_FILE` when set
+    ([`SharedToken`][douyin_async.auth.SharedToken] over a
+    [`FileTokenStore`][douyin_async.auth.FileTokenStore]). Only one of key and secret:
+    [`InvalidParameterError`][douyin_async.errors.InvalidParameterError].
     """
     token = env.get(ACCESS_TOKEN_VAR, "").strip()
     if token:
@@ -46,3 +40,12 @@ def provider_from_env(env: Mapping[str, str], base_url: str) -> TokenProvider | 
     if path:
         return SharedToken(FileTokenStore(path), credentials)
     return credentials
+
+
+def client_key_of(access: object) -> str | None:
+    """The client key tokens are asked with: of client credentials, or of those a
+    [`SharedToken`][douyin_async.auth.SharedToken] wraps; None for any other access."""
+    source = access.inner if isinstance(access, SharedToken) else access
+    if isinstance(source, ClientCredentials):
+        return source.client_key
+    return None

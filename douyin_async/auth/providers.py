@@ -75,14 +75,10 @@ class ClientCredentials(_FromPlatform):
             token while it is valid, so that many instances can renew without invalidating
             each other's tokens. ``False`` uses ``/oauth/client_token/``: every call creates a
             new token, and the previous one dies five minutes later.
-        **options: `margin` (renew this many seconds before expiry), `clock`, `session`,
-            `timeout`, `ssl` and `retry` (the backoff of a background renewal that failed
-            while the held token is valid): see
-            [`PlatformOptions`][douyin_async.auth.providers.PlatformOptions].
+        **options: see [`PlatformOptions`][douyin_async.auth.providers.PlatformOptions].
 
-    Inside the margin the held token is still handed out and a new one is requested in the
-    background. Concurrent callers that have no valid token share one token request; a failed
-    request is raised to all of them and the next call tries again.
+    Renewal and single flight as for every
+    [`RenewingProvider`][douyin_async.auth.RenewingProvider].
     """
 
     def __init__(self, client_key: str, client_secret: str, *, base_url: str,
@@ -115,11 +111,9 @@ class ClientCredentials(_FromPlatform):
 class AuthorizerTokens(_FromPlatform):
     """A service provider's access token for an app that authorised it.
 
-    Each request to ``get_auth_token`` answers an authorizer access token (about 2 h) and a
-    *new* refresh token, which replaces the previous one. ``on_refresh_token`` is awaited
-    with every new refresh token before the access token that came with it is handed out; if
-    it raises, the flight fails with its exception (the new refresh token is kept in memory,
-    so the next call refreshes with it and offers the next one to the hook again).
+    Each request answers an access token (about 2 h) and a *new* refresh token, which
+    replaces the previous one: `on_refresh_token` persists it before the access token is
+    handed out (if it raises, the flight fails and the next call offers it again).
 
     Args:
         client_token: the service provider's own token provider (e.g.
@@ -134,10 +128,7 @@ class AuthorizerTokens(_FromPlatform):
         load_refresh_token: optional ``async () -> str | None`` called before every refresh;
             a non-empty answer replaces the refresh token in memory (for processes sharing
             one persisted refresh token, see [`SharedToken`][douyin_async.auth.SharedToken]).
-        **options: `margin` (renew this many seconds before expiry), `clock`, `session`,
-            `timeout`, `ssl` and `retry` (the backoff of a background renewal that failed
-            while the held token is valid): see
-            [`PlatformOptions`][douyin_async.auth.providers.PlatformOptions].
+        **options: see [`PlatformOptions`][douyin_async.auth.providers.PlatformOptions].
     """
 
     endpoint = AUTHORIZER_TOKEN_ENDPOINT
@@ -210,7 +201,7 @@ class AuthorizerTokens(_FromPlatform):
                                                now=now, header_log_id=header_log_id)
             except ApiError as exc:
                 if (retried or exc.code not in TOKEN_EXPIRED_CODES
-                        or not getattr(self.client_token, "renewable", True)):
+                        or not self.client_token.renewable):
                     raise
                 retried = True
                 await self.client_token.invalidate(own)

@@ -28,13 +28,7 @@ from .base import DEFAULT_MARGIN, RenewalRetry, RenewingProvider, Token, TokenSo
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """Where a shared token lives (a file, a Redis key, a database row).
-
-    A store may also have a ``lock()`` method returning an async context manager that
-    excludes every other holder of the same store, in any process;
-    [`SharedToken`][douyin_async.auth.SharedToken] holds it while it reads, renews and saves, so
-    that one process renews and the others wait.
-    """
+    """Where a shared token lives (a file, a Redis key, a database row)."""
 
     async def load(self) -> tuple[str, float] | None:
         """The stored ``(token, expires_at)`` (unix seconds), or None when there is none."""
@@ -43,21 +37,24 @@ class TokenStore(Protocol):
         """Store a token and the unix time at which it expires."""
 
 
+@runtime_checkable
+class LockingTokenStore(TokenStore, Protocol):
+    """A store that can also exclude every other holder of it, in any process:
+    [`SharedToken`][douyin_async.auth.SharedToken] holds the lock while it reads, renews and
+    saves, so that one process renews and the others wait."""
+
+    def lock(self) -> AbstractAsyncContextManager[object]:
+        """An async context manager held by one holder of the store at a time."""
+
+
 class SharedToken(RenewingProvider):
-    """A provider whose token lives in a [`TokenStore`][douyin_async.auth.TokenStore], renewed
-    through ``inner``.
-
-    ``inner`` is a `TokenSource` such as
-    [`ClientCredentials`][douyin_async.auth.ClientCredentials]; only its ``fetch()`` is used.
-    Within a process, concurrent callers share one flight (as with every renewing provider); across
-    processes, the store's ``lock()`` (when it has one) makes the others wait for the first.
-
-    A token is taken from the store while it has more than ``margin`` seconds to live (or,
-    for tokens that never live that long, while it is valid and newer than the one held) and
-    the server has not refused it here; otherwise a new one is fetched and saved. Renewal
-    happens ahead of expiry in the background, as for every renewing provider: errors of the
-    store and of ``inner`` then are logged and retried while the held token lives; callers
-    that wait for a token (none held) get them, and the next call tries again.
+    """A provider whose token lives in a [`TokenStore`][douyin_async.auth.TokenStore],
+    fetched through `inner` (a `TokenSource` such as
+    [`ClientCredentials`][douyin_async.auth.ClientCredentials]) only when the stored one is
+    missing, near expiry or refused here. Across processes a
+    [`LockingTokenStore`][douyin_async.auth.LockingTokenStore] makes the others wait for the
+    first; renewal is that of every
+    [`RenewingProvider`][douyin_async.auth.RenewingProvider].
     """
 
     def __init__(
@@ -87,11 +84,9 @@ class SharedToken(RenewingProvider):
         await super().invalidate(token)
 
     async def _obtain(self) -> Token:
-        lock: Callable[[], AbstractAsyncContextManager[object]] | None = getattr(
-            self.store, "lock", None)
-        if lock is None:
+        if not isinstance(self.store, LockingTokenStore):
             return await self._load_or_fetch()
-        async with lock():
+        async with self.store.lock():
             return await self._load_or_fetch()
 
     async def _load_or_fetch(self) -> Token:
@@ -147,12 +142,9 @@ class MemoryTokenStore:
 
 
 class FileTokenStore:
-    """A store in a JSON file, locked with ``fcntl.flock`` on ``<path>.lock`` (POSIX).
-
-    Processes on one machine that use the same path share one token. The file is written
-    atomically (a temporary file renamed over it) with mode 0600; a missing or unreadable file
-    counts as empty. The lock is polled every ``poll`` seconds, so waiting never blocks the
-    event loop and can be cancelled; after ``lock_timeout`` seconds a
+    """A store in a JSON file (written atomically, mode 0600) shared by the processes of one
+    machine, locked with `fcntl.flock` on `<path>.lock`, polled every `poll` seconds so that
+    waiting never blocks the event loop; after `lock_timeout` seconds a
     [`DouyinError`][douyin_async.errors.DouyinError] is raised.
     """
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncGenerator, Callable
 
-from ..api.endpoints import AGENCY_BILL_LINKS, BILL_LINKS
+import orjson
+
 from ..api.executor import Executor
 from ..errors import InvalidParameterError
-from ..http.transport import Transport
+from ..http.transport import Response, Transport
 from ..models import positive_int
 from .download import (
     BillBatch,
@@ -24,7 +25,7 @@ from .download import (
     bill_records,
     cached_links,
 )
-from .links import BillLinks, bill_date_of, bill_link_body
+from .links import BillLinks, bill_date_of, bill_link_body, bill_link_endpoint, decode_bill_links
 from .records import BillKind, BillRecord
 
 
@@ -44,12 +45,16 @@ class BillCalls:
         any request. `agency=True` asks the agency endpoint (scope `taskbox.agent.admin`).
         """
         day = bill_date_of(bill_date, self._clock())
-        endpoint = AGENCY_BILL_LINKS if agency else BILL_LINKS
-        decoded = await self._executor.call(endpoint, bill_link_body(day))
-        assert decoded is not None
-        answer, records, rejected = decoded
-        links: BillLinks = endpoint.page(day, 0, answer, records, rejected)
-        return links
+        path = bill_link_endpoint(agency)
+
+        async def read(response: Response) -> BillLinks:
+            return decode_bill_links(response.body, http_status=response.status, endpoint=path,
+                                     bill_date=day,
+                                     header_log_id=response.headers.get("X-Tt-Logid", ""))
+
+        answered = await self._executor.exchange(path, orjson.dumps(bill_link_body(day)), read)
+        assert answered is not None  # no `needed` test: never skipped
+        return answered.value
 
     def _bill_source(self, bill_date: str | dt.date, agency: bool, kind: str,
                      start_row: int) -> tuple[str, LinkSource]:

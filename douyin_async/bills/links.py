@@ -15,9 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
+from ..days import BEIJING, beijing_day
 from ..errors import InvalidParameterError
 from ..http.envelopes import open_envelope, shape_error
-from .records import SHANGHAI, BillKind
+from .records import BillKind
 
 #: Developer and agency endpoints of the bill links.
 BILL_LINK_ENDPOINT = "/api/match/v2/taskbox/query_bill_link/"
@@ -40,7 +41,7 @@ def bill_date_of(value: object, now: float) -> dt.date:
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         raise InvalidParameterError(f"bill_date must be a datetime.date or 'YYYY-MM-DD', "
                                     f"got {value!r}")
-    today = dt.datetime.fromtimestamp(now, SHANGHAI).date()
+    today = beijing_day(now)
     if value >= today:
         raise InvalidParameterError(
             f"bill_date {value} is not over yet in Beijing time (today is {today}): its bill "
@@ -71,7 +72,7 @@ def link_expiry(url: str | None) -> dt.datetime | None:
     if not values or not values[0].isascii() or not values[0].isdigit():
         return None
     try:
-        return dt.datetime.fromtimestamp(int(values[0]), SHANGHAI)
+        return dt.datetime.fromtimestamp(int(values[0]), BEIJING)
     except (ValueError, OverflowError, OSError):
         return None
 

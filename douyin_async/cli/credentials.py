@@ -13,7 +13,7 @@ import os
 
 import aiohttp
 
-from ..auth import ClientCredentials, TokenProvider, provider_from_env
+from ..auth import ClientCredentials, TokenProvider, client_key_of, provider_from_env
 from ..errors import InvalidParameterError
 from .apps import AppSpec
 from .exits import FILES, USAGE, CliError, read_text
@@ -55,9 +55,8 @@ def app_token_source(app: AppSpec, base_url: str,
 async def quota_name(access: str | TokenProvider) -> str:
     """The name of a single app's shared quota (``--redis-url`` without ``--apps``): its client
     key, or for a fixed token a digest of the token (never the token itself)."""
-    provider = getattr(access, "inner", access)  # a SharedToken wraps client credentials
-    key = getattr(provider, "client_key", None)
-    if isinstance(key, str) and key:
+    key = client_key_of(access)
+    if key:
         return key
     token = access if isinstance(access, str) else await access.get()
     return "token-" + hashlib.sha256(token.encode()).hexdigest()[:16]

@@ -13,10 +13,11 @@ import math
 
 from ..api.streams import unit_queries
 from ..models import TalentMediaQuery, TaskVideoQuery
+from ..pacing.limiter import DEFAULT_MARGIN
 from .spec import PullSpec
 
 #: The client's spacing margin: requests go out at ``rate / PACING_MARGIN`` per second.
-PACING_MARGIN = 1.04
+PACING_MARGIN = 1.0 + DEFAULT_MARGIN
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..auth import TokenProvider
+from ..auth import TokenProvider, client_key_of
 from .spec import PullSpec
 
 
@@ -26,9 +26,8 @@ def server_identity(spec: PullSpec) -> str:
 
 
 def _source(access: str | TokenProvider | None, token_file: str | None) -> str:
-    provider = getattr(access, "inner", access)  # a SharedToken wraps client credentials
-    key = getattr(provider, "client_key", None)
-    if isinstance(key, str) and key:
+    key = client_key_of(access)
+    if key:
         return f"client key {key}"
     if token_file is not None:
         return f"token file {os.path.abspath(token_file)}"

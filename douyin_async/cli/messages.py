@@ -36,12 +36,10 @@ def request_url(base_url: str, endpoint: str) -> str:
 
 def describe(error: DouyinError, base_url: str | None) -> str:
     """The one line to show for ``error`` of a pull from ``base_url``."""
-    status = getattr(error, "http_status", None)
-    endpoint = getattr(error, "endpoint", "") or ""
-    if base_url and endpoint and status == 404 \
-            and isinstance(error, ApiError | ResponseDecodeError):
-        return (f"HTTP 404 Not Found: {request_url(base_url, endpoint)}; is --base-url the "
-                "API's root (e.g. https://open.douyin.com)?")
+    if base_url and isinstance(error, ApiError | ResponseDecodeError) and error.endpoint \
+            and error.http_status == 404:
+        return (f"HTTP 404 Not Found: {request_url(base_url, error.endpoint)}; is --base-url "
+                "the API's root (e.g. https://open.douyin.com)?")
     if isinstance(error, TransportError) and base_url and error.args:
         text = str(error.args[0])
         match = next((m for m in (p.search(text) for p in _CONNECT) if m is not None), None)

@@ -1,13 +1,16 @@
-"""Progress display: a live line on a terminal, periodic log lines otherwise, and a summary.
+"""Progress display: live lines on a terminal, periodic log lines otherwise, and a summary.
 
 Counts come from the client's [`ClientStats`][douyin_async.stats.ClientStats] (requests, retries,
 rate-limit answers) and from the pages written. Talent-media answers tell their page count, so
 once every unit has answered its first page the remaining pages, and an ETA, are known; task
 videos have no totals, so their ETA is estimated from the share of units finished (``~``).
 
-A pull for many apps shows the totals of all its clients, each app's request rate, and a
-summary line per app before the final one. With ``--log-format json`` the lines are log
-records of ``douyin_async.cli`` with their figures as fields.
+On a terminal the display is drawn in place by rich, fitted to the terminal's width
+([`ProgressView`][douyin_async.cli.progress_view.ProgressView]); elsewhere a plain line is
+written every ``interval`` seconds. A pull for many apps shows the totals of all its clients,
+each app's request rate (on a line of its own on a terminal), and a summary line per app
+before the final one. With ``--log-format json`` the lines are log records of
+``douyin_async.cli`` with their figures as fields.
 """
 
 from __future__ import annotations
@@ -16,11 +19,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..stats import ClientStats
 from .dryrun import plural
 from .logs import CLI_LOGGER
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .progress_view import LiveDisplay, ProgressView
 
 log = logging.getLogger(CLI_LOGGER)
 
@@ -73,7 +81,8 @@ class Progress:
     ``apps`` (a pull of many apps) maps each app's name to its client's counters; ``stats``
     is then their [`Totals`][douyin_async.cli.progress.Totals] and ``rate_cap`` the sum of
     the apps' rates. ``out`` names the output in the summary (``-``: standard output);
-    ``json`` makes every line a log record instead.
+    ``json`` makes every line a log record instead. ``live`` draws on ``console`` (by
+    default a rich console on ``stream``).
     """
 
     def __init__(
@@ -91,6 +100,7 @@ class Progress:
         apps: Mapping[str, ClientStats] | None = None,
         out: str | None = None,
         json: bool = False,
+        console: Console | None = None,
     ) -> None:
         self.out = out
         self.json = json
@@ -111,7 +121,8 @@ class Progress:
         self._page_counts: dict[str, int] = {}
         self._pages_seen: dict[str, int] = {}
         self._resumed_units = units_done
-        self._line_shown = False
+        self._console = console
+        self._display: LiveDisplay | None = None
         self._apps = {name: _AppCount(stats) for name, stats in (apps or {}).items()}
 
     def on_page(self, unit: str, page: int, records: int, done: bool,
@@ -185,22 +196,61 @@ class Progress:
                 "units_total": self.units_total, "elapsed_s": round(elapsed, 3),
                 "eta": self.eta(), "out": self.out, "refused": self.rejected}
 
+    def fraction(self) -> float | None:
+        """The share of the pull done: of its pages when every open unit told its page
+        count, of its units otherwise (``None`` before anything is known)."""
+        open_units = self.units_total - self._resumed_units
+        if self.pages and open_units and len(self._page_counts) >= open_units:
+            total = sum(self._page_counts.values())
+            seen = sum(self._pages_seen.get(unit, 0) for unit in self._page_counts)
+            return (self._resumed_units + open_units * seen / total) / self.units_total
+        return self.units_done / self.units_total if self.units_total else None
+
+    def view(self) -> ProgressView:
+        """The live display of the current state (a rich renderable that fits any width)."""
+        from .progress_view import AppFigures, Figures, ProgressView
+
+        elapsed = self.clock() - self.started
+        apps = tuple(AppFigures(name, count.records, count.pages, self.app_rate(name),
+                                count.stats.retries, count.stats.rate_limited,
+                                count.finished is not None)
+                     for name, count in self._apps.items())
+        return ProgressView(Figures(
+            pages=self.pages, records=self.records, refused=self.rejected,
+            rate=self.stats.requests / elapsed if elapsed > 0 else 0.0,
+            rate_cap=self.rate_cap, retries=self.stats.retries,
+            rate_limited=self.stats.rate_limited, units_done=self.units_done,
+            units_total=self.units_total, elapsed=_clock_text(elapsed), eta=self.eta(),
+            fraction=self.fraction(), apps=apps))
+
     def show(self) -> None:
-        """Print the current state (overwriting the live line on a terminal)."""
+        """Print the current state (redrawing the live display on a terminal)."""
         if self.quiet:
             return
         if self.json:
             log.info("progress", extra={"event": "progress", **self.figures()})
             return
         if self.live:
-            self.stream.write("\r\x1b[K" + self.line())
-            self._line_shown = True
-        else:
-            self.stream.write("progress: " + self.line() + "\n")
+            if self._display is None:
+                self._start_display()
+            else:
+                self._display.refresh()
+            return
+        self.stream.write("progress: " + self.line() + "\n")
         self.stream.flush()
 
+    def _start_display(self) -> None:
+        from rich.console import Console
+
+        from .progress_view import LiveDisplay
+
+        console = self._console or Console(file=self.stream, force_terminal=True,
+                                           highlight=False)
+        self._display = LiveDisplay(console, self.stream, self.view)
+        self._display.start()
+
     async def run(self) -> None:
-        """Show the state periodically until cancelled."""
+        """Show the state periodically until cancelled (on a terminal from the start)."""
         period = 0.5 if self.live and not self.json else self.interval
         resumed = (f", {plural(self._resumed_units, 'unit')} already done"
                    if self._resumed_units else "")
@@ -209,16 +259,17 @@ class Progress:
                  extra={"event": "start", "units_total": self.units_total,
                         "units_done": self.units_done, "out": self.out,
                         "apps": sorted(self._apps) or None})
+        if self.live and not self.json:
+            self.show()
         while True:
             await asyncio.sleep(period)
             self.show()
 
     def clear(self) -> None:
-        """End the live line so the next message starts on a fresh line."""
-        if self._line_shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self._line_shown = False
+        """Remove the live display so the next message starts on a fresh line."""
+        if self._display is not None:
+            self._display.stop()
+            self._display = None
 
     def app_lines(self) -> list[str]:
         """One summary line per app (none for a pull of one app)."""

@@ -37,13 +37,12 @@ def check_quarantine(count: int, out: str, word: str = "record") -> None:
 def page_rejects(page: Page, unit: str, app: str | None = None) -> list[dict[str, Any]]:
     """One entry per record the client refused on ``page`` (none without quarantine)."""
     entries = []
-    for error in getattr(page, "rejected", ()):
+    for error in page.rejected:
         entry: dict[str, Any] = {} if app is None else {"app": app}
         entry.update({
             "unit": orjson.loads(unit), "page": page.page, "log_id": page.log_id,
-            "index": getattr(error, "index", None), "field": getattr(error, "field", None),
-            "reason": getattr(error, "reason", None) or str(error),
-            "record": getattr(error, "record", None)})
+            "index": error.index, "field": error.field,
+            "reason": error.reason or str(error), "record": error.record})
         entries.append(entry)
     return entries
 

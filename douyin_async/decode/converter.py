@@ -15,20 +15,11 @@ Rules, the same on every path:
   ``TaskId``) or snake_case keys (as ByteDance's SDK v2 models name them: ``gmv_1d``,
   ``task_id``); the style may change from record to record within a page. A record that
   carries both spellings of one field is refused.
-- Optional fields follow the official SDK (pointer + omitempty): the task-video counters and
-  money fields ``active_cnt_1d``, ``ad_share_cost_1d``, ``billing_gmv_1d``,
-  ``billing_refund_gmv_1d``, ``feed_ad_share_cost_1d``, ``expected_profit``, ``gmv_1d``,
-  ``refund_gmv_1d`` are ``0`` when missing or null; ``client_name`` and ``date`` are ``None``
-  when missing or null. Talent-media records require ``content_open_id`` and ``content_type``;
-  ``gmv``, ``play_cnt``, ``talent_commission`` and ``used_gmv`` are ``0`` when missing or null.
-- Every other field is required. A required field missing or null, or any value of the wrong
-  type, raises [`InvalidRecordError`][douyin_async.errors.InvalidRecordError] naming the field
-  and quoting the record. Nothing is coerced: integers must be JSON integers within int64
-  (``12.5``, ``3.0``, ``true`` and ``"12"`` are refused), strings must be strings (``null`` is
-  never ``'None'``), ``PublishTime`` must be unix seconds (0 .. 9999-12-31; milli- or
-  nanoseconds are refused), ``date`` must be ``YYYY-MM-DD``.
-- Keys the client does not know are kept in the record's ``extra`` (raw values, keys as the
-  server sent them); they are never an error.
+- Missing, null and unknown fields follow the optional-field rule of `douyin_async.models`.
+  A refusal names the field and quotes the record. Nothing is coerced: integers must be JSON
+  integers within int64 (``12.5``, ``3.0``, ``true`` and ``"12"`` are refused), strings must
+  be strings, ``PublishTime`` must be unix seconds (0 .. 9999-12-31), ``date`` must be
+  ``YYYY-MM-DD``.
 """
 
 from __future__ import annotations

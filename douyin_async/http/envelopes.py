@@ -1,20 +1,10 @@
-"""Answer envelopes, recognised by their shape: bytes in, payload or a typed error out.
+"""Answer envelopes, recognised by their shape: bytes in, payload or a typed error out. Pure.
 
-The platform answers in two envelopes, and not always in the one the API page shows (a gateway
-answers a talent-media call in the `err_no` form; errors sit at the root, in `data` or in
-`extra`):
-
-    err_no:       {err_no, err_msg, log_id, data: {...}}
-    data/extra:   {data: {error_code, description, ...}, extra: {error_code, description,
-                   logid, now, sub_error_code, sub_description}}
-
-[`open_envelope`][douyin_async.http.envelopes.open_envelope] looks for an error in every place
-either
-envelope puts one (root `err_no`, root `error_code`, `data.error_code`, `extra.error_code`) on
-every endpoint, and checks the HTTP status whatever the body says: a non-2xx answer is an error
-even when its body reads as success. The endpoint-specific readers then take what they need
-from `data`, and refuse an answer that lacks it: a missing record list is a shape error, never
-an empty page. No function here touches a socket.
+The platform answers in two envelopes (`{err_no, err_msg, log_id, data}` and
+`{data, extra: {error_code, description, logid, ...}}`), not always the one the API page
+shows, so [`open_envelope`][douyin_async.http.envelopes.open_envelope] looks for an error in
+every place either puts one, and treats any non-2xx status as an error. A missing record list
+is a shape error, never an empty page.
 """
 
 from __future__ import annotations

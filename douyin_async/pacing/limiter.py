@@ -1,16 +1,9 @@
 """Request pacing under the server's QPS cap.
 
-The server counts requests in a rolling one-second window. A token bucket of capacity N lets up
-to 2N requests into one rolling second (a full bucket plus its refill), so the client paces
-instead: an aiolimiter bucket of capacity 1 whose period is slightly longer than ``1 / rate``.
-Consecutive requests are then at least that far apart and no rolling second ever holds more
-than ``rate`` of them, while the sustained rate stays within a few percent of the cap.
-
-On a rate-limit answer every caller of the limiter pauses together and the spacing widens,
-once per pause window however many answers report it (the rule
-`widen`, which the Redis limiter's script mirrors); it
-recovers step by step as requests succeed. That logic is
-[`Slowdown`][douyin_async.pacing.limiter.Slowdown], a pure object over an injected clock.
+The server counts requests in a rolling second, where a token bucket of capacity N would let
+2N through; so [`PacedLimiter`][douyin_async.PacedLimiter] spaces requests `(1 + margin) / rate`
+apart instead. After a rate-limit answer every caller pauses and the spacing widens
+([`Slowdown`][douyin_async.pacing.limiter.Slowdown], pure), then recovers as requests succeed.
 """
 
 from __future__ import annotations
@@ -29,9 +22,32 @@ from ..errors import InvalidParameterError
 DEFAULT_MARGIN = 0.04
 
 
+@attrs.frozen
+class Pacing:
+    """Where a limiter stands now: seconds between slots (widened after a rate-limit
+    answer) and seconds left of a shared pause."""
+
+    spacing: float
+    pause: float = 0.0
+
+
 @runtime_checkable
 class RateLimiter(Protocol):
-    """What the client needs from a limiter (in-process, Redis-backed, or your own)."""
+    """Everything the package reads from a limiter (in-process, Redis-backed, or your own).
+
+    Subclass it to inherit `pacing()` and `in_process`; a duck-typed limiter must have
+    every member.
+    """
+
+    #: Requests per second it lets through (sizes how far a stream asks ahead).
+    rate: float
+    #: True when slots are granted in this process in arrival order, so admission lets one
+    #: waiter at a time in and knows every position; False when slots are booked remotely.
+    in_process: bool = False
+
+    def pacing(self) -> Pacing:
+        """The spacing and pause in force now (admission's wait estimate)."""
+        return Pacing(1.0 / self.rate)
 
     async def acquire(self) -> None:
         """Wait for the next request slot."""
@@ -45,14 +61,9 @@ class RateLimiter(Protocol):
 
 def widen(factor: float, paused_at: float | None, now: float, pause: float,
           max_factor: float) -> float | None:
-    """The spacing factor after a rate-limit answer at ``now``, or None to change nothing.
-
-    The first answer of a pause window doubles the factor (up to ``max_factor``) and starts
-    a pause; answers that come less than ``pause`` seconds after the pause that is in force
-    began (``paused_at``) belong to it and change nothing, so ten concurrent rejections
-    widen the spacing once, not ten times. The rule of both
-    [`Slowdown`][douyin_async.pacing.limiter.Slowdown] and the Redis limiter's pause script.
-    """
+    """The doubled spacing factor after a rate-limit answer at `now`, or None when the answer
+    falls in the pause in force (begun at `paused_at`): concurrent rejections widen once. The
+    rule of [`Slowdown`][douyin_async.pacing.limiter.Slowdown] and the Redis pause script."""
     if paused_at is not None and now < paused_at + pause:
         return None
     return min(factor * 2.0, max_factor)
@@ -70,11 +81,7 @@ class Place:
 
 @attrs.define(eq=False)
 class Slowdown:
-    """Shared pause and widened spacing after rate-limit answers (pure; clock injected).
-
-    ``reserve()`` returns how long a caller must wait before it may go on to the bucket;
-    it is zero unless a pause or a widened spacing is in force.
-    """
+    """Shared pause and widened spacing after rate-limit answers (pure; clock injected)."""
 
     spacing: float
     clock: Callable[[], float] = attrs.field(default=time.monotonic, kw_only=True)
@@ -104,7 +111,7 @@ class Slowdown:
             self.factor = max(1.0, self.factor * self.recovery)
 
     def take_place(self) -> Place:
-        """The caller's place: how long it must wait, reserved when the spacing is widened."""
+        """The caller's place, reserved while a pause or a widened spacing is in force."""
         now = self.clock()
         if self.factor == 1.0 and now >= self.paused_until:
             return Place(0.0, now, now)
@@ -117,9 +124,8 @@ class Slowdown:
         return self.take_place().wait
 
     def give_back(self, place: Place) -> None:
-        """A caller that left before its turn (cancelled) hands its place back. The last place
-        taken is undone, so callers that give up cannot push the schedule ahead of the ones
-        left; an earlier one leaves a gap (less throughput, never more requests)."""
+        """A cancelled caller hands its place back: the last place taken is undone, an earlier
+        one leaves a gap (less throughput, never more requests)."""
         if place.end > place.start and self._next == place.end:
             self._next = place.start
 
@@ -128,12 +134,9 @@ class Slowdown:
         return self.clock() < self.paused_until
 
 
-class PacedLimiter:
-    """Paces requests at most ``rate`` per rolling second, shared by all callers of a client.
-
-    Create it inside a running event loop's lifetime (the client does); aiolimiter binds to
-    the loop that first uses it.
-    """
+class PacedLimiter(RateLimiter):
+    """Paces requests at most `rate` per rolling second, shared by all callers of a client
+    (aiolimiter binds it to the event loop that first uses it)."""
 
     def __init__(
         self,
@@ -153,6 +156,13 @@ class PacedLimiter:
         self._bucket = AsyncLimiter(1, self.spacing)
         self._sleep = sleep
         self.slowdown = Slowdown(self.spacing, clock=clock, pause=pause)
+
+    in_process = True
+
+    def pacing(self) -> Pacing:
+        """The spacing widened by the slowdown factor, and what is left of a pause."""
+        slow = self.slowdown
+        return Pacing(self.spacing * slow.factor, max(0.0, slow.paused_until - slow.clock()))
 
     async def acquire(self) -> None:
         """Wait for the next slot (after any shared pause)."""

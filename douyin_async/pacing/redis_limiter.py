@@ -1,43 +1,11 @@
 """One request quota shared by many processes and machines, kept in Redis.
 
-[`RedisRateLimiter`][douyin_async.pacing.redis_limiter.RedisRateLimiter] implements the client's
-[`RateLimiter`][douyin_async.pacing.limiter.RateLimiter] protocol, so any number of clients, in any
-number of processes on any number of machines, can share one app's rolling-second cap::
-
-    limiter = RedisRateLimiter("redis://redis.internal:6379/0", app="my-app", rate=10)
-    async with limiter, DouyinClient(token, base_url=DOUYIN_OPEN_API, limiter=limiter) as client:
-        ...
-
-The design is GCRA ("generic cell rate algorithm") used as a reservation book. Redis holds, per
-app, the *theoretical arrival time* ``tat`` of the next free slot. One Lua script, run
-atomically by Redis in one round trip, reads Redis's own clock (``TIME``), so the clocks of
-the machines never matter::
-
-    tat  = max(stored tat, now)
-    wait = tat - now
-    if wait > max_wait: refuse (nothing stored)
-    else: store tat + spacing, return wait
-
-The caller then sleeps ``wait`` and sends. Slots are ``spacing = (1 + margin) / rate`` apart,
-so no rolling second holds more than ``rate`` of them, with ``margin`` left over to absorb
-the jitter between the moment a slot falls due and the moment the request reaches the server.
-
-A refused caller (the queue is longer than ``max_wait``) does not fail: it sleeps until the
-queue should have shrunk below ``max_wait`` and asks again, in rounds, until it gets a slot
-or ``acquire_timeout`` (off by default) runs out
-([`LimiterTimeoutError`][douyin_async.pacing.redis_limiter.LimiterTimeoutError]).
-
-On a rate-limit answer
-([`RedisRateLimiter.on_rate_limited`][douyin_async.pacing.redis_limiter.RedisRateLimiter.on_rate_limited])
-the shared ``tat`` is pushed forward by ``pause`` and the spacing doubles (at most ``max_factor``
-times), once per ``pause`` window however many callers report it; every process then sees the gap.
-The spacing recovers by ``recovery`` per reservation, inside the same script, so
-[`on_success`][douyin_async.pacing.redis_limiter.RedisRateLimiter.on_success] costs no round trip.
-
-Redis down is never "unlimited":
-[`acquire`][douyin_async.pacing.redis_limiter.RedisRateLimiter.acquire]
-raises [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError] (a
-[`TransportError`][douyin_async.errors.TransportError]) and no request is sent.
+[`RedisRateLimiter`][douyin_async.pacing.redis_limiter.RedisRateLimiter] books slots in a GCRA
+reservation book: one Lua script, run atomically on Redis's own clock, hands out the next slot
+`spacing = (1 + margin) / rate` after the last, so no rolling second holds more than `rate`
+requests whatever the machines' clocks. Rate-limit answers pause and widen the shared spacing
+once per pause window. Redis down fails closed: no request goes out unpaced. The design and
+its measurements are in [Scaling out](../scaling.md).
 """
 
 from __future__ import annotations
@@ -50,7 +18,7 @@ from typing import Any, Self
 import attrs
 
 from ..errors import DouyinError, InvalidParameterError, TransportError
-from .limiter import DEFAULT_MARGIN
+from .limiter import DEFAULT_MARGIN, Pacing, RateLimiter
 from .remote_clock import RemoteClock, too_late
 
 try:
@@ -133,41 +101,35 @@ def limiter_key(app: str, bucket: str = "all", prefix: str = DEFAULT_PREFIX) -> 
     return f"{{{prefix}:{app}}}:{bucket}"
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(RateLimiter):
     """A rate limiter whose quota lives in Redis, shared by every process that uses its key.
 
     Args:
-        redis: a ``redis.asyncio.Redis`` (or ``RedisCluster``) client, or a URL
-            (``redis://host:6379/0``, ``rediss://``, ``unix://``). A client passed in is
-            shared and left open; one made from a URL (by
-            `connect`) is closed by
-            [`aclose`][douyin_async.pacing.redis_limiter.RedisRateLimiter.aclose]. Share one client
-            between the limiters of many apps.
+        redis: a `redis.asyncio.Redis` (or `RedisCluster`) client, left open and shareable
+            between apps, or a URL (`redis://host:6379/0`, `rediss://`, `unix://`) whose
+            client [`aclose`][douyin_async.pacing.redis_limiter.RedisRateLimiter.aclose]
+            closes.
         app: the app whose quota this is (its client key, or any stable name). Every
             limiter with the same ``prefix``, ``app`` and ``bucket`` shares one quota.
         rate: the server's cap, requests per rolling second.
         bucket: the quota's name within the app: ``"all"`` when both endpoints share one
             cap, or one bucket per endpoint (see
             [`per_endpoint`][douyin_async.pacing.redis_limiter.RedisRateLimiter.per_endpoint]).
-        margin: extra spacing over ``1 / rate``; absorbs the arrival jitter of many
-            independent senders (see ``docs/scaling.md`` for measurements).
+        margin: extra spacing over `1 / rate`, for the arrival jitter of many senders.
         pause: seconds the whole fleet pauses after a rate-limit answer.
         max_factor: the most the spacing widens after repeated rate-limit answers.
         recovery: the spacing factor's multiplier per reservation while widened.
-        max_wait: the longest reservation handed out, seconds. A longer queue is waited out
-            in rounds of one round trip each.
-        acquire_timeout: give up with
-            [`LimiterTimeoutError`][douyin_async.pacing.redis_limiter.LimiterTimeoutError] when no
-            slot
-            was granted within this many seconds (None: wait as long as it takes).
-        redis_timeout: seconds allowed for each Redis round trip (and, for a URL, for
-            connecting) before
+        max_wait: the longest reservation handed out, seconds (a longer queue is waited out
+            in rounds).
+        acquire_timeout: seconds before
+            [`LimiterTimeoutError`][douyin_async.pacing.redis_limiter.LimiterTimeoutError]
+            (None: wait as long as it takes).
+        redis_timeout: seconds per Redis round trip (and connect) before
             [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError].
         prefix: the key prefix (see `limiter_key`).
         sleep: the sleep function (tests inject one).
 
-    Create and use it on one event loop (redis-py's asyncio connections belong to the loop
-    that opened them): one limiter per process, however many tasks share it.
+    Use it on one event loop (redis-py's connections belong to it): one per process.
     """
 
     def __init__(
@@ -245,13 +207,9 @@ class RedisRateLimiter:
     # -- the RateLimiter protocol ----------------------------------------------------------
 
     async def acquire(self) -> None:
-        """Book the next shared slot and sleep until it falls due.
-
-        Raises [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError] when Redis
-        cannot be reached (no request may be sent then) and
-        [`LimiterTimeoutError`][douyin_async.pacing.redis_limiter.LimiterTimeoutError] after
-        ``acquire_timeout``.
-        """
+        """Book the next shared slot and sleep until it falls due; raises
+        [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError] when Redis
+        cannot be reached (no request may go out then)."""
         await self._settle_pauses()
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -277,19 +235,18 @@ class RedisRateLimiter:
             await self._sleep(delay)
 
     def on_rate_limited(self) -> None:
-        """Pause every process sharing the key and widen the spacing (in the background).
-
-        The pause is written by a task of the running loop; the next
-        [`acquire`][douyin_async.pacing.redis_limiter.RedisRateLimiter.acquire] of this limiter
-        waits for
-        it, and raises if it could not be written.
-        """
+        """Pause every process sharing the key and widen the spacing, from a background task
+        that the next `acquire()` waits for (and raises the failure of)."""
         task = asyncio.get_running_loop().create_task(self._start_pause())
         self._pauses.add(task)
         task.add_done_callback(self._pause_done)
 
     def on_success(self) -> None:
         """Nothing to do: the widened spacing recovers inside each reservation."""
+
+    def pacing(self) -> Pacing:
+        """The configured spacing; a widened one and a pause live in Redis, unread here."""
+        return Pacing(self.spacing)
 
     # -- the Redis side ------------------------------------------------------------------
 

@@ -124,8 +124,8 @@ def connect(
 
 def describe(client: Any) -> str:
     """Where a Redis client points, without credentials."""
-    pool = getattr(client, "connection_pool", None)
-    kwargs: Mapping[str, Any] = getattr(pool, "connection_kwargs", {}) or {}
+    kwargs: Mapping[str, Any] = (client.connection_pool.connection_kwargs
+                                 if isinstance(client, aioredis.Redis) else {})
     if "path" in kwargs:
         return f"Redis at unix:{kwargs['path']}"
     if "host" in kwargs:

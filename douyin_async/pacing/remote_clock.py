@@ -1,20 +1,10 @@
-"""When a slot booked on another machine's clock falls due here, and when it is too late.
+"""When a slot booked on Redis's clock falls due here, and when it is too late. Pure.
 
-A shared limiter books slots on Redis's clock: "your slot falls due at T". The caller sleeps
-until then and sends. Two things can go wrong on a busy machine: the reply is read late (the
-event loop was busy), so a sleep of the answered `wait` ends late; and the sleep itself
-ends late. A request sent late while the next one goes out on time lands closer to it than
-the spacing allows, and the server's rolling second then counts one request too many.
-
-[`RemoteClock`][douyin_async.pacing.remote_clock.RemoteClock] converts Redis's clock to the local
-monotonic clock from the fastest round trip seen (the way NTP picks its samples: the
-shortest exchange bounds the offset best), so the due time is known locally whatever the
-reply's delay. [`too_late`][douyin_async.pacing.remote_clock.too_late] is the rule: a caller that
-wakes
-more than half the limiter's margin after its slot gives the slot up and books again. Half
-the margin, because the margin is the whole slack of a rolling second (`rate + 1`
-consecutive slots span `1 + margin` seconds) and the other half is left to the network.
-Pure: the times are handed in.
+[`RemoteClock`][douyin_async.pacing.remote_clock.RemoteClock] maps Redis's clock to the local
+monotonic one from the fastest round trip seen (as NTP does), so a late-read reply does not
+shift the due time. [`too_late`][douyin_async.pacing.remote_clock.too_late]: a caller waking
+more than half the margin after its slot books again, since a late request lands too close to
+the next one for the server's rolling second.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from typing import Any
 import attrs
 
 from ..errors import InvalidParameterError, QueueTimeoutError
-from ..pacing.limiter import PacedLimiter, RateLimiter
+from ..pacing.limiter import RateLimiter
 from .lanes import (
     BACKGROUND,
     INTERACTIVE,
@@ -48,15 +48,9 @@ from .lanes import (
 
 
 def pacing_of(limiter: RateLimiter) -> tuple[float, float]:
-    """``(spacing, pause left)`` of a limiter, seconds; 0.1 s and no pause when it cannot say."""
-    spacing = float(getattr(limiter, "spacing", 0.1))
-    slowdown = getattr(limiter, "slowdown", None)
-    pause = 0.0
-    if slowdown is not None:
-        spacing *= float(getattr(slowdown, "factor", 1.0))
-        clock = getattr(slowdown, "clock", time.monotonic)
-        pause = max(0.0, float(getattr(slowdown, "paused_until", 0.0)) - float(clock()))
-    return spacing, pause
+    """``(spacing, pause left)`` of a limiter, seconds."""
+    pacing = limiter.pacing()
+    return pacing.spacing, pacing.pause
 
 
 async def _take(limiter: RateLimiter, concurrency: asyncio.Semaphore | None) -> None:
@@ -297,8 +291,8 @@ class Admissions:
     ``service_factor`` times the recent request latency plus ``headroom`` seconds before
     the deadline (1.5 x and 0.1 s by default: latency varies, and decoding and the caller's
     own answer take time too). ``depth``: how many calls may be inside the ``acquire()`` of a
-    limiter other than [`PacedLimiter`][douyin_async.PacedLimiter] (the client passes its
-    ``max_concurrency``).
+    limiter that is not `in_process` ([`RateLimiter`][douyin_async.RateLimiter]; the client passes
+    its ``max_concurrency``).
     """
 
     def __init__(
@@ -322,8 +316,8 @@ class Admissions:
         self.service_factor = service_factor
         self.headroom = headroom
         self.depth = depth
-        # id(limiter) -> (limiter, its queue); the limiter is kept so its id stays its own.
-        self._by_limiter: dict[int, tuple[RateLimiter, AdmissionQueue]] = {}
+        # (limiter, its queue) pairs, found by identity: a limiter need not be hashable.
+        self._queues: list[tuple[RateLimiter, AdmissionQueue]] = []
 
     def options(self, deadline: float | None = None,
                 priority: Priority = INTERACTIVE) -> CallOptions:
@@ -341,14 +335,14 @@ class Admissions:
 
     def queue(self, limiter: RateLimiter) -> AdmissionQueue:
         """The queue in front of ``limiter``."""
-        known = self._by_limiter.get(id(limiter))
-        if known is not None:
-            return known[1]
-        # The in-process limiter takes one waiter at a time; others reserve ahead.
-        depth = 1 if isinstance(limiter, PacedLimiter) else self.depth
+        for known, queue in self._queues:
+            if known is limiter:
+                return queue
+        # An in-process limiter takes one waiter at a time; others reserve ahead.
+        depth = 1 if limiter.in_process else self.depth
         queue = AdmissionQueue(self.policy, clock=self.clock, on_change=self._changed,
                                depth=depth)
-        self._by_limiter[id(limiter)] = (limiter, queue)
+        self._queues.append((limiter, queue))
         return queue
 
     def slot(self, limiter: RateLimiter, options: CallOptions, *, endpoint: str = "",
@@ -364,7 +358,7 @@ class Admissions:
                                         endpoint=endpoint, concurrency=concurrency)
 
     def _changed(self, _queue: AdmissionQueue) -> None:
-        queues = [queue for _, queue in self._by_limiter.values()]
+        queues = [queue for _, queue in self._queues]
         self.stats.queued = sum(q.queued() for q in queues)
         self.stats.queued_background = sum(q.queued(BACKGROUND) for q in queues)
         self.stats.estimated_wait = round(max((q.estimate() for q in queues), default=0.0), 3)
