@@ -21,7 +21,9 @@ from .api.executor import Executor, build_limiters
 from .api.streams import PageStreams, records_of, unit_queries
 from .auth import StaticToken, TokenProvider
 from .bills.calls import BillCalls
+from .bills.hosts import PublicResolver, allowed_hosts
 from .errors import InvalidParameterError
+from .http.limits import MAX_ANSWER_BYTES, MAX_BILL_FILE_BYTES
 from .http.retry import RetryPolicy
 from .http.transport import AiohttpTransport, Transport
 from .models import (
@@ -77,6 +79,12 @@ class DouyinClient(BillCalls):
         max_queue_wait: seconds a call may wait for a slot before it raises
             [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] (None: no limit).
         lanes: the [`LanePolicy`][douyin_async.webapp.lanes.LanePolicy] of views and pulls.
+        max_answer_bytes: the most bytes of an API answer read, and the most once
+            decompressed ([`AnswerTooLargeError`][douyin_async.errors.AnswerTooLargeError]
+            past it). 64 MiB by default.
+        bill_hosts_allowed: hosts that may serve bill files from any address, port or scheme
+            (a sandbox on 127.0.0.1, a private mirror). Other bill links must be https to a
+            public host; see [`check_link`][douyin_async.bills.hosts.check_link].
     """
 
     def __init__(
@@ -100,6 +108,8 @@ class DouyinClient(BillCalls):
         single_flight: bool = True,
         max_queue_wait: float | None = None,
         lanes: LanePolicy | None = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        bill_hosts_allowed: Iterable[str] = (),
     ) -> None:
         if isinstance(access_token, str):
             access_token = StaticToken(access_token)
@@ -120,7 +130,12 @@ class DouyinClient(BillCalls):
         self.stats = ClientStats()
         self._clock = clock
         self.transport: Transport = transport or AiohttpTransport(
-            session, limit=max_concurrency * 2, ssl=ssl)
+            session, limit=max_concurrency * 2, ssl=ssl,
+            max_answer_bytes=positive_int("max_answer_bytes", max_answer_bytes))
+        self.bill_hosts_allowed = allowed_hosts(bill_hosts_allowed)
+        self.file_transport: Transport = transport or AiohttpTransport(
+            limit=4, ssl=ssl, max_answer_bytes=MAX_BILL_FILE_BYTES,
+            resolver=PublicResolver(self.bill_hosts_allowed))
         self._executor = Executor(
             base_url=self.base_url, transport=self.transport, tokens=access_token,
             limiters=build_limiters(rate_limit, limiter), retry_policy=self.retry_policy,
@@ -147,6 +162,8 @@ class DouyinClient(BillCalls):
         left open)."""
         self._executor.closed = True
         await self.transport.aclose()
+        if self.file_transport is not self.transport:
+            await self.file_transport.aclose()
 
     @property
     def closed(self) -> bool:

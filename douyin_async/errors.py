@@ -7,6 +7,9 @@ Everything the client raises derives from [`DouyinError`][douyin_async.errors.Do
     ├── TransportError                           connect/read failures, timeouts
     ├── ResponseDecodeError                      not JSON, cut body, unexpected shape
     │   ├── InvalidRecordError                   one record of a page refused (field, reason)
+    │   ├── AnswerTooLargeError                  an answer past its size limit
+    │   ├── UnsafeLinkError                      a bill link or redirect to a refused place
+    │   ├── PaginationError      pages contradict: RepeatedPage, TotalMismatch, PageLimitError
     │   └── BillFileError                        a bill file unreadable as a whole
     ├── QueueTimeoutError                        no request slot within the caller's budget
     ├── ClientClosedError                        the client was closed
@@ -18,11 +21,12 @@ Everything the client raises derives from [`DouyinError`][douyin_async.errors.Do
         ├── InvalidRequestError                  parameters refused
         ├── ApiRetiredError                      28001056: the API is retired
         ├── BillLinkExpiredError                 a bill link refused by the file host
+        ├── RedirectError                        an API or token call answered 3xx
         └── ServerError                          internal errors, HTTP 5xx
 
 [`CODES`][douyin_async.errors.CODES] is the one table of known codes: class, whether the client
 retries, and what the code means. Tokens never appear in any message: errors are built from
-codes, server messages and the endpoint path only.
+codes, server messages and the endpoint path only, known secrets masked (`douyin_async.redact`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from __future__ import annotations
 from typing import Any, TypedDict, Unpack
 
 import attrs
+
+from .redact import scrub
 
 
 def _rebuild(cls: type[DouyinError], args: tuple[Any, ...], state: dict[str, Any]
@@ -43,11 +49,20 @@ def _rebuild(cls: type[DouyinError], args: tuple[Any, ...], state: dict[str, Any
 class DouyinError(Exception):
     """Base class of every error raised by douyin-async.
 
+    Every argument and field goes through [`scrub`][douyin_async.redact.scrub] as it is set:
+    a known secret that a server echoed never shows in a message, a `repr` or a log line.
+
     `attempts` is the number of requests made for the failed operation (1 when it was not
     retried); it is set when retries give up. Every error pickles with all its fields.
     """
 
     attempts: int = 1
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(scrub(arg) for arg in args))
+
+    def __setattr__(self, name: str, value: Any) -> None:  # server text: secrets masked
+        super().__setattr__(name, scrub(value))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.args, dict(self.__dict__)))
@@ -99,8 +114,8 @@ class ResponseDecodeError(DouyinError):
         self,
         message: str,
         *,
-        http_status: int,
-        snippet: str,
+        http_status: int = 0,
+        snippet: str = "",
         endpoint: str = "",
         retryable: bool = False,
         log_id: str = "",
@@ -115,10 +130,8 @@ class ResponseDecodeError(DouyinError):
     def __str__(self) -> str:
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
         log = f", log_id {self.log_id}" if self.log_id else ""
-        return (
-            f"{super().__str__()} [{self.endpoint}, HTTP {self.http_status}{log}]{tries}: "
-            f"{self.snippet!r}"
-        )
+        quoted = f": {self.snippet!r}" if self.snippet else ""
+        return f"{super().__str__()} [{self.endpoint}, HTTP {self.http_status}{log}]{tries}{quoted}"
 
 
 class InvalidRecordError(ResponseDecodeError):
@@ -147,6 +160,39 @@ class InvalidRecordError(ResponseDecodeError):
         self.index = index
 
 
+class AnswerTooLargeError(ResponseDecodeError):
+    """An answer past its size limit: `limit` bytes, as read or decompressed. Not retried."""
+
+    limit: int = 0
+
+
+class UnsafeLinkError(ResponseDecodeError):
+    """A bill link or redirect the client refuses to follow (`host`); not retried."""
+
+    host: str = ""
+
+
+class PaginationError(ResponseDecodeError):
+    """A query's pages contradict themselves or never end (`pages`); not retried."""
+
+    pages: tuple[int, ...] = ()
+
+
+class RepeatedPageError(PaginationError):
+    """A page holds records that an earlier page of the same query delivered already."""
+
+
+class TotalMismatchError(PaginationError):
+    """Records `delivered` differ from the announced `total` (`expected`), or it changed."""
+
+    expected: int | None = None
+    delivered: int = 0
+
+
+class PageLimitError(PaginationError):
+    """More pages than a query of the endpoint can hold, or a run of empty pages."""
+
+
 class ApiErrorFields(TypedDict, total=False):
     """What an [`ApiError`][douyin_async.errors.ApiError] carries besides code and message."""
 
@@ -171,6 +217,7 @@ class ApiError(DouyinError):
     http_status: int = 200
     sub_code: int | None = None
     sub_message: str = ""
+    retry_after: float | None = None  # seconds a 429 / 503 asked to wait (Retry-After)
 
     def __init__(self, code: int, message: str, **fields: Unpack[ApiErrorFields]) -> None:
         super().__init__(code, message)
@@ -179,7 +226,7 @@ class ApiError(DouyinError):
             raise TypeError(f"{type(self).__name__}() got unexpected fields {unknown}")
         self.code = code
         self.message = message
-        self.__dict__.update(fields)
+        self.__dict__.update(scrub(fields))
 
     def __str__(self) -> str:
         parts = [f"error {self.code}: {self.message or '(no message)'}"]
@@ -242,6 +289,12 @@ class BillFileError(ResponseDecodeError):
 
 class BillLinkExpiredError(ApiError):
     """The file host refused a bill link (expired, or HTTP 403) even after a fresh one."""
+
+
+class RedirectError(ApiError):
+    """An API or token call answered 3xx, not followed; `location` (no query). Not retried."""
+
+    location: str = ""
 
 
 @attrs.frozen

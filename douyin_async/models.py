@@ -331,10 +331,11 @@ class TalentMediaPage:
 
     @property
     def is_last(self) -> bool:
-        """True when no page follows this one: it is short and no `page_count` says more
-        follow (a full page is never last, whatever it claims; see
+        """True when no page follows this one: it reaches the announced `total`; or, with
+        no total, it is short and no `page_count` says more follow (see
         `pagination.is_last_page`)."""
-        return is_last_page(self.page, self.raw_count, self.query.page_size, self.page_count)
+        return is_last_page(self.page, self.raw_count, self.query.page_size, self.page_count,
+                            self.total)
 
 
 Query = TaskVideoQuery | TalentMediaQuery

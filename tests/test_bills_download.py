@@ -28,6 +28,8 @@ from douyin_async.http.retry import RetryPolicy
 from douyin_async.http.transport import AiohttpTransport
 
 NOW = 1_790_000_000.0
+#: The file host of these tests, allowed as a bill host.
+LOCAL = frozenset({"127.0.0.1"})
 
 
 @attrs.define
@@ -127,7 +129,7 @@ async def pull(host: FileHost, name: str = "big", *, lifetimes: list[float] | No
     try:
         ids = [r.video_id - BIG_ID async for r in bill_records(
             transport, cached_links(fetches), "2026-11-01", policy=kw.pop("policy", POLICY),
-            progress=progress, clock=lambda: host.now, **kw)]
+            progress=progress, clock=lambda: host.now, hosts=LOCAL, **kw)]
     finally:
         await transport.aclose()
     return ids, fetches
@@ -232,7 +234,7 @@ async def test_batches_resume_after_a_given_row(host: FileHost) -> None:
     transport = AiohttpTransport()
     batches = [b async for b in bill_batches(transport, cached_links(fetches), "2026-11-01",
                                              start_row=2500, batch_rows=200, policy=POLICY,
-                                             clock=lambda: host.now)]
+                                             clock=lambda: host.now, hosts=LOCAL)]
     await transport.aclose()
     ids = [r.video_id - BIG_ID for b in batches for r in b.records]
     assert ids == list(range(2500, 3000))
@@ -249,7 +251,7 @@ async def test_a_bad_row_raises_after_the_rows_before_it(host: FileHost) -> None
     transport = AiohttpTransport()
     with pytest.raises(InvalidRecordError) as caught:
         async for record in bill_records(transport, cached_links(fetches), "2026-11-01",
-                                         policy=POLICY, clock=lambda: host.now):
+                                         policy=POLICY, clock=lambda: host.now, hosts=LOCAL):
             got.append(record.video_id - BIG_ID)
     await transport.aclose()
     assert got == list(range(60)) and caught.value.index == 61

@@ -28,6 +28,7 @@ from douyin_async.sandbox import ManualClock, Sandbox, SandboxConfig
 from douyin_async.sandbox.requestlog import BILL_FILE, BILL_LINK
 
 DAY = (dt.datetime.fromtimestamp(NOW, SHANGHAI).date() - dt.timedelta(days=1)).isoformat()
+LOCAL = frozenset({"127.0.0.1"})
 POLICY = DownloadPolicy(timeout=10, retry=RetryPolicy(max_retries=3, random=lambda: 0.0))
 
 
@@ -79,7 +80,7 @@ async def read(sandbox: Sandbox, clock: ManualClock, *, kind: BillKind = "video"
                progress: BillProgress | None = None, token: str | None = None,
                ) -> list[BillRecord]:
     async with DouyinClient(token or sandbox.token, base_url=sandbox.url, clock=clock,
-                            limiter=limiter) as client:
+                            limiter=limiter, bill_hosts_allowed=["127.0.0.1"]) as client:
         return [r async for r in client.bill_records(DAY, kind=kind, agency=agency,
                                                      policy=POLICY, progress=progress)]
 
@@ -155,11 +156,11 @@ async def test_an_expired_link_is_asked_for_again(sandbox: Sandbox, clock: Manua
         clock.advance(sandbox.config.bill_link_lifetime + 1)
         links = cached_links(lambda: client.bill_links(DAY), first)
         records = [r async for r in bill_records(transport, links, DAY, policy=POLICY,
-                                                 clock=clock)]
+                                                 clock=clock, hosts=LOCAL)]
         # Only the server's clock moves now: the host answers 403 to the stale link.
         stale = cached_links(lambda: client.bill_links(DAY), first)
         again = [r async for r in bill_records(transport, stale, DAY, policy=POLICY,
-                                               clock=lambda: NOW)]
+                                               clock=lambda: NOW, hosts=LOCAL)]
     await transport.aclose()
     assert len(records) == len(again) == 700
     assert [e.outcome for e in sandbox.log.entries(BILL_FILE)] == ["ok", "expired", "ok"]

@@ -195,7 +195,7 @@ def talent_page(page: int, records: int, page_count: int, size: int = 100) -> An
 
     query = TalentMediaQuery(plan_id=1, douyin_id="dy", page_size=size)
     return TalentMediaPage(query=query, page=page, records=[object()] * records,  # type: ignore[list-item]
-                           log_id="L", total=0, page_count=page_count)
+                           log_id="L", total=None, page_count=page_count)
 
 
 @pytest.mark.parametrize(("page", "records", "count"), [

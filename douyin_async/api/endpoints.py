@@ -26,6 +26,13 @@ from ..models import (
 
 TASK_VIDEO_ENDPOINT = "/api/match/v2/taskbox/query_task_video_daily_data/"
 TALENT_MEDIA_ENDPOINT = "/poi/common/plan/talent/media/list/"
+#: The most records one task-video query (a billing date, a window of at most 30 days) is
+#: read to: far above the platform's volumes (pages of up to 10,000 records at 10 requests a
+#: second), so that a server that never ends a query is stopped after a bounded number of pages.
+TASK_VIDEO_MAX_RECORDS = 1_000_000
+#: The most records one talent-media query (a talent under a plan) is read to (pages of at
+#: most 100 records); a larger announced `total` is refused.
+TALENT_MEDIA_MAX_RECORDS = 100_000
 
 P = TypeVar("P")
 
@@ -116,6 +123,10 @@ def _announced(page: TalentMediaPage) -> int | None:
     return page.page_count
 
 
+def _total(page: TalentMediaPage) -> int | None:
+    return page.total
+
+
 @attrs.frozen
 class Endpoint(Generic[P]):
     """One row of the table."""
@@ -138,6 +149,11 @@ class Endpoint(Generic[P]):
     check_age: Callable[[Any, float], None] = _ageless
     #: The page count a page announces (None: not known).
     page_count: Callable[[Any], int | None] = _uncounted
+    #: The record total a page announces (None: not known).
+    total: Callable[[Any], int | None] = _uncounted
+    #: The most records one query is read to (it bounds the pages; see
+    #: [`PageCheck`][douyin_async.api.pagecheck.PageCheck]).
+    max_records: int = TASK_VIDEO_MAX_RECORDS
 
 
 TASK_VIDEOS: Endpoint[TaskVideoPage] = Endpoint(
@@ -146,7 +162,8 @@ TASK_VIDEOS: Endpoint[TaskVideoPage] = Endpoint(
     check_age=TaskVideoQuery.check_age)
 TALENT_MEDIA: Endpoint[TalentMediaPage] = Endpoint(
     "talent_media", TALENT_MEDIA_ENDPOINT, read_talent_media, talent_media_records,
-    _talent_media_page, counts_pages=True, page_count=_announced)
+    _talent_media_page, counts_pages=True, page_count=_announced, total=_total,
+    max_records=TALENT_MEDIA_MAX_RECORDS)
 
 #: Every endpoint that takes page queries.
 PAGED: Sequence[Endpoint[Any]] = (TASK_VIDEOS, TALENT_MEDIA)
@@ -177,8 +194,10 @@ __all__ = [
     "PAGED",
     "TALENT_MEDIA",
     "TALENT_MEDIA_ENDPOINT",
+    "TALENT_MEDIA_MAX_RECORDS",
     "TASK_VIDEOS",
     "TASK_VIDEO_ENDPOINT",
+    "TASK_VIDEO_MAX_RECORDS",
     "Answer",
     "Decoded",
     "Endpoint",

@@ -27,9 +27,10 @@ from ..errors import (
     InvalidParameterError,
     RateLimitedError,
 )
-from ..http.retry import RetryPolicy
+from ..http.retry import RetryPolicy, note_retry_after
 from ..http.transport import Request, Response, Transport
 from ..pacing.limiter import PacedLimiter, RateLimiter
+from ..redact import register_secret
 from ..stats import ClientStats
 from ..webapp.admission import DEFAULT_CALL, Admissions, CallOptions
 from ..webapp.cache import PageCache, cache_key
@@ -146,6 +147,7 @@ class Executor:
             if fresh is None and may_give_up:
                 return SlotGivenUp()
             token = fresh or token
+            register_secret(token)  # an answer that echoes it cannot show it in an error
             self.stats.requests += 1
             started = time.monotonic()
             request = Request("POST", self.base_url + path, body=payload,
@@ -165,15 +167,18 @@ class Executor:
                        needed: Callable[[], bool] | None, options: CallOptions,
                        attempts: Attempts) -> Outcome[T]:
         token = ""
+        response: Response | None = None
         try:
             token = await self.tokens.get()
             sent = await self._send(path, payload, token, needed, options,
                                     attempts.may_give_up_slot())
             if not isinstance(sent, Sent):
                 return sent
-            token = sent.token
-            return Answered(await read(sent.response), sent.response)
+            token, response = sent.token, sent.response
+            return Answered(await read(response), response)
         except DouyinError as error:
+            if response is not None:  # a Retry-After of the answer bounds the wait
+                error = note_retry_after(error, response.status, response.headers, time.time())
             return self._after(path, error, token, attempts)
 
     def _after(self, path: str, error: DouyinError, token: str,

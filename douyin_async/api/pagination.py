@@ -1,7 +1,8 @@
 """Page plans (pure) and the drivers that stream pages in order and merge streams.
 
 A [`PagePlan`][douyin_async.api.pagination.PagePlan] decides which pages to ask for next. Talent
-media tells its ``page_count`` on page 1, so the rest can all be asked at once. Task videos
+media tells its ``total`` and ``page_count`` on page 1, so the rest can all be asked at once,
+and none past the total; no plan asks past its ``max_pages``. Task videos
 have no total: the last page is the first short one, so after a full page 1 the plan fetches
 ahead speculatively, doubling the window while pages keep coming back full. A one-page answer
 costs exactly one request; pages asked past the end are counted as wasted. Which page is the
@@ -32,16 +33,31 @@ def known_page_count(value: object) -> int | None:
     return value
 
 
-def is_last_page(page: int, raw_count: int, page_size: int, page_count: object = None) -> bool:
+def total_end(total: object, page_size: int) -> int | None:
+    """The last page an announced ``total`` gives (page 1 for 0 records), or None when the
+    total is not a non-negative int."""
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        return None
+    return max(1, -(-total // page_size))
+
+
+def is_last_page(page: int, raw_count: int, page_size: int, page_count: object = None,
+                 total: object = None) -> bool:
     """Whether no page follows ``page``: the one definition of the last page.
 
-    ``raw_count`` counts the records the server sent (refused ones included). A short page
-    (fewer than ``page_size``) is the last, unless a known ``page_count`` (see
-    [`known_page_count`][douyin_async.api.pagination.known_page_count]) says more pages follow.
-    A full page never is the last, whatever ``page_count`` says: a full page that claims to
-    be at or past the end is not trusted and the next page is asked for, so that a wrong
-    total can cost requests but never ends a query quietly short.
+    ``raw_count`` counts the records the server sent (refused ones included). An announced
+    ``total`` bounds the query: the page that reaches it is the last, full or not, and no
+    page past it is asked for (whether the pages held ``total`` records is checked as they
+    are read, see [`PageCheck`][douyin_async.api.pagecheck.PageCheck]). Without a total, a
+    short page (fewer than ``page_size``) is the last, unless a known ``page_count`` (see
+    [`known_page_count`][douyin_async.api.pagination.known_page_count]) says more pages
+    follow; and a full page is never the last, whatever ``page_count`` says, so that a wrong
+    page count can cost requests but never ends a query quietly short (the number of pages
+    is bounded by the plan's ``max_pages``).
     """
+    end = total_end(total, page_size)
+    if end is not None:
+        return page >= end
     if raw_count >= page_size:
         return False
     count = known_page_count(page_count)
@@ -49,11 +65,11 @@ def is_last_page(page: int, raw_count: int, page_size: int, page_count: object =
 
 
 def trusted_page_count(page: int, raw_count: int, page_size: int,
-                       page_count: object) -> int | None:
-    """The end a page announces when it can be believed: a known ``page_count`` beyond
-    ``page``. None otherwise: unknown, or at or before the page (which then is the last if
-    it is short, and not believed if it is full)."""
-    count = known_page_count(page_count)
+                       page_count: object, total: object = None) -> int | None:
+    """The end a page announces when it can be believed: the end of a known ``total``, else
+    a known ``page_count``, beyond ``page``. None otherwise: unknown, or at or before the
+    page (which then is the last if it is short, and not believed if it is full)."""
+    count = total_end(total, page_size) or known_page_count(page_count)
     if count is None or count <= page:
         return None
     return count
@@ -62,8 +78,11 @@ def trusted_page_count(page: int, raw_count: int, page_size: int,
 class PagePlan:
     """Which pages to request, given what came back so far (pure)."""
 
-    def __init__(self, page_size: int, max_ahead: int, first_page: int = 1) -> None:
+    def __init__(self, page_size: int, max_ahead: int, first_page: int = 1,
+                 max_pages: int | None = None) -> None:
         self.page_size = page_size
+        #: No page past this one is ever asked for (None: no bound).
+        self.max_pages = max_pages
         self.max_ahead = max(1, max_ahead)
         self.window = 1
         self.first_page = first_page
@@ -76,7 +95,7 @@ class PagePlan:
     @property
     def last_page(self) -> int | None:
         """The last page as known now (None: unknown)."""
-        ends = [p for p in (self.short_page, self.announced) if p is not None]
+        ends = [p for p in (self.short_page, self.announced, self.max_pages) if p is not None]
         return min(ends) if ends else None
 
     def next_pages(self, pending: int) -> list[int]:
@@ -92,11 +111,13 @@ class PagePlan:
         last = self.last_page
         return last is None or page <= last
 
-    def on_page(self, page: int, raw_count: int, page_count: int | None = None) -> None:
+    def on_page(self, page: int, raw_count: int, page_count: int | None = None,
+                total: int | None = None) -> None:
         """Learn from an answered page: the last page (see
         `is_last_page`) ends the query; another with
-        a trusted ``page_count`` tells where it ends; any other widens the window."""
-        if is_last_page(page, raw_count, self.page_size, page_count):
+        a trusted ``total`` or ``page_count`` tells where it ends; any other widens the
+        window."""
+        if is_last_page(page, raw_count, self.page_size, page_count, total):
             self.short_page = page if self.short_page is None else min(self.short_page, page)
             return
         if self.announced is not None and page >= self.announced:
@@ -104,7 +125,7 @@ class PagePlan:
             # for the pages skipped as past it.
             self.next_page = min(self.next_page, self.announced + 1)
             self.announced = None
-        count = trusted_page_count(page, raw_count, self.page_size, page_count)
+        count = trusted_page_count(page, raw_count, self.page_size, page_count, total)
         if count is not None:
             self.announced = count if self.announced is None else min(self.announced, count)
             self.window = self.max_ahead
@@ -162,6 +183,7 @@ async def stream_pages(
     page_count_of: Callable[[P], int | None] = lambda _: None,
     on_wasted: Callable[[int], None] = lambda _: None,
     raw_count_of: Callable[[P], int] = page_raw_count,
+    total_of: Callable[[P], int | None] = lambda _: None,
 ) -> AsyncGenerator[P, None]:
     """Fetch pages per ``plan`` concurrently and yield them in page order.
 
@@ -221,7 +243,8 @@ async def stream_pages(
                 result = task.result()
                 if result is None:
                     continue
-                plan.on_page(page, raw_count_of(result), page_count_of(result))
+                plan.on_page(page, raw_count_of(result), page_count_of(result),
+                             total_of(result))
                 if plan.needed(page):
                     ready[page] = result
 

@@ -20,6 +20,7 @@ from ..models import Page, Query
 from ..webapp.admission import DEFAULT_CALL, INTERACTIVE, CallOptions
 from .endpoints import endpoint_for
 from .executor import Executor
+from .pagecheck import PageCheck, checked_pages
 from .pagination import PagePlan, merge, stream_pages
 
 
@@ -69,16 +70,22 @@ class PageStreams:
 
     def unit_pages(self, query: Query, first_page: int,
                    options: CallOptions) -> AsyncGenerator[Page, None]:
-        """Pages of one unit query, in page order, from `first_page` on. Interactive streams
-        use the page cache; a background pull never fills it."""
-        plan = PagePlan(query.page_size, self.depth(query), first_page)
+        """Pages of one unit query, in page order, from `first_page` on, each checked (see
+        [`PageCheck`][douyin_async.api.pagecheck.PageCheck]): pages past the announced total
+        or the endpoint's most are never asked for. Interactive streams use the page cache;
+        a background pull never fills it."""
+        endpoint = endpoint_for(query)
+        check = PageCheck(page_size=query.page_size, max_records=endpoint.max_records,
+                          endpoint=endpoint.path, first_page=first_page)
+        plan = PagePlan(query.page_size, self.depth(query), first_page, check.max_pages)
         cached = options.priority == INTERACTIVE
 
         async def fetch(page: int, needed: Callable[[], bool]) -> Page | None:
             return await self.page(query, page, needed, options, cached)
 
-        return stream_pages(fetch, plan, page_count_of=endpoint_for(query).page_count,
-                            on_wasted=self._wasted, raw_count_of=_raw_count)
+        return checked_pages(stream_pages(fetch, plan, page_count_of=endpoint.page_count,
+                                          on_wasted=self._wasted, raw_count_of=_raw_count,
+                                          total_of=endpoint.total), check)
 
     def _wasted(self, count: int) -> None:
         self.executor.stats.wasted_requests += count

@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from ..errors import ApiError, InvalidParameterError
+from ..redact import register_secret
 
 log = logging.getLogger("douyin_async.auth")
 
@@ -72,6 +73,7 @@ class StaticToken:
     def __init__(self, token: str) -> None:
         if not isinstance(token, str) or not token.strip():
             raise InvalidParameterError("access_token must be a non-empty string")
+        register_secret(token)
         self._token = token
 
     async def get(self) -> str:
@@ -241,6 +243,7 @@ class RenewingProvider:
 
     async def _fly(self) -> Token:
         token = await self._obtain()
+        register_secret(token.value)
         now = self._clock()
         same, self._last = token.value == self._last, token.value
         self._held = _Held(token, renew_at(token.expires_at, now, self.margin, same=same))

@@ -20,11 +20,15 @@ from ..errors import ResponseDecodeError
 from ..http.envelopes import HIDDEN_BODY, as_count, open_envelope
 from ..http.transport import AiohttpTransport, Request
 from ..http.transport import Transport as HttpTransport
+from ..redact import register_secret
 from .base import Token
 
 CLIENT_TOKEN_ENDPOINT = "/oauth/client_token/"
 STABLE_CLIENT_TOKEN_ENDPOINT = "/oauth/stable_client_token/"
 AUTHORIZER_TOKEN_ENDPOINT = "/api/tpapp/v2/auth/get_auth_token/"
+#: The fields of token requests that hold secrets.
+_SECRET_KEYS = frozenset({"client_secret", "authorizer_refresh_token", "authorization_code",
+                          "access-token"})
 
 
 @attrs.frozen
@@ -53,7 +57,11 @@ class Transport:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> tuple[int, bytes, str]:
-        """Send one request; answer `(status, body, X-Tt-Logid header)`."""
+        """Send one request; answer `(status, body, X-Tt-Logid header)`. The secrets it
+        carries are registered first, so no error built from the answer can show them."""
+        for part in (json, params, headers):
+            for key in _SECRET_KEYS & (part or {}).keys():
+                register_secret((part or {})[key])
         request = Request(
             method, self.base_url + endpoint,
             headers={"content-type": "application/json", **(headers or {})},
@@ -122,6 +130,7 @@ def decode_authorizer_token(
     token = _token(data, "authorizer_access_token", http_status=http_status,
                    endpoint=endpoint, now=now)
     refresh = data.get("authorizer_refresh_token")
+    register_secret(refresh)
     if not isinstance(refresh, str) or not refresh:
         raise _shape_error("answer has no authorizer_refresh_token", http_status=http_status,
                            endpoint=endpoint)

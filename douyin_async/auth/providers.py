@@ -11,6 +11,7 @@ from typing import Any, TypedDict, Unpack
 import aiohttp
 
 from ..errors import TOKEN_EXPIRED_CODES, ApiError, InvalidParameterError
+from ..redact import register_secret
 from .base import DEFAULT_MARGIN, RenewalRetry, RenewingProvider, Token, TokenProvider
 from .endpoints import (
     AUTHORIZER_TOKEN_ENDPOINT,
@@ -86,6 +87,7 @@ class ClientCredentials(_FromPlatform):
         super().__init__(base_url, options)
         self.client_key = _check_text("client_key", client_key)
         self._client_secret = _check_text("client_secret", client_secret)
+        register_secret(client_secret)
         self.stable = bool(stable)
         self.endpoint = STABLE_CLIENT_TOKEN_ENDPOINT if stable else CLIENT_TOKEN_ENDPOINT
 

@@ -35,6 +35,10 @@ class BillCalls:
     _executor: Executor
     _clock: Callable[[], float]
     transport: Transport
+    #: The transport of bill files (public hosts only, unless allowed).
+    file_transport: Transport
+    #: Hosts that may serve bill files from any address, port or scheme.
+    bill_hosts_allowed: frozenset[str]
 
     async def bill_links(self, bill_date: str | dt.date, *, agency: bool = False) -> BillLinks:
         """The signed download links of a settlement date's bill files, with their expiry.
@@ -76,10 +80,12 @@ class BillCalls:
         The download is not an API request: no limiter slot, no token, its own `policy`
         ([`DownloadPolicy`][douyin_async.bills.download.DownloadPolicy]: timeout, retries; a cut
         transfer resumes with HTTP Range where the file host allows it). An expired link is
-        asked for again once. `start_row` skips rows already read (a resumed pull).
+        asked for again once. `start_row` skips rows already read (a resumed pull). Links
+        and their redirects are fetched from public https hosts only, unless the client's
+        `bill_hosts_allowed` names them.
         """
         day, links = self._bill_source(bill_date, agency, kind, start_row)
-        return bill_batches(self.transport, links, day, kind,
+        return bill_batches(self.file_transport, links, day, kind, hosts=self.bill_hosts_allowed,
                             start_row=start_row, batch_rows=positive_int("batch_rows",
                                                                           batch_rows),
                             invalid_records=self._executor.decoder.invalid_records,
@@ -97,9 +103,9 @@ class BillCalls:
         endpoint (see "Moving off the task-video API" in the docs).
         """
         day, links = self._bill_source(bill_date, agency, kind, start_row)
-        return bill_records(self.transport, links, day, kind,
+        return bill_records(self.file_transport, links, day, kind,
                             start_row=start_row, policy=policy, progress=progress,
-                            clock=self._clock)
+                            clock=self._clock, hosts=self.bill_hosts_allowed)
 
 
 __all__ = ["BillCalls"]

@@ -13,6 +13,11 @@ download continues where it stopped:
   first `N` bytes are read again and dropped, after checking that they are the bytes already
   parsed (same length, same CRC-32), so no row is delivered twice or changed under the reader.
 
+Links are checked before any request, and redirects are followed by hand, at most
+[`MAX_BILL_REDIRECTS`][douyin_async.bills.hosts.MAX_BILL_REDIRECTS], each hop checked the same
+way (see `douyin_async.bills.hosts`). A file is read within `DownloadPolicy.max_bytes`, as read
+and once decompressed, across resumed transfers too.
+
 A link is refreshed (a new bill-link request) once per download: when its `x-expires` has
 passed (or is about to) before a request, or when the file host answers `403`. Retries reset
 after a transfer that made progress, so a long download survives any number of cuts that each
@@ -26,8 +31,10 @@ import asyncio
 import re
 import time
 import zlib
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Literal
+from urllib.parse import urljoin, urlsplit
 
 import attrs
 
@@ -39,9 +46,11 @@ from ..errors import (
     ResponseDecodeError,
     error_for_status,
 )
-from ..http.retry import RetryPolicy
-from ..http.transport import Request, Transport
+from ..http.limits import MAX_BILL_FILE_BYTES, too_large
+from ..http.retry import RetryPolicy, note_retry_after
+from ..http.transport import Request, StreamedResponse, Transport
 from .csv_reader import BillCsvReader
+from .hosts import MAX_BILL_REDIRECTS, check_link, unsafe_link
 from .links import BillLinks
 from .records import KEY_COLUMNS, BillFileError, BillKind, BillRecord
 
@@ -62,6 +71,9 @@ class DownloadPolicy:
     retry: RetryPolicy = attrs.Factory(RetryPolicy)
     #: A link expiring within this many seconds is asked for again before use.
     expiry_margin: float = 5.0
+    #: The most bytes of a file, as read and once decompressed
+    #: ([`AnswerTooLargeError`][douyin_async.errors.AnswerTooLargeError] past it).
+    max_bytes: int = MAX_BILL_FILE_BYTES
 
 
 @attrs.define
@@ -125,12 +137,39 @@ def _length(value: str | None) -> int | None:
     return int(value) if value is not None and value.strip().isdigit() else None
 
 
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+@asynccontextmanager
+async def _open(transport: Transport, url: str, headers: dict[str, str],
+                policy: DownloadPolicy, hosts: frozenset[str]
+                ) -> AsyncIterator[StreamedResponse]:
+    """The answer of `url` after at most `MAX_BILL_REDIRECTS` redirects, each hop checked."""
+    endpoint = Request("GET", url).endpoint
+    check_link(url, hosts, endpoint=endpoint)
+    scheme = urlsplit(url).scheme
+    for _ in range(MAX_BILL_REDIRECTS + 1):
+        request = Request("GET", url, headers, timeout=policy.timeout,
+                          max_bytes=policy.max_bytes)
+        async with transport.stream(request) as answer:
+            location = answer.headers.get("Location")
+            if answer.status not in _REDIRECTS or not location:
+                yield answer
+                return
+        url = urljoin(url, location)
+        check_link(url, hosts, scheme=scheme, endpoint=endpoint)
+    raise unsafe_link(f"more than {MAX_BILL_REDIRECTS} redirects", urlsplit(url).hostname or "",
+                      endpoint)
+
+
 async def download(transport: Transport, links: LinkSource, kind: BillKind, *,
                    policy: DownloadPolicy | None = None, progress: BillProgress | None = None,
                    clock: Callable[[], float] = time.time,
                    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+                   hosts: frozenset[str] = frozenset(),
                    ) -> AsyncGenerator[bytes, None]:
-    """The bytes of a bill file in order, each exactly once, across cuts and expired links."""
+    """The bytes of a bill file in order, each exactly once, across cuts and expired links.
+    `hosts` may serve files from any address, port or scheme (see `bill_hosts_allowed`)."""
     policy = policy or DownloadPolicy()
     progress = progress if progress is not None else BillProgress()
     current = await links(False)
@@ -163,8 +202,7 @@ async def download(transport: Transport, links: LinkSource, kind: BillKind, *,
         progress.requests += 1
         before = offset
         try:
-            async with transport.stream(Request("GET", url, headers,
-                                                timeout=policy.timeout)) as answer:
+            async with _open(transport, url, headers, policy, hosts) as answer:
                 status = answer.status
                 if status == 403:
                     refresh = True
@@ -173,7 +211,7 @@ async def download(transport: Transport, links: LinkSource, kind: BillKind, *,
                     return
                 error = error_for_status(status, endpoint=endpoint)
                 if error is not None:
-                    raise error
+                    raise note_retry_after(error, status, answer.headers, clock())
                 skip = 0
                 if status == 206:
                     found = _CONTENT_RANGE.match(answer.headers.get("content-range", ""))
@@ -192,6 +230,8 @@ async def download(transport: Transport, links: LinkSource, kind: BillKind, *,
                     raise BillFileError(f"the bill file changed: {size} bytes now, {total} "
                                         "before", endpoint=endpoint)
                 total = size if size is not None else total
+                if total is not None and total > policy.max_bytes:
+                    raise too_large(policy.max_bytes, "announced", endpoint, status)
                 progress.bytes_total = total
                 etag = answer.headers.get("etag") or etag
                 seen = 0  # CRC-32 of the bytes read again after a restart
@@ -207,6 +247,8 @@ async def download(transport: Transport, links: LinkSource, kind: BillKind, *,
                             continue
                     crc = zlib.crc32(chunk, crc)
                     offset += len(chunk)
+                    if offset > policy.max_bytes:
+                        raise too_large(policy.max_bytes, "decompressed", endpoint, status)
                     progress.bytes_received = offset
                     yield chunk
                 if skip:
@@ -235,6 +277,7 @@ async def bill_batches(transport: Transport, links: LinkSource, bill_date: str,
                        progress: BillProgress | None = None,
                        clock: Callable[[], float] = time.time,
                        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+                       hosts: frozenset[str] = frozenset(),
                        ) -> AsyncGenerator[BillBatch, None]:
     """The records of one bill file in batches of about `batch_rows`, parsed as the bytes
     arrive (memory stays flat whatever the file's size); the last batch has `done=True`.
@@ -265,7 +308,7 @@ async def bill_batches(transport: Transport, links: LinkSource, bill_date: str,
         return out
 
     chunks = download(transport, links, kind, policy=policy, progress=progress, clock=clock,
-                      sleep=sleep)
+                      sleep=sleep, hosts=hosts)
     try:
         while True:
             chunk = await anext(chunks, None)  # None: the end of the file
@@ -294,12 +337,14 @@ async def bill_records(transport: Transport, links: LinkSource, bill_date: str,
                        progress: BillProgress | None = None,
                        clock: Callable[[], float] = time.time,
                        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+                       hosts: frozenset[str] = frozenset(),
                        ) -> AsyncGenerator[BillRecord, None]:
     """The records of one bill file, one by one, streamed; a bad row raises its
     [`InvalidRecordError`][douyin_async.errors.InvalidRecordError] (use
     [`bill_batches`][douyin_async.bills.download.bill_batches] to collect bad rows instead)."""
     batches = bill_batches(transport, links, bill_date, kind, start_row=start_row,
-                           policy=policy, progress=progress, clock=clock, sleep=sleep)
+                           policy=policy, progress=progress, clock=clock, sleep=sleep,
+                           hosts=hosts)
     try:
         async for one in batches:
             for record in one.records:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, aclosing
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
@@ -169,10 +170,12 @@ async def run_bills(spec: PullSpec, stderr: TextIO,
         url, access = await stack.enter_async_context(pull_server(spec, token))
         assert access is not None
         session = await stack.enter_async_context(aiohttp.ClientSession())
+        # The server the pull talks to (a sandbox's 127.0.0.1 too) may serve the bill files.
         client = DouyinClient(access, base_url=url, rate_limit=spec.rate_limit, session=session,
                               max_concurrency=spec.max_concurrency, timeout=spec.timeout,
                               max_retries=spec.max_retries,
-                              invalid_records="collect" if _quarantine(spec) else "raise")
+                              invalid_records="collect" if _quarantine(spec) else "raise",
+                              bill_hosts_allowed=[urlsplit(url).hostname or ""])
         stack.push_async_callback(client.close)
         kind: BillKind = "live" if spec.params["live"] else "video"
         progress = BillsProgress(stderr, len(dates), live=stderr.isatty(), quiet=spec.quiet,

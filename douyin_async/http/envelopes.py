@@ -27,9 +27,14 @@ def snippet(body: bytes) -> str:
     return body[:SNIPPET_CHARS].decode("utf-8", errors="replace")
 
 
-def _looks_transient(body: bytes) -> bool:
-    """A cut JSON body or an HTML page from a proxy: worth retrying."""
-    return body.lstrip()[:1] in (b"{", b"[", b"<", b"")
+def _looks_transient(body: bytes, error: orjson.JSONDecodeError) -> bool:
+    """A cut JSON body (the parse failed at its very end) or an HTML page from a proxy:
+    worth retrying. JSON that fails before its end (`NaN`, nesting too deep, a stray byte)
+    would fail the same way again."""
+    head = body.lstrip()[:1]
+    if head in (b"<", b""):
+        return True
+    return head in (b"{", b"[") and error.pos >= len(body.rstrip())
 
 
 def as_code(value: Any) -> int | None:
@@ -69,10 +74,11 @@ def parse_json(
     quote_body: bool = True,
 ) -> dict[str, Any]:
     """Parse an answer body into a JSON object, or raise what its status and shape call for."""
+    failure: orjson.JSONDecodeError | None = None
     try:
         obj = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        obj = None
+    except orjson.JSONDecodeError as exc:
+        obj, failure = None, exc
     if isinstance(obj, dict):
         return obj
     error = error_for_status(http_status, endpoint=endpoint, log_id=header_log_id)
@@ -83,7 +89,7 @@ def parse_json(
     what = "answer is not a JSON object" if obj is not None else "answer is not valid JSON"
     raise ResponseDecodeError(
         what, http_status=http_status, snippet=snippet(body) if quote_body else HIDDEN_BODY,
-        endpoint=endpoint, retryable=obj is None and _looks_transient(body),
+        endpoint=endpoint, retryable=failure is not None and _looks_transient(body, failure),
         log_id=header_log_id,
     )
 

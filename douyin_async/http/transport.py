@@ -14,6 +14,12 @@ Failures are mapped here, once:
 - a body cut short: a retryable [`ResponseDecodeError`][douyin_async.errors.ResponseDecodeError];
 - the transport (or its session) was closed:
   [`ClientClosedError`][douyin_async.errors.ClientClosedError].
+- a redirect answering [`send`][douyin_async.http.transport.Transport.send]:
+  [`RedirectError`][douyin_async.errors.RedirectError] (API and token calls carry the token or
+  the app secret: they reach the configured server only, never where a 3xx points);
+- an answer past its size limit, as read or once decompressed:
+  [`AnswerTooLargeError`][douyin_async.errors.AnswerTooLargeError] (see
+  `douyin_async.http.limits`).
 
 No message quotes a URL's query or a header: either may hold a secret.
 """
@@ -25,12 +31,20 @@ import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import attrs
+from aiohttp.abc import AbstractResolver
 
-from ..errors import ClientClosedError, DouyinError, ResponseDecodeError, TransportError
+from ..errors import (
+    ClientClosedError,
+    DouyinError,
+    RedirectError,
+    ResponseDecodeError,
+    TransportError,
+)
+from .limits import ACCEPT_ENCODING, MAX_ANSWER_BYTES, BoundedBody
 
 #: Bytes per chunk of a streamed download.
 CHUNK_SIZE = 64 * 1024
@@ -40,6 +54,32 @@ HIDDEN = "(not shown: it may hold a secret)"
 
 def _path(url: str) -> str:
     return urlsplit(url).path or "/"
+
+
+def origin_and_path(url: str) -> str:
+    """`scheme://host:port/path` of a URL: never its user, query or fragment (secrets)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    try:
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def check_not_redirect(request: Request, status: int, headers: Mapping[str, str]) -> None:
+    """Raise [`RedirectError`][douyin_async.errors.RedirectError] for a 3xx answer to an API or
+    token call: it is not followed (the request holds the token or the app secret)."""
+    if not 300 <= status < 400:
+        return
+    target = headers.get("Location", "")
+    where = origin_and_path(urljoin(request.url, target)) if target else "(no Location)"
+    error = RedirectError(0, f"HTTP {status} redirect to {where}, not followed",
+                          endpoint=request.endpoint, http_status=status,
+                          log_id=headers.get("X-Tt-Logid", ""))
+    error.location = where if target else ""
+    raise error
 
 
 @attrs.frozen
@@ -58,6 +98,9 @@ class Request:
     body: bytes | None = attrs.field(default=None, repr=False)
     params: Mapping[str, str] | None = attrs.field(default=None, repr=False)
     timeout: float = 30.0
+    #: The most bytes of the answer to read, as read and once decompressed (None: the
+    #: transport's own limit).
+    max_bytes: int | None = None
 
     @property
     def endpoint(self) -> str:
@@ -135,19 +178,31 @@ def map_error(exc: BaseException, request: Request) -> DouyinError:
 _FAILURES = (TimeoutError, aiohttp.ClientError, RuntimeError)
 
 
+async def _bounded(response: aiohttp.ClientResponse, request: Request,
+                   limit: int) -> AsyncIterator[bytes]:
+    """The body of `response`, decompressed, within `limit` bytes read and decompressed."""
+    body = BoundedBody(response.headers.get("Content-Encoding", ""), limit,
+                       endpoint=request.endpoint, status=response.status,
+                       declared=response.headers.get("Content-Length"))
+    try:
+        async for chunk in response.content.iter_chunked(CHUNK_SIZE):
+            for piece in body.feed(chunk):
+                yield piece
+    except _FAILURES as exc:
+        raise map_error(exc, request) from None
+    body.finish()
+
+
 class _AiohttpStream:
-    def __init__(self, response: aiohttp.ClientResponse, request: Request) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, request: Request, limit: int) -> None:
         self._response = response
         self._request = request
+        self._limit = limit
         self.status = response.status
         self.headers: Mapping[str, str] = response.headers
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._response.content.iter_chunked(CHUNK_SIZE):
-                yield chunk
-        except _FAILURES as exc:
-            raise map_error(exc, self._request) from None
+    def chunks(self) -> AsyncIterator[bytes]:
+        return _bounded(self._response, self._request, self._limit)
 
 
 class AiohttpTransport:
@@ -158,15 +213,28 @@ class AiohttpTransport:
             [`aclose`][douyin_async.http.transport.AiohttpTransport.aclose]).
         limit: connections at most, when the transport opens its own session.
         ssl: passed to aiohttp (an `ssl.SSLContext` for a private CA). Verification is on.
+        max_answer_bytes: the most bytes of an answer read, and the most once decompressed
+            (a request's own `max_bytes` overrides it); past it the read stops with
+            [`AnswerTooLargeError`][douyin_async.errors.AnswerTooLargeError].
+        resolver: the resolver of the session the transport opens (the bill files' transport
+            resolves to public addresses only: see
+            [`PublicResolver`][douyin_async.bills.hosts.PublicResolver]).
+
+    Redirects are never followed: [`send`][douyin_async.http.transport.AiohttpTransport.send]
+    raises [`RedirectError`][douyin_async.errors.RedirectError] for a 3xx, and
+    [`stream`][douyin_async.http.transport.AiohttpTransport.stream] hands the 3xx to its caller.
     """
 
     def __init__(self, session: aiohttp.ClientSession | None = None, *, limit: int = 20,
-                 ssl: Any = True) -> None:
+                 ssl: Any = True, max_answer_bytes: int = MAX_ANSWER_BYTES,
+                 resolver: AbstractResolver | None = None) -> None:
         self._session = session
+        self._resolver = resolver
         self._own = session is None
         self._limit = limit
         self._ssl = ssl
         self._closed = False
+        self.max_answer_bytes = max_answer_bytes
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -174,13 +242,16 @@ class AiohttpTransport:
         if self._closed:
             raise ClientClosedError("the client is closed")
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl)
+            connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl,
+                                             resolver=self._resolver)
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
     def _kwargs(self, request: Request, timeout: aiohttp.ClientTimeout) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"headers": dict(request.headers), "data": request.body,
-                                  "params": request.params, "timeout": timeout}
+        headers = {"accept-encoding": ACCEPT_ENCODING, **request.headers}
+        kwargs: dict[str, Any] = {"headers": headers, "data": request.body,
+                                  "params": request.params, "timeout": timeout,
+                                  "allow_redirects": False, "auto_decompress": False}
         if not self._own:  # a session of the user's: its connector knows nothing of ssl=
             kwargs["ssl"] = self._ssl
         return kwargs
@@ -191,14 +262,20 @@ class AiohttpTransport:
         try:
             async with self.session.request(request.method, request.url,
                                             **self._kwargs(request, timeout)) as response:
-                body = await response.read()
-                return Response(response.status, response.headers, body)
+                check_not_redirect(request, response.status, response.headers)
+                pieces = [piece async for piece in _bounded(response, request,
+                                                            self._max(request))]
+                return Response(response.status, response.headers, b"".join(pieces))
         except _FAILURES as exc:
             raise map_error(exc, request) from None
 
+    def _max(self, request: Request) -> int:
+        return request.max_bytes if request.max_bytes is not None else self.max_answer_bytes
+
     @asynccontextmanager
     async def stream(self, request: Request) -> AsyncIterator[StreamedResponse]:
-        """Send `request`; each chunk of the body must come within `request.timeout`."""
+        """Send `request`; each chunk of the body must come within `request.timeout`. A 3xx
+        is handed back as it is (its caller decides whether, and where, to go)."""
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=request.timeout,
                                         sock_read=request.timeout)
         try:
@@ -207,7 +284,7 @@ class AiohttpTransport:
         except _FAILURES as exc:
             raise map_error(exc, request) from None
         try:
-            yield _AiohttpStream(response, request)
+            yield _AiohttpStream(response, request, self._max(request))
         finally:
             response.release()
 
@@ -257,8 +334,10 @@ class FakeTransport:
         return answer
 
     async def send(self, request: Request) -> Response:
-        """Answer `request` through the handler."""
-        return await self._answer(request)
+        """Answer `request` through the handler (a 3xx raises, as over the network)."""
+        answer = await self._answer(request)
+        check_not_redirect(request, answer.status, answer.headers)
+        return answer
 
     @asynccontextmanager
     async def stream(self, request: Request) -> AsyncIterator[StreamedResponse]:
@@ -278,5 +357,7 @@ __all__ = [
     "Response",
     "StreamedResponse",
     "Transport",
+    "check_not_redirect",
     "map_error",
+    "origin_and_path",
 ]
