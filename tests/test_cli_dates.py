@@ -10,6 +10,7 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import click
 import pytest
 from helpers.cli import pull_args
 
@@ -227,3 +228,26 @@ def test_the_exit_codes_are_listed_once() -> None:
                  if name.isupper() and not name.startswith("_") and isinstance(value, int)}
     assert constants == {entry.name for entry in exits.EXIT_CODES}
     assert max(len(line) for line in exits.help_text().splitlines()) <= 80
+
+
+def test_a_command_added_to_the_root_group_runs_as_the_others_do(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from douyin_async.cli import main as cli_main
+    from douyin_async.cli.app import cli
+
+    @click.command("probe")
+    @click.option("--count", type=int, required=True)
+    def probe(count: int) -> None:
+        if count < 0:
+            raise CliError("--count must not be negative", exits.USAGE)
+        click.echo(f"count {count}")
+
+    cli.add_command(probe)
+    try:
+        assert cli_main(["probe", "--count", "-3"]) == exits.USAGE  # "-3" is a value
+        assert capsys.readouterr().err == "douyin-async: error: --count must not be negative\n"
+        assert cli_main(["probe", "--count", "2"]) == 0 and capsys.readouterr().out == "count 2\n"
+        assert cli_main(["probe"]) == exits.USAGE
+        assert "required: --count" in capsys.readouterr().err
+    finally:
+        cli.commands.pop("probe")
