@@ -14,6 +14,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from helpers.cli import (
     COMMAND,
@@ -40,13 +41,22 @@ RESUME_HINT = "; the same command with --resume continues the pull"
 DATES = [day(-2), day(-1)]
 
 
-def pull_args(out: Path, realistic: bool) -> list[str]:
+def videos_args(out: Path, realistic: bool) -> list[str]:
     return ["pull", "task-videos", "--sandbox", "--sandbox-seed", str(SEED),
             "--sandbox-latency", "0.03", "--sandbox-qps", "120", "--rate-limit", "100",
             *(["--sandbox-realistic"] if realistic else []), "--billing-date",
             f"{DATES[0]}..{DATES[1]}", "--published-from", day(-6), "--published-to",
             day(-1), "--page-size", "150", "--quiet", "-vv", "--log-format", "json",
             "--out", str(out)]
+
+
+def ends_at_its_checkpoint(out: Path) -> bool:
+    """Whether the output ends where its checkpoint's last page says (no page half written)."""
+    ckpt = out.with_name(out.name + ".ckpt")
+    entries = [orjson.loads(line) for line in ckpt.read_bytes().splitlines()] \
+        if ckpt.exists() else []
+    offsets = [entry["offset"] for entry in entries[1:] if "offset" in entry]
+    return not offsets or offsets[-1] == (out.stat().st_size if out.exists() else 0)
 
 
 def read_back(out: Path, suffix: str) -> list[dict[str, Any]]:
@@ -91,7 +101,7 @@ def test_stopped_pulls_resume_to_the_exact_record_set(
     assert COMMAND.exists(), f"{COMMAND}: the console command is not installed"
     rng = random.Random(seed)
     out = tmp_path / f"videos{suffix}"
-    args = pull_args(out, realistic)
+    args = videos_args(out, realistic)
     stops = [0, *(rng.randrange(1, 40) for _ in range(3))]  # of about 200 pages
     stopped_mid_pull = 0
     for n, pages in enumerate(stops):
@@ -104,6 +114,8 @@ def test_stopped_pulls_resume_to_the_exact_record_set(
             assert errors[0]["message"].startswith("terminated (SIGTERM)"), errors
             if written:
                 assert errors[0]["message"] == "terminated (SIGTERM)" + RESUME_HINT
+            if suffix in (".jsonl", ".csv", ".jsonl.gz", ".csv.gz"):
+                assert ends_at_its_checkpoint(out)
         stopped_mid_pull += written > 0
     code, lines = stop_after([*args, "--resume"], None, sig)
     assert code == 0, lines[-1:]
