@@ -50,7 +50,7 @@ lint: $(STAMP)
 # The main job: a batch pull of 200,000+ records from the built-in sandbox, with progress.
 demo: $(STAMP)
 	mkdir -p out
-	$(BIN)/douyin-async pull task-videos --sandbox --billing-date $$($(BIN)/python -c 'import datetime as d; t=d.date.today(); print(f"{t-d.timedelta(days=7)}..{t-d.timedelta(days=1)}")') --published-from $$($(BIN)/python -c 'import datetime as d; print(d.date.today()-d.timedelta(days=40))') --published-to $$($(BIN)/python -c 'import datetime as d; print(d.date.today()-d.timedelta(days=1))') --page-size 2000 --force --out out/task_videos.jsonl
+	$(BIN)/douyin-async pull task-videos --sandbox --billing-date -7d..-1d --published-from -40d --published-to yesterday --page-size 2000 --force --out out/task_videos.jsonl
 
 # Benchmarks against the sandbox on 127.0.0.1; writes docs/benchmarks.md and its plots.
 $(VENV)/.bench-installed: $(STAMP) pyproject.toml

@@ -27,10 +27,6 @@ def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         if signal.getsignal(sig) is not signal.SIG_IGN:
             signal.signal(sig, _stop_at_start)
-    if sys.argv[1:2] == ["sync"]:  # the daily loads: a click group of their own
-        from douyin_async.cli.sync_command import sync
-
-        return int(sync.main(sys.argv[2:], prog_name="douyin-async sync") or 0)
     from douyin_async.cli import main as cli_main
 
     return cli_main()

@@ -6,137 +6,42 @@ the same field values.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import os
-import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
+from helpers.cli import (
+    DATA,
+    FAST,
+    MEDIA_KEY,
+    SEED,
+    SLOW,
+    VIDEO_KEY,
+    as_text,
+    assert_ok,
+    clean_env,
+    cli,
+    csv_rows,
+    day,
+    jsonl_rows,
+    keyed,
+    line_count,
+    media_truth,
+    run_until,
+    sqlite_rows,
+    video_truth,
+)
 
-from douyin_async.cli.encoders import FORMULA_STARTS
-from douyin_async.decode.converter import decode_talent_media, unstructure
-from douyin_async.models import VideoDailyData
 from douyin_async.sandbox.config import SandboxConfig
-from douyin_async.sandbox.data import SandboxData
 from douyin_async.sandbox.server import ThreadedSandbox
 
 pytestmark = pytest.mark.slow
-
-SEED = 7
-TODAY = dt.datetime.now(dt.UTC).date()
-YESTERDAY = TODAY - dt.timedelta(days=1)
-FAST = ["--sandbox", "--sandbox-seed", str(SEED), "--sandbox-qps", "400",
-        "--rate-limit", "300", "--max-concurrency", "16"]
-VIDEO_KEY = ("billing_date", "video_id", "task_id")
-MEDIA_KEY = ("plan_id", "douyin_id", "content_open_id", "content_type")
-DATA = SandboxData(SandboxConfig(seed=SEED))
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOUYIN_")}
-    env.update(extra)
-    return env
-
-
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
-        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "douyin_async", *args], capture_output=True,
-                          text=True, env=env or clean_env(), timeout=timeout, cwd=cwd)
-
-
-def day(offset: int) -> str:
-    return (TODAY + dt.timedelta(days=offset)).isoformat()
-
-
-def window(first: str, last: str) -> tuple[int, int]:
-    start = dt.datetime.combine(dt.date.fromisoformat(first), dt.time(), dt.UTC)
-    end = dt.datetime.combine(dt.date.fromisoformat(last), dt.time(23, 59, 59), dt.UTC)
-    return int(start.timestamp()), int(end.timestamp())
-
-
-def video_truth(dates: list[str], first: str, last: str, douyin_id: str | None = None,
-                data: SandboxData = DATA) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """The rows a pull must write, from the sandbox's own ground truth (it does not go
-    through the client's decoder)."""
-    start, end = window(first, last)
-    truth = {}
-    for billing in dates:
-        for expected in data.expected_task_videos(billing, start, end, douyin_id):
-            row = {"billing_date": billing, **unstructure(VideoDailyData(**expected))}
-            truth[tuple(row[k] for k in VIDEO_KEY)] = row
-    return truth
-
-
-def media_truth(plans: list[int], talents: list[str],
-                content_type: int) -> dict[tuple[Any, ...], dict[str, Any]]:
-    truth = {}
-    for plan in plans:
-        for talent in talents:
-            for raw in DATA.talent_media(plan, talent, content_type):
-                row = {"plan_id": plan, "douyin_id": talent,
-                       **unstructure(decode_talent_media(raw))}
-                truth[tuple(row[k] for k in MEDIA_KEY)] = row
-    return truth
-
-
-def keyed(rows: list[dict[str, Any]], key: tuple[str, ...]) -> dict[tuple[Any, ...], Any]:
-    out = {tuple(r[k] for k in key): r for r in rows}
-    assert len(out) == len(rows), "duplicate rows"
-    return out
-
-
-def jsonl_rows(path: Path) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
-
-
-def _unescaped(value: str) -> str:
-    """A spreadsheet-safe CSV cell as it was before its formula escape."""
-    return value[1:] if value.startswith("'") and value[1:2] in FORMULA_STARTS else value
-
-
-def _with_extra(row: dict[str, Any], as_text: bool = False) -> dict[str, Any]:
-    """A row with the unknown keys of its ``extra`` column (JSON text) merged back."""
-    extra = row.pop("extra", None)
-    for key, value in (orjson.loads(extra) if extra else {}).items():
-        row.setdefault(key, str(value) if as_text else value)
-    return row
-
-
-def csv_rows(path: Path) -> list[dict[str, Any]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return [_with_extra({k: v if k == "extra" else _unescaped(v) for k, v in row.items()},
-                            as_text=True)
-                for row in csv.DictReader(handle)]
-
-
-def as_text(truth: dict[tuple[Any, ...], dict[str, Any]]) -> dict[tuple[Any, ...], Any]:
-    """Ground truth as CSV reads it back: every key and value as text (None: empty)."""
-    return {tuple(str(k) for k in key): {c: "" if v is None else str(v) for c, v in row.items()}
-            for key, row in truth.items()}
-
-
-def sqlite_rows(path: Path, table: str) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(path)
-    try:
-        cursor = conn.execute(f"SELECT * FROM {table}")
-        names = [d[0] for d in cursor.description]
-        return [_with_extra(dict(zip(names, row, strict=True))) for row in cursor]
-    finally:
-        conn.close()
-
-
-def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
 
 
 # -- outputs ---------------------------------------------------------------------------------
@@ -346,113 +251,6 @@ def test_faults_still_give_the_exact_record_set(tmp_path: Path) -> None:
     assert " 0 retries" not in summary
 
 
-def _lines(path: Path) -> int:
-    try:
-        return path.read_bytes().count(b"\n")
-    except FileNotFoundError:
-        return 0
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def run_until(args: list[str], stop: Callable[[], bool] | None, deadline: float = 60) -> bool:
-    """Run the command; SIGKILL it as soon as ``stop()`` holds. True if it finished first."""
-    process = subprocess.Popen([sys.executable, "-m", "douyin_async", *args],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env=clean_env())
-    started = time.monotonic()
-    try:
-        while process.poll() is None:
-            if stop is not None and stop():
-                process.send_signal(signal.SIGKILL)
-                process.wait()
-                return False
-            assert time.monotonic() - started < deadline, "the pull did not end"
-            time.sleep(0.003)
-        assert process.stderr is not None
-        err = process.stderr.read().decode()
-        assert process.returncode == 0, err
-        assert "Traceback" not in err
-        return True
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
-
-
-SLOW = ["--sandbox", "--sandbox-seed", str(SEED), "--sandbox-latency", "0.03",
-        "--sandbox-qps", "120", "--rate-limit", "100", "--quiet"]
-
-
-@pytest.mark.parametrize("profile", ["tidy", "realistic"])
-@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".sqlite"])
-def test_killed_pulls_resume_to_the_exact_record_set(tmp_path: Path, suffix: str,
-                                                     profile: str) -> None:
-    out = tmp_path / f"videos{suffix}"
-    ckpt = out.with_name(out.name + ".ckpt")
-    realism = ["--sandbox-realistic"] if profile == "realistic" else []
-    args = ["pull", "task-videos", *SLOW, *realism, "--billing-date", f"{day(-2)}..{day(-1)}",
-            "--published-from", day(-6), "--published-to", day(-1), "--page-size", "150",
-            "--out", str(out)]
-    seed = random.randrange(1 << 30)
-    rng = random.Random(seed)
-
-    def after(seconds: float) -> Callable[[], Callable[[], bool]]:
-        def arm() -> Callable[[], bool]:
-            mark = time.monotonic()
-            return lambda: time.monotonic() - mark >= seconds
-        return arm
-
-    def grows(measure: Callable[[], int], amount: int) -> Callable[[], Callable[[], bool]]:
-        def arm() -> Callable[[], bool]:
-            base = measure()
-            return lambda: measure() >= base + amount
-        return arm
-
-    def lines() -> int:
-        return _lines(ckpt)
-
-    def size() -> int:
-        return _size(out)
-
-    stops = [after(0.02)]  # right at start
-    if suffix == ".sqlite":
-        stops += [grows(size, rng.randrange(100_000, 1_500_000)) for _ in range(3)]
-    else:
-        stops += [grows(lines, rng.randrange(1, 25)), grows(size, rng.randrange(50_000, 2_000_000)),
-                  grows(lines, rng.randrange(1, 25)), grows(size, rng.randrange(50_000, 2_000_000))]
-    started = time.monotonic()
-    kills = 0
-    finished = False
-    for i, arm in enumerate(stops):
-        finished = run_until([*args, "--resume"] if i else args, arm())
-        if finished:
-            break
-        kills += 1
-    while not finished:
-        finished = run_until([*args, "--resume"], None)
-    assert kills >= 3, f"the pull ended too soon to be killed (seed {seed})"
-    assert time.monotonic() - started < 60
-    data = DATA if profile == "tidy" else SandboxData(SandboxConfig(seed=SEED,
-                                                                    realism="realistic"))
-    truth = video_truth([day(-2), day(-1)], day(-6), day(-1), data=data)
-    assert ckpt.exists() == (suffix != ".sqlite")
-    if suffix == ".jsonl":
-        rows = jsonl_rows(out)
-    elif suffix == ".csv":
-        rows, truth = csv_rows(out), as_text(truth)
-    else:
-        rows = sqlite_rows(out, "task_videos")
-    assert keyed(rows, VIDEO_KEY) == truth, f"seed {seed}, {profile}"
-
-
 def test_ctrl_c_exits_130_and_the_pull_resumes(tmp_path: Path) -> None:
     out = tmp_path / "videos.jsonl"
     ckpt = tmp_path / "videos.jsonl.ckpt"
@@ -462,7 +260,7 @@ def test_ctrl_c_exits_130_and_the_pull_resumes(tmp_path: Path) -> None:
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                env=clean_env())
     deadline = time.monotonic() + 30
-    while _lines(ckpt) < 4 and process.poll() is None and time.monotonic() < deadline:
+    while line_count(ckpt) < 4 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.003)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -18,24 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import helpers.cli as h
 import pytest
-from test_cli import (
-    MEDIA_KEY,
-    SEED,
-    VIDEO_KEY,
-    as_text,
-    assert_ok,
-    clean_env,
-    cli,
-    csv_rows,
-    day,
-    jsonl_rows,
-    keyed,
-    media_truth,
-    run_until,
-    sqlite_rows,
-    video_truth,
-)
 
 from douyin_async.sandbox import fingerprint, max_in_window
 from douyin_async.sandbox.config import (
@@ -101,11 +86,11 @@ def test_three_apps_in_one_pull_each_within_its_cap(tmp_path: Path) -> None:
         {"name": "shop-b", "access_token_file": "b.token", "rate": 8},
         {"name": "shop-c", "client_key": "key-shop-c", "client_secret": "secret-shop-c-9f3"},
     ])
-    config = SandboxConfig(seed=SEED, static_tokens=frozenset(tokens.values()),
+    config = SandboxConfig(seed=h.SEED, static_tokens=frozenset(tokens.values()),
                            clients=(RegisteredClient("key-shop-c", "secret-shop-c-9f3"),))
     out = tmp_path / "media.sqlite"
     with ThreadedSandbox(config) as sandbox:
-        result = cli(*MEDIA_ARGS, "--base-url", sandbox.url, "--apps", str(apps),
+        result = h.cli(*MEDIA_ARGS, "--base-url", sandbox.url, "--apps", str(apps),
                      "--out", str(out), "--progress-interval", "0.5")
         seen = {fingerprint(t): name for name, t in tokens.items()}
         data_tokens = {e.token for e in sandbox.log.entries() if e.endpoint == "talent_media"}
@@ -113,14 +98,14 @@ def test_three_apps_in_one_pull_each_within_its_cap(tmp_path: Path) -> None:
         seen[issued] = "shop-c"
         per_app = {name: figures(sandbox, fp) for fp, name in seen.items()}
         url = sandbox.url
-        again = cli(*MEDIA_ARGS, "--base-url", url, "--apps", str(apps),
+        again = h.cli(*MEDIA_ARGS, "--base-url", url, "--apps", str(apps),
                     "--out", str(out), "--resume")
-    assert_ok(result)
+    h.assert_ok(result)
     print(f"\nthree apps: {per_app}")
-    truth = media_truth([PLAN], TALENTS, 3)
+    truth = h.media_truth([PLAN], TALENTS, 3)
     expected = {k: v for app in ("shop-a", "shop-b", "shop-c")
                 for k, v in with_app(truth, app).items()}
-    assert keyed(sqlite_rows(out, "talent_media"), ("app", *MEDIA_KEY)) == expected
+    assert h.keyed(h.sqlite_rows(out, "talent_media"), ("app", *h.MEDIA_KEY)) == expected
     caps = {"shop-a": 10, "shop-b": 8, "shop-c": 10}
     for name, seen_of_app in per_app.items():
         assert seen_of_app["rejected"] == 0, (name, seen_of_app)
@@ -132,9 +117,9 @@ def test_three_apps_in_one_pull_each_within_its_cap(tmp_path: Path) -> None:
         "app shop-a", "app shop-b", "app shop-c"]
     progress = [line for line in lines if line.startswith("progress: ")]
     assert progress and "(3 apps: shop-a " in progress[-1]
-    assert_ok(again)
+    h.assert_ok(again)
     assert "already complete" in again.stderr
-    other = cli(*MEDIA_ARGS, "--base-url", "http://127.0.0.1:9", "--apps", str(apps),
+    other = h.cli(*MEDIA_ARGS, "--base-url", "http://127.0.0.1:9", "--apps", str(apps),
                 "--out", str(out), "--resume")
     assert other.returncode == 8  # the checkpoint belongs to another server's data
     assert "'http://127.0.0.1:9'" in other.stderr and url in other.stderr
@@ -148,32 +133,21 @@ def test_killed_multi_app_pull_resumes_to_the_exact_record_set(tmp_path: Path) -
     ])
     out = tmp_path / "videos.jsonl"
     ckpt = tmp_path / "videos.jsonl.ckpt"
-    args = ["pull", "task-videos", "--sandbox", "--sandbox-seed", str(SEED),
+    args = ["pull", "task-videos", "--sandbox", "--sandbox-seed", str(h.SEED),
             "--sandbox-latency", "0.03", "--sandbox-qps", "120", "--rate-limit", "100",
-            "--quiet", "--apps", str(apps), "--billing-date", day(-1),
-            "--published-from", day(-5), "--published-to", day(-1), "--page-size", "150",
-            "--out", str(out)]
-
-    def lines() -> int:
-        try:
-            return ckpt.read_bytes().count(b"\n")
-        except FileNotFoundError:
-            return 0
-
-    kills = 0
-    for grow in (8, 20):
-        base = lines()
-        if run_until([*args, "--resume"] if kills else args, lambda b=base, g=grow:
-                     lines() >= b + g):
-            break
-        kills += 1
-    assert run_until([*args, "--resume"], None)
-    assert kills == 2, "the pull ended too soon to be killed"
-    truth = video_truth([day(-1)], day(-5), day(-1))
+            "--quiet", "-vv", "--log-format", "json", "--apps", str(apps), "--billing-date",
+            h.day(-1), "--published-from", h.day(-5), "--published-to", h.day(-1), "--page-size",
+            "150", "--out", str(out)]
+    for n, pages in enumerate((8, 12)):  # stopped after counted pages, then resumed
+        code, lines = h.stop_after([*args, "--resume"] if n else args, pages, signal.SIGKILL)
+        assert code == -signal.SIGKILL, lines[-1:]
+    code, lines = h.stop_after([*args, "--resume"], None, signal.SIGKILL)
+    assert code == 0, lines[-1:]
+    truth = h.video_truth([h.day(-1)], h.day(-5), h.day(-1))
     expected = {**with_app(truth, "north"), **with_app(truth, "south")}
-    rows = jsonl_rows(out)
+    rows = h.jsonl_rows(out)
     assert list(rows[0])[:2] == ["app", "billing_date"]
-    assert keyed(rows, ("app", *VIDEO_KEY)) == expected
+    assert h.keyed(rows, ("app", *h.VIDEO_KEY)) == expected
     units = {json.loads(line)["unit"] for line in ckpt.read_text().splitlines()[1:]
              if "unit" in line}
     assert {json.loads(u)[1] for u in units} == {"north", "south"}
@@ -185,15 +159,15 @@ def test_sandbox_accepts_the_apps_credentials_and_csv_has_an_app_column(tmp_path
                     '[[apps]]\nname = "two"\nclient_key = "key-two"\n'
                     'client_secret = "secret-two"\nrate = 50\n', encoding="utf-8")
     out = tmp_path / "m.csv"
-    result = cli("pull", "talent-media", "--sandbox", "--sandbox-seed", str(SEED),
+    result = h.cli("pull", "talent-media", "--sandbox", "--sandbox-seed", str(h.SEED),
                  "--sandbox-qps", "400", "--rate-limit", "200", "--apps", str(apps),
                  "--plan-id", str(PLAN), "--douyin-id", "dy_a", "--content-type", "2",
                  "--out", str(out))
-    assert_ok(result)
-    truth = media_truth([PLAN], ["dy_a"], 2)
-    rows = csv_rows(out)
+    h.assert_ok(result)
+    truth = h.media_truth([PLAN], ["dy_a"], 2)
+    rows = h.csv_rows(out)
     assert list(rows[0])[0] == "app"
-    assert keyed(rows, ("app", *MEDIA_KEY)) == as_text(
+    assert h.keyed(rows, ("app", *h.MEDIA_KEY)) == h.as_text(
         {**with_app(truth, "one"), **with_app(truth, "two")})
 
 
@@ -220,7 +194,7 @@ def test_bad_apps_file(tmp_path: Path, content: str | None, words: str) -> None:
     apps = tmp_path / f"apps{suffix}"
     if content is not None:
         apps.write_text(content, encoding="utf-8")
-    result = cli(*MEDIA_ARGS, "--sandbox", "--apps", str(apps), "--out",
+    result = h.cli(*MEDIA_ARGS, "--sandbox", "--apps", str(apps), "--out",
                  str(tmp_path / "out.jsonl"))
     line = one_line_error(result, 9)
     assert words in line and "apps file" in line
@@ -230,7 +204,7 @@ def test_bad_apps_file(tmp_path: Path, content: str | None, words: str) -> None:
 
 def test_apps_and_a_token_file_exclude_each_other(tmp_path: Path) -> None:
     apps = write_apps(tmp_path / "apps.json", [{"name": "a", "access_token": "t"}])
-    result = cli(*MEDIA_ARGS, "--base-url", "http://127.0.0.1:9", "--apps", str(apps),
+    result = h.cli(*MEDIA_ARGS, "--base-url", "http://127.0.0.1:9", "--apps", str(apps),
                  "--access-token-file", str(apps), "--out", str(tmp_path / "o.jsonl"))
     assert "exclude each other" in one_line_error(result, 2)
 
@@ -243,10 +217,10 @@ def test_two_processes_share_one_apps_quota_through_redis(
         tmp_path: Path, redis_server: RedisServer) -> None:
     token = "token-shared-app-41c2"
     apps = write_apps(tmp_path / "apps.json", [{"name": "shared", "access_token": token}])
-    config = SandboxConfig(seed=SEED, static_tokens=frozenset({token}), qps=10)
+    config = SandboxConfig(seed=h.SEED, static_tokens=frozenset({token}), qps=10)
     outs = [tmp_path / "first.jsonl", tmp_path / "second.jsonl"]
     with ThreadedSandbox(config) as sandbox:
-        env = clean_env(DOUYIN_REDIS_URL=redis_server.url)
+        env = h.clean_env(DOUYIN_REDIS_URL=redis_server.url)
         processes = [subprocess.Popen(
             [sys.executable, "-m", "douyin_async", *MEDIA_ARGS, "--base-url", sandbox.url,
              "--apps", str(apps), "--out", str(out)],
@@ -263,14 +237,14 @@ def test_two_processes_share_one_apps_quota_through_redis(
     assert seen["rejected"] == 0, seen
     assert seen["rolling_max"] <= 10, seen
     assert seen["rate"] >= 8.5, seen  # together near the cap, not each at it
-    truth = with_app(media_truth([PLAN], TALENTS, 3), "shared")
+    truth = with_app(h.media_truth([PLAN], TALENTS, 3), "shared")
     for out in outs:
-        assert keyed(jsonl_rows(out), ("app", *MEDIA_KEY)) == truth
+        assert h.keyed(h.jsonl_rows(out), ("app", *h.MEDIA_KEY)) == truth
     assert all(rate < 7.5 for rate in rates), rates  # each got a share, not the whole cap
 
 
 def test_redis_unreachable_is_a_transport_error(tmp_path: Path) -> None:
-    result = cli("pull", "talent-media", "--sandbox", "--plan-id", "42", "--douyin-id", "dy_a",
+    result = h.cli("pull", "talent-media", "--sandbox", "--plan-id", "42", "--douyin-id", "dy_a",
                  "--redis-url", "redis://:pa55word-x@127.0.0.1:9/0", "--out",
                  str(tmp_path / "o.jsonl"))
     line = one_line_error(result, 7)
@@ -282,14 +256,14 @@ def test_redis_url_without_the_redis_package(tmp_path: Path) -> None:
     fake = tmp_path / "fake" / "redis"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("raise ImportError('No module named redis')\n")
-    env = clean_env(PYTHONPATH=str(fake.parent), DOUYIN_REDIS_URL="redis://127.0.0.1:9/0")
-    result = cli("pull", "talent-media", "--sandbox", "--plan-id", "42", "--douyin-id", "dy_a",
+    env = h.clean_env(PYTHONPATH=str(fake.parent), DOUYIN_REDIS_URL="redis://127.0.0.1:9/0")
+    result = h.cli("pull", "talent-media", "--sandbox", "--plan-id", "42", "--douyin-id", "dy_a",
                  "--out", str(tmp_path / "o.jsonl"), env=env)
     line = one_line_error(result, 2)
     assert "pip install 'douyin-async[redis]'" in line
     # Without the option, redis is never imported: the pull works.
     del env["DOUYIN_REDIS_URL"]
-    assert_ok(cli("pull", "talent-media", "--sandbox", "--sandbox-qps", "400", "--rate-limit",
+    h.assert_ok(h.cli("pull", "talent-media", "--sandbox", "--sandbox-qps", "400", "--rate-limit",
                   "200", "--plan-id", "42", "--douyin-id", "dy_a", "--quiet",
                   "--out", str(tmp_path / "o.jsonl"), env=env))
 
@@ -301,7 +275,7 @@ def test_redis_url_without_the_redis_package(tmp_path: Path) -> None:
 def renewing_sandbox() -> Iterator[tuple[ThreadedSandbox, list[str]]]:
     """A sandbox whose client tokens live one second, with faults; and the list of every
     token it issues (recorded where the token authority mints them)."""
-    config = SandboxConfig(seed=SEED, token_lifetime=1, server_error_rate=0.04,
+    config = SandboxConfig(seed=h.SEED, token_lifetime=1, server_error_rate=0.04,
                            bad_gateway_rate=0.02, reset_rate=0.02, cut_body_rate=0.02,
                            rate_limit_rate=0.02)
     with ThreadedSandbox(config) as sandbox:
@@ -330,14 +304,14 @@ def test_no_secret_or_issued_token_is_ever_printed_or_written(
     sandbox, issued = renewing_sandbox
     work = tmp_path / "work"
     work.mkdir()
-    env = clean_env(DOUYIN_CLIENT_KEY=CLIENT_KEY, DOUYIN_CLIENT_SECRET=CLIENT_SECRET,
+    env = h.clean_env(DOUYIN_CLIENT_KEY=CLIENT_KEY, DOUYIN_CLIENT_SECRET=CLIENT_SECRET,
                     DOUYIN_BASE_URL=sandbox.url)
-    ok = cli("pull", "talent-media", "--plan-id", str(PLAN), "--douyin-id", "dy_a",
+    ok = h.cli("pull", "talent-media", "--plan-id", str(PLAN), "--douyin-id", "dy_a",
              "--douyin-id", "dy_b", "--douyin-id", "dy_c", "--content-type", "3",
              "--max-retries", "8", "--progress-interval", "0.2", "--out", "media.jsonl",
              env=env, cwd=work)
-    assert_ok(ok)
-    bad = cli("pull", "talent-media", "--plan-id", str(PLAN), "--douyin-id", "dy_a",
+    h.assert_ok(ok)
+    bad = h.cli("pull", "talent-media", "--plan-id", str(PLAN), "--douyin-id", "dy_a",
               "--max-retries", "1", "--out", "denied.csv", cwd=work,
               env={**env, "DOUYIN_CLIENT_SECRET": "wrong-" + CLIENT_SECRET})
     one_line_error(bad, 4)
@@ -349,7 +323,7 @@ def test_no_secret_or_issued_token_is_ever_printed_or_written(
     assert len(issued) >= 3 and len(tokens_used) >= 3  # renewed several times
     assert faults  # and some answers were faults
     assert [line for line in ok.stderr.splitlines() if line.startswith("progress: ")]
-    assert keyed(jsonl_rows(work / "media.jsonl"), MEDIA_KEY) == media_truth(
+    assert h.keyed(h.jsonl_rows(work / "media.jsonl"), h.MEDIA_KEY) == h.media_truth(
         [PLAN], ["dy_a", "dy_b", "dy_c"], 3)
     printed = (ok.stdout + ok.stderr + bad.stdout + bad.stderr).encode()
     written = files_text(work)

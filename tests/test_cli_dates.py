@@ -1,18 +1,22 @@
-"""The command line's words without a subprocess: relative dates, the 90-day limit told as
-dates, error messages in the user's terms, the dry-run report and the one exit-code table."""
+"""The command line's words without a subprocess: relative dates (Beijing days, from an
+injected clock), the 90-day limit told as dates, error messages in the user's terms, the
+dry-run report and the one exit-code table."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
+import shutil
+import subprocess
+import sys
+from types import SimpleNamespace
 
+import click
 import pytest
+from helpers.cli import pull_args
 
 from douyin_async.cli import exits
-from douyin_async.cli.args import build_parser, wants_sandbox_command
 from douyin_async.cli.dates import (
     check_window,
-    join_relative_values,
     parse_billing_dates,
     parse_day,
     parse_time,
@@ -20,7 +24,8 @@ from douyin_async.cli.dates import (
 from douyin_async.cli.dryrun import dry_run_report, plural, wall_text
 from douyin_async.cli.exits import CliError
 from douyin_async.cli.messages import describe
-from douyin_async.cli.spec import build_spec, rate_warnings
+from douyin_async.cli.spec import bill_params, build_spec, rate_warnings
+from douyin_async.days import BEIJING
 from douyin_async.errors import ApiError, ResponseDecodeError, TransportError
 
 #: 2026-11-20 09:30:00 UTC (17:30 in China).
@@ -44,19 +49,58 @@ def test_relative_days_are_read_from_one_instant() -> None:
         dt.date(2026, 11, 13) + dt.timedelta(days=i) for i in range(7)]
     assert parse_billing_dates("yesterday", NOW) == [dt.date(2026, 11, 19)]
     assert parse_time("-30d", "--published-from", NOW) == int(
-        dt.datetime(2026, 10, 21, tzinfo=dt.UTC).timestamp())
+        dt.datetime(2026, 10, 21, tzinfo=BEIJING).timestamp())
     assert parse_time("yesterday", "--published-to", NOW, end_of_day=True) == int(
-        dt.datetime(2026, 11, 19, 23, 59, 59, tzinfo=dt.UTC).timestamp())
+        dt.datetime(2026, 11, 19, 23, 59, 59, tzinfo=BEIJING).timestamp())
     for bad in ("-d", "+3d", "tomorrow", "-3w", "-7d..", "..-1d"):
         assert "--billing-date" in usage(lambda bad=bad: parse_billing_dates(bad, NOW))
 
 
-def test_argparse_gets_relative_values_as_values() -> None:
-    argv = ["--billing-date", "-7d..-1d", "--published-from", "-30d", "--published-to",
-            "today", "--douyin-id", "-5d", "--out", "-"]
-    assert join_relative_values(argv) == [
-        "--billing-date=-7d..-1d", "--published-from=-30d", "--published-to", "today",
-        "--douyin-id", "-5d", "--out", "-"]
+#: 2026-12-06 23:30 UTC: 07:30 on 2026-12-07 in Beijing, a cron job's early run.
+EARLY = dt.datetime(2026, 12, 6, 23, 30, tzinfo=dt.UTC).timestamp()
+#: 2026-12-07 01:00 UTC: 09:00 the same Beijing day.
+LATER = dt.datetime(2026, 12, 7, 1, 0, tzinfo=dt.UTC).timestamp()
+
+
+def test_relative_days_are_beijing_days() -> None:
+    for now in (EARLY, LATER):
+        assert parse_billing_dates("yesterday", now) == [dt.date(2026, 12, 6)]
+        assert parse_billing_dates("-7d..-1d", now)[0] == dt.date(2026, 11, 30)
+        assert parse_billing_dates("today", now) == [dt.date(2026, 12, 7)]
+        # A day of a publish window starts at 00:00 Beijing time (16:00 UTC the day before).
+        assert parse_time("-1d", "--published-from", now) == int(
+            dt.datetime(2026, 12, 5, 16, tzinfo=dt.UTC).timestamp())
+        assert parse_time("yesterday", "--published-to", now, end_of_day=True) == int(
+            dt.datetime(2026, 12, 6, 15, 59, 59, tzinfo=dt.UTC).timestamp())
+    # The 90-day limit's first whole day is a Beijing day too.
+    start = parse_time("-91d", "--published-from", EARLY)
+    assert usage(lambda: check_window(start, int(EARLY), "-91d", "today", EARLY)) == (
+        "--published-from -91d (2026-09-07) is more than 90 days ago (limit: 2026-09-09)")
+    spec = build_spec(_ns(*VIDEOS, "--sandbox"), now=EARLY)
+    assert spec.params["billing_dates"] == ["2026-12-05", "2026-12-06"]
+
+
+def test_date_options_take_relative_values_as_the_next_word() -> None:
+    args = _ns("pull", "bills", "--bill-date", "-7d..-1d", "--out", "b.jsonl", "--sandbox")
+    assert args.bill_date == "-7d..-1d"
+    assert bill_params(args, LATER)["bill_dates"][::6] == ["2026-11-30", "2026-12-06"]
+    videos = _ns("pull", "task-videos", "--billing-date", "-30d", "--published-from", "-30d",
+                 "--published-to", "-1d", "--douyin-id", "-5d", "--out", "-")
+    assert (videos.billing_date, videos.published_from, videos.douyin_id) == (
+        "-30d", "-30d", ("-5d",))
+
+
+@pytest.mark.skipif(shutil.which("faketime") is None, reason="faketime is not installed")
+def test_a_run_at_0730_beijing_means_the_beijing_yesterday() -> None:
+    # 2026-12-06 23:30 UTC is 07:30 on the 7th in Beijing: yesterday is the 6th.
+    shown = subprocess.run(
+        ["faketime", "2026-12-06 23:30:00", sys.executable, "-m", "douyin_async", "pull",
+         "task-videos", "--sandbox", "--billing-date", "-3d..yesterday", "--published-from",
+         "today", "--published-to", "yesterday", "--out", "v.jsonl"],
+        capture_output=True, text=True, timeout=120, env={"TZ": "UTC", "PATH": "/usr/bin"})
+    assert shown.returncode == 2, shown.stderr
+    assert shown.stderr == ("douyin-async: error: --published-to yesterday (2026-12-06) is "
+                            "before --published-from today (2026-12-07)\n")
 
 
 def test_billing_dates_in_the_future_of_the_platform_are_refused() -> None:
@@ -82,7 +126,10 @@ def test_the_90_day_limit_is_told_in_dates() -> None:
     assert window("-90d") == (
         "--published-from -90d (2026-08-22) is more than 90 days ago (limit: 2026-08-23)")
     assert window("2026-08-22T00:00:00Z") == (
-        "--published-from 2026-08-22T00:00:00Z (2026-08-22) is more than 90 days ago "
+        "--published-from 2026-08-22T00:00:00Z is more than 90 days ago "
+        "(limit: 2026-08-22T09:30:00Z)")
+    assert window("2026-08-21T16:00:00Z") == (  # midnight in Beijing: told as a day
+        "--published-from 2026-08-21T16:00:00Z (2026-08-22) is more than 90 days ago "
         "(limit: 2026-08-22T09:30:00Z)")
     assert window("-3d", "-5d") == (
         "--published-to -5d (2026-11-15) is before --published-from -3d (2026-11-17)")
@@ -92,8 +139,8 @@ def test_the_90_day_limit_is_told_in_dates() -> None:
     check_window(parse_time("2026-08-23", "--x", NOW), int(NOW), "2026-08-23", "today", NOW)
 
 
-def _ns(*argv: str) -> argparse.Namespace:
-    return build_parser(sandbox_options=False).parse_args(join_relative_values(list(argv)))
+def _ns(*argv: str) -> SimpleNamespace:
+    return pull_args(argv)
 
 
 VIDEOS = ("pull", "task-videos", "--billing-date", "-2d..-1d", "--published-from", "-40d",
@@ -126,14 +173,13 @@ def test_rates_above_the_cap_warn() -> None:
     assert "above the sandbox's --sandbox-qps 20" in over
 
 
-def test_no_abbreviations_and_the_sandbox_options_only_for_the_sandbox() -> None:
+def test_no_abbreviations_and_a_missing_option_named_first() -> None:
     with pytest.raises(CliError, match="unrecognized arguments: --res"):
         _ns(*VIDEOS, "--res")
-    assert not wants_sandbox_command(list(VIDEOS))
-    assert wants_sandbox_command(["sandbox", "--port", "0"])
-    with pytest.raises(CliError):
-        build_parser(sandbox_options=False).parse_args(["sandbox", "--port", "0"])
-    assert build_parser().parse_args(["sandbox", "--port", "0"]).port == 0
+    with pytest.raises(CliError, match="required: --out"):
+        _ns(*VIDEOS[:-2], "--ou", "v.jsonl")
+    assert "exclude each other" in usage(lambda: build_spec(_ns(*VIDEOS, "--resume", "--force"),
+                                                            now=NOW))
 
 
 def test_errors_in_the_users_terms() -> None:
@@ -181,5 +227,27 @@ def test_the_exit_codes_are_listed_once() -> None:
     constants = {name for name, value in vars(exits).items()
                  if name.isupper() and not name.startswith("_") and isinstance(value, int)}
     assert constants == {entry.name for entry in exits.EXIT_CODES}
-    assert exits.help_text() == exits.EPILOG
-    assert max(len(line) for line in exits.help_text().splitlines()) <= 88
+    assert max(len(line) for line in exits.help_text().splitlines()) <= 80
+
+
+def test_a_command_added_to_the_root_group_runs_as_the_others_do(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from douyin_async.cli import main as cli_main
+    from douyin_async.cli.app import cli
+
+    @click.command("probe")
+    @click.option("--count", type=int, required=True)
+    def probe(count: int) -> None:
+        if count < 0:
+            raise CliError("--count must not be negative", exits.USAGE)
+        click.echo(f"count {count}")
+
+    cli.add_command(probe)
+    try:
+        assert cli_main(["probe", "--count", "-3"]) == exits.USAGE  # "-3" is a value
+        assert capsys.readouterr().err == "douyin-async: error: --count must not be negative\n"
+        assert cli_main(["probe", "--count", "2"]) == 0 and capsys.readouterr().out == "count 2\n"
+        assert cli_main(["probe"]) == exits.USAGE
+        assert "required: --count" in capsys.readouterr().err
+    finally:
+        cli.commands.pop("probe")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gzip
 import io
 import shutil
 import signal
@@ -20,24 +19,20 @@ from pathlib import Path
 
 import pytest
 from apiserver import media, video
-from record_server import RecordServer
-from test_cli import (
+from helpers.cli import (
     MEDIA_KEY,
     SEED,
-    VIDEO_KEY,
-    as_text,
     assert_ok,
     clean_env,
     cli,
-    csv_rows,
     day,
     jsonl_rows,
     keyed,
     media_truth,
     run_until,
     sqlite_rows,
-    video_truth,
 )
+from record_server import RecordServer
 
 pytestmark = pytest.mark.slow
 
@@ -231,43 +226,4 @@ def test_xlsx_cells_are_typed_and_never_formulas(tmp_path: Path) -> None:
     assert not (tmp_path / "videos.xlsx.rows.jsonl.gz").exists()  # the side file is gone
 
 
-def test_killed_xlsx_pull_resumes_to_the_exact_record_set(tmp_path: Path) -> None:
-    openpyxl = pytest.importorskip("openpyxl")
-    out = tmp_path / "media.xlsx"
-    side = tmp_path / "media.xlsx.rows.jsonl.gz"
-    args = [*MEDIA, *SLOW, "--out", str(out)]
-    assert not run_until(args, lambda: side.exists() and side.stat().st_size > 20_000)
-    assert not out.exists()
-    assert_ok(cli(*args, "--resume"))
-    sheet = openpyxl.load_workbook(out)["talent_media"]
-    rows = list(sheet.iter_rows(values_only=True))
-    names = list(rows[0])
-    found = [dict(zip(names, r, strict=True)) for r in rows[1:]]
-    expected = {tuple(str(k) for k in key): row for key, row in
-                media_truth(PLANS, TALENTS, 3).items()}
-    got = keyed([{k: v for k, v in r.items() if k != "extra"} for r in found],
-                MEDIA_KEY)
-    assert {tuple(str(k) for k in key) for key in got} == set(expected)
-    for key, row in got.items():
-        want = expected[tuple(str(k) for k in key)]
-        assert row["plan_id"] == str(want["plan_id"]) and row["gmv"] == want["gmv"]
-
-
 # -- gzip -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("suffix", [".jsonl.gz", ".csv.gz"])
-def test_killed_gzip_pulls_resume_to_the_exact_record_set(tmp_path: Path, suffix: str) -> None:
-    out = tmp_path / f"videos{suffix}"
-    args = ["pull", "task-videos", *SLOW, "--billing-date", day(-1), "--published-from",
-            day(-40), "--published-to", day(-1), "--page-size", "300", "--out", str(out)]
-    assert not run_until(args, lambda: out.exists() and out.stat().st_size > 30_000)
-    assert_ok(cli(*args, "--resume"))
-    truth = video_truth([day(-1)], day(-40), day(-1))
-    data = gzip.decompress(out.read_bytes())  # one stream of members, cut at a member's end
-    plain = tmp_path / "plain"
-    plain.write_bytes(data)
-    if suffix == ".jsonl.gz":
-        assert keyed(jsonl_rows(plain), VIDEO_KEY) == truth
-    else:
-        assert keyed(csv_rows(plain), VIDEO_KEY) == as_text(truth)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import datetime as dt
 import io
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 
+import click
 import orjson
 import pytest
 
@@ -50,8 +51,9 @@ def test_billing_dates() -> None:
 
 def test_times() -> None:
     assert parse_time("1700000000", "--x", NOW) == 1700000000
-    assert parse_time("2026-11-01", "--x", NOW) == 1793491200
-    assert parse_time("2026-11-01", "--x", NOW, end_of_day=True) == 1793491200 + 86399
+    beijing = 1793491200 - 8 * 3600  # a day starts at 00:00 in Beijing, 16:00 UTC before
+    assert parse_time("2026-11-01", "--x", NOW) == beijing
+    assert parse_time("2026-11-01", "--x", NOW, end_of_day=True) == beijing + 86399
     assert parse_time("2026-11-01T08:00:00+08:00", "--x", NOW) == 1793491200
     assert parse_time("2026-11-01T00:00:00Z", "--x", NOW) == 1793491200
     for bad in ("2026-11-01T00:00:00", "2026-13-01", "soon"):
@@ -248,12 +250,17 @@ def test_progress_eta_from_known_page_counts() -> None:
 
 
 def test_parser_errors_are_one_line() -> None:
-    from douyin_async.cli.args import build_parser
+    from helpers.cli import pull_args
 
-    with pytest.raises(CliError) as info:
-        build_parser().parse_args(["pull", "task-videos", "--bogus"])
-    assert info.value.code == USAGE and "\n" not in str(info.value)
-    assert isinstance(build_parser(), argparse.ArgumentParser)
+    from douyin_async.cli.app import cli
+
+    for argv in (["pull", "task-videos", "--bogus"], ["pull", "talent-media", "--plan-id", "x"],
+                 ["pull"], ["pull", "bills", "--out", "b.jsonl"], ["nothing"]):
+        with pytest.raises(CliError) as info:
+            pull_args(argv)
+        assert info.value.code == USAGE and "\n" not in str(info.value), argv
+        assert str(info.value).endswith("--help')"), argv
+    assert isinstance(cli, click.Group)
 
 
 # -- apps files ------------------------------------------------------------------------------
@@ -373,8 +380,8 @@ def test_redis_url_is_checked_and_never_echoed(monkeypatch: pytest.MonkeyPatch) 
     from douyin_async.cli.shared_quota import describe
     from douyin_async.cli.spec import redis_url_option
 
-    def ns(url: str | None) -> argparse.Namespace:
-        return argparse.Namespace(redis_url=url)
+    def ns(url: str | None) -> SimpleNamespace:
+        return SimpleNamespace(redis_url=url)
 
     monkeypatch.delenv("DOUYIN_REDIS_URL", raising=False)
     assert redis_url_option(ns(None)) is None

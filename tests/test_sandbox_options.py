@@ -41,10 +41,12 @@ def _help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     from douyin_async.cli import main as cli_main
     from douyin_async.sandbox.cli import main as sandbox_main
 
-    run = sandbox_main if argv[0] == "-m" else cli_main
-    with pytest.raises(SystemExit) as exited:
-        run(argv[1:] if argv[0] == "-m" else argv)
-    assert exited.value.code == 0
+    if argv[0] == "-m":
+        with pytest.raises(SystemExit) as exited:
+            sandbox_main(argv[1:])
+        assert exited.value.code == 0
+    else:
+        assert cli_main(argv) == 0
     return " ".join(capsys.readouterr().out.split())
 
 
@@ -106,9 +108,9 @@ def test_the_sandbox_modules_import_no_cycle() -> None:
 
 
 def test_building_the_command_line_does_not_load_the_server() -> None:
-    code = ("import sys; from douyin_async.cli.args import build_parser; build_parser(); "
+    code = ("import sys; from douyin_async.cli import main; main(['pull', '--help']); "
             "print(sorted(m for m in ('aiohttp.web', 'douyin_async.sandbox.server', "
             "'douyin_async.sandbox.app') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
-    assert out.strip() == "[]"
+    assert out.strip().splitlines()[-1] == "[]"

@@ -24,13 +24,15 @@ from .pagecheck import PageCheck, checked_pages
 from .pagination import PagePlan, merge, stream_pages
 
 
-def unit_queries(queries: Iterable[Query], now: float) -> list[Query]:
+def unit_queries(queries: Iterable[Query], now: float | None = None) -> list[Query]:
     """The API-sized queries of `queries` (see the endpoint row's `windows`), each checked
-    for its age at `now` (unix seconds)."""
+    for its age at `now` (unix seconds; None checks no age, as a resumed pull that checks
+    only the units it has left)."""
     units: list[Query] = []
     for query in queries:
         endpoint = endpoint_for(query)
-        endpoint.check_age(query, now)
+        if now is not None:
+            endpoint.check_age(query, now)
         units.extend(endpoint.windows(query))
     return units
 

@@ -1,7 +1,7 @@
 """The ``--apps FILE`` of a pull: many apps, each with its own credentials and quota.
 
 The file is TOML when its name ends in ``.toml`` and JSON otherwise. It lists apps under
-``apps`` (a JSON file may also be a bare list)::
+``apps`` (a JSON file may also be a bare list), for example:
 
     [[apps]]
     name = "shop-a"                       # required: letters, digits, . _ - @ :
@@ -34,7 +34,7 @@ from typing import Any
 
 import attrs
 
-from .exits import APPS, CliError
+from .exits import APPS, CliError, read_text
 
 #: The keys an app entry may have.
 KEYS = ("name", "access_token", "access_token_file", "client_key", "client_secret", "rate")
@@ -91,12 +91,8 @@ def _text(entry: dict[str, Any], key: str) -> str | None:
 
 def _read_token(base: str, value: str) -> str:
     path = value if os.path.isabs(value) else os.path.join(base, value)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            token = handle.read().strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not text"
-        raise _Problem(f"cannot read access_token_file {value!r}: {reason}") from None
+    token = read_text(path, lambda reason: _Problem(
+        f"cannot read access_token_file {value!r}: {reason}")).strip()
     if not token:
         raise _Problem(f"access_token_file {value!r} is empty")
     return token
@@ -136,12 +132,7 @@ def _app(entry: Any, base: str) -> AppSpec:
 
 def load_apps(path: str) -> tuple[AppSpec, ...]:
     """The apps a file lists, checked (see the module docstring for the format)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not text"
-        raise _fail(path, f"cannot read it: {reason}") from None
+    text = read_text(path, lambda reason: _fail(path, f"cannot read it: {reason}"))
     document = _parse(path, text)
     entries = document.get("apps") if isinstance(document, dict) else document
     if isinstance(document, dict) and set(document) - {"apps"}:

@@ -10,7 +10,6 @@ written. Rows carry the file they come from (``agency``, ``kind``, ``file_date``
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import time
@@ -24,71 +23,16 @@ import aiohttp
 import attrs
 import orjson
 
-from ..auth import TokenProvider
 from ..bills.download import BillBatch, BillProgress, DownloadPolicy
-from ..bills.links import bill_date_of
 from ..bills.records import BillKind, BillRecord
 from ..client import DouyinClient
-from ..errors import InvalidParameterError
 from ..http.retry import RetryPolicy
-from .checkpoint import CheckpointState
 from .credentials import token_source
-from .dates import parse_billing_dates
-from .embedded import embedded_sandbox
-from .exits import QUARANTINED, USAGE, CliError
+from .embedded import pull_server
 from .identity import checkpoint_params
-from .locks import OutputLock
-from .rejects import rejects_path
-from .sinks import Output
+from .rejects import check_quarantine
+from .sinks import Output, open_output
 from .spec import PullSpec
-
-#: Rows written per checkpoint entry.
-BATCH_ROWS = 5000
-
-
-def add_parser(kinds: Any, common: argparse.ArgumentParser, epilog: str,
-               formatter: type[argparse.HelpFormatter]) -> None:
-    """The ``pull bills`` subcommand."""
-    bills = kinds.add_parser(
-        "bills", parents=[common], epilog=epilog, formatter_class=formatter,
-        help="bill files (settlement dates x video or live-room file, streamed rows)",
-        description="The bill files of settlement dates (the bill-file API that replaces the "
-                    "task-video endpoint): links asked for each date, files streamed row by "
-                    "row. Only dates before today and within the latest 180 days (Beijing "
-                    "time).")
-    bills.add_argument("--bill-date", required=True, metavar="DATE[..DATE]",
-                       help="a settlement date YYYY-MM-DD, or an inclusive range A..B")
-    bills.add_argument("--agency", action="store_true",
-                       help="the agency endpoint (scope taskbox.agent.admin)")
-    bills.add_argument("--live", action="store_true",
-                       help="the live-room files (live_bill_link) instead of the video files")
-    bills.add_argument("--batch-rows", type=int, default=BATCH_ROWS, metavar="N",
-                       help=f"rows written per checkpoint entry (default: {BATCH_ROWS})")
-    bills.set_defaults(bill_params=bill_params)
-
-
-def bill_params(ns: argparse.Namespace, now: float | None = None) -> dict[str, Any]:
-    """The checked parameters of a ``pull bills`` command (``now``: unix seconds, the
-    instant relative dates and the 180-day rule are read against)."""
-    if ns.apps is not None or ns.redis_url is not None:
-        raise CliError("pull bills takes neither --apps nor --redis-url", USAGE)
-    if getattr(ns, "dry_run", False):
-        raise CliError("pull bills has no --dry-run: a bill file's size is known only once "
-                       "its link is asked for", USAGE)
-    clock = time.time() if now is None else now
-    try:
-        dates = parse_billing_dates(ns.bill_date, clock)
-    except CliError as exc:
-        raise CliError(str(exc).replace("--billing-date", "--bill-date"), exc.code) from None
-    try:
-        for day in dates:
-            bill_date_of(day, clock)
-    except InvalidParameterError as exc:
-        raise CliError(f"--bill-date: {exc}", USAGE) from None
-    if ns.batch_rows < 1:
-        raise CliError(f"--batch-rows must be at least 1, got {ns.batch_rows}", USAGE)
-    return {"bill_dates": [d.isoformat() for d in dates], "agency": bool(ns.agency),
-            "live": bool(ns.live), "batch_rows": ns.batch_rows}
 
 
 def _value(value: Any) -> Any:
@@ -218,27 +162,13 @@ async def run_bills(spec: PullSpec, stderr: TextIO,
     loop = asyncio.get_running_loop()
     dates: Sequence[str] = spec.params["bill_dates"]
     async with AsyncExitStack() as stack:
-        if spec.out != "-":
-            stack.enter_context(OutputLock(spec.out))
-        output = make_output(spec)
-        stack.callback(output.close)
-        writer = ThreadPoolExecutor(1, thread_name_prefix="douyin-writer")
-        stack.callback(writer.shutdown, wait=True)
-        meta = {"units": len(dates),
-                "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-        state: CheckpointState | None = output.open(
-            checkpoint_params(spec, token), resume=spec.resume, force=spec.force, meta=meta)
-        if state is not None and state.complete:
-            if not spec.quiet:
-                stderr.write(f"nothing to do: the pull into {spec.out} is already complete\n")
-            _check_quarantine(output.rejected, spec.out)
+        opened = open_output(stack, spec, make_output, checkpoint_params(spec, token),
+                             len(dates), stderr)
+        if opened is None:
             return
-        access: str | TokenProvider
-        if spec.sandbox is not None:
-            url, access = await stack.enter_async_context(embedded_sandbox(spec.sandbox))
-        else:
-            assert spec.base_url is not None and token is not None
-            url, access = spec.base_url, token
+        output, writer, state = opened
+        url, access = await stack.enter_async_context(pull_server(spec, token))
+        assert access is not None
         session = await stack.enter_async_context(aiohttp.ClientSession())
         # The server the pull talks to (a sandbox's 127.0.0.1 too) may serve the bill files.
         client = DouyinClient(access, base_url=url, rate_limit=spec.rate_limit, session=session,
@@ -268,10 +198,4 @@ async def run_bills(spec: PullSpec, stderr: TextIO,
         if not spec.quiet:
             stderr.write(progress.summary() + "\n")
             stderr.flush()
-        _check_quarantine(output.rejected, spec.out)
-
-
-def _check_quarantine(count: int, out: str) -> None:
-    if count:
-        what = "1 row was" if count == 1 else f"{count:,} rows were"
-        raise CliError(f"{what} refused and quarantined in {rejects_path(out)}", QUARANTINED)
+        check_quarantine(output.rejected, spec.out, "row")

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable
 from typing import Any
 
 import attrs
 import orjson
 
-from ..models import Query, TalentMediaQuery, TaskVideoQuery
+from ..days import BEIJING
+from ..models import Query, TaskVideoQuery
 from .exits import FILES, CliError
 
 VERSION = 2
@@ -221,21 +221,9 @@ def unit_key(query: Query, app: str | None = None) -> str:
     return orjson.dumps(fields).decode()
 
 
-def plan_units(queries: Iterable[Query]) -> list[Query]:
-    """The units a pull of ``queries`` runs (task-video queries cut into windows of at most 30
-    days), the same as the client's ``units()`` but without its 90-day check: a resumed pull
-    checks only the units it still has to fetch."""
-    units: list[Query] = []
-    for query in queries:
-        if isinstance(query, TaskVideoQuery):
-            units.extend(query.windows())
-        elif isinstance(query, TalentMediaQuery):
-            units.append(query)
-    return units
-
-
 def _day(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    """A moment in Beijing time, the zone the command reads its days in."""
+    return dt.datetime.fromtimestamp(seconds, BEIJING).strftime("%Y-%m-%d %H:%M:%S UTC+8")
 
 
 def describe_unit(query: Query, app: str | None = None) -> str:

@@ -16,17 +16,13 @@ import aiohttp
 from ..auth import ClientCredentials, TokenProvider, client_key_of, provider_from_env
 from ..errors import InvalidParameterError
 from .apps import AppSpec
-from .exits import FILES, USAGE, CliError
+from .exits import FILES, USAGE, CliError, read_text
 
 
 def read_token_file(path: str) -> str:
     """The token in a file (surrounding whitespace removed)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            token = handle.read().strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not text"
-        raise CliError(f"cannot read --access-token-file {path!r}: {reason}", FILES) from None
+    token = read_text(path, lambda reason: CliError(
+        f"cannot read --access-token-file {path!r}: {reason}", FILES)).strip()
     if not token:
         raise CliError(f"--access-token-file {path!r} is empty", USAGE)
     return token

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 
-from ..models import Query, TalentMediaQuery, TaskVideoQuery
+from ..api.streams import unit_queries
+from ..models import TalentMediaQuery, TaskVideoQuery
 from ..pacing.limiter import DEFAULT_MARGIN
 from .spec import PullSpec
 
@@ -22,14 +23,6 @@ PACING_MARGIN = 1.0 + DEFAULT_MARGIN
 def plural(count: int, word: str, many: str | None = None) -> str:
     """``1 page``, ``2 pages`` (with thousands separators)."""
     return f"{count:,} {word if count == 1 else many or word + 's'}"
-
-
-def units_of(queries: tuple[Query, ...]) -> list[Query]:
-    """The API-sized units of ``queries`` (task-video windows of at most 30 days)."""
-    units: list[Query] = []
-    for query in queries:
-        units.extend(query.windows() if isinstance(query, TaskVideoQuery) else [query])
-    return units
 
 
 def wall_text(seconds: float) -> str:
@@ -44,7 +37,7 @@ def wall_text(seconds: float) -> str:
 
 def dry_run_report(spec: PullSpec) -> list[str]:
     """The lines ``--dry-run`` prints for ``spec``."""
-    units = units_of(spec.queries)
+    units = unit_queries(spec.queries)
     apps = spec.apps or ()
     rates = [app.rate or spec.rate_limit for app in apps] or [spec.rate_limit]
     per_app = len(units)

@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from ..auth import TokenProvider
 from .apps import AppSpec
 from .exits import USAGE, CliError
-from .spec import SandboxOptions
+from .spec import PullSpec, SandboxOptions
 
 
 def sandbox_config(options: SandboxOptions, apps: Sequence[AppSpec] = ()) -> Any:
@@ -60,4 +61,17 @@ async def embedded_sandbox(options: SandboxOptions, apps: Sequence[AppSpec] = ()
         yield sandbox.url, sandbox.token
 
 
-__all__ = ["embedded_sandbox", "sandbox_config"]
+@asynccontextmanager
+async def pull_server(spec: PullSpec, token: str | TokenProvider | None
+                      ) -> AsyncIterator[tuple[str, str | TokenProvider | None]]:
+    """The URL and credentials a pull asks: an embedded sandbox (``--sandbox``, accepting
+    every app's credentials), or the server of ``--base-url`` with ``token``."""
+    if spec.sandbox is not None:
+        async with embedded_sandbox(spec.sandbox, spec.apps or ()) as (url, sandbox_token):
+            yield url, sandbox_token
+        return
+    assert spec.base_url is not None
+    yield spec.base_url, token
+
+
+__all__ = ["embedded_sandbox", "pull_server", "sandbox_config"]

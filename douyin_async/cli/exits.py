@@ -1,13 +1,16 @@
 """Exit codes of the command-line tool, listed once, and the error that carries one.
 
 [`EXIT_CODES`][douyin_async.cli.exits.EXIT_CODES] is the one table: the constants below, the
-``--help`` epilog ([`help_text`][douyin_async.cli.exits.help_text]) and the tables of the README
-and the batch-pulls page ([`markdown_table`][douyin_async.cli.exits.markdown_table]) are all
-made from it, and a test checks the documents against it.
+``douyin-async exit-codes`` page ([`help_text`][douyin_async.cli.exits.help_text]) and the
+tables of the README and the batch-pulls page
+([`markdown_table`][douyin_async.cli.exits.markdown_table]) are all made from it, and a test
+checks the documents against it.
 """
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Callable
 from typing import NamedTuple
 
 from ..errors import (
@@ -107,29 +110,12 @@ PIPE_CLOSED = _BY_NAME["PIPE_CLOSED"]
 #: Stopped by SIGTERM.
 TERMINATED = _BY_NAME["TERMINATED"]
 
-_WIDTH = 88
-
-
-def _wrap(text: str, width: int, indent: str) -> list[str]:
-    lines: list[str] = []
-    line = ""
-    for word in text.split():
-        if line and len(indent) + len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}" if line else word
-    lines.append(line)
-    return lines
-
-
 def help_text() -> str:
-    """The exit-code table as the ``--help`` epilog prints it."""
+    """The exit-code table as ``douyin-async exit-codes`` prints it, 80 columns wide."""
     out = ["exit codes:"]
     for entry in EXIT_CODES:
-        lines = _wrap(entry.meaning.replace("`", ""), _WIDTH, " " * 7)
-        out.append(f"  {entry.code:<4} {lines[0]}")
-        out.extend(f"       {line}" for line in lines[1:])
+        out += textwrap.wrap(entry.meaning.replace("`", ""), 80, subsequent_indent=" " * 7,
+                             initial_indent=f"  {entry.code:<4} ")
     return "\n".join(out) + "\n"
 
 
@@ -140,9 +126,6 @@ def markdown_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-#: The exit-code table, as printed in ``--help``.
-EPILOG = help_text()
-
 
 class CliError(Exception):
     """An error to report as one line on stderr and exit with ``code``."""
@@ -150,6 +133,17 @@ class CliError(Exception):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
+
+
+def read_text(path: str, fail: Callable[[str], Exception]) -> str:
+    """The text of the UTF-8 file ``path``; else ``fail(reason)`` is raised, the reason in
+    the system's words (or "not text"), never the file's content."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(exc.strerror if isinstance(exc, OSError) and exc.strerror else "not text"
+                   ) from None
 
 
 def exit_code_for(error: DouyinError) -> int:

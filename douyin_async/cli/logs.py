@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 import orjson
 
+#: The command's name, as its messages start.
+PROG = "douyin-async"
 #: The logger of the command's own lines (progress, summary, warnings).
 CLI_LOGGER = "douyin_async.cli"
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -40,6 +42,24 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[1] is not None:
             entry["error"] = f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
         return orjson.dumps(entry, default=str).decode()
+
+
+def say(message: str, kind: str = "error", *, json: bool = False, code: int | None = None
+        ) -> None:
+    """Tell ``message`` on one line of stderr: ``douyin-async: KIND: ...``, or with ``json``
+    a record of the command's logger (with its ``exit_code``), as every JSON line is."""
+    text = " ".join(message.split())
+    if not text:
+        return
+    if json:
+        record = logging.LogRecord(CLI_LOGGER, logging.getLevelNamesMapping()[kind.upper()],
+                                   "", 0, text, None, None)
+        record.__dict__.update({} if code is None else {"exit_code": code})
+        text = JsonFormatter().format(record)
+    else:
+        text = f"{PROG}: {kind}: {text}"
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def configure(verbosity: int, fmt: str, stream: TextIO | None = None) -> logging.Handler:

@@ -19,12 +19,19 @@ from typing import Any, BinaryIO
 import orjson
 
 from ..models import Page
-from .exits import FILES, CliError
+from .exits import FILES, QUARANTINED, CliError
 
 
 def rejects_path(out: str) -> str:
     """The rejects file of an output."""
     return out + ".rejects.jsonl"
+
+
+def check_quarantine(count: int, out: str, word: str = "record") -> None:
+    """End a pull that set ``count`` records (or rows) aside with exit code 11."""
+    if count:
+        what = f"1 {word} was" if count == 1 else f"{count:,} {word}s were"
+        raise CliError(f"{what} refused and quarantined in {rejects_path(out)}", QUARANTINED)
 
 
 def page_rejects(page: Page, unit: str, app: str | None = None) -> list[dict[str, Any]]:
@@ -113,4 +120,5 @@ class RejectsFile:
             self._handle = None
 
 
-__all__ = ["RejectsFile", "encode_rejects", "page_rejects", "rejects_path"]
+__all__ = ["RejectsFile", "check_quarantine", "encode_rejects", "page_rejects",
+           "rejects_path"]

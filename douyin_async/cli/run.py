@@ -11,31 +11,30 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AsyncExitStack, aclosing, asynccontextmanager
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, aclosing
 from typing import Any, TextIO
 
 import aiohttp
 import attrs
 
 from ..api.pagination import merge
+from ..api.streams import unit_queries
 from ..auth import TokenProvider
 from ..client import DouyinClient
 from ..errors import DouyinError, InvalidParameterError
 from ..models import MAX_START_AGE_SECONDS, Page, Query, TalentMediaPage
-from .checkpoint import CheckpointState, describe_unit, plan_units, unit_key
+from .checkpoint import CheckpointState, describe_unit, unit_key
 from .credentials import app_token_source, quota_name, token_source
-from .embedded import embedded_sandbox
+from .embedded import pull_server
 from .encoders import Encoder, csv_encoder, csv_header, gzip_encoder, gzip_member, jsonl_encoder
-from .exits import CONFLICT, QUARANTINED, USAGE, CliError, exit_code_for
+from .exits import CONFLICT, USAGE, CliError, exit_code_for
 from .identity import checkpoint_params
-from .locks import OutputLock
 from .progress import Progress, Totals
-from .rejects import page_rejects, rejects_path
+from .rejects import check_quarantine, page_rejects
 from .rows import page_rows, table_for
 from .shared_quota import open_redis, redis_limiter
-from .sinks import FileOutput, Output, StdoutOutput
+from .sinks import FileOutput, Output, StdoutOutput, open_output
 from .spec import PullSpec
 from .sqlite import SqliteOutput
 
@@ -79,7 +78,7 @@ class AppPull:
         if state is None:
             self.units = self.client.units(queries)
             return
-        self.units = plan_units(queries)
+        self.units = unit_queries(queries)
         self.starts = {u: state.start_page(unit_key(u, self.name)) for u in self.units}
         for unit in self.pending:
             try:
@@ -102,24 +101,6 @@ class AppPull:
     def units_done(self) -> int:
         """Units a resumed pull has nothing left of."""
         return sum(1 for start in self.starts.values() if start <= 0)
-
-
-@asynccontextmanager
-async def _server(
-    spec: PullSpec, token: str | TokenProvider | None
-) -> AsyncIterator[tuple[str, str | TokenProvider | None]]:
-    if spec.sandbox is not None:
-        async with embedded_sandbox(spec.sandbox, spec.apps or ()) as (url, sandbox_token):
-            yield url, sandbox_token
-        return
-    assert spec.base_url is not None
-    yield spec.base_url, token
-
-
-def _quarantined(count: int, out: str) -> CliError:
-    """The exit of a pull that finished with ``count`` records quarantined."""
-    what = "1 record was" if count == 1 else f"{count:,} records were"
-    return CliError(f"{what} refused and quarantined in {rejects_path(out)}", QUARANTINED)
 
 
 def _write(output: Output, page: Page, app: str | None,
@@ -222,24 +203,14 @@ async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
         if spec.redis_url is not None:  # checked before the output is touched
             redis = await open_redis(spec.redis_url)
             stack.push_async_callback(redis.aclose)
-        if spec.out != "-":  # one run per output, for the whole life of the pull
-            stack.enter_context(OutputLock(spec.out))
-        output = make_output(spec)
-        stack.callback(output.close)
-        writer = ThreadPoolExecutor(1, thread_name_prefix="douyin-writer")
-        stack.callback(writer.shutdown, wait=True)
-        meta = {"units": len(plan_units(spec.queries)) * (len(spec.apps) if spec.apps else 1),
-                "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-        state = output.open(checkpoint_params(spec, token), resume=spec.resume,
-                            force=spec.force, meta=meta)
-        if state is not None and state.complete:
-            if not spec.quiet:
-                stderr.write(f"nothing to do: the pull into {spec.out} is already complete\n")
-            if output.rejected:
-                raise _quarantined(output.rejected, spec.out)
+        units = len(unit_queries(spec.queries)) * (len(spec.apps) if spec.apps else 1)
+        opened = open_output(stack, spec, make_output, checkpoint_params(spec, token), units,
+                             stderr)
+        if opened is None:
             return
+        output, writer, state = opened
         announced = dict(state.announced) if state is not None else {}
-        url, access = await stack.enter_async_context(_server(spec, token))
+        url, access = await stack.enter_async_context(pull_server(spec, token))
         connector = aiohttp.TCPConnector(
             limit=2 * spec.max_concurrency * (len(spec.apps) if spec.apps else 1))
         session = await stack.enter_async_context(aiohttp.ClientSession(connector=connector))
@@ -271,5 +242,4 @@ async def run_pull(spec: PullSpec, stderr: TextIO | None = None) -> None:
             await asyncio.gather(ticker, return_exceptions=True)
             progress.clear()
         progress.report(stderr)
-        if output.rejected:
-            raise _quarantined(output.rejected, spec.out)
+        check_quarantine(output.rejected, spec.out)

@@ -10,15 +10,21 @@ for the SQLite output and [`xlsx`][douyin_async.cli.xlsx] for spreadsheets.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import os
 import sys
-from typing import Any, BinaryIO, Protocol
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
+from typing import Any, BinaryIO, Protocol, TextIO
 
 from .checkpoint import CheckpointState, CheckpointWriter, read_checkpoint
 from .encoders import Encoder, Rows, csv_encoder, csv_header, jsonl_encoder
 from .exits import CONFLICT, FILES, PIPE_CLOSED, CliError
-from .rejects import RejectsFile
+from .locks import OutputLock
+from .rejects import RejectsFile, check_quarantine
+from .spec import PullSpec
 
 
 class Output(Protocol):
@@ -274,5 +280,26 @@ class StdoutOutput:
         """Leave stdout open."""
 
 
-__all__ = ["FileOutput", "Output", "StdoutOutput", "changed_parameters", "conflict",
+def open_output(stack: AsyncExitStack, spec: PullSpec, make: Callable[[PullSpec], Output],
+                params: dict[str, Any], units: int, stderr: TextIO
+                ) -> tuple[Output, ThreadPoolExecutor, CheckpointState | None] | None:
+    """Lock the output of ``spec`` while ``stack`` lives, make it and open its checkpoint:
+    the output, its writer thread and the state to resume; None when it is complete."""
+    if spec.out != "-":  # one run per output, for the whole life of the pull
+        stack.enter_context(OutputLock(spec.out))
+    output = make(spec)
+    stack.callback(output.close)
+    writer = ThreadPoolExecutor(1, thread_name_prefix="douyin-writer")
+    stack.callback(writer.shutdown, wait=True)
+    meta = {"units": units, "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    state = output.open(params, resume=spec.resume, force=spec.force, meta=meta)
+    if state is None or not state.complete:
+        return output, writer, state
+    if not spec.quiet:
+        stderr.write(f"nothing to do: the pull into {spec.out} is already complete\n")
+    check_quarantine(output.rejected, spec.out, "row" if spec.kind == "bills" else "record")
+    return None
+
+
+__all__ = ["FileOutput", "Output", "StdoutOutput", "changed_parameters", "conflict", "open_output",
            "csv_encoder", "csv_header", "jsonl_encoder", "prefix_digest"]

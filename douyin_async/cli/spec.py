@@ -6,18 +6,19 @@ Every check that needs no network happens here, with the library's own query cla
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import attrs
 
+from ..bills.links import bill_date_of
 from ..errors import InvalidParameterError
 from ..models import Query, TalentMediaQuery, TaskVideoQuery
 from .apps import AppSpec, load_apps
 from .dates import check_window, parse_billing_dates, parse_time
-from .exits import FILES, USAGE, CliError
+from .exits import FILES, USAGE, CliError, read_text
 
 _FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".jsonl.gz": "jsonl.gz", ".csv.gz": "csv.gz",
             ".xlsx": "xlsx", ".sqlite": "sqlite", ".db": "sqlite"}
@@ -80,12 +81,8 @@ class PullSpec:
 
 def read_ids_file(path: str) -> list[str]:
     """Douyin ids from a file: one per line, blank lines and ``#`` comments skipped."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise CliError(f"cannot read --douyin-ids-file {path!r}: {reason}", FILES) from None
+    lines = read_text(path, lambda reason: CliError(
+        f"cannot read --douyin-ids-file {path!r}: {reason}", FILES)).splitlines()
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
@@ -108,7 +105,7 @@ def check_page_size(kind: str, size: int) -> None:
                        USAGE)
 
 
-def _task_video_queries(ns: argparse.Namespace, now: float
+def _task_video_queries(ns: SimpleNamespace, now: float
                         ) -> tuple[list[Query], dict[str, Any]]:
     dates = parse_billing_dates(ns.billing_date, now)
     start = parse_time(ns.published_from, "--published-from", now)
@@ -134,7 +131,7 @@ def _task_video_queries(ns: argparse.Namespace, now: float
     return queries, params
 
 
-def _talent_media_queries(ns: argparse.Namespace) -> tuple[list[Query], dict[str, Any]]:
+def _talent_media_queries(ns: SimpleNamespace) -> tuple[list[Query], dict[str, Any]]:
     ids = list(ns.douyin_id or [])
     if ns.douyin_ids_file is not None:
         from_file = read_ids_file(ns.douyin_ids_file)
@@ -162,6 +159,24 @@ def _talent_media_queries(ns: argparse.Namespace) -> tuple[list[Query], dict[str
     return queries, params
 
 
+def bill_params(ns: SimpleNamespace, now: float) -> dict[str, Any]:
+    """The checked parameters of a ``pull bills`` command (``now``: unix seconds, the
+    instant relative dates and the 180-day rule are read against)."""
+    if ns.apps is not None or ns.redis_url is not None:
+        raise CliError("pull bills takes neither --apps nor --redis-url", USAGE)
+    if ns.dry_run:
+        raise CliError("pull bills has no --dry-run: a bill file's size is known only once "
+                       "its link is asked for", USAGE)
+    dates = parse_billing_dates(ns.bill_date, now, "--bill-date")
+    try:
+        for day in dates:
+            bill_date_of(day, now)
+    except InvalidParameterError as exc:
+        raise CliError(f"--bill-date: {exc}", USAGE) from None
+    return {"bill_dates": [d.isoformat() for d in dates], "agency": bool(ns.agency),
+            "live": bool(ns.live), "batch_rows": ns.batch_rows}
+
+
 def output_format(out: str) -> str:
     """``jsonl``, ``csv``, ``jsonl.gz``, ``csv.gz``, ``xlsx`` or ``sqlite`` from the output
     name (``-`` is JSONL on stdout)."""
@@ -175,7 +190,7 @@ def output_format(out: str) -> str:
     return fmt
 
 
-def redis_url_option(ns: argparse.Namespace) -> str | None:
+def redis_url_option(ns: SimpleNamespace) -> str | None:
     """``--redis-url`` or ``$DOUYIN_REDIS_URL``, checked (never echoed: it may hold a password)."""
     url: str
     if ns.redis_url is not None:
@@ -189,7 +204,7 @@ def redis_url_option(ns: argparse.Namespace) -> str | None:
     return url
 
 
-def rate_warnings(ns: argparse.Namespace, apps: tuple[AppSpec, ...] | None) -> list[str]:
+def rate_warnings(ns: SimpleNamespace, apps: tuple[AppSpec, ...] | None) -> list[str]:
     """Warnings for rates above the server's cap (the platform's, or ``--sandbox-qps``)."""
     cap = ns.sandbox_qps if ns.sandbox and ns.sandbox_qps is not None else PLATFORM_QPS
     where = "the sandbox's --sandbox-qps" if cap != PLATFORM_QPS else "the platform's cap of"
@@ -201,7 +216,7 @@ def rate_warnings(ns: argparse.Namespace, apps: tuple[AppSpec, ...] | None) -> l
             for name, rate in rates if rate > cap]
 
 
-def build_spec(ns: argparse.Namespace, now: float | None = None) -> PullSpec:
+def build_spec(ns: SimpleNamespace, now: float | None = None) -> PullSpec:
     """Validate the arguments of a ``pull`` command (no network, no files written).
 
     ``now`` (unix seconds, default: the clock) is the one instant relative dates and the
@@ -209,6 +224,8 @@ def build_spec(ns: argparse.Namespace, now: float | None = None) -> PullSpec:
     """
     now = time.time() if now is None else now
     fmt = output_format(ns.out)
+    if ns.resume and ns.force:
+        raise CliError("--resume and --force exclude each other", USAGE)
     if ns.out == "-" and ns.resume:
         raise CliError("--resume needs an output file, not stdout", USAGE)
     if ns.out == "-" and ns.on_invalid_record == "quarantine":
@@ -234,7 +251,7 @@ def build_spec(ns: argparse.Namespace, now: float | None = None) -> PullSpec:
         if ns.kind == "task-videos":
             queries, params = _task_video_queries(ns, now)
         elif ns.kind == "bills":
-            queries, params = [], ns.bill_params(ns, now)  # set by the bills subparser
+            queries, params = [], bill_params(ns, now)
         else:
             queries, params = _talent_media_queries(ns)
     except InvalidParameterError as exc:

@@ -56,6 +56,24 @@ def upsert_sql(table: Table) -> str:
             f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
 
 
+def read_state(db: sqlite3.Connection, kind: str) -> CheckpointState | None:
+    """The checkpoint of the ``kind`` pull in ``db``: parameters, pages, the totals a page
+    announced, and the facts ``status`` shows (None: no such pull)."""
+    row = db.execute("SELECT params, complete FROM pull_state WHERE kind = ?",
+                     (kind,)).fetchone()
+    if row is None:
+        return None
+    state = CheckpointState(params=orjson.loads(row[0]), complete=bool(row[1]))
+    pages = db.execute("SELECT * FROM pull_pages WHERE kind = ?", (kind,)).fetchall()
+    state.units = {unit: (page, bool(done)) for _, unit, page, done, *_ in pages}
+    state.announced = {p[1]: p[4] for p in pages if len(p) > 4 and p[4] is not None}
+    found = db.execute("SELECT meta FROM pull_meta WHERE kind = ?", (kind,)).fetchone()
+    state.meta = orjson.loads(found[0]) if found else {}
+    state.records, state.rejects, state.rejected = (
+        int(state.meta.get(name, 0)) for name in ("records", "rejects", "rejected"))
+    return state
+
+
 class SqliteOutput:
     """Rows upserted into ``table``; the pull's checkpoint kept in the same database."""
 
@@ -89,15 +107,9 @@ class SqliteOutput:
             if "total" not in pages:  # a database of an earlier version
                 self._db.execute("ALTER TABLE pull_pages ADD COLUMN total INTEGER")
             self._check_columns()
-            row = self._db.execute("SELECT params, complete FROM pull_state WHERE kind = ?",
-                                   (self.kind,)).fetchone()
-            state = None
-            if row is not None:
-                state = CheckpointState(params=orjson.loads(row[0]), complete=bool(row[1]))
-                started = self._db.execute("SELECT 1 FROM pull_pages WHERE kind = ? LIMIT 1",
-                                           (self.kind,)).fetchone()
-                if started is None and not state.complete:
-                    state = None  # nothing recorded: a fresh start
+            state = read_state(self._db, self.kind)
+            if state is not None and not state.units and not state.complete:
+                state = None  # nothing recorded: a fresh start
             if resume and state is not None:
                 return self._continue(state, params)
             if state is not None and not state.complete and not resume and not force:
@@ -140,17 +152,7 @@ class SqliteOutput:
             raise conflict(f"--resume: {self.path!r} holds another {self.kind} pull "
                            f"({changed_parameters(state.params, params)}); use --force to "
                            "start over")
-        rows = self._db.execute("SELECT unit, page, done, total FROM pull_pages "
-                                "WHERE kind = ?", (self.kind,)).fetchall()
-        state.units = {unit: (page, bool(done)) for unit, page, done, _ in rows}
-        state.announced = {unit: total for unit, _, _, total in rows if total is not None}
-        found = self._db.execute("SELECT meta FROM pull_meta WHERE kind = ?",
-                                 (self.kind,)).fetchone()
-        self._meta = orjson.loads(found[0]) if found else {}
-        state.meta = self._meta
-        state.records = int(self._meta.get("records", 0))
-        state.rejects = int(self._meta.get("rejects", 0))
-        state.rejected = int(self._meta.get("rejected", 0))
+        self._meta = state.meta
         if not self._rejects.resume(state.rejects, state.rejected):
             raise conflict(f"--resume: {self._rejects.path!r} is shorter than the checkpoint "
                            "says; restore it, or use --force to start over")

@@ -29,19 +29,10 @@ def _sqlite_states(path: str) -> list[tuple[str, CheckpointState]]:
     except sqlite3.Error as exc:
         raise CliError(f"cannot read {path!r}: {exc}", FILES) from None
     try:
-        found = []
-        rows = db.execute("SELECT kind, params, complete FROM pull_state").fetchall()
-        for kind, params, complete in rows:
-            state = CheckpointState(params=orjson.loads(params), complete=bool(complete))
-            pages = db.execute("SELECT unit, page, done FROM pull_pages WHERE kind = ?",
-                               (kind,))
-            state.units = {unit: (page, bool(done)) for unit, page, done in pages}
-            meta = db.execute("SELECT meta FROM pull_meta WHERE kind = ?", (kind,)).fetchone()
-            state.meta = orjson.loads(meta[0]) if meta else {}
-            state.records = int(state.meta.get("records", 0))
-            state.rejected = int(state.meta.get("rejected", 0))
-            found.append((kind, state))
-        return found
+        from .sqlite import read_state
+
+        kinds = [kind for (kind,) in db.execute("SELECT kind FROM pull_state")]
+        return [(kind, state) for kind in kinds if (state := read_state(db, kind))]
     except sqlite3.Error as exc:
         raise CliError(f"{path!r} holds no pull the command wrote ({exc})", FILES) from None
     finally:

@@ -87,7 +87,7 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@click.group(name="sync")
+@click.group(name="sync", short_help="Load Beijing days into PostgreSQL, Parquet or SQLite.")
 def sync() -> None:
     """Load promotion data into PostgreSQL, Parquet or SQLite, a Beijing day at a time: each
     day replaced in one step, the state kept in the destination."""
