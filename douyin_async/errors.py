@@ -8,6 +8,7 @@ Everything the client raises derives from [`DouyinError`][douyin_async.errors.Do
     ├── ResponseDecodeError                      not JSON, cut body, unexpected shape
     │   ├── InvalidRecordError                   one record of a page refused (field, reason)
     │   └── BillFileError                        a bill file unreadable as a whole
+    │       └── BillRecordTooLongError           a record past the reader's length bound
     ├── QueueTimeoutError                        no request slot within the caller's budget
     ├── ClientClosedError                        the client was closed
     └── ApiError                                 the server answered an error
@@ -238,6 +239,17 @@ class BillFileError(ResponseDecodeError):
     def __init__(self, message: str, *, endpoint: str = "", missing: tuple[str, ...] = ()) -> None:
         super().__init__(message, http_status=200, snippet="", endpoint=endpoint)
         self.missing = missing
+
+
+class BillRecordTooLongError(BillFileError):
+    """A bill-file record (a line, or lines joined by a quoted field) longer than the reader's
+    bound: `line` is the file line it starts on (the header is line 1), `limit` the bound in
+    characters. The file fails as a whole: an unclosed quote would otherwise hold it all."""
+
+    def __init__(self, message: str, *, endpoint: str = "", line: int, limit: int) -> None:
+        super().__init__(message, endpoint=endpoint)
+        self.line = line
+        self.limit = limit
 
 
 class BillLinkExpiredError(ApiError):

@@ -41,7 +41,7 @@ from ..errors import (
 )
 from ..http.retry import RetryPolicy
 from ..http.transport import Request, Transport
-from .csv_reader import BillCsvReader
+from .csv_reader import MAX_RECORD_CHARS, BillCsvReader
 from .links import BillLinks
 from .records import KEY_COLUMNS, BillFileError, BillKind, BillRecord
 
@@ -62,6 +62,10 @@ class DownloadPolicy:
     retry: RetryPolicy = attrs.Factory(RetryPolicy)
     #: A link expiring within this many seconds is asked for again before use.
     expiry_margin: float = 5.0
+    #: The longest record of the file, in characters: a longer one (an unclosed quote, a file
+    #: that is not a bill) fails the file with a
+    #: [`BillRecordTooLongError`][douyin_async.errors.BillRecordTooLongError].
+    max_record: int = MAX_RECORD_CHARS
 
 
 @attrs.define
@@ -251,7 +255,8 @@ async def bill_batches(transport: Transport, links: LinkSource, bill_date: str,
     progress = progress if progress is not None else BillProgress()
     endpoint = Request("GET", _url(await links(False), kind, "bill link")).endpoint
     reader = BillCsvReader(kind, endpoint=endpoint, skip_rows=start_row,
-                           collect=invalid_records == "collect")
+                           collect=invalid_records == "collect",
+                           max_record=(policy or DownloadPolicy()).max_record)
     records: list[BillRecord] = []
     rejected: list[InvalidRecordError] = []
 
