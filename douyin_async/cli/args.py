@@ -128,6 +128,10 @@ def _common_options() -> Parser:
                      help="CSV for programs: RFC 4180, values verbatim, no byte order mark "
                           "(default: spreadsheet-safe, text cells starting with = + - @ "
                           "escaped with a leading ')")
+    out.add_argument("--xlsx-long-text", choices=("fail", "split"), default=None,
+                     help=".xlsx: text longer than a cell holds (32,767 characters) fails the "
+                          "build, naming its row and column (default), or is split across "
+                          "continuation columns NAME (part 2), ...")
     out.add_argument("--on-invalid-record", choices=("fail", "quarantine"), default="fail",
                      help="a record the client cannot decode exactly: fail the pull "
                           "(default), or quarantine it in OUT.rejects.jsonl and exit 11")
