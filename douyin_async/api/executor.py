@@ -234,7 +234,7 @@ class Executor:
                 self.stats.errors += 1
                 raise error
             self.stats.retries += 1
-            await asyncio.sleep(delay)
+            await self.retry_policy.sleep(delay)
 
 
 __all__ = ["Executor", "build_limiters"]

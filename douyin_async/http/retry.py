@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import attrs
 
@@ -28,7 +29,8 @@ class RetryPolicy:
     """Full-jitter exponential backoff: ``uniform(0, min(cap, base * 2**attempt))``.
 
     ``max_retries`` is the number of retries after the first attempt (0 = never retry).
-    Rate-limit answers wait at least ``rate_limit_floor`` seconds.
+    Rate-limit answers wait at least ``rate_limit_floor`` seconds. ``random`` draws the
+    jitter and ``sleep`` waits the backoff out (tests inject both, and wait through none).
     """
 
     max_retries: int = 5
@@ -36,6 +38,8 @@ class RetryPolicy:
     cap: float = 20.0
     rate_limit_floor: float = 1.0
     random: Callable[[], float] = attrs.field(default=random.random, eq=False, repr=False)
+    sleep: Callable[[float], Awaitable[object]] = attrs.field(default=asyncio.sleep, eq=False,
+                                                              repr=False)
 
     def delay(self, error: DouyinError, attempt: int) -> float | None:
         """Seconds to wait before retrying after failed attempt number ``attempt`` (0-based),
