@@ -159,8 +159,8 @@ class RedisRateLimiter:
             [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError].
         prefix: the key prefix (see `limiter_key`).
         sleep: the sleep function (tests inject one).
-        scripts: the Lua scripts (tests pass ones on a fake clock, see
-            [`limiter_scripts`][douyin_async.pacing.redis_scripts.limiter_scripts]).
+        scripts: the Lua scripts (tests pass ones on a fake clock, made by
+            `redis_scripts.limiter_scripts`).
 
     Create and use it on one event loop (redis-py's asyncio connections belong to the loop
     that opened them): one limiter per process, however many tasks share it.
