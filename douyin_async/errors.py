@@ -246,7 +246,8 @@ class BillRecordTooLongError(BillFileError):
     bound: `line` is the file line it starts on (the header is line 1), `limit` the bound in
     characters. The file fails as a whole: an unclosed quote would otherwise hold it all."""
 
-    def __init__(self, message: str, *, endpoint: str = "", line: int, limit: int) -> None:
+    def __init__(self, message: str, *, endpoint: str = "", line: int = 0, limit: int = 0
+                 ) -> None:
         super().__init__(message, endpoint=endpoint)
         self.line = line
         self.limit = limit
