@@ -98,9 +98,11 @@ async def test_the_step_is_absorbed_once_for_every_process(
     probe = connect(redis_server.url)
     try:
         skew = float(await probe.hget(limiters[0].key, "skew") or 0)
+        ttl = await probe.pttl(limiters[0].key)
     finally:
         await probe.aclose()
     assert skew == pytest.approx(60e6, abs=0.05e6)  # added once, not once per process
+    assert ttl > 3_600_000  # the skew outlives an idle second: the offsets to it do
 
 
 def test_the_fake_clock_is_the_real_one_plus_the_step() -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "REBASE_SCRIPT",
     "REDIS_TIME",
     "SCRIPTS",
+    "SKEW_TTL_MS",
     "US",
     "LimiterScripts",
     "Script",
@@ -45,6 +46,9 @@ US = 1_000_000
 
 #: The scripts' time source: Redis's own clock, ``{seconds, microseconds}``.
 REDIS_TIME = "redis.call('TIME')"
+#: A key whose shared clock was re-based lives at least this long (ms), idle or not: its
+#: skew must outlive the processes' offsets to it, which do not expire.
+SKEW_TTL_MS = 86_400_000
 
 
 def _clock(time_source: str, now_arg: int | None) -> str:
@@ -59,6 +63,10 @@ if ARGV[{now_arg}] ~= '' then now = tonumber(ARGV[{now_arg}]) end
 local raw = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local clock = raw - (tonumber(state[#state - 1]) or 0)
 local epoch = state[#state] or '0'
+local function expire(ms)
+  if epoch ~= '0' then ms = math.max(ms, {SKEW_TTL_MS}) end
+  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ms))
+end
 """ + now
 
 
@@ -85,7 +93,7 @@ if factor > 1 then
 end
 redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', new_tat),
            'factor', string.format('%.6f', factor))
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.floor((new_tat - now) / 1000) + 1000))
+expire(math.floor((new_tat - now) / 1000) + 1000)
 return {1, wait, clock, epoch}
 """)
 
@@ -108,7 +116,7 @@ tat = tat + pause
 local factor = math.min((tonumber(state[2]) or 1) * 2, tonumber(ARGV[2]))
 redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat),
            'factor', string.format('%.6f', factor), 'paused', string.format('%.0f', now))
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.floor((tat - now) / 1000) + 1000))
+expire(math.floor((tat - now) / 1000) + 1000)
 return 1
 """)
 
@@ -123,7 +131,7 @@ def _rebase(time_source: str) -> str:
   local skew = (tonumber(state[1]) or 0) + tonumber(ARGV[2])
   epoch = string.format('%.0f', raw)
   redis.call('HSET', KEYS[1], 'skew', string.format('%.0f', skew), 'epoch', epoch)
-  if redis.call('PTTL', KEYS[1]) < 60000 then redis.call('PEXPIRE', KEYS[1], 60000) end
+  expire(0)
   clock = raw - skew
 end
 return {epoch, clock}
