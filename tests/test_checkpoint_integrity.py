@@ -159,3 +159,20 @@ def test_resume_after_an_edited_last_line_exits_with_the_file_error(
     assert result.returncode == FILES, result.stderr
     assert "damaged at line 3" in result.stderr and "Traceback" not in result.stderr
     assert len(jsonl_rows(out)) == 200  # nothing dropped, nothing appended
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["fifo", "zero"])
+def test_resume_from_a_fifo_or_a_device_exits_at_once(tmp_path: Path, kind: str) -> None:
+    out = tmp_path / "media.jsonl"
+    out.write_bytes(b"")
+    ckpt = Path(f"{out}.ckpt")
+    if kind == "fifo":
+        os.mkfifo(ckpt)
+    else:
+        ckpt.symlink_to("/dev/zero")
+    with RecordServer() as server:
+        result = cli(*media_args(server, out, "--resume"), timeout=60,
+                     env=clean_env(DOUYIN_ACCESS_TOKEN=TOKEN))
+    assert result.returncode == FILES, result.stderr
+    assert "--force" in result.stderr and "Traceback" not in result.stderr
