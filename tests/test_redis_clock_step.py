@@ -31,7 +31,7 @@ FAKE_TIME = (f"(function() local t = {REDIS_TIME}; "
 RATE = 10
 
 
-async def pull_across_a_step(server: RedisServer, sandbox: Sandbox, step: int,
+async def pull_across_a_step(server: RedisServer, sandbox: Sandbox, step: float,
                              seconds: float = 3.0, step_at: float = 1.2
                              ) -> tuple[list[float], list[RedisRateLimiter]]:
     """Pull with three limiters for ``seconds``, stepping the fake clock at ``step_at``;
@@ -77,9 +77,9 @@ def rolling_max(times: list[float]) -> int:
     return max((sum(1 for u in times if t <= u < t + 1.0) for t in times), default=0)
 
 
-@pytest.mark.parametrize("step", [60, -60, 3, -3])
+@pytest.mark.parametrize("step", [60, -60, 3, -3, 0.5, -0.5])
 async def test_a_step_of_redis_clock_neither_bursts_nor_stalls(
-        redis_server: RedisServer, douyin_sandbox: Sandbox, step: int) -> None:
+        redis_server: RedisServer, douyin_sandbox: Sandbox, step: float) -> None:
     arrivals, limiters = await pull_across_a_step(redis_server, douyin_sandbox, step)
     assert rolling_max(arrivals) <= RATE
     assert douyin_sandbox.log.counts() == {"ok": len(arrivals)}

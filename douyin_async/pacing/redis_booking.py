@@ -4,8 +4,9 @@ The schedule kept in Redis is on the *shared clock*: Redis's `TIME` less a `skew
 beside it (see [`douyin_async.pacing.redis_scripts`][]). Each process reads the shared clock
 on its own monotonic clock, through the offset a
 [`RemoteClock`][douyin_async.pacing.remote_clock.RemoteClock] measures, and books with that
-reading as `now`: the slot falls due `wait` seconds after the request was sent, on the local
-clock, so a step of Redis's clock changes no booking. The answers still carry the shared
+reading as `now` (moved up to the clock by the time the request took to reach it, at most
+[`MAX_LAG`][douyin_async.pacing.redis_booking.MAX_LAG]), so a step of Redis's clock changes
+no booking, or by no more than that. The answers still carry the shared
 clock, and [`Booking`][douyin_async.pacing.redis_booking.Booking] checks each one:
 
 - an answer of a new *epoch* (another process re-based the shared clock) is measured afresh;
@@ -32,6 +33,10 @@ from .remote_clock import RemoteClock
 
 #: A reading of the shared clock further ahead of it than this (seconds) is refused.
 MAX_AHEAD = 0.5
+#: A reading behind the shared clock by at most this (seconds: the way to Redis, a wait for
+#: a connection) is moved up to it, so a slot is never booked before it was asked for; a
+#: forward step of Redis's clock moves the schedule by no more.
+MAX_LAG = 1.0
 #: Round trips one reservation may take when its readings keep being refused; the last one
 #: books on Redis's clock.
 _ATTEMPTS = 3
@@ -88,7 +93,7 @@ class Booking:
                 view = clock.remote(sent)
             reply = await run(self.scripts.acquire, spacing, max_wait, recovery,
                               now_arg(now if view is None else view),
-                              "" if view is None else us(MAX_AHEAD))
+                              *(("", "") if view is None else (us(MAX_AHEAD), us(MAX_LAG))))
             received = loop.time()
             code, wait = int(reply[0]), int(reply[1]) / US
             if now is not None:
@@ -96,7 +101,7 @@ class Booking:
             remote = int(reply[2]) / US
             await self._calibrate(run, sent, received, remote, _text(reply[3]))
             if code != 2:  # 2: the reading ran ahead of the shared clock; measured again
-                due = sent + wait if view is not None else clock.local(remote + wait)
+                due = clock.local(int(reply[4]) / US + wait)
                 return Reservation(granted=code == 1, wait=wait, due=due)
         raise AssertionError("the last attempt books on Redis's clock")  # pragma: no cover
 
@@ -119,4 +124,4 @@ class Booking:
         clock.reset(sent, loop.time(), int(reply[1]) / US)
 
 
-__all__ = ["MAX_AHEAD", "Booking", "Reservation"]
+__all__ = ["MAX_AHEAD", "MAX_LAG", "Booking", "Reservation"]

@@ -73,19 +73,25 @@ end
 def _acquire(time_source: str) -> str:
     """Reserve a slot. KEYS[1]: the limiter hash. ARGV: spacing (us, at factor 1), max_wait
     (us), recovery (factor multiplier per reservation), now (us on the shared clock; empty:
-    the clock itself), ahead (us; a ``now`` further ahead of the clock is refused, code 2;
-    empty: unchecked). Returns {code: 1 granted, 0 queue too long, 2 ``now`` ahead; wait in
-    us; the shared clock in us; the epoch}. Only a grant stores anything."""
+    the clock itself), ahead and lag (us; empty: ``now`` is taken as it is). A ``now`` that
+    is a caller's reading of the clock is refused (code 2) when more than ``ahead`` in front
+    of it, and moved up to the clock when behind it by at most ``lag`` (the way there): so
+    a step of the clock moves the schedule by at most ``lag``. Returns {code: 1 granted, 0
+    queue too long, 2 ``now`` ahead; wait in us; the shared clock in us; the epoch; the
+    ``now`` booked from}. Only a grant stores anything."""
     return ("local state = redis.call('HMGET', KEYS[1], 'tat', 'factor', 'skew', 'epoch')\n"
-            + _clock(time_source, 4) + """if ARGV[5] ~= '' and now > clock + tonumber(ARGV[5]) then
-  return {2, 0, clock, epoch}
+            + _clock(time_source, 4) + """if ARGV[5] ~= '' then
+  if now > clock + tonumber(ARGV[5]) then
+    return {2, 0, clock, epoch, now}
+  end
+  now = math.max(now, math.min(clock, now + tonumber(ARGV[6])))
 end
 local tat = tonumber(state[1]) or now
 local factor = tonumber(state[2]) or 1
 if tat < now then tat = now end
 local wait = tat - now
 if wait > tonumber(ARGV[2]) then
-  return {0, wait, clock, epoch}
+  return {0, wait, clock, epoch, now}
 end
 local new_tat = tat + math.floor(tonumber(ARGV[1]) * factor + 0.5)
 if factor > 1 then
@@ -94,7 +100,7 @@ end
 redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', new_tat),
            'factor', string.format('%.6f', factor))
 expire(math.floor((new_tat - now) / 1000) + 1000)
-return {1, wait, clock, epoch}
+return {1, wait, clock, epoch, now}
 """)
 
 
