@@ -10,8 +10,8 @@ number of processes on any number of machines, can share one app's rolling-secon
 
 The design is GCRA ("generic cell rate algorithm") used as a reservation book. Redis holds, per
 app, the *theoretical arrival time* ``tat`` of the next free slot. One Lua script, run
-atomically by Redis in one round trip, reads Redis's own clock (``TIME``), so the clocks of
-the machines never matter::
+atomically by Redis in one round trip, books on one clock, Redis's (``TIME``, less the skew
+described below), so the clocks of the machines never matter::
 
     tat  = max(stored tat, now)
     wait = tat - now
@@ -30,7 +30,8 @@ or ``acquire_timeout`` (off by default) runs out
 Redis's clock may step (an NTP step, a VM resumed, a settime). The schedule never sees it:
 each process reads the shared clock on its own monotonic clock (the offset measured by
 [`RemoteClock`][douyin_async.pacing.remote_clock.RemoteClock]) and hands that reading to the
-script as ``now``, so slots are booked on one continuous timeline. Every answer also carries
+script as ``now`` (moved up to the clock by at most the time the request took to reach it),
+so slots are booked on one continuous timeline. Every answer also carries
 Redis's time: the first process whose answer cannot be squared with its offset re-bases the
 shared clock by the step (a ``skew`` kept beside ``tat``, changed once per step whoever
 notices it), and every process re-measures its offset when it sees the new epoch. A step
