@@ -12,7 +12,8 @@ totals.
 Every line ends with ``"chain"``: the SHA-256 of the previous line's chain and this line's
 bytes before it. The chain covers each unit's progress the way ``sha256`` covers the output:
 an edited, dropped or reordered line (a unit marked done, a page number changed) breaks it,
-and the pull refuses to resume instead of skipping rows. Every value is checked for its type
+and the pull refuses to resume instead of skipping rows (it holds no secret: it catches edits
+and damage, not a forger). Every value is checked for its type
 and range; anything else is a damaged checkpoint (exit code ``FILES``). Only a regular file
 of at most [`MAX_CHECKPOINT_BYTES`][douyin_async.cli.checkpoint.MAX_CHECKPOINT_BYTES] is
 read: it is opened without following a symbolic link and without blocking (a FIFO cannot
