@@ -49,7 +49,7 @@ MAX_CHECKPOINT_BYTES = 1 << 28
 _MAX_COUNT = (1 << 63) - 1
 _CHAIN_KEY = b',"chain":"'
 _CHAIN_TAIL = len(_CHAIN_KEY) + 64 + 2  # ,"chain":"<64 hex digits>"}
-_OPEN_FLAGS = (os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
                | getattr(os, "O_CLOEXEC", 0))
 
 
