@@ -11,6 +11,7 @@ Everything the client raises derives from [`DouyinError`][douyin_async.errors.Do
     │   ├── UnsafeLinkError                      a bill link or redirect to a refused place
     │   ├── PaginationError      pages contradict: RepeatedPage, TotalMismatch, PageLimitError
     │   └── BillFileError                        a bill file unreadable as a whole
+    │       └── BillRecordTooLongError           a record past the reader's length bound
     ├── QueueTimeoutError                        no request slot within the caller's budget
     ├── ClientClosedError                        the client was closed
     └── ApiError                                 the server answered an error
@@ -285,6 +286,18 @@ class BillFileError(ResponseDecodeError):
     def __init__(self, message: str, *, endpoint: str = "", missing: tuple[str, ...] = ()) -> None:
         super().__init__(message, http_status=200, snippet="", endpoint=endpoint)
         self.missing = missing
+
+
+class BillRecordTooLongError(BillFileError):
+    """A bill-file record (a line, or lines joined by a quoted field) longer than the reader's
+    bound: `line` is the file line it starts on (the header is line 1), `limit` the bound in
+    characters. The file fails as a whole: an unclosed quote would otherwise hold it all."""
+
+    def __init__(self, message: str, *, endpoint: str = "", line: int = 0, limit: int = 0
+                 ) -> None:
+        super().__init__(message, endpoint=endpoint)
+        self.line = line
+        self.limit = limit
 
 
 class BillLinkExpiredError(ApiError):

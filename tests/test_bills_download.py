@@ -23,7 +23,7 @@ from douyin_async.bills.download import (
 )
 from douyin_async.bills.links import BillLinks, link_expiry
 from douyin_async.bills.records import BillFileError
-from douyin_async.errors import InvalidRecordError, ServerError
+from douyin_async.errors import BillRecordTooLongError, InvalidRecordError, ServerError
 from douyin_async.http.retry import RetryPolicy
 from douyin_async.http.transport import AiohttpTransport
 
@@ -256,3 +256,12 @@ async def test_a_bad_row_raises_after_the_rows_before_it(host: FileHost) -> None
     await transport.aclose()
     assert got == list(range(60)) and caught.value.index == 61
     assert caught.value.record == rows[60]
+
+
+async def test_the_policy_bounds_a_record_of_the_downloaded_file(host: FileHost) -> None:
+    host.files["open"] = csv_bytes([row(0)]) + b'2026-11-01,"' + b"x\n" * 50_000
+    policy = attrs.evolve(POLICY, max_record=4096)
+    with pytest.raises(BillRecordTooLongError) as caught:
+        await pull(host, "open", policy=policy)
+    assert caught.value.line == 3 and caught.value.limit == 4096
+    assert caught.value.endpoint.endswith("/files/open.csv")

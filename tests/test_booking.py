@@ -26,9 +26,29 @@ def test_offset_comes_from_the_fastest_round_trip() -> None:
 def test_an_old_best_sample_is_replaced() -> None:
     clock = RemoteClock()
     clock.sample(0.0, 0.001, 100.0)
-    for i in range(300):
-        clock.sample(float(i), i + 0.01, 100.0 + i + 0.005 + 0.5)  # the remote clock moved
-    assert clock.local(200.0) == pytest.approx(200.0 - 100.5, abs=0.01)
+    for i in range(300):  # the remote clock drifts 100 ppm: within what a clock may drift
+        assert clock.sample(float(i), i + 0.01, 100.0 + i * 1.0001 + 0.005) is None
+    assert clock.local(400.0) == pytest.approx(400.0 - 100.0 - 299 * 1e-4, abs=0.002)
+
+
+@pytest.mark.parametrize("step", [60.0, -60.0, 0.05, -0.05])
+def test_a_step_of_the_remote_clock_is_answered_not_learnt(step: float) -> None:
+    clock = RemoteClock()
+    clock.sample(10.0, 10.002, 1010.001)
+    assert clock.sample(20.0, 20.03, 1020.01) is None  # a slow exchange: no step
+    found = clock.sample(30.0, 30.002, 1030.001 + step)
+    assert found == pytest.approx(step, abs=0.002)
+    assert clock.local(1040.0) == pytest.approx(40.0, abs=0.001)  # the offset is kept
+    clock.reset(40.0, 40.002, 1040.001 + step)
+    assert clock.local(1050.0 + step) == pytest.approx(50.0, abs=0.001)
+
+
+def test_a_late_read_reply_is_no_step() -> None:
+    clock = RemoteClock()
+    clock.sample(10.0, 10.001, 1010.0005)
+    # The event loop read this reply 3 s late: the interval is wide, never a step.
+    assert clock.sample(20.0, 23.0, 1020.0004) is None
+    assert clock.sample(30.0, 33.0, 1032.9990) is None
 
 
 @pytest.mark.parametrize(("late", "margin", "refused"), [

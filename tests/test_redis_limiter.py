@@ -18,6 +18,7 @@ from douyin_async import (
     DouyinError,
     InvalidParameterError,
     RateLimitedError,
+    RetryPolicy,
     TalentMediaQuery,
     TransportError,
 )
@@ -396,12 +397,15 @@ async def test_rate_limit_answer_pauses_the_shared_key(
 
 
 async def test_redis_down_sends_nothing(douyin_sandbox: Sandbox) -> None:
+    backoff = Sleeps()  # the retries' jittered backoff, recorded and not waited through
+    policy = RetryPolicy(max_retries=5, random=lambda: 1.0, sleep=backoff)
     async with RedisRateLimiter(f"redis://127.0.0.1:{closed_port()}", app="a") as limiter:
         async with DouyinClient(douyin_sandbox.token, base_url=douyin_sandbox.url,
-                                limiter=limiter) as client:
-            with pytest.raises(RedisLimiterError):
+                                limiter=limiter, retry_policy=policy) as client:
+            with pytest.raises(RedisLimiterError) as caught:
                 await pull(client, 1, tasks=1)
     assert len(douyin_sandbox.log) == 0
+    assert backoff.calls == [0.5, 1.0, 2.0, 4.0, 8.0] and caught.value.attempts == 6
 
 
 @pytest.mark.douyin_sandbox(static_tokens=frozenset(tokens(3).values()))

@@ -14,9 +14,9 @@ import orjson
 import pytest
 from aiohttp import web
 from apiserver import TASK, media, video
+from helpers.cli import cli
 from hostile import json_answer, serve
 from record_server import RecordServer
-from test_cli import cli
 from test_cli_outputs import _token_env, _video_args
 
 from douyin_async import DouyinClient, TalentMediaQuery, TaskVideoQuery

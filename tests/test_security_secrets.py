@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 from apiserver import video
+from helpers.cli import clean_env, cli
 from hostile import json_answer, serve
 from record_server import RecordServer
-from test_cli import clean_env, cli
 from test_cli_outputs import _video_args
 
 from douyin_async import DouyinClient, TaskVideoQuery

@@ -221,7 +221,7 @@ class Executor:
                 case Retry(delay):
                     attempts.failed += 1
                     self.stats.retries += 1
-                    await asyncio.sleep(delay)
+                    await self.retry_policy.sleep(delay)
                 case GiveUp(error):
                     attempts.failed += 1
                     error.attempts = attempts.failed

@@ -1,4 +1,4 @@
-"""The incremental CSV reader of bill files: bytes in, as they arrive; records out. Pure.
+r"""The incremental CSV reader of bill files: bytes in, as they arrive; records out. Pure.
 
 - Encoding, decided once per file from its first bytes: a UTF-8 byte-order mark means UTF-8;
   otherwise a header line that is strict UTF-8 means UTF-8; otherwise GB18030 (a superset of
@@ -6,10 +6,20 @@
   a byte that is not text in the file's encoding fails the file with a
   [`BillFileError`][douyin_async.bills.records.BillFileError] naming its offset.
 - An incremental decoder carries a character split across two chunks.
-- Records are cut at newlines outside quotes (a newline ends a record when the record so far
+- Records are cut at line ends outside quotes (a line end ends a record when the record so far
   holds an even number of `"`, as in RFC 4180, where quotes inside a field are doubled), then
   split by the standard `csv` module in strict mode, so quoted fields may hold commas, quotes
-  and newlines.
+  and line ends. The cut is done here, not by `csv.reader`: that reader pulls its lines and
+  cannot pause in the middle of a record when the bytes received so far run out.
+- A line ends at `\r\n`, `\n` or a lone `\r` (files saved with classic Mac line ends are read
+  row by row, never as one line).
+- The work is linear in the input: the pieces of an unfinished record are kept in a list and
+  joined once, and each new chunk alone is searched. A record is bounded: past `max_record`
+  characters (default [`MAX_RECORD_CHARS`][douyin_async.bills.csv_reader.MAX_RECORD_CHARS])
+  the file fails with a
+  [`BillRecordTooLongError`][douyin_async.errors.BillRecordTooLongError] naming the line the
+  record starts on, so an unclosed quote holds at most that much text. A single field is also
+  bounded by the `csv` module's field limit (131,072 characters): a longer one is a bad row.
 - Blank lines are skipped and not counted. Rows are numbered from 1 (the first row after the
   header); `skip_rows` drops the first rows unread, to resume after rows already delivered.
 - A bad row (cells of the wrong count or kind, broken quoting) follows the fail/quarantine
@@ -22,14 +32,19 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Iterable
 
-from ..errors import InvalidRecordError
+from ..errors import BillRecordTooLongError, InvalidRecordError
 from .records import BillFileError, BillKind, BillRecord, RowDecoder
 
 #: A header line longer than this is decided on its first bytes.
 MAX_HEADER_BYTES = 1 << 20
+#: The longest record (a line, or the lines a quoted field joins), in characters, by default.
+MAX_RECORD_CHARS = 1 << 20
 _GB18030_BOM = b"\x84\x31\x95\x33"
+_LINE_END = re.compile(r"\r\n?|\n")
+_FIRST_LINE = re.compile(rb"[\r\n]")
 
 
 def detect_encoding(head: bytes) -> str:
@@ -38,12 +53,24 @@ def detect_encoding(head: bytes) -> str:
         return "utf-8-sig"
     if head.startswith(_GB18030_BOM):
         return "gb18030"
-    line = head.split(b"\n", 1)[0]
+    line = _FIRST_LINE.split(head, maxsplit=1)[0]
     try:
         codecs.getincrementaldecoder("utf-8")().decode(line, final=False)
     except UnicodeDecodeError:
         return "gb18030"
     return "utf-8"
+
+
+def _split(text: str) -> list[str]:
+    """`text` cut at its line ends; `str.split` (faster than a pattern) when one kind is used."""
+    crs = text.count("\r")
+    if not crs:
+        return text.split("\n")
+    if "\n" not in text:
+        return text.split("\r")
+    if crs == text.count("\n") == text.count("\r\n"):
+        return text.split("\r\n")
+    return _LINE_END.split(text)
 
 
 class _Halt(Exception):
@@ -58,14 +85,16 @@ class BillCsvReader:
         endpoint: what errors name as the source (the file's path, never its query).
         skip_rows: rows to pass over unread (already delivered by an earlier run).
         collect: hand bad rows back instead of raising the first.
+        max_record: the longest record, in characters; a longer one fails the file.
     """
 
     def __init__(self, kind: BillKind, *, endpoint: str, skip_rows: int = 0,
-                 collect: bool = False) -> None:
+                 collect: bool = False, max_record: int = MAX_RECORD_CHARS) -> None:
         self.kind = kind
         self.endpoint = endpoint
         self.skip_rows = skip_rows
         self.collect = collect
+        self.max_record = max_record
         #: The codec, once the first line decided it.
         self.encoding: str | None = None
         #: Rows read so far (skipped ones included); the last row's number.
@@ -75,9 +104,13 @@ class BillCsvReader:
         self.decoder: RowDecoder | None = None
         self._head = bytearray()
         self._text: codecs.IncrementalDecoder | None = None
-        self._tail = ""
-        self._pending: list[str] = []
-        self._odd = False
+        #: Lines ended so far (the header is line 1).
+        self.lines = 0
+        self._parts: list[str] = []  # the unfinished record, verbatim
+        self._size = 0  # its characters
+        self._odd = 0  # 1 when it holds an odd number of quotes
+        self._first = 1  # the line it starts on
+        self._cr = ""  # a "\r" that ended a chunk: its "\n" may start the next one
         self._finished = False
         #: The bad row that stopped a reader in raise mode (raised again if fed more).
         self.failed: InvalidRecordError | None = None
@@ -92,7 +125,8 @@ class BillCsvReader:
         self.bytes += len(data)
         if self._text is None:
             self._head += data
-            if b"\n" not in self._head and len(self._head) < MAX_HEADER_BYTES:
+            if (b"\n" not in data and b"\r" not in data
+                    and len(self._head) < MAX_HEADER_BYTES):
                 return [], []
             data, at = bytes(self._head), 0
             self._start()
@@ -135,27 +169,76 @@ class BillCsvReader:
 
     def _lines(self, text: str, *, final: bool
                ) -> tuple[list[BillRecord], list[InvalidRecordError]]:
-        parts = (self._tail + text).split("\n")
-        self._tail = "" if final else parts.pop()
-        records: list[str] = []
-        pending = self._pending
-        odd = self._odd
-        for line in parts:
-            if '"' in line and line.count('"') & 1:
-                odd = not odd
-            if odd:
-                pending.append(line)
-            elif pending:
-                pending.append(line)
-                records.append("\n".join(pending))
-                pending = []
-            else:
-                records.append(line)
-        if final and pending:
-            records.append("\n".join(pending))  # an unclosed quote: a bad last row
-            pending = []
-        self._pending, self._odd = pending, odd
+        if self._cr:
+            text, self._cr = self._cr + text, ""
+        if not final and text.endswith("\r"):
+            text, self._cr = text[:-1], "\r"
+        if self._odd or '"' in text:
+            records, begin = self._quoted(text)
+        else:
+            records, begin = self._plain(text)
+        parts = self._parts
+        if begin < len(text):
+            self._size += len(text) - begin
+            self._bound(self._size)
+            parts.append(text[begin:])
+        if final and parts:
+            records.append("".join(parts))  # the last row; with an unclosed quote, a bad one
+            parts.clear()
         return self._rows(records)
+
+    def _plain(self, text: str) -> tuple[list[str], int]:
+        """Cut a chunk without quotes (the common case): every line end ends a record."""
+        records = _split(text)
+        rest = records.pop()
+        if not records:
+            return records, 0
+        if self._parts:
+            self._parts.append(records[0])
+            records[0] = "".join(self._parts)
+            self._parts.clear()
+            self._size = 0
+        if max(map(len, records)) > self.max_record:
+            at = next(n for n, line in enumerate(records) if len(line) > self.max_record)
+            if at:
+                self._first = self.lines + 1 + at
+            self._bound(len(records[at]))
+        self.lines += len(records)
+        self._first = self.lines + 1
+        return records, len(text) - len(rest)
+
+    def _quoted(self, text: str) -> tuple[list[str], int]:
+        """Cut a chunk with quotes: a line end inside a quoted field is the field's."""
+        records: list[str] = []
+        parts = self._parts
+        begin = start = 0  # where the record's text in this chunk begins; the line's
+        for end in _LINE_END.finditer(text):
+            cut = end.start()
+            self.lines += 1
+            self._odd ^= text.count('"', start, cut) & 1
+            start = end.end()
+            if self._odd:
+                continue
+            self._bound(self._size + cut - begin)
+            if parts:
+                parts.append(text[begin:cut])
+                records.append("".join(parts))
+                parts.clear()
+                self._size = 0
+            else:
+                records.append(text[begin:cut])
+            begin = start
+            self._first = self.lines + 1
+        self._odd ^= text.count('"', start) & 1
+        return records, begin
+
+    def _bound(self, size: int) -> None:
+        if size > self.max_record:
+            self._parts.clear()
+            raise BillRecordTooLongError(
+                f"the record starting on line {self._first} of the bill file is longer than "
+                f"{self.max_record} characters (an unclosed quote, or not a bill file)",
+                endpoint=self.endpoint, line=self._first, limit=self.max_record)
 
     def _rows(self, records: list[str]) -> tuple[list[BillRecord], list[InvalidRecordError]]:
         out: list[BillRecord] = []

@@ -49,7 +49,7 @@ from ..errors import (
 from ..http.limits import MAX_BILL_FILE_BYTES, too_large
 from ..http.retry import RetryPolicy, note_retry_after
 from ..http.transport import Request, StreamedResponse, Transport
-from .csv_reader import BillCsvReader
+from .csv_reader import MAX_RECORD_CHARS, BillCsvReader
 from .hosts import MAX_BILL_REDIRECTS, check_link, unsafe_link
 from .links import BillLinks
 from .records import KEY_COLUMNS, BillFileError, BillKind, BillRecord
@@ -74,6 +74,10 @@ class DownloadPolicy:
     #: The most bytes of a file, as read and once decompressed
     #: ([`AnswerTooLargeError`][douyin_async.errors.AnswerTooLargeError] past it).
     max_bytes: int = MAX_BILL_FILE_BYTES
+    #: The longest record of the file, in characters: a longer one (an unclosed quote, a file
+    #: that is not a bill) fails the file with a
+    #: [`BillRecordTooLongError`][douyin_async.errors.BillRecordTooLongError].
+    max_record: int = MAX_RECORD_CHARS
 
 
 @attrs.define
@@ -294,7 +298,8 @@ async def bill_batches(transport: Transport, links: LinkSource, bill_date: str,
     progress = progress if progress is not None else BillProgress()
     endpoint = Request("GET", _url(await links(False), kind, "bill link")).endpoint
     reader = BillCsvReader(kind, endpoint=endpoint, skip_rows=start_row,
-                           collect=invalid_records == "collect")
+                           collect=invalid_records == "collect",
+                           max_record=(policy or DownloadPolicy()).max_record)
     records: list[BillRecord] = []
     rejected: list[InvalidRecordError] = []
 

@@ -9,6 +9,16 @@ of those bytes, the records written so far, and the size and count of the reject
 (``OUT.rejects.jsonl``). A finished pull appends ``{"complete": true, ...}`` with the same
 totals.
 
+Every line ends with ``"chain"``: the SHA-256 of the previous line's chain and this line's
+bytes before it. The chain covers each unit's progress the way ``sha256`` covers the output:
+an edited, dropped or reordered line (a unit marked done, a page number changed) breaks it,
+and the pull refuses to resume instead of skipping rows (it holds no secret: it catches edits
+and damage, not a forger). Every value is checked for its type
+and range; anything else is a damaged checkpoint (exit code ``FILES``). Only a regular file
+of at most [`MAX_CHECKPOINT_BYTES`][douyin_async.cli.checkpoint.MAX_CHECKPOINT_BYTES] is
+read: it is opened without following a symbolic link and without blocking (a FIFO cannot
+hold the pull up).
+
 The writer appends a page to the output and fsyncs it *before* appending its checkpoint line
 (and fsyncing that), so at any moment the checkpoint describes a prefix of the output. A line
 cut short by a kill is ignored and cut off when the pull resumes; the output is truncated back
@@ -18,8 +28,11 @@ a prefix whose digest differs (the file was edited or re-saved) is refused.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import os
+import stat
 from typing import Any
 
 import attrs
@@ -29,7 +42,15 @@ from ..days import BEIJING
 from ..models import Query, TaskVideoQuery
 from .exits import FILES, CliError
 
-VERSION = 2
+VERSION = 3
+#: The largest checkpoint file read (about a million pages); a larger one is refused.
+MAX_CHECKPOINT_BYTES = 1 << 28
+#: The largest count a checkpoint may hold (a page number, an offset, records).
+_MAX_COUNT = (1 << 63) - 1
+_CHAIN_KEY = b',"chain":"'
+_CHAIN_TAIL = len(_CHAIN_KEY) + 64 + 2  # ,"chain":"<64 hex digits>"}
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_CLOEXEC", 0))
 
 
 @attrs.define
@@ -52,6 +73,8 @@ class CheckpointState:
     meta: dict[str, Any] = attrs.Factory(dict)
     #: The record total a talent-media unit's last recorded page announced.
     announced: dict[str, int] = attrs.Factory(dict)
+    #: The chain digest of the last intact line (the next line chains from it).
+    chain: str = ""
 
     def totals(self) -> dict[str, Any]:
         """The running totals as a checkpoint line carries them."""
@@ -59,12 +82,11 @@ class CheckpointState:
                 "rejects": self.rejects, "rejected": self.rejected}
 
     def take(self, entry: dict[str, Any]) -> None:
-        """Adopt the totals of a checkpoint line."""
-        self.offset = int(entry["offset"])
-        self.sha256 = str(entry.get("sha256", ""))
-        self.records = int(entry.get("records", 0))
-        self.rejects = int(entry.get("rejects", 0))
-        self.rejected = int(entry.get("rejected", 0))
+        """Adopt the totals of a checkpoint line (checked: a bad value raises ValueError)."""
+        totals = (_count(entry, "offset"), _digest(entry.get("sha256", "")),
+                  _count(entry, "records", 0), _count(entry, "rejects", 0),
+                  _count(entry, "rejected", 0))
+        self.offset, self.sha256, self.records, self.rejects, self.rejected = totals
 
     def start_page(self, key: str) -> int:
         """The page a unit resumes from: 1 if never started, 0 if finished."""
@@ -76,15 +98,110 @@ def _fail(path: str, exc: OSError, doing: str) -> CliError:
     return CliError(f"cannot {doing} {path!r}: {exc.strerror or exc}", FILES)
 
 
-def read_checkpoint(path: str) -> CheckpointState | None:
-    """The state recorded in a checkpoint file, or None if there is none."""
+def _count(entry: dict[str, Any], key: str, default: int | None = None, low: int = 0) -> int:
+    value = entry[key] if default is None else entry.get(key, default)
+    if type(value) is not int or not low <= value <= _MAX_COUNT:
+        raise ValueError(f"{key} is {str(value)[:40]}")
+    return value
+
+
+def _digest(value: Any) -> str:
+    if not isinstance(value, str) or len(value) not in (0, 64) or value.strip(
+            "0123456789abcdef"):
+        raise ValueError("sha256 is not a digest")
+    return value
+
+
+def _object(entry: dict[str, Any], key: str) -> dict[str, Any]:
+    value = entry.get(key, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} is not an object")
+    return value
+
+
+def _chained(chain: str, body: bytes) -> str:
+    return hashlib.sha256(chain.encode() + body).hexdigest()
+
+
+def _unchain(line: bytes, chain: str) -> str:
+    """The chain of a line that chains from ``chain``; ValueError if it does not."""
+    if len(line) <= _CHAIN_TAIL or line[-_CHAIN_TAIL:-_CHAIN_TAIL + len(_CHAIN_KEY)] \
+            != _CHAIN_KEY or not line.endswith(b'"}'):
+        raise ValueError("no chain digest")
+    expected = _chained(chain, line[:-_CHAIN_TAIL] + b"}")
+    if line[-66:-2].decode("ascii", "replace") != expected:
+        raise ValueError("the chain digest does not match: the line was edited, or a line "
+                         "before it was edited, added or removed")
+    return expected
+
+
+def _read_regular(path: str) -> bytes | None:
+    """A checkpoint file's bytes: a regular file (no symlink, FIFO or device) of at most
+    [`MAX_CHECKPOINT_BYTES`][douyin_async.cli.checkpoint.MAX_CHECKPOINT_BYTES]."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         return None
     except OSError as exc:
+        if os.path.islink(path):
+            raise CliError(f"checkpoint {path!r} is a symbolic link, which is not followed; "
+                           "start over with --force", FILES) from None
         raise _fail(path, exc, "read checkpoint") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CliError(f"checkpoint {path!r} is not a regular file; start over with "
+                           "--force", FILES)
+        chunks = []
+        left = MAX_CHECKPOINT_BYTES + 1
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+            chunks.append(chunk)
+            left -= len(chunk)
+        if left <= 0:
+            raise CliError(f"checkpoint {path!r} is larger than {MAX_CHECKPOINT_BYTES:,} "
+                           "bytes; start over with --force", FILES)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise _fail(path, exc, "read checkpoint") from None
+    finally:
+        os.close(fd)
+
+
+def _adopt(state: CheckpointState, entry: dict[str, Any]) -> None:
+    """Fold one page or completion line into the state, checking every value."""
+    if "complete" in entry:
+        if entry["complete"] is not True:
+            raise ValueError("complete is not true")
+        state.complete = True
+        state.take(entry)
+        return
+    unit, done = entry["unit"], entry["done"]
+    if not isinstance(unit, str) or not isinstance(done, bool):
+        raise ValueError("unit or done of the wrong type")
+    page = _count(entry, "page", low=1)
+    total = None if entry.get("total") is None else _count(entry, "total")
+    state.take(entry)
+    state.units[unit] = (page, done)
+    if total is not None:
+        state.announced[unit] = total
+
+
+def _header(path: str, entry: dict[str, Any], line: bytes) -> CheckpointState:
+    if entry.get("version") != VERSION:
+        raise CliError(f"checkpoint {path!r} was written by another version of "
+                       f"douyin-async (format {str(entry.get('version'))[:20]!r}, this one "
+                       f"reads {VERSION}); finish that pull with the version that "
+                       "began it, or start over with --force", FILES)
+    if not isinstance(entry["params"], dict):
+        raise ValueError("params is not an object")
+    return CheckpointState(params=entry["params"], offset=_count(entry, "offset"),
+                           meta=dict(_object(entry, "meta")), chain=_unchain(line, ""))
+
+
+def read_checkpoint(path: str) -> CheckpointState | None:
+    """The state recorded in a checkpoint file, or None if there is none."""
+    data = _read_regular(path)
+    if data is None:
+        return None
     state: CheckpointState | None = None
     position = 0
     number = 0
@@ -93,30 +210,24 @@ def read_checkpoint(path: str) -> CheckpointState | None:
         end = data.find(b"\n", position)
         if end < 0:
             break  # no line, or a line cut short by a kill
+        line = data[position:end]
         try:
-            entry = orjson.loads(data[position:end])
+            entry = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            entry = None
+        if not isinstance(entry, dict) and state is not None \
+                and data.find(b"\n", end + 1) < 0:
+            break  # a last line of garbage (not even JSON): treat it as cut
+        try:
             if not isinstance(entry, dict):
-                raise ValueError("not an object")
+                raise ValueError("not a JSON object")
             if state is None:
-                if entry.get("version") != VERSION:
-                    raise CliError(f"checkpoint {path!r} was written by another version of "
-                                   f"douyin-async (format {entry.get('version')!r}, this one "
-                                   f"reads {VERSION}); finish that pull with the version that "
-                                   "began it, or start over with --force", FILES)
-                state = CheckpointState(params=entry["params"], offset=int(entry["offset"]),
-                                        meta=dict(entry.get("meta", {})))
-            elif entry.get("complete"):
-                state.complete = True
-                state.take(entry)
+                state = _header(path, entry, line)
             else:
-                unit = str(entry["unit"])
-                state.units[unit] = (int(entry["page"]), bool(entry["done"]))
-                if entry.get("total") is not None:
-                    state.announced[unit] = int(entry["total"])
-                state.take(entry)
+                chain = _unchain(line, state.chain)
+                _adopt(state, entry)
+                state.chain = chain
         except (ValueError, KeyError, TypeError) as exc:
-            if data.find(b"\n", end + 1) < 0 and state is not None:
-                break  # a last line of garbage: treat it as cut
             raise CliError(f"checkpoint {path!r} is damaged at line {number} ({exc}); "
                            "start over with --force", FILES) from None
         position = end + 1
@@ -125,32 +236,39 @@ def read_checkpoint(path: str) -> CheckpointState | None:
     return state
 
 
-def _line(entry: dict[str, Any]) -> bytes:
-    return orjson.dumps(entry) + b"\n"
+def _line(entry: dict[str, Any], chain: str) -> tuple[bytes, str]:
+    """A checkpoint line chained from ``chain``, and its own chain."""
+    body = orjson.dumps(entry)
+    link = _chained(chain, body)
+    return body[:-1] + _CHAIN_KEY + link.encode() + b'"}\n', link
 
 
 class CheckpointWriter:
     """Appends page entries to a checkpoint file, each one fsync'd before returning."""
 
-    def __init__(self, path: str, handle: Any) -> None:
+    def __init__(self, path: str, handle: Any, chain: str) -> None:
         self.path = path
         self._handle = handle
+        self._chain = chain
 
     @classmethod
     def create(cls, path: str, params: dict[str, Any],
                meta: dict[str, Any] | None = None) -> CheckpointWriter:
         """A new checkpoint (replacing any old one atomically) for a pull starting at 0."""
         temporary = path + ".tmp"
-        header = _line({"version": VERSION, "params": params, "offset": 0,
-                        "meta": meta or {}})
+        header, chain = _line({"version": VERSION, "params": params, "offset": 0,
+                               "meta": meta or {}}, "")
         try:
-            with open(temporary, "wb") as handle:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)  # a leftover (or a planted link) is never written through
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            with os.fdopen(os.open(temporary, flags, 0o666), "wb") as handle:
                 handle.write(header)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, path)
             _fsync_dir(path)
-            return cls(path, open(path, "ab"))  # noqa: SIM115 - closed by close()
+            return cls(path, open(path, "ab"), chain)  # noqa: SIM115 - closed by close()
         except OSError as exc:
             raise _fail(path, exc, "write checkpoint") from None
 
@@ -158,17 +276,19 @@ class CheckpointWriter:
     def reopen(cls, path: str, state: CheckpointState) -> CheckpointWriter:
         """Continue a checkpoint, first cutting off a line a kill left half-written."""
         try:
-            handle = open(path, "r+b")  # noqa: SIM115 - closed by close()
+            fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+            handle = os.fdopen(fd, "r+b")
             handle.truncate(state.intact)
             handle.seek(0, os.SEEK_END)
             os.fsync(handle.fileno())
         except OSError as exc:
             raise _fail(path, exc, "write checkpoint") from None
-        return cls(path, handle)
+        return cls(path, handle, state.chain)
 
     def _append(self, entry: dict[str, Any]) -> None:
+        line, self._chain = _line(entry, self._chain)
         try:
-            self._handle.write(_line(entry))
+            self._handle.write(line)
             self._handle.flush()
             os.fsync(self._handle.fileno())
         except OSError as exc:

@@ -101,6 +101,9 @@ _PULL_OPTIONS: tuple[Callable[[F], F], ...] = (
     _flag("--resume", "continue an interrupted pull with the same parameters"),
     _flag("--force", "start over: overwrite the output and its checkpoint"),
     _flag("--csv-plain", "CSV for programs: RFC 4180, verbatim, no BOM"),
+    _value("--xlsx-long-text", "fail|split", ".xlsx: text over a cell's 32,767 characters "
+           "fails naming its cell (default), or splits into NAME (part 2), ... columns",
+           type=click.Choice(("fail", "split"))),
     _value("--on-invalid-record", "fail|quarantine", "a record that does not decode: fail "
            "(default), or set it aside in OUT.rejects.jsonl and exit 11",
            type=click.Choice(("fail", "quarantine")), default="fail"),

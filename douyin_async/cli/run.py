@@ -49,7 +49,8 @@ def make_output(spec: PullSpec) -> Output:
     if spec.fmt == "xlsx":
         from .xlsx import XlsxOutput
 
-        return XlsxOutput(spec.out, table)
+        return XlsxOutput(spec.out, table,
+                          "split" if spec.xlsx_long_text == "split" else "fail")
     encode: Encoder = jsonl_encoder
     preamble = b""
     if spec.fmt.startswith("csv"):

@@ -70,6 +70,8 @@ class PullSpec:
     csv_plain: bool = False
     #: ``--on-invalid-record``: ``fail`` or ``quarantine``.
     on_invalid_record: str = "fail"
+    #: ``--xlsx-long-text``: ``fail`` or ``split`` (text longer than a cell).
+    xlsx_long_text: str = "fail"
 
     #: ``--dry-run``: say what the pull would cost, then stop.
     dry_run: bool = False
@@ -233,6 +235,8 @@ def build_spec(ns: SimpleNamespace, now: float | None = None) -> PullSpec:
                        USAGE)
     if ns.csv_plain and fmt not in ("csv", "csv.gz"):
         raise CliError("--csv-plain needs a .csv or .csv.gz output", USAGE)
+    if ns.xlsx_long_text and fmt != "xlsx":
+        raise CliError("--xlsx-long-text needs a .xlsx output", USAGE)
     if ns.sandbox and ns.base_url is not None:
         raise CliError("--sandbox and --base-url exclude each other: --sandbox pulls from an "
                        "embedded server", USAGE)
@@ -275,6 +279,7 @@ def build_spec(ns: SimpleNamespace, now: float | None = None) -> PullSpec:
         max_concurrency=ns.max_concurrency, timeout=ns.timeout, max_retries=ns.max_retries,
         resume=ns.resume, force=ns.force, quiet=ns.quiet,
         csv_plain=ns.csv_plain, on_invalid_record=ns.on_invalid_record,
+        xlsx_long_text=ns.xlsx_long_text or "fail",
         progress_interval=ns.progress_interval, dry_run=ns.dry_run,
         warnings=tuple(rate_warnings(ns, apps)), log_json=ns.log_format == "json",
     )

@@ -8,9 +8,10 @@ client.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
 
 import attrs
@@ -67,7 +68,8 @@ class RetryPolicy:
 
     ``max_retries`` is the number of retries after the first attempt (0 = never retry).
     Rate-limit answers wait at least ``rate_limit_floor`` seconds, and an answer's
-    `Retry-After` at least what it asks for (at most ``max_retry_after``).
+    `Retry-After` at least what it asks for (at most ``max_retry_after``). ``random``
+    draws the jitter and ``sleep`` waits the backoff out (tests inject both).
     """
 
     max_retries: int = 5
@@ -76,6 +78,8 @@ class RetryPolicy:
     rate_limit_floor: float = 1.0
     random: Callable[[], float] = attrs.field(default=random.random, eq=False, repr=False)
     max_retry_after: float = MAX_RETRY_AFTER
+    sleep: Callable[[float], Awaitable[object]] = attrs.field(default=asyncio.sleep, eq=False,
+                                                              repr=False)
 
     def delay(self, error: DouyinError, attempt: int) -> float | None:
         """Seconds to wait before retrying after failed attempt number ``attempt`` (0-based),

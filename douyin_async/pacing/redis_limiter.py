@@ -6,6 +6,12 @@ reservation book: one Lua script, run atomically on Redis's own clock, hands out
 requests whatever the machines' clocks. Rate-limit answers pause and widen the shared spacing
 once per pause window. Redis down fails closed: no request goes out unpaced. The design and
 its measurements are in [Scaling out](../scaling.md).
+
+A step of Redis's clock (an NTP step, a VM resumed) never reaches the schedule: each process
+books on one continuous timeline (its offset to Redis, measured by
+[`RemoteClock`][douyin_async.pacing.remote_clock.RemoteClock]), and the first process whose
+answer cannot be squared with its offset re-bases the shared clock by the step (a `skew` kept
+beside `tat`, changed once per step), so a step costs neither a burst nor a pause.
 """
 
 from __future__ import annotations
@@ -15,11 +21,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
-import attrs
-
 from ..errors import DouyinError, InvalidParameterError, TransportError
 from .limiter import DEFAULT_MARGIN, Pacing, RateLimiter
-from .remote_clock import RemoteClock, too_late
+from .redis_booking import Booking, Reservation
+from .remote_clock import too_late
 
 try:
     import redis.asyncio as aioredis
@@ -30,11 +35,10 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     ) from exc
 
 from .redis_scripts import (
-    ACQUIRE,
     ACQUIRE_SCRIPT,
-    PAUSE,
     PAUSE_SCRIPT,
-    US,
+    SCRIPTS,
+    LimiterScripts,
     Script,
     connect,
     describe,
@@ -72,20 +76,6 @@ class RedisLimiterError(TransportError):
 
 class LimiterTimeoutError(DouyinError):
     """``acquire()`` waited longer than ``acquire_timeout`` for a place in the shared queue."""
-
-
-@attrs.frozen
-class Reservation:
-    """The answer of one reservation round trip.
-
-    ``granted``: a slot was booked and falls due in ``wait`` seconds, at ``due`` on the
-    event loop's clock. Otherwise nothing was booked: the queue is ``wait`` seconds long,
-    more than ``max_wait``.
-    """
-
-    granted: bool
-    wait: float
-    due: float | None = None
 
 
 def limiter_key(app: str, bucket: str = "all", prefix: str = DEFAULT_PREFIX) -> str:
@@ -128,6 +118,8 @@ class RedisRateLimiter(RateLimiter):
             [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError].
         prefix: the key prefix (see `limiter_key`).
         sleep: the sleep function (tests inject one).
+        scripts: the Lua scripts (tests pass ones on a fake clock, made by
+            `redis_scripts.limiter_scripts`).
 
     Use it on one event loop (redis-py's connections belong to it): one per process.
     """
@@ -148,6 +140,7 @@ class RedisRateLimiter(RateLimiter):
         redis_timeout: float = 5.0,
         prefix: str = DEFAULT_PREFIX,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        scripts: LimiterScripts = SCRIPTS,
     ) -> None:
         _check_positive("rate", rate)
         _check_positive("pause", pause)
@@ -183,7 +176,7 @@ class RedisRateLimiter(RateLimiter):
         self.where = describe(self.redis)
         self._pauses: set[asyncio.Task[None]] = set()
         self._pause_error: RedisLimiterError | None = None
-        self._redis_clock = RemoteClock()
+        self._booking = Booking(scripts)
         #: Slots given up because the caller woke too late to send in them (see booking).
         self.late_rebookings = 0
 
@@ -241,6 +234,11 @@ class RedisRateLimiter(RateLimiter):
         self._pauses.add(task)
         task.add_done_callback(self._pause_done)
 
+    @property
+    def clock_steps(self) -> int:
+        """Steps of Redis's clock this limiter noticed (and re-based the shared clock for)."""
+        return self._booking.steps
+
     def on_success(self) -> None:
         """Nothing to do: the widened spacing recovers inside each reservation."""
 
@@ -251,24 +249,14 @@ class RedisRateLimiter(RateLimiter):
     # -- the Redis side ------------------------------------------------------------------
 
     async def reserve(self, *, now: float | None = None) -> Reservation:
-        """One reservation round trip (the building block of
-        [`acquire`][douyin_async.pacing.redis_limiter.RedisRateLimiter.acquire]).
+        """One reservation (the building block of
+        [`acquire`][douyin_async.pacing.redis_limiter.RedisRateLimiter.acquire]): one round
+        trip, and one more when its answer shows that Redis's clock stepped.
 
-        ``now`` replaces Redis's clock (unix seconds); it exists for tests of the script.
+        ``now`` replaces the shared clock (unix seconds); it exists for tests of the script.
         """
-        loop = asyncio.get_running_loop()
-        sent = loop.time()
-        reply = await self._run(
-            ACQUIRE, us(self.spacing), us(self.max_wait), repr(self.recovery), now_arg(now)
-        )
-        received = loop.time()
-        granted, wait = bool(int(reply[0])), int(reply[1]) / US
-        if now is not None or len(reply) < 3:
-            return Reservation(granted=granted, wait=wait)
-        remote = int(reply[2]) / US
-        self._redis_clock.sample(sent, received, remote)
-        return Reservation(granted=granted, wait=wait,
-                           due=self._redis_clock.local(remote + wait))
+        return await self._booking.reserve(self._run, us(self.spacing), us(self.max_wait),
+                                           repr(self.recovery), now)
 
     async def start_pause(self, *, now: float | None = None) -> bool:
         """Push the shared queue back by ``pause`` and widen the spacing; one round trip.
@@ -276,7 +264,8 @@ class RedisRateLimiter(RateLimiter):
         Returns False when a pause started less than ``pause`` seconds ago (then nothing
         changes). ``now`` replaces Redis's clock, for tests.
         """
-        reply = await self._run(PAUSE, us(self.pause), repr(self.max_factor), now_arg(now))
+        reply = await self._run(self._booking.scripts.pause, us(self.pause),
+                                repr(self.max_factor), now_arg(self._booking.reading(now)))
         return bool(int(reply))
 
     async def _run(self, script: Script, *args: str | int) -> Any:

@@ -1,6 +1,13 @@
 """The Lua scripts of the Redis rate limiter, and how they are run (EVALSHA, reloaded after a
 flush). The arithmetic they do is described in [`douyin_async.pacing.redis_limiter`][]; the pause
 script mirrors the rule of `ratelimit.widen`.
+
+The schedule is kept on the limiter's *shared clock*: Redis's `TIME` less the `skew` stored
+in the limiter's hash. A step of Redis's clock is absorbed by the rebase script, which adds
+the step to `skew` (once: it is keyed by the `epoch` the caller saw), so the shared clock
+runs on without a jump and no slot is booked from two offsets into one window.
+[`limiter_scripts`][douyin_async.pacing.redis_scripts.limiter_scripts] builds the scripts on
+another time source (tests step a fake clock with it).
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
@@ -17,9 +25,16 @@ __all__ = [
     "ACQUIRE_SCRIPT",
     "PAUSE",
     "PAUSE_SCRIPT",
+    "REBASE",
+    "REBASE_SCRIPT",
+    "REDIS_TIME",
+    "SCRIPTS",
+    "SKEW_TTL_MS",
     "US",
+    "LimiterScripts",
     "Script",
     "connect",
+    "limiter_scripts",
     "describe",
     "now_arg",
     "us",
@@ -29,29 +44,54 @@ __all__ = [
 US = 1_000_000
 
 
-def _now_from(arg: int) -> str:
-    """Lua that sets ``now`` (us) from ``ARGV[arg]``, or from Redis's clock when it is empty."""
-    return f"""
-local now
-if ARGV[{arg}] ~= nil and ARGV[{arg}] ~= '' then
-  now = tonumber(ARGV[{arg}])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
+#: The scripts' time source: Redis's own clock, ``{seconds, microseconds}``.
+REDIS_TIME = "redis.call('TIME')"
+#: A key whose shared clock was re-based lives at least this long (ms), idle or not: its
+#: skew must outlive the processes' offsets to it, which do not expire.
+SKEW_TTL_MS = 86_400_000
+
+
+def _clock(time_source: str, now_arg: int | None) -> str:
+    """Lua that sets ``clock`` (the shared clock, us: the time source less the stored skew),
+    ``epoch`` (the current skew's name) and, with ``now_arg``, ``now``: ``ARGV[now_arg]``, the
+    caller's reading of the shared clock, or ``clock`` when it is empty. ``state`` holds
+    ``HMGET`` of the fields asked, then ``skew`` and ``epoch``."""
+    now = "" if now_arg is None else f"""local now = clock
+if ARGV[{now_arg}] ~= '' then now = tonumber(ARGV[{now_arg}]) end
 """
+    return f"""local t = {time_source}
+local raw = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local clock = raw - (tonumber(state[#state - 1]) or 0)
+local epoch = state[#state] or '0'
+local function expire(ms)
+  if epoch ~= '0' then ms = math.max(ms, {SKEW_TTL_MS}) end
+  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ms))
+end
+""" + now
 
 
-#: Reserve a slot. KEYS[1]: the limiter hash. ARGV: spacing (us, at factor 1), max_wait (us),
-#: recovery (factor multiplier per reservation), now (us; empty: Redis TIME). Returns
-#: {granted 0/1, wait in us, the script's now in us}. A refusal stores nothing.
-ACQUIRE_SCRIPT = _now_from(4) + """local state = redis.call('HMGET', KEYS[1], 'tat', 'factor')
+def _acquire(time_source: str) -> str:
+    """Reserve a slot. KEYS[1]: the limiter hash. ARGV: spacing (us, at factor 1), max_wait
+    (us), recovery (factor multiplier per reservation), now (us on the shared clock; empty:
+    the clock itself), ahead and lag (us; empty: ``now`` is taken as it is). A ``now`` that
+    is a caller's reading of the clock is refused (code 2) when more than ``ahead`` in front
+    of it, and moved up to the clock when behind it by at most ``lag`` (the way there): so
+    a step of the clock moves the schedule by at most ``lag``. Returns {code: 1 granted, 0
+    queue too long, 2 ``now`` ahead; wait in us; the shared clock in us; the epoch; the
+    ``now`` booked from}. Only a grant stores anything."""
+    return ("local state = redis.call('HMGET', KEYS[1], 'tat', 'factor', 'skew', 'epoch')\n"
+            + _clock(time_source, 4) + """if ARGV[5] ~= '' then
+  if now > clock + tonumber(ARGV[5]) then
+    return {2, 0, clock, epoch, now}
+  end
+  now = math.max(now, math.min(clock, now + tonumber(ARGV[6])))
+end
 local tat = tonumber(state[1]) or now
 local factor = tonumber(state[2]) or 1
 if tat < now then tat = now end
 local wait = tat - now
 if wait > tonumber(ARGV[2]) then
-  return {0, wait, now}
+  return {0, wait, clock, epoch, now}
 end
 local new_tat = tat + math.floor(tonumber(ARGV[1]) * factor + 0.5)
 if factor > 1 then
@@ -59,16 +99,19 @@ if factor > 1 then
 end
 redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', new_tat),
            'factor', string.format('%.6f', factor))
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.floor((new_tat - now) / 1000) + 1000))
-return {1, wait, now}
-"""
+expire(math.floor((new_tat - now) / 1000) + 1000)
+return {1, wait, clock, epoch, now}
+""")
 
-#: Start a shared pause. KEYS[1]: the limiter hash. ARGV: pause (us), max_factor, now (us;
-#: empty: Redis TIME). Pushes tat forward by the pause and doubles the spacing factor, unless
-#: a pause already started less than one pause ago: the rule of ``ratelimit.widen``, which
-#: the in-process limiter uses (both are tested on one table). Returns 1 when applied, else 0.
-PAUSE_SCRIPT = _now_from(3) + """local pause = tonumber(ARGV[1])
-local state = redis.call('HMGET', KEYS[1], 'tat', 'factor', 'paused')
+
+def _pause(time_source: str) -> str:
+    """Start a shared pause. KEYS[1]: the limiter hash. ARGV: pause (us), max_factor, now (us
+    on the shared clock; empty: the clock). Pushes tat forward by the pause and doubles the
+    spacing factor, unless a pause already started less than one pause ago: the rule of
+    ``ratelimit.widen``, which the in-process limiter uses (both are tested on one table).
+    Returns 1 when applied, else 0."""
+    return ("local state = redis.call('HMGET', KEYS[1], 'tat', 'factor', 'paused', 'skew', "
+            "'epoch')\n" + _clock(time_source, 3) + """local pause = tonumber(ARGV[1])
 local paused = tonumber(state[3])
 if paused and now < paused + pause then
   return 0
@@ -79,9 +122,26 @@ tat = tat + pause
 local factor = math.min((tonumber(state[2]) or 1) * 2, tonumber(ARGV[2]))
 redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat),
            'factor', string.format('%.6f', factor), 'paused', string.format('%.0f', now))
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.floor((tat - now) / 1000) + 1000))
+expire(math.floor((tat - now) / 1000) + 1000)
 return 1
-"""
+""")
+
+
+def _rebase(time_source: str) -> str:
+    """Absorb a step of the time source. KEYS[1]: the limiter hash. ARGV: the epoch the
+    caller's clock reading belongs to, the step (us). When that epoch is still current, the
+    step is added to the skew and a new epoch is named; otherwise another caller re-based
+    already and nothing changes. Returns {the epoch, the shared clock in us}."""
+    return ("local state = redis.call('HMGET', KEYS[1], 'skew', 'epoch')\n"
+            + _clock(time_source, None) + """if epoch == ARGV[1] then
+  local skew = (tonumber(state[1]) or 0) + tonumber(ARGV[2])
+  epoch = string.format('%.0f', raw)
+  redis.call('HSET', KEYS[1], 'skew', string.format('%.0f', skew), 'epoch', epoch)
+  expire(0)
+  clock = raw - skew
+end
+return {epoch, clock}
+""")
 
 
 class Script:
@@ -99,8 +159,26 @@ class Script:
             return await client.evalsha(self.sha, 1, key, *args)
 
 
-ACQUIRE = Script(ACQUIRE_SCRIPT)
-PAUSE = Script(PAUSE_SCRIPT)
+@attrs.frozen
+class LimiterScripts:
+    """The three scripts of a limiter, on one time source."""
+
+    acquire: Script
+    pause: Script
+    rebase: Script
+
+
+def limiter_scripts(time_source: str = REDIS_TIME) -> LimiterScripts:
+    """The limiter's scripts reading the time from ``time_source`` (Lua giving
+    ``{seconds, microseconds}``, as ``TIME`` does)."""
+    return LimiterScripts(Script(_acquire(time_source)), Script(_pause(time_source)),
+                          Script(_rebase(time_source)))
+
+
+#: The scripts on Redis's own clock.
+SCRIPTS = limiter_scripts()
+ACQUIRE, PAUSE, REBASE = SCRIPTS.acquire, SCRIPTS.pause, SCRIPTS.rebase
+ACQUIRE_SCRIPT, PAUSE_SCRIPT, REBASE_SCRIPT = ACQUIRE.source, PAUSE.source, REBASE.source
 
 
 def connect(
