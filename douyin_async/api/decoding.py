@@ -1,19 +1,19 @@
-"""The page decoder: an answer's bytes to records, one heavy step per event-loop turn.
+"""The page decoder: an answer's bytes to records, one short step per event-loop turn.
 
-A 10,000-record page takes tens of milliseconds to parse and structure. Pages decode one at a
-time (others wait their turn, so memory holds one page being built), and the decoder yields to
-the event loop before each step, so other tasks (a web app's handlers) never wait for more
-than one of them. The steps: the JSON parse, cut into pieces of about `piece_bytes` where the
-answer allows it (see `douyin_async.decode.jsonsplit`: the same records and the same errors as one
-parse), then each chunk of records.
+A 10,000-record page takes tens of milliseconds to parse and build. Pages decode one at a
+time (others wait their turn, so memory holds one page being built), and the decoder yields
+to the event loop before each step, so other tasks (a web app's handlers) never wait for more
+than one of them. The steps: msgspec decodes the answer (see
+[`parse_answer`][douyin_async.decode.decoder.RecordDecoder.parse_answer]): when its records are
+all of one key style, straight into rows the records are then built from; otherwise into each
+record's raw text, parsed by orjson a chunk at a time. Then each chunk of `chunk` records is
+built. The envelope is read as the one parse would read it. An answer that is anything else
+(an error, a malformed or unusual body) is parsed whole by orjson and its records decoded in
+chunks: the same records and the same errors every way.
 
-Each of these steps runs with the cyclic garbage collector paused, and puts it back as it
-found it before the step ends: no await happens in between, so no other task, and no other
-client, ever sees the collector in a state it did not set. A parse or a chunk allocates
-thousands of objects; left running, the collector would start a young collection every 700
-of them, and every tenth of those sweeps the older generation too, which holds every page in
-flight. Paused, it collects once after the step. Measured on realistic 10,000-record pages at
-the cap: see [Benchmarks](../benchmarks.md).
+The decoder leaves the cyclic garbage collector alone (it is the application's: see
+[Web apps](../web-apps.md) for `gc.freeze()`). The rows msgspec makes are not tracked by the
+collector, so a page adds nothing to its work but the records themselves.
 
 Refused records follow the client's `invalid_records` rule: `"raise"` raises the first
 [`InvalidRecordError`][douyin_async.errors.InvalidRecordError] (its `record` is the raw
@@ -23,14 +23,12 @@ record); `"collect"` keeps the good records and hands the refusals back beside t
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Literal
 
+import attrs
 import orjson
 
-from ..decode.jsonsplit import split_array
+from ..decode.decoder import ParsedAnswer, RecordDecoder
 from ..errors import DouyinError, InvalidParameterError, InvalidRecordError
 from ..http.envelopes import open_envelope
 from ..http.transport import Response
@@ -52,29 +50,14 @@ def _placed(error: InvalidRecordError, offset: int, endpoint: str, answer: Answe
     return error
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The collector off for one synchronous step, then as it was (no await inside)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 class PageDecoder:
     """Decodes answers of any endpoint of the table, `chunk` records per loop step."""
 
-    def __init__(self, *, chunk: int = 250, invalid_records: InvalidRecords = "raise",
-                 piece_bytes: int = 1 << 19) -> None:
+    def __init__(self, *, chunk: int = 250, invalid_records: InvalidRecords = "raise") -> None:
         if invalid_records not in ("raise", "collect"):
             raise InvalidParameterError(
                 f"invalid_records must be 'raise' or 'collect', got {invalid_records!r}")
         self.chunk = max(1, chunk)
-        self.piece_bytes = max(1, piece_bytes)
         self.invalid_records = invalid_records
         self._turn: asyncio.Lock | None = None
 
@@ -84,49 +67,79 @@ class PageDecoder:
         if self._turn is None:
             self._turn = asyncio.Lock()
         async with self._turn:
-            answer = await self._answer(endpoint, response)
-            records: list[Any] = []
-            rejected: list[InvalidRecordError] = []
-            raw, size = answer.raw, self.chunk
-            for start in range(0, len(raw), size):
-                await asyncio.sleep(0)
-                part = raw[start:start + size] if len(raw) > size else raw
-                bad: list[InvalidRecordError] = []
-                try:
-                    with _collector_paused():
-                        if self.invalid_records == "collect":
-                            good, bad = endpoint.records.split(part)
-                        else:
-                            good = endpoint.records.many(part)
-                except InvalidRecordError as exc:
-                    raise _placed(exc, start, endpoint.path, answer, page) from None
-                records += good  # before the release: `good` may be `part` itself
-                rejected += (_placed(e, start, endpoint.path, answer, page) for e in bad)
-                _release(raw, start, len(part))
-                del part, good
+            await asyncio.sleep(0)
+            fast = self._parsed(endpoint, response)
+            if fast is not None:
+                decoded = await self._from_rows(endpoint, page, *fast)
+                if decoded is not None:
+                    return decoded
+            await asyncio.sleep(0)
+            answer = _read(endpoint, response, response.body)
+            return await self._from_raws(endpoint, page, answer)
+
+    def _parsed(self, endpoint: Endpoint[Any], response: Response
+                ) -> tuple[Answer, ParsedAnswer[Any]] | None:
+        """The answer decoded by msgspec and its envelope read, or None (parse it whole)."""
+        records, key = endpoint.records, endpoint.records_key
+        if not isinstance(records, RecordDecoder) or key is None:
+            return None
+        parsed = records.parse_answer(response.body, key)
+        if parsed is None:
+            return None
+        try:
+            answer = _read(endpoint, response, orjson.dumps(parsed.envelope))
+        except (DouyinError, TypeError, orjson.JSONEncodeError):
+            return None  # an error answer, or an envelope only orjson reads right
+        return attrs.evolve(answer, raw=[None] * len(parsed.rows)), parsed
+
+    async def _from_rows(self, endpoint: Endpoint[Any], page: int | None, answer: Answer,
+                         parsed: ParsedAnswer[Any]) -> Decoded | None:
+        """The records of a parsed answer, or None when it needs the exact path. A refusal
+        is raised once every record is known to parse (as the one parse would have it)."""
+        records: list[Any] = []
+        rejected: list[InvalidRecordError] = []
+        refused: InvalidRecordError | None = None
+        for start in range(0, len(parsed.rows), self.chunk):
+            await asyncio.sleep(0)
+            if refused is not None:
+                if not parsed.parses(start, start + self.chunk):
+                    return None
+                continue
+            done = parsed.split(start, start + self.chunk)
+            if done is None:
+                return None
+            good, bad = done
+            bad = [_placed(e, 0, endpoint.path, answer, page) for e in bad]
+            if bad and self.invalid_records == "raise":
+                refused = bad[0]
+            records += good
+            rejected += bad
+        if refused is not None:
+            raise refused
+        parsed.rows.clear()
         return answer, records, tuple(rejected)
 
-    async def _answer(self, endpoint: Endpoint[Any], response: Response) -> Answer:
-        """The answer read from its envelope, parsed in pieces where it cuts cleanly."""
-        key, body = endpoint.records_key, response.body
-        split = (split_array(body, key, self.piece_bytes)
-                 if key is not None and len(body) > 2 * self.piece_bytes else None)
-        if split is not None:
+    async def _from_raws(self, endpoint: Endpoint[Any], page: int | None,
+                         answer: Answer) -> Decoded:
+        records: list[Any] = []
+        rejected: list[InvalidRecordError] = []
+        raw, size = answer.raw, self.chunk
+        for start in range(0, len(raw), size):
             await asyncio.sleep(0)
+            part = raw[start:start + size] if len(raw) > size else raw
+            bad: list[InvalidRecordError] = []
             try:
-                with _collector_paused():
-                    answer = _read(endpoint, response, split.skeleton)
-                raw = answer.raw  # the emptied array, in the skeleton's data
-                for piece in split.pieces:
-                    await asyncio.sleep(0)
-                    with _collector_paused():
-                        raw += orjson.loads(piece)
-                return answer
-            except (orjson.JSONDecodeError, DouyinError):
-                pass  # not cut cleanly, or an error answer: read as one, exactly
-        await asyncio.sleep(0)
-        with _collector_paused():
-            return _read(endpoint, response, body)
+                if self.invalid_records == "collect":
+                    good, bad = endpoint.records.split(part)
+                else:
+                    good = endpoint.records.many(part)
+            except InvalidRecordError as exc:
+                raise _placed(exc, start, endpoint.path, answer, page) from None
+            records += good  # before the release: `good` may be `part` itself
+            rejected += (_placed(e, start, endpoint.path, answer, page) for e in bad)
+            _release(raw, start, len(part))
+            del part, good
+        return answer, records, tuple(rejected)
 
 
 def _release(raw: list[Any], start: int, count: int) -> None:

@@ -104,8 +104,8 @@ class Endpoint(Generic[P]):
     page: Callable[..., P]
     #: True when page 1 tells the page count, so the rest can be asked at once.
     counts_pages: bool
-    #: The key of a record array large enough to be parsed in pieces (see
-    #: `douyin_async.decode.jsonsplit`), or None.
+    #: The key of a record array large enough to be decoded from the answer's bytes (see
+    #: `douyin_async.api.decoding`), or None.
     records_key: str | None = None
 
 

@@ -36,9 +36,11 @@ STRUCT_TYPES: dict[Kind, tuple[Any, Any]] = {
     Kind.OPT_STR: (str | None, None), Kind.TIME: (UNIX_SECONDS, _REQUIRED),
     Kind.OPT_DATE: (dt.date | None, None),
 }
-#: Unknown keys learned per key style at most; a record with more goes to the reference.
+#: Unknown keys a Struct reads at most, and learned per batch at most: a batch with more
+#: sends the records holding the others to the reference.
 MAX_UNKNOWN = 8
-_UNKNOWN_KEY = re.compile(r"Object contains unknown field `(.*)` - at `\$[^`]*`", re.S)
+#: msgspec's error for an unknown key of a record (at ``$[i]``, or ``$.data.<key>[i]``).
+_UNKNOWN_KEY = re.compile(r"Object contains unknown field `(.*)` - at `\$[^`\[]*\[\d+\]`", re.S)
 _RECORD_AT = re.compile(r"`\$[^`\[]*\[(\d+)\]")
 
 
@@ -85,6 +87,7 @@ class StructTypes:
         them; the result and the unknown keys its Struct reads, or
         [`Refused`][douyin_async.decode.batch.Refused]."""
         unknown = self.unknown[style]
+        learned = 0
         while True:
             try:
                 return run(self.struct(style, unknown)), unknown
@@ -93,9 +96,12 @@ class StructTypes:
                 found = _UNKNOWN_KEY.fullmatch(text)
                 key = found.group(1) if found else None
                 if (key is None or key in self.known or key in unknown
-                        or len(unknown) >= MAX_UNKNOWN):
+                        or learned >= MAX_UNKNOWN):
                     at = _RECORD_AT.search(text)
                     raise Refused(int(at.group(1)) if at else None) from None
+                if len(unknown) >= MAX_UNKNOWN:  # keys of older pages make room
+                    unknown = ()
+                learned += 1
                 unknown = self.unknown[style] = (*unknown, key)
 
 

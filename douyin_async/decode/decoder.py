@@ -222,65 +222,109 @@ class RecordDecoder(Generic[T]):
     # -- an answer's bytes ----------------------------------------------------------------
 
     def parse_answer(self, body: bytes, key: str) -> ParsedAnswer[T] | None:
-        """The records of an answer's ``data[key]`` decoded from its bytes, the records all of
-        one key style, or None (anything else: the caller parses the answer with orjson and
-        takes ``split``). The answer's envelope is checked by the caller."""
-        for style in dict.fromkeys((self._style, 0, len(self.styles) - 1)):
+        """An answer's ``data[key]`` decoded from its bytes: as rows of one key style, or,
+        when its records are not all of one style, as each record's raw JSON text; None when
+        the answer is none of these (anything unusual: the caller parses it with orjson)."""
+        styles = dict.fromkeys((self._style, 0, len(self.styles) - 1))
+        for style in styles:
             try:
                 top, unknown = self.types.attempt(
-                    style, lambda s: self._answer_decoder(s, key).decode(body))
-            except (Refused, msgspec.DecodeError):
+                    style, lambda row: self._answer_decoder(row, key).decode(body))
+            except Refused as refused:
+                if refused.index is None:  # not a record's fault: the envelope's
+                    return None
                 continue
+            except msgspec.DecodeError:
+                return None
             self._style = style
-            envelope = {name: value for name, value in msgspec.structs.asdict(top).items()
-                        if value is not UNSET and name != "data"}
-            data = {name: value for name, value in msgspec.structs.asdict(top.data).items()
-                    if value is not UNSET and name != "records"}
-            envelope["data"] = {**data, key: []}
-            return ParsedAnswer(self, envelope, top.data.records, unknown)
-        return None
+            return ParsedAnswer(self, _envelope(top, key), top.data.records, unknown)
+        try:
+            top = self._answer_decoder(msgspec.Raw, key).decode(body)
+        except msgspec.DecodeError:
+            return None
+        return ParsedAnswer(self, _envelope(top, key), top.data.records, None)
 
     def _answer_decoder(self, row: Any, key: str) -> msgspec.json.Decoder[Any]:
+        """A decoder of the whole answer, its records as ``row``s. Every key of the envelope
+        is read (none skipped, so that all of its text is checked as orjson checks it)."""
         decoder = self._answers.get((row, key))
         if decoder is None:
             either = (Any, UNSET)
             data = msgspec.defstruct(f"{self.cls.__name__}Data", [
                 ("records", list[row]), ("error_code", *either), ("description", *either)],
-                rename={"records": key})
+                rename={"records": key}, forbid_unknown_fields=True)
             top = msgspec.defstruct(f"{self.cls.__name__}Answer", [
-                ("data", data), *((name, *either) for name in (
-                    "err_no", "err_msg", "message", "error_code", "description", "log_id",
-                    "extra"))])
+                ("data", data), *((name, *either) for name in ENVELOPE_KEYS)],
+                forbid_unknown_fields=True)
             if len(self._answers) >= 64:
                 self._answers.clear()
             decoder = self._answers[row, key] = msgspec.json.Decoder(top)
         return decoder
 
 
+#: The keys of an answer's envelope the client reads (``douyin_async.http.envelopes``).
+ENVELOPE_KEYS = ("err_no", "err_msg", "message", "error_code", "description", "log_id", "extra")
+
+
+def _envelope(top: Any, key: str) -> dict[str, Any]:
+    """The answer's envelope, its record array emptied."""
+    envelope = {name: value for name, value in msgspec.structs.asdict(top).items()
+                if value is not UNSET and name != "data"}
+    data = {name: value for name, value in msgspec.structs.asdict(top.data).items()
+            if value is not UNSET and name != "records"}
+    envelope["data"] = {**data, key: []}
+    return envelope
+
+
 @attrs.define
 class ParsedAnswer(Generic[T]):
     """An answer's records, decoded by msgspec from its bytes and not yet built.
 
-    ``envelope`` is the answer's envelope with the record array emptied (the keys the
-    envelope is read by), for the caller to check.
+    ``envelope`` is the answer's envelope with the record array emptied, for the caller to
+    check. ``rows`` are rows of one key style whose Struct reads the ``unknown`` keys, or,
+    with ``unknown`` None, each record's raw JSON text (``msgspec.Raw``).
     """
 
     decoder: RecordDecoder[T]
     envelope: dict[str, Any]
     rows: list[Any]
-    unknown: tuple[str, ...]
+    unknown: tuple[str, ...] | None
 
-    def build(self, start: int, stop: int) -> list[T] | None:
-        """The records of ``rows[start:stop]``, or None when their unknown keys need the
-        exact path (two in one record, whose order only orjson keeps; or an integer orjson
-        would read otherwise)."""
+    def split(self, start: int, stop: int
+              ) -> tuple[list[T], list[InvalidRecordError]] | None:
+        """The records of ``rows[start:stop]`` and the refused ones (indices from ``start``),
+        or None when they need the exact path: an answer parsed whole by orjson (unknown keys
+        whose order only orjson keeps, an integer orjson reads otherwise, a record orjson
+        refuses)."""
         rows = self.rows[start:stop]
         decoder = self.decoder
+        if self.unknown is None:
+            try:
+                raws = orjson.loads(_array(rows))
+            except orjson.JSONDecodeError:
+                return None
+            return decoder.split(raws, offset=start)
         for i in range(len(self.unknown)):
             if not orjson_values(list(map(attrgetter(f"x{i}"), rows))):
                 return None
         built = extras(rows, self.unknown, decoder.known, decoder.no_extra, None)
-        return None if built is None else decoder._build(rows, built)
+        return None if built is None else (decoder._build(rows, built), [])
+
+    def parses(self, start: int, stop: int) -> bool:
+        """True when orjson parses the records of ``rows[start:stop]`` (always, for rows of
+        one style: msgspec read every character of them)."""
+        if self.unknown is not None:
+            return True
+        try:
+            orjson.loads(_array(self.rows[start:stop]))
+        except orjson.JSONDecodeError:
+            return False
+        return True
+
+
+def _array(texts: Sequence[Any]) -> bytes:
+    """A JSON array of raw JSON texts."""
+    return b"".join((b"[", b",".join(texts), b"]"))
 
 
 def _converting(raws: list[Any]) -> Callable[[Any], list[Any]]:
