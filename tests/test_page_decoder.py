@@ -189,3 +189,17 @@ def test_the_documented_list_call_takes_the_registered_batch_hook(
     assert ones == [] and batches == [50]
     assert [r.video_id for r in records] == [raw.get("VideoId", raw.get("video_id"))
                                              for raw in raws]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 253_402_300_799) | st.sampled_from([0, 253_402_300_799, 86_399]),
+                max_size=20))
+def test_datetimes_made_in_c_are_fromtimestamp_s(seconds: list[int]) -> None:
+    import datetime as dt
+
+    from douyin_async.decode.batch import unix_datetimes
+
+    made = unix_datetimes(seconds)
+    want = [dt.datetime.fromtimestamp(s, dt.UTC) for s in seconds]
+    assert made == want
+    assert all(type(m) is dt.datetime and m.tzinfo is dt.UTC for m in made)

@@ -36,11 +36,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 import cattrs
 
 from ..models import TalentMedia, VideoDailyData
+from .batch import unix_datetimes
 from .decoder import RecordDecoder, plain_twin
 from .fields import Field, Kind
 
@@ -94,7 +96,7 @@ def _spellings(name: str) -> tuple[str, ...]:
 
 
 _PlainVideo = plain_twin(VideoDailyData)
-_fromtimestamp = dt.datetime.fromtimestamp
+_publish_time = attrgetter("publish_time")
 
 
 def _build_videos(rows: Sequence[Any], extras: Iterable[Any]) -> list[Any]:
@@ -103,8 +105,8 @@ def _build_videos(rows: Sequence[Any], extras: Iterable[Any]) -> list[Any]:
     [`plain_twin`][douyin_async.decode.decoder.plain_twin])."""
     out: list[Any] = []
     append = out.append
-    utc = dt.UTC
-    for s, extra in zip(rows, extras, strict=True):
+    times = unix_datetimes(list(map(_publish_time, rows)))
+    for s, extra, when in zip(rows, extras, times, strict=True):
         r: Any = _PlainVideo()
         r.active_cnt_1d = s.active_cnt_1d or 0
         r.ad_share_cost_1d = s.ad_share_cost_1d or 0
@@ -117,7 +119,7 @@ def _build_videos(rows: Sequence[Any], extras: Iterable[Any]) -> list[Any]:
         r.expected_profit = s.expected_profit or 0
         r.gmv_1d = s.gmv_1d or 0
         r.micro_app_title = s.micro_app_title
-        r.publish_time = _fromtimestamp(s.publish_time, utc)
+        r.publish_time = when
         r.refund_gmv_1d = s.refund_gmv_1d or 0
         r.task_id = s.task_id
         r.task_name = s.task_name

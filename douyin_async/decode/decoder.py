@@ -28,7 +28,7 @@ import msgspec
 import orjson
 
 from ..errors import InvalidRecordError
-from .batch import UNSET, Refused, StructTypes, extras, orjson_values
+from .batch import UNSET, Refused, StructTypes, extras
 from .fields import MISSING, VALUE_CHECKS, BadValue, Field, Kind
 
 T = TypeVar("T")
@@ -304,9 +304,6 @@ class ParsedAnswer(Generic[T]):
             except orjson.JSONDecodeError:
                 return None
             return decoder.split(raws, offset=start)
-        for i in range(len(self.unknown)):
-            if not orjson_values(list(map(attrgetter(f"x{i}"), rows))):
-                return None
         built = extras(rows, self.unknown, decoder.known, decoder.no_extra, None)
         return None if built is None else (decoder._build(rows, built), [])
 
