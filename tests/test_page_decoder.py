@@ -203,3 +203,12 @@ def test_datetimes_made_in_c_are_fromtimestamp_s(seconds: list[int]) -> None:
     want = [dt.datetime.fromtimestamp(s, dt.UTC) for s in seconds]
     assert made == want
     assert all(type(m) is dt.datetime and m.tzinfo is dt.UTC for m in made)
+
+
+async def test_unknown_keys_msgspec_cannot_name_are_kept_by_the_reference() -> None:
+    for key in ('a"b', "back\\slash", "tab\t"):
+        raws = [dict(video(i), **{key: i}) for i in range(5)]
+        assert [r.extra for r in video_records.many(raws)] == [{key: i} for i in range(5)]
+        _, records, _ = await PageDecoder().decode(TASK_VIDEOS, Response(200, {}, answer(raws)))
+        assert [r.extra for r in records] == [{key: i} for i in range(5)]
+    assert video_records.many([video(1)]) == [video_records.one(video(1))]

@@ -41,6 +41,8 @@ STRUCT_TYPES: dict[Kind, tuple[Any, Any]] = {
 MAX_UNKNOWN = 8
 #: msgspec's error for an unknown key of a record (at ``$[i]``, or ``$.data.<key>[i]``).
 _UNKNOWN_KEY = re.compile(r"Object contains unknown field `(.*)` - at `\$[^`\[]*\[\d+\]`", re.S)
+#: What msgspec does not take in a field's name: such a key goes to the reference.
+_UNNAMEABLE = re.compile(r'[\\"\x00-\x1f]')
 _RECORD_AT = re.compile(r"`\$[^`\[]*\[(\d+)\]")
 
 
@@ -94,7 +96,7 @@ class StructTypes:
                 found = _UNKNOWN_KEY.fullmatch(text)
                 key = found.group(1) if found else None
                 if (key is None or key in self.known or key in unknown
-                        or learned >= MAX_UNKNOWN):
+                        or learned >= MAX_UNKNOWN or _UNNAMEABLE.search(key)):
                     at = _RECORD_AT.search(text)
                     raise Refused(int(at.group(1)) if at else None) from None
                 if len(unknown) >= MAX_UNKNOWN:  # keys of older pages make room
