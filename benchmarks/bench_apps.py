@@ -19,6 +19,7 @@ import multiprocessing
 import socket
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from douyin_async import DouyinClient, TaskVideoQuery
@@ -87,14 +88,10 @@ def _free_port() -> int:
 
 async def _pull(n: int, url: str, seconds: float, warmup: float) -> tuple[int, float, float]:
     """N clients pulling at once for ``seconds``: (pages, wall, CPU) after the warm-up."""
-    start, end = window(1.0)
-    dates = billing_dates(60)
     marks: list[tuple[float, float]] = []
 
     async def one(i: int) -> None:
-        queries = [TaskVideoQuery(billing_date=d, video_publish_start_time=start,
-                                  video_publish_end_time=end, page_size=PAGE_SIZE)
-                   for d in dates]
+        queries = replay_queries(60)
         async with DouyinClient(f"tok-{i}", base_url=url, rate_limit=CAP) as client:
             async for page in client.pull(queries):
                 marks.append((time.monotonic(), time.process_time()))
@@ -113,24 +110,41 @@ async def _pull(n: int, url: str, seconds: float, warmup: float) -> tuple[int, f
     return len(kept) - 1, w1 - w0, c1 - c0
 
 
-def measure(quick: bool = False) -> Result:
-    result = Result("apps")
-    counts = (1, 4) if quick else (1, 4, 8)
-    seconds, warmup = (4.0, 1.0) if quick else (8.0, 2.0)
+@contextlib.contextmanager
+def replay_server() -> Iterator[tuple[str, dict[str, list[float]]]]:
+    """The page server in a child process: its URL, and the arrivals per token (filled when
+    the block ends)."""
     context = multiprocessing.get_context("spawn")
     ready, done, log = context.Event(), context.Event(), context.Queue()
     port = _free_port()
     server = context.Process(target=_serve, args=(port, ready, done, log), daemon=True)
     server.start()
+    arrivals: dict[str, list[float]] = {}
     try:
         if not ready.wait(120):
             raise RuntimeError("the page server did not start")
-        url = f"http://127.0.0.1:{port}"
-        figures = {n: asyncio.run(_pull(n, url, seconds, warmup)) for n in counts}
+        yield f"http://127.0.0.1:{port}", arrivals
     finally:
         done.set()
-        arrivals: dict[str, list[float]] = log.get(timeout=30) if server.is_alive() else {}
+        if server.is_alive():
+            arrivals.update(log.get(timeout=30))
         server.join(10)
+
+
+def replay_queries(count: int) -> list[TaskVideoQuery]:
+    """Task-video queries the page server answers (``FULL_PAGES`` full pages each)."""
+    start, end = window(1.0)
+    return [TaskVideoQuery(billing_date=d, video_publish_start_time=start,
+                           video_publish_end_time=end, page_size=PAGE_SIZE)
+            for d in billing_dates(count)]
+
+
+def measure(quick: bool = False) -> Result:
+    result = Result("apps")
+    counts = (1, 4) if quick else (1, 4, 8)
+    seconds, warmup = (4.0, 1.0) if quick else (8.0, 2.0)
+    with replay_server() as (url, arrivals):
+        figures = {n: asyncio.run(_pull(n, url, seconds, warmup)) for n in counts}
     most = max((max_in_window(sorted(t)) for t in arrivals.values()), default=0)
     one = figures[1][0] / figures[1][1]
     for n, (pages, wall, cpu) in figures.items():
