@@ -12,7 +12,7 @@ import pytest
 from apiserver import video
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_records_differential import assert_same_error, assert_same_record, values, video_pages
+from test_records_differential import assert_same_error, assert_same_lists, values, video_pages
 
 from douyin_async.api import decoding
 from douyin_async.api.decoding import PageDecoder
@@ -57,11 +57,7 @@ def assert_same(got: Any, want: Any) -> None:
     assert not isinstance(got, BaseException), got
     (answer, records, refused), (want_answer, want_records, want_refused) = got, want
     assert answer == want_answer
-    assert len(records) == len(want_records) and len(refused) == len(want_refused)
-    for a, b in zip(records, want_records, strict=True):
-        assert_same_record(a, b)
-    for e, f in zip(refused, want_refused, strict=True):
-        assert_same_error(e, f)
+    assert_same_lists(records, want_records, refused, want_refused)
 
 
 tops = st.sampled_from([{}, {"extra": {"now": 1746853434460}}, {"zz": [1]}, {"err_no": 10},
