@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from operator import attrgetter
 from typing import Annotated, Any
 
@@ -114,9 +115,12 @@ def extras(rows: Sequence[Any], unknown: tuple[str, ...], known: frozenset[str],
     if not unknown:
         return [no_extra] * len(rows)
     columns = [list(map(attrgetter(f"x{i}"), rows)) for i in range(len(unknown))]
-    if raws is None and not all(map(orjson_values, columns)):
+    kinds = [set(map(type, column)) for column in columns]
+    if raws is None and not all(map(orjson_values, columns, kinds)):
         return None
     if len(unknown) == 1:
+        if type(UNSET) not in kinds[0]:  # every record holds the key: one dict each, in C
+            return list(map(dict.fromkeys, repeat(unknown), columns[0]))
         key = unknown[0]
         return [no_extra if v is UNSET else {key: v} for v in columns[0]]
     out: list[Any] = []
@@ -146,10 +150,10 @@ _JSON_INT_MIN, _JSON_INT_MAX = INT64_MIN, 2**64 - 1
 _SCALARS = frozenset({str, float, bool, type(None), type(UNSET)})
 
 
-def orjson_values(values: Sequence[Any]) -> bool:
+def orjson_values(values: Sequence[Any], kinds: set[type] | None = None) -> bool:
     """True when ``values`` (decoded by msgspec) are what orjson makes of the same JSON:
-    no integer outside int64 .. uint64, at any depth."""
-    kinds = set(map(type, values))
+    no integer outside int64 .. uint64, at any depth. ``kinds``: their types, if known."""
+    kinds = set(map(type, values)) if kinds is None else kinds
     if kinds <= _SCALARS:
         return True
     if int in kinds:
