@@ -108,6 +108,7 @@ class PageDecoder:
             done = parsed.split(start, start + self.chunk)
             if done is None:
                 return None
+            _release(parsed.rows, start, min(self.chunk, len(parsed.rows) - start))
             good, bad = done
             bad = [_placed(e, 0, endpoint.path, answer, page) for e in bad]
             if bad and self.invalid_records == "raise":
@@ -116,7 +117,6 @@ class PageDecoder:
             rejected += bad
         if refused is not None:
             raise refused
-        parsed.rows.clear()
         return answer, records, tuple(rejected)
 
     async def _from_raws(self, endpoint: Endpoint[Any], page: int | None,
@@ -143,8 +143,8 @@ class PageDecoder:
 
 
 def _release(raw: list[Any], start: int, count: int) -> None:
-    """Let go of a built chunk's parsed records (the list keeps its length: the raw count), so
-    that they are freed chunk by chunk, not all at once when the page is done."""
+    """Let go of a built chunk's parsed records or rows (the list keeps its length), so that
+    they are freed chunk by chunk, not all at once when the page is done."""
     raw[start:start + count] = [None] * count
 
 

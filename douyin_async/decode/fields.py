@@ -41,7 +41,7 @@ class Field:
 
 
 class MissingType:
-    """The value of a key that is not there (a type of its own, so type sets show it)."""
+    """The value of a key that is not there, as the reference checks see it."""
 
     def __repr__(self) -> str:
         return "<missing>"
