@@ -7,7 +7,6 @@ import gc
 import json
 from typing import Any
 
-import orjson
 import pytest
 from apiserver import video
 from hypothesis import HealthCheck, given, settings
@@ -122,26 +121,27 @@ async def test_a_page_of_one_key_style_is_built_from_rows(
         assert records[5].extra == {"Note": 5}
 
 
-async def test_a_mixed_page_is_parsed_a_chunk_at_a_time(
+async def test_a_mixed_page_is_decoded_a_chunk_at_a_time_by_key_style(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    sizes: list[int] = []
+    chunks: list[int] = []
+    real = RecordDecoder.from_texts
 
-    class Counting:
-        JSONDecodeError = orjson.JSONDecodeError
+    def spy(self: Any, texts: Any) -> Any:
+        chunks.append(len(texts))
+        return real(self, texts)
 
-        @staticmethod
-        def loads(data: bytes) -> Any:
-            sizes.append(len(data))
-            return orjson.loads(data)
-
-    import douyin_async.decode.decoder as decoder_module
-
-    monkeypatch.setattr(decoder_module, "orjson", Counting)
-    raws = [video(i, pascal=i % 2 == 0) for i in range(300)]
-    body = answer(raws)
-    _, records, _ = await PageDecoder(chunk=50).decode(TASK_VIDEOS, Response(200, {}, body))
-    assert records == video_records.many(raws)
-    assert len(sizes) == 6 and max(sizes) < len(body) / 5
+    monkeypatch.setattr(RecordDecoder, "from_texts", spy)
+    read: list[int] = []
+    real_read = decoding._read
+    monkeypatch.setattr(decoding, "_read", lambda e, r, body: read.append(len(body))
+                        or real_read(e, r, body))
+    raws = [dict(video(i, pascal=i % 2 == 0), **({"Note": i} if i % 3 else {}))
+            for i in range(300)]
+    _, records, _ = await PageDecoder(chunk=50).decode(TASK_VIDEOS, Response(200, {},
+                                                                             answer(raws)))
+    assert records == video_records.many(raws) and chunks == [50] * 6 and max(read) < 200
+    assert [r.extra for r in records] == [raw.get("Note") and {"Note": raw["Note"]} or {}
+                                          for raw in raws]
 
 
 async def test_an_error_answer_with_records_raises_its_error() -> None:

@@ -223,6 +223,44 @@ class RecordDecoder(Generic[T]):
 
     # -- an answer's bytes ----------------------------------------------------------------
 
+    def from_texts(self, texts: Sequence[Any]) -> list[T] | None:
+        """Records from the raw JSON texts of records (``msgspec.Raw``), each key style's
+        decoded by msgspec at once; None when msgspec refuses any (the caller parses them
+        with orjson). A record's style is guessed from its first key's first letter (a
+        capital: PascalCase) and checked by msgspec, which refuses a record of another."""
+        last = len(self.styles) - 1
+        try:
+            flags = [65 <= memoryview(t)[2] <= 90 for t in texts] if last else [True] * len(texts)
+        except IndexError:  # a text too short for a record with a key
+            return None
+        out: list[Any] = [None] * len(texts)
+        for style, chosen in ((0, flags), (last, list(map(not_, flags)))):
+            if not any(chosen):
+                continue
+            group = texts if all(chosen) else list(compress(texts, chosen))
+            try:
+                rows, unknown = self.types.attempt(style, self._decoding(_array(group)))
+            except (Refused, msgspec.DecodeError):
+                return None
+            built = extras(rows, unknown, self.known, self.no_extra, None)
+            if built is None:
+                return None
+            records = self._build(rows, built)
+            if group is texts:
+                return records
+            for at, record in zip(compress(range(len(texts)), chosen), records, strict=True):
+                out[at] = record
+        return out
+
+    def _decoding(self, blob: bytes) -> Callable[[Any], Any]:
+        def decode(row: Any) -> Any:
+            decoder = self._answers.get((row, ""))
+            if decoder is None:
+                decoder = self._answers[row, ""] = msgspec.json.Decoder(list[row])
+            return decoder.decode(blob)
+
+        return decode
+
     def parse_answer(self, body: bytes, key: str) -> ParsedAnswer[T] | None:
         """An answer's ``data[key]`` decoded from its bytes: as rows of one key style, or,
         when its records are not all of one style, as each record's raw JSON text; None when
@@ -301,6 +339,9 @@ class ParsedAnswer(Generic[T]):
         rows = self.rows[start:stop]
         decoder = self.decoder
         if self.unknown is None:
+            records = decoder.from_texts(rows)
+            if records is not None:
+                return records, []
             try:
                 raws = orjson.loads(_array(rows))
             except orjson.JSONDecodeError:
