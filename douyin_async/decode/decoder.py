@@ -91,7 +91,10 @@ class RecordDecoder(Generic[T]):
         self._build: Build = build or self._build_any
         self._checks = tuple(VALUE_CHECKS[f.kind] for f in fields)
         self._answers: dict[tuple[Any, str], msgspec.json.Decoder[Any]] = {}
-        self._style = 0
+        at = next((i for i, f in enumerate(fields) if probe in f.keys), 0)
+        #: Per style, its spelling of the probe's key as JSON text: an answer holding one
+        #: style's only is decoded in that style (a guess msgspec checks).
+        self._probes = [orjson.dumps(keys[at]) + b":" for keys in self.styles]
 
     # -- one record: the reference --------------------------------------------------------
 
@@ -263,21 +266,20 @@ class RecordDecoder(Generic[T]):
 
     def parse_answer(self, body: bytes, key: str) -> ParsedAnswer[T] | None:
         """An answer's ``data[key]`` decoded from its bytes: as rows of one key style, or,
-        when its records are not all of one style, as each record's raw JSON text; None when
-        the answer is none of these (anything unusual: the caller parses it with orjson)."""
-        styles = dict.fromkeys((self._style, 0, len(self.styles) - 1))
-        for style in styles:
+        when its records may not all be of one style, as each record's raw JSON text; None
+        when the answer is neither (anything unusual: the caller parses it with orjson)."""
+        styles = [i for i, probe in enumerate(self._probes) if probe in body]
+        if len(styles) == 1:
             try:
                 top, unknown = self.types.attempt(
-                    style, lambda row: self._answer_decoder(row, key).decode(body))
+                    styles[0], lambda row: self._answer_decoder(row, key).decode(body))
             except Refused as refused:
                 if refused.index is None:  # not a record's fault: the envelope's
                     return None
-                continue
             except msgspec.DecodeError:
                 return None
-            self._style = style
-            return ParsedAnswer(self, _envelope(top, key), top.data.records, unknown)
+            else:
+                return ParsedAnswer(self, _envelope(top, key), top.data.records, unknown)
         try:
             top = self._answer_decoder(msgspec.Raw, key).decode(body)
         except msgspec.DecodeError:
