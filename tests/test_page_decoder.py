@@ -16,8 +16,8 @@ from test_records_differential import assert_same_error, assert_same_lists, valu
 from douyin_async.api import decoding
 from douyin_async.api.decoding import PageDecoder
 from douyin_async.api.endpoints import TASK_VIDEOS, VIDEO_RECORDS_KEY
+from douyin_async.decode import answers
 from douyin_async.decode.converter import converter, video_records
-from douyin_async.decode.decoder import RecordDecoder
 from douyin_async.errors import ApiError, DouyinError, InvalidRecordError, ResponseDecodeError
 from douyin_async.http.transport import Response
 from douyin_async.models import VideoDailyData
@@ -37,7 +37,7 @@ async def outcome(body: bytes, mode: str, exact: bool, monkeypatch: pytest.Monke
     ``exact`` forces the one orjson parse."""
     with monkeypatch.context() as patch:
         if exact:
-            patch.setattr(RecordDecoder, "parse_answer", lambda self, body, key: None)
+            patch.setattr(decoding, "parse_answer", lambda records, body, key: None)
         try:
             return await PageDecoder(chunk=7, invalid_records=mode).decode(  # type: ignore[arg-type]
                 TASK_VIDEOS, Response(200, {}, body), page=3)
@@ -101,13 +101,13 @@ async def test_invalid_utf8_anywhere_is_refused_as_orjson_refuses() -> None:
 async def test_a_page_of_one_key_style_is_built_from_rows(
         monkeypatch: pytest.MonkeyPatch) -> None:
     parsed: list[Any] = []
-    real = RecordDecoder.parse_answer
+    real = answers.parse_answer
 
-    def spy(self: Any, body: bytes, key: str) -> Any:
-        parsed.append(real(self, body, key))
+    def spy(records: Any, body: bytes, key: str) -> Any:
+        parsed.append(real(records, body, key))
         return parsed[-1]
 
-    monkeypatch.setattr(RecordDecoder, "parse_answer", spy)
+    monkeypatch.setattr(decoding, "parse_answer", spy)
     read: list[int] = []
     real_read = decoding._read
     monkeypatch.setattr(decoding, "_read", lambda e, r, body: read.append(len(body))
@@ -124,13 +124,13 @@ async def test_a_page_of_one_key_style_is_built_from_rows(
 async def test_a_mixed_page_is_decoded_a_chunk_at_a_time_by_key_style(
         monkeypatch: pytest.MonkeyPatch) -> None:
     chunks: list[int] = []
-    real = RecordDecoder.from_texts
+    real = answers.from_texts
 
-    def spy(self: Any, texts: Any) -> Any:
+    def spy(records: Any, texts: Any) -> Any:
         chunks.append(len(texts))
-        return real(self, texts)
+        return real(records, texts)
 
-    monkeypatch.setattr(RecordDecoder, "from_texts", spy)
+    monkeypatch.setattr(answers, "from_texts", spy)
     read: list[int] = []
     real_read = decoding._read
     monkeypatch.setattr(decoding, "_read", lambda e, r, body: read.append(len(body))

@@ -4,7 +4,7 @@ A 10,000-record page takes tens of milliseconds to parse and build. Pages decode
 time (others wait their turn, so memory holds one page being built), and the decoder yields
 to the event loop before each step, so other tasks (a web app's handlers) never wait for more
 than one of them. The steps: msgspec decodes the answer (see
-[`parse_answer`][douyin_async.decode.decoder.RecordDecoder.parse_answer]): when its records are
+[`parse_answer`][douyin_async.decode.answers.parse_answer]): when its records are
 all of one key style, straight into rows the records are then built from; otherwise into each
 record's raw text, parsed by orjson a chunk at a time. Then each chunk of `chunk` records is
 built. The envelope is read as the one parse would read it. An answer that is anything else
@@ -28,7 +28,8 @@ from typing import Any, Literal
 import attrs
 import orjson
 
-from ..decode.decoder import ParsedAnswer, RecordDecoder
+from ..decode.answers import ParsedAnswer, parse_answer
+from ..decode.decoder import RecordDecoder
 from ..errors import DouyinError, InvalidParameterError, InvalidRecordError
 from ..http.envelopes import open_envelope
 from ..http.transport import Response
@@ -83,7 +84,7 @@ class PageDecoder:
         records, key = endpoint.records, endpoint.records_key
         if not isinstance(records, RecordDecoder) or key is None:
             return None
-        parsed = records.parse_answer(response.body, key)
+        parsed = parse_answer(records, response.body, key)
         if parsed is None:
             return None
         try:

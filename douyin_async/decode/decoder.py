@@ -5,9 +5,10 @@ spellings; see ``douyin_async.decode.fields``) and decodes raw records two ways 
 same records and the same errors:
 
 - ``one``, the reference: one record from its raw dict, field by field, in Python;
-- ``split`` and ``many`` (raw dicts) and ``parse_answer`` (an answer's bytes), the batch path:
-  msgspec checks and converts the records of one key style at once, in C, into plain Structs
-  (see ``douyin_async.decode.batch``), and one Python loop builds the records from them.
+- ``split`` and ``many``, the batch path: msgspec checks and converts the records of one key
+  style at once, in C, into plain Structs (see ``douyin_async.decode.batch``), and one Python
+  loop builds the records from them. ``douyin_async.decode.answers`` does the same from an
+  answer's bytes.
 
 The batch path accepts no more than the reference does; a record it refuses goes through the
 reference, so an error is always the reference's own, and a good record comes out the same
@@ -28,7 +29,7 @@ import msgspec
 import orjson
 
 from ..errors import InvalidRecordError
-from .batch import UNSET, Refused, StructTypes, extras
+from .batch import Refused, StructTypes, extras
 from .fields import MISSING, VALUE_CHECKS, BadValue, Field, Kind
 
 T = TypeVar("T")
@@ -88,13 +89,12 @@ class RecordDecoder(Generic[T]):
         #: The ``extra`` of a record without unknown keys (the class's shared default).
         self.no_extra = attrs.fields_dict(cls)["extra"].default  # type: ignore[arg-type]
         self.types = StructTypes(cls.__name__, fields, self.styles, self.known)
-        self._build: Build = build or self._build_any
+        self.build: Build = build or self._build_any
         self._checks = tuple(VALUE_CHECKS[f.kind] for f in fields)
-        self._answers: dict[tuple[Any, str], msgspec.json.Decoder[Any]] = {}
         at = next((i for i, f in enumerate(fields) if probe in f.keys), 0)
         #: Per style, its spelling of the probe's key as JSON text: an answer holding one
         #: style's only is decoded in that style (a guess msgspec checks).
-        self._probes = [orjson.dumps(keys[at]) + b":" for keys in self.styles]
+        self.probes = [orjson.dumps(keys[at]) + b":" for keys in self.styles]
 
     # -- one record: the reference --------------------------------------------------------
 
@@ -212,7 +212,7 @@ class RecordDecoder(Generic[T]):
                 rows, unknown = self.types.attempt(style, _converting(part[:stop]))
             built = extras(rows, unknown, self.known, self.no_extra, part)
             assert built is not None  # with the raw dicts at hand, always
-            records += self._build(rows, built)
+            records += self.build(rows, built)
             pos += stop
             if stop < len(part):
                 index = where[pos] if isinstance(where, list) else where + pos
@@ -223,150 +223,6 @@ class RecordDecoder(Generic[T]):
                     bad.add(pos)
                 pos += 1
         return records, errors, bad
-
-    # -- an answer's bytes ----------------------------------------------------------------
-
-    def from_texts(self, texts: Sequence[Any]) -> list[T] | None:
-        """Records from the raw JSON texts of records (``msgspec.Raw``), each key style's
-        decoded by msgspec at once; None when msgspec refuses any (the caller parses them
-        with orjson). A record's style is guessed from its first key's first letter (a
-        capital: PascalCase) and checked by msgspec, which refuses a record of another."""
-        last = len(self.styles) - 1
-        try:
-            flags = [65 <= memoryview(t)[2] <= 90 for t in texts] if last else [True] * len(texts)
-        except IndexError:  # a text too short for a record with a key
-            return None
-        out: list[Any] = [None] * len(texts)
-        for style, chosen in ((0, flags), (last, list(map(not_, flags)))):
-            if not any(chosen):
-                continue
-            group = texts if all(chosen) else list(compress(texts, chosen))
-            try:
-                rows, unknown = self.types.attempt(style, self._decoding(_array(group)))
-            except (Refused, msgspec.DecodeError):
-                return None
-            built = extras(rows, unknown, self.known, self.no_extra, None)
-            if built is None:
-                return None
-            records = self._build(rows, built)
-            if group is texts:
-                return records
-            for at, record in zip(compress(range(len(texts)), chosen), records, strict=True):
-                out[at] = record
-        return out
-
-    def _decoding(self, blob: bytes) -> Callable[[Any], Any]:
-        def decode(row: Any) -> Any:
-            decoder = self._answers.get((row, ""))
-            if decoder is None:
-                decoder = self._answers[row, ""] = msgspec.json.Decoder(list[row])
-            return decoder.decode(blob)
-
-        return decode
-
-    def parse_answer(self, body: bytes, key: str) -> ParsedAnswer[T] | None:
-        """An answer's ``data[key]`` decoded from its bytes: as rows of one key style, or,
-        when its records may not all be of one style, as each record's raw JSON text; None
-        when the answer is neither (anything unusual: the caller parses it with orjson)."""
-        styles = [i for i, probe in enumerate(self._probes) if probe in body]
-        if len(styles) == 1:
-            try:
-                top, unknown = self.types.attempt(
-                    styles[0], lambda row: self._answer_decoder(row, key).decode(body))
-            except Refused as refused:
-                if refused.index is None:  # not a record's fault: the envelope's
-                    return None
-            except msgspec.DecodeError:
-                return None
-            else:
-                return ParsedAnswer(self, _envelope(top, key), top.data.records, unknown)
-        try:
-            top = self._answer_decoder(msgspec.Raw, key).decode(body)
-        except msgspec.DecodeError:
-            return None
-        return ParsedAnswer(self, _envelope(top, key), top.data.records, None)
-
-    def _answer_decoder(self, row: Any, key: str) -> msgspec.json.Decoder[Any]:
-        """A decoder of the whole answer, its records as ``row``s. Every key of the envelope
-        is read (none skipped, so that all of its text is checked as orjson checks it)."""
-        decoder = self._answers.get((row, key))
-        if decoder is None:
-            either = (Any, UNSET)
-            data = msgspec.defstruct(f"{self.cls.__name__}Data", [
-                ("records", list[row]), ("error_code", *either), ("description", *either)],
-                rename={"records": key}, forbid_unknown_fields=True)
-            top = msgspec.defstruct(f"{self.cls.__name__}Answer", [
-                ("data", data), *((name, *either) for name in ENVELOPE_KEYS)],
-                forbid_unknown_fields=True)
-            if len(self._answers) >= 64:
-                self._answers.clear()
-            decoder = self._answers[row, key] = msgspec.json.Decoder(top)
-        return decoder
-
-
-#: The keys of an answer's envelope the client reads (``douyin_async.http.envelopes``).
-ENVELOPE_KEYS = ("err_no", "err_msg", "message", "error_code", "description", "log_id", "extra")
-
-
-def _envelope(top: Any, key: str) -> dict[str, Any]:
-    """The answer's envelope, its record array emptied."""
-    envelope = {name: value for name, value in msgspec.structs.asdict(top).items()
-                if value is not UNSET and name != "data"}
-    data = {name: value for name, value in msgspec.structs.asdict(top.data).items()
-            if value is not UNSET and name != "records"}
-    envelope["data"] = {**data, key: []}
-    return envelope
-
-
-@attrs.define
-class ParsedAnswer(Generic[T]):
-    """An answer's records, decoded by msgspec from its bytes and not yet built.
-
-    ``envelope`` is the answer's envelope with the record array emptied, for the caller to
-    check. ``rows`` are rows of one key style whose Struct reads the ``unknown`` keys, or,
-    with ``unknown`` None, each record's raw JSON text (``msgspec.Raw``).
-    """
-
-    decoder: RecordDecoder[T]
-    envelope: dict[str, Any]
-    rows: list[Any]
-    unknown: tuple[str, ...] | None
-
-    def split(self, start: int, stop: int
-              ) -> tuple[list[T], list[InvalidRecordError]] | None:
-        """The records of ``rows[start:stop]`` and the refused ones (indices from ``start``),
-        or None when they need the exact path: an answer parsed whole by orjson (unknown keys
-        whose order only orjson keeps, an integer orjson reads otherwise, a record orjson
-        refuses)."""
-        rows = self.rows[start:stop]
-        decoder = self.decoder
-        if self.unknown is None:
-            records = decoder.from_texts(rows)
-            if records is not None:
-                return records, []
-            try:
-                raws = orjson.loads(_array(rows))
-            except orjson.JSONDecodeError:
-                return None
-            return decoder.split(raws, offset=start)
-        built = extras(rows, self.unknown, decoder.known, decoder.no_extra, None)
-        return None if built is None else (decoder._build(rows, built), [])
-
-    def parses(self, start: int, stop: int) -> bool:
-        """True when orjson parses the records of ``rows[start:stop]`` (always, for rows of
-        one style: msgspec read every character of them)."""
-        if self.unknown is not None:
-            return True
-        try:
-            orjson.loads(_array(self.rows[start:stop]))
-        except orjson.JSONDecodeError:
-            return False
-        return True
-
-
-def _array(texts: Sequence[Any]) -> bytes:
-    """A JSON array of raw JSON texts."""
-    return b"".join((b"[", b",".join(texts), b"]"))
 
 
 def _converting(raws: list[Any]) -> Callable[[Any], list[Any]]:
