@@ -29,13 +29,15 @@ T = TypeVar("T")
 _DECODERS: dict[tuple[Any, str], msgspec.json.Decoder[Any]] = {}
 
 
-def _decoder(kind: Any, key: str = "") -> msgspec.json.Decoder[Any]:
-    """One decoder per type (the Struct types are made once per key style and keys)."""
-    found = _DECODERS.get((kind, key))
+def _decoder(row: Any, key: str = "") -> msgspec.json.Decoder[Any]:
+    """The decoder of a whole answer (``key``: where its records are) or, without ``key``, of
+    an array of records, as ``row``s; one per type and key, made once."""
+    found = _DECODERS.get((row, key))
     if found is None:
         if len(_DECODERS) >= 64:
             _DECODERS.clear()
-        found = _DECODERS[kind, key] = msgspec.json.Decoder(kind)
+        kind = _answer(row, key) if key else list[row]
+        found = _DECODERS[row, key] = msgspec.json.Decoder(kind)
     return found
 
 
@@ -69,7 +71,7 @@ def from_texts(decoder: RecordDecoder[T], texts: Sequence[Any]) -> list[T] | Non
     return out
 
 def _decoding(blob: bytes) -> Callable[[Any], Any]:
-    return lambda row: _decoder(list[row]).decode(blob)  # type: ignore[valid-type]
+    return lambda row: _decoder(row).decode(blob)
 
 def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str) -> ParsedAnswer[T] | None:
     """An answer's ``data[key]`` decoded from its bytes: as rows of one key style, or,
@@ -79,7 +81,7 @@ def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str) -> ParsedAnsw
     if len(styles) == 1:
         try:
             top, unknown = decoder.types.attempt(
-                styles[0], lambda row: _decoder(_answer(row, key), key).decode(body))
+                styles[0], lambda row: _decoder(row, key).decode(body))
         except Refused as refused:
             if refused.index is None:  # not a record's fault: the envelope's
                 return None
@@ -88,7 +90,7 @@ def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str) -> ParsedAnsw
         else:
             return ParsedAnswer(decoder, _envelope(top, key), top.data.records, unknown)
     try:
-        top = _decoder(_answer(msgspec.Raw, key), key).decode(body)
+        top = _decoder(msgspec.Raw, key).decode(body)
     except msgspec.DecodeError:
         return None
     return ParsedAnswer(decoder, _envelope(top, key), top.data.records, None)
