@@ -37,6 +37,10 @@ from .endpoints import Answer, Endpoint
 
 InvalidRecords = Literal["raise", "collect"]
 
+#: Answers up to this size decode in one step with their first chunk (no yield before:
+#: that takes well under a millisecond).
+SMALL_BODY = 64 * 1024
+
 #: A decoded answer: the answer read from its envelope, its records, and the refused ones.
 Decoded = tuple[Answer, list[Any], tuple[InvalidRecordError, ...]]
 
@@ -68,15 +72,18 @@ class PageDecoder:
         if self._turn is None:
             self._turn = asyncio.Lock()
         async with self._turn:
-            await asyncio.sleep(0)
+            small = len(response.body) <= SMALL_BODY
+            if not small:
+                await asyncio.sleep(0)
             fast = self._parsed(endpoint, response)
             if fast is not None:
-                decoded = await self._from_rows(endpoint, page, *fast)
+                decoded = await self._from_rows(endpoint, page, small, *fast)
                 if decoded is not None:
                     return decoded
-            await asyncio.sleep(0)
+            if not small:
+                await asyncio.sleep(0)
             answer = _read(endpoint, response, response.body)
-            return await self._from_raws(endpoint, page, answer)
+            return await self._from_raws(endpoint, page, small, answer)
 
     def _parsed(self, endpoint: Endpoint[Any], response: Response
                 ) -> tuple[Answer, ParsedAnswer[Any]] | None:
@@ -93,15 +100,16 @@ class PageDecoder:
             return None  # an error answer, or an envelope only orjson reads right
         return attrs.evolve(answer, raw=[None] * len(parsed.rows)), parsed
 
-    async def _from_rows(self, endpoint: Endpoint[Any], page: int | None, answer: Answer,
-                         parsed: ParsedAnswer[Any]) -> Decoded | None:
+    async def _from_rows(self, endpoint: Endpoint[Any], page: int | None, small: bool,
+                         answer: Answer, parsed: ParsedAnswer[Any]) -> Decoded | None:
         """The records of a parsed answer, or None when it needs the exact path. A refusal
         is raised once every record is known to parse (as the one parse would have it)."""
         records: list[Any] = []
         rejected: list[InvalidRecordError] = []
         refused: InvalidRecordError | None = None
         for start in range(0, len(parsed.rows), self.chunk):
-            await asyncio.sleep(0)
+            if start or not small:
+                await asyncio.sleep(0)
             if refused is not None:
                 if not parsed.parses(start, start + self.chunk):
                     return None
@@ -120,13 +128,14 @@ class PageDecoder:
             raise refused
         return answer, records, tuple(rejected)
 
-    async def _from_raws(self, endpoint: Endpoint[Any], page: int | None,
+    async def _from_raws(self, endpoint: Endpoint[Any], page: int | None, small: bool,
                          answer: Answer) -> Decoded:
         records: list[Any] = []
         rejected: list[InvalidRecordError] = []
         raw, size = answer.raw, self.chunk
         for start in range(0, len(raw), size):
-            await asyncio.sleep(0)
+            if start or not small:
+                await asyncio.sleep(0)
             part = raw[start:start + size] if len(raw) > size else raw
             bad: list[InvalidRecordError] = []
             try:
