@@ -4,11 +4,11 @@ Every record the client returns is built by the structure functions registered h
 ``converter``: ``converter.structure(raw, VideoDailyData)`` for one record,
 ``converter.structure(raws, list[VideoDailyData])`` for a page, and the same for
 ``TalentMedia``. The page decoder calls the batch path directly (``video_records.many`` /
-``.split``, or ``.parse_answer`` on an answer's bytes). The functions are the record decoders
-of ``douyin_async.decode.decoder`` (a reference per record in Python, and a batch path that
-checks and converts with msgspec in C, proven equal to it by the tests), not cattrs'
-generated ones: those convert with ``int(v)`` / ``str(v)``, which bends ``12.5`` into ``12``
-and ``null`` into ``'None'``, and name no field when they fail.
+``.split``, or ``douyin_async.decode.answers`` on an answer's bytes). The functions are the
+record decoders of ``douyin_async.decode.decoder`` (a reference per record in Python, and a
+batch path that checks and converts with msgspec in C, proven equal to it by the tests), not
+cattrs' generated ones: those convert with ``int(v)`` / ``str(v)``, which bends ``12.5`` into
+``12`` and ``null`` into ``'None'``, and name no field when they fail.
 
 Rules, the same on every path:
 
