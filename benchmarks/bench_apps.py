@@ -182,7 +182,8 @@ def run(quick: bool = False) -> Result:
         small = {n: asyncio.run(_pull(n, url, seconds, warmup, SMALL_PAGE_SIZE))
                  for n in counts}
         client_cpu, bare_cpu = asyncio.run(_small_overhead(url, 4 if quick else 10))
-    most = max((max_in_window(sorted(t)) for t in arrivals.values()), default=0)
+    most = max((max_in_window(sorted(t)) for token, t in arrivals.items()
+                if token.removeprefix("tok-").isdigit()), default=0)
     one = figures[1][0] / figures[1][1]
     for n, (pages, wall, cpu) in figures.items():
         rate = pages / wall
@@ -203,8 +204,8 @@ def run(quick: bool = False) -> Result:
         "8 apps", f"{SMALL_PAGE_SIZE}-record pages, CPU per page: client fetch_page / bare "
         "aiohttp post + orjson.loads", f"{fmt(overhead)} ({client_cpu * 1000:.2f} / "
         f"{bare_cpu * 1000:.2f} ms)", "<= 1.4", overhead <= 1.4))
-    result.rows.append(Row("8 apps", "most requests of one token in any rolling second, "
-                           "as the server saw them arrive", str(most)))
+    result.rows.append(Row("8 apps", "most requests of one paced client's token in any "
+                           "rolling second, as the server saw them arrive", str(most)))
     result.notes.append(
         f"Run 8: N clients in one process and one event loop, each with its own token and "
         f"rate_limit={CAP}, pulling task-video queries of page size {PAGE_SIZE:,} "
