@@ -4,9 +4,11 @@ of the sandbox's realistic profile.
 A probe task sleeps 1 ms in a loop and notes how late each wake-up is; the longest lateness is
 the longest time the loop could not run anything else (a web app's handlers, say). The sandbox
 runs in a child process. One short pull per ``decode_chunk`` value, same queries; the client's
-default is held against the target. The parse of a page is cut into pieces of about 512 KiB
-(``douyin_async.decode.jsonsplit``), so what is left of a stall is a chunk's build, a page's release
-and the cyclic collector's runs, whose durations are measured beside it.
+default is held against the target, with one client and with four clients (own tokens) pulling
+at once in the same loop. A page's decode is one msgspec call (the answer's bytes to rows, or
+to each record's raw text when key styles mix), then chunks of records; what is left of a stall
+is that call, a chunk's build, a page's release and the cyclic collector's runs, whose
+durations are measured beside it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from douyin_async import DouyinClient
 from douyin_async.sandbox import SubprocessSandbox
 
+from .bench_apps import replay_queries, replay_server
 from .common import CAP, Result, Row, billing_dates, sandbox_config, video_queries, window
 
 PAGE_SIZE = 10_000
@@ -75,16 +78,23 @@ def steps_timed() -> Iterator[list[tuple[float, float]]]:
         asyncio.events.Handle._run = run  # type: ignore[method-assign]
 
 
-async def one_pull(url: str, token: str, queries: list[object], chunk: int) -> list[float]:
+async def one_pull(url: str, tokens: list[str], queries: list[object], chunk: int
+                   ) -> list[float]:
+    """One pull of ``queries`` per token, all at once, beside the probe."""
     lateness: list[float] = []
     stop = asyncio.Event()
-    async with DouyinClient(token, base_url=url, rate_limit=CAP, decode_chunk=chunk) as client:
-        task = asyncio.ensure_future(probe(lateness, stop))
-        await asyncio.sleep(0.05)
-        async for page in client.pull(queries):  # type: ignore[arg-type]
-            del page
-        stop.set()
-        await task
+
+    async def pull(token: str) -> None:
+        async with DouyinClient(token, base_url=url, rate_limit=CAP,
+                                decode_chunk=chunk) as client:
+            async for page in client.pull(queries):  # type: ignore[arg-type]
+                del page
+
+    task = asyncio.ensure_future(probe(lateness, stop))
+    await asyncio.sleep(0.05)
+    await asyncio.gather(*(pull(token) for token in tokens))
+    stop.set()
+    await task
     return lateness
 
 
@@ -100,16 +110,19 @@ async def measure(quick: bool = False) -> Result:
         queries, _, pages = video_queries(sandbox.data, billing_dates(2), start, end, PAGE_SIZE)
         for chunk in chunks:
             with collections_timed() as runs, steps_timed() as steps:
-                lateness = sorted(await one_pull(sandbox.url, sandbox.token, list(queries),
+                lateness = sorted(await one_pull(sandbox.url, [sandbox.token], list(queries),
                                                  chunk))
             worst[chunk] = (lateness[-1], lateness[int(len(lateness) * 0.99)])
             if chunk == DEFAULT_CHUNK:
                 default_runs, default_steps = runs, steps
+        tokens = [f"stall-{i}" for i in range(4)]
+        with replay_server() as (url, _):
+            many = sorted(await one_pull(url, tokens, list(replay_queries(2)), DEFAULT_CHUNK))
         gc.collect()
         gc.freeze()  # what an application may choose to do after its start-up
         try:
             with collections_timed() as frozen_runs:
-                frozen = sorted(await one_pull(sandbox.url, sandbox.token, list(queries),
+                frozen = sorted(await one_pull(sandbox.url, [sandbox.token], list(queries),
                                                DEFAULT_CHUNK))
         finally:
             gc.unfreeze()
@@ -121,8 +134,12 @@ async def measure(quick: bool = False) -> Result:
         await task
     top, p99 = worst[DEFAULT_CHUNK]
     result.rows.append(Row("6 stall", f"longest event-loop stall, decode_chunk={DEFAULT_CHUNK:,} "
-                           "(default)", f"{top * 1000:.1f} ms (p99 {p99 * 1000:.1f} ms)",
-                           "<= 30 ms", top <= 0.030))
+                           "(default), 1 client", f"{top * 1000:.1f} ms (p99 {p99 * 1000:.1f} ms)",
+                           "<= 20 ms", top <= 0.020))
+    result.rows.append(Row("6 stall", f"the same, {len(tokens)} clients pulling at once (own "
+                           "tokens)", f"{many[-1] * 1000:.1f} ms (p99 "
+                           f"{many[int(len(many) * 0.99)] * 1000:.1f} ms)", "<= 30 ms",
+                           many[-1] <= 0.030))
     longest_wall = max(default_steps)
     longest_cpu = max(default_steps, key=lambda step: step[1])
     result.rows.append(Row("6 stall", "longest single step of that pull: wall (its CPU) / "
@@ -156,8 +173,10 @@ async def measure(quick: bool = False) -> Result:
         f"grown by a quarter: {len(full)} times in the {pages} pages of that pull. "
         "A library cannot make it smaller without changing the collector for the whole "
         "process (gc.freeze, thresholds), which is the application's call: the gc.freeze() "
-        "row shows what freezing the objects alive before the pull does. A collection the "
-        "decoder puts off runs at the end of the step it was put off in.")
+        "row shows what freezing the objects alive before the pull does; the decoder leaves "
+        f"the collector alone. The {len(tokens)}-client row: {len(tokens)} clients in the "
+        "loop, each with its own token and rate_limit, pulling 2 queries of 5 pages each "
+        "from the page server of run 8 (it replays realistic pages the sandbox rendered).")
     return result
 
 

@@ -5,7 +5,8 @@ from unix seconds and a ``date``; the ten fields the official SDK marks optional
 defaults (0, or None for ``client_name`` and ``date``). Kept at module level so both libraries
 resolve the annotations.
 
-- msgspec reads one spelling per field (``rename``): the tidy page's Struct reads PascalCase.
+- msgspec reads one spelling per field (``rename``): the Struct reads PascalCase (the tidy
+  page, and the realistic page of one key style, whose optional counters may be null).
   msgspec has no per-field alias choice, so for pages whose records mix PascalCase and
   snake_case its Struct lists both spellings as fields with defaults (every field optional,
   a record fills one of each pair): a lower bound of what msgspec would need, since nothing
@@ -34,15 +35,15 @@ class MsVideo(msgspec.Struct, frozen=True, rename=VIDEO_PASCAL_KEYS):
     video_id: int
     video_link: str
     video_title: str
-    active_cnt_1d: int = 0
-    ad_share_cost_1d: int = 0
-    billing_gmv_1d: int = 0
-    billing_refund_gmv_1d: int = 0
+    active_cnt_1d: int | None = 0
+    ad_share_cost_1d: int | None = 0
+    billing_gmv_1d: int | None = 0
+    billing_refund_gmv_1d: int | None = 0
     client_name: str | None = None
-    feed_ad_share_cost_1d: int = 0
-    expected_profit: int = 0
-    gmv_1d: int = 0
-    refund_gmv_1d: int = 0
+    feed_ad_share_cost_1d: int | None = 0
+    expected_profit: int | None = 0
+    gmv_1d: int | None = 0
+    refund_gmv_1d: int | None = 0
     date: dt.date | None = None
 
 

@@ -24,7 +24,7 @@ from .common import DOCS, ROOT, Result, Row, load_average, machine
 
 #: Every benchmark, in run order (those whose module is present).
 BENCHES = [name for name in ("cap", "handloop", "decode", "cpu", "memory", "stall", "fetchahead",
-                             "webapp", "bills", "sync")
+                             "webapp", "bills", "sync", "apps")
            if (ROOT / "benchmarks" / f"bench_{name}.py").exists()]
 
 
@@ -90,23 +90,23 @@ def write_docs(results: Sequence[Result], info: dict[str, str], load: tuple[str,
         "## Reading the figures",
         "",
         "- Runs 1, 2 and 7 are latency-bound: the client's pacing, not the CPU, decides them.",
-        "- Run 3 times the client's own decode path (`PageDecoder`: orjson, then "
-        "`converters.video_records.many` in chunks) against msgspec and pydantic on the same "
-        "bytes, on a tidy page and on a realistic one; msgspec and pydantic are shown as "
-        "peers, they are not used by the client. The records are built in pure Python, "
-        "column by column with C-level builtins (see `douyin_async/records.py`); what is "
-        "left per record is the record object itself (one slotted, GC-tracked instance), "
-        "its datetime, and the passes over each column. The rows '3 decode, floor' time "
-        "the least of these any pure-Python decoder must do, on the same realistic page "
-        "(`benchmarks/decode_floor.py`); the note of run 3 holds their sum against the "
-        "build target and the client's build. The realistic page "
-        "costs more than the tidy one: its records are split by key style, merged over "
-        "the defaults of their missing fields, and carry an unknown key each. msgspec "
-        "builds its Structs straight from the bytes and ignores unknown keys; the client "
-        "and pydantic keep them.",
+        "- Run 3 times the client's own decode path (`PageDecoder`: msgspec decodes the "
+        "answer into rows, then the records are built from them in chunks) against msgspec "
+        "and pydantic on the same bytes, on a tidy page, a realistic page of one key style "
+        "and a realistic page mixing key styles; msgspec and pydantic are shown as peers "
+        "(msgspec's Structs are not the client's records). msgspec checks and converts "
+        "every value in C; what is left in Python per record is the record object itself "
+        "(one slotted, GC-tracked instance filled with ordinary attribute stores) and its "
+        "`extra`. A page mixing key styles is decoded into each record's raw text and "
+        "parsed by orjson a chunk at a time, then each chunk's records are converted by "
+        "msgspec per key style. msgspec builds its Structs straight from the bytes and "
+        "ignores unknown keys; the client and pydantic keep them.",
         "- Run 4 counts only the client's process; the sandbox runs in a child process.",
+        "- Run 8 puts N clients in one process: with small pages the cap decides (N apps, N "
+        "times the pages); with 10,000-record pages the process's CPU does, so its pages/s "
+        "stop growing once one core is busy (and a shared machine gives it less than one).",
         "- Run 6's stall is the longest time the loop ran other code than the probe: a step of "
-        "the decoder (a piece of the parse, or a chunk of records), the release of a page, "
+        "the decoder (the answer's decode, a chunk of records), the release of a page, "
         "and any garbage collection that falls into a step. The client decodes one page at a "
         "time and yields before each piece and each chunk, so pages of other queries do not "
         "add to it.",

@@ -246,9 +246,9 @@ async def test_a_token_renewed_while_waiting_for_a_slot_is_the_one_sent() -> Non
     assert [r.headers["access-token"] for r in fake.requests] == ["tok-new"]
 
 
-async def test_the_collector_is_paused_inside_a_step_only() -> None:
-    """A chunk builds with the collector paused; between steps (at every await) and after
-    the page it is as the program set it."""
+async def test_the_collector_is_left_as_the_program_set_it() -> None:
+    """The decoder never switches the collector: inside a step, between steps and after the
+    page it is as the program set it."""
     from douyin_async.api.decoding import PageDecoder
     from douyin_async.api.endpoints import TASK_VIDEOS
     from douyin_async.decode.converter import video_records
@@ -268,11 +268,11 @@ async def test_the_collector_is_paused_inside_a_step_only() -> None:
     endpoint = attrs.evolve(TASK_VIDEOS, records=Watching())
     decoder = PageDecoder(chunk=2)
     page = await decoder.decode(endpoint, Response(200, {}, tasks(5)))
-    assert len(page.records) == 5 and inside == [False, False, False] and gc.isenabled()
+    assert len(page.records) == 5 and inside == [True, True, True] and gc.isenabled()
     gc.disable()
     try:
-        await decoder.decode(endpoint, Response(200, {}, tasks(1)))
-        assert not gc.isenabled()
+        await decoder.decode(endpoint, Response(200, {}, tasks(3)))
+        assert inside[3:] == [False, False] and not gc.isenabled()
     finally:
         gc.enable()
 

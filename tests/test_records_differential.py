@@ -126,16 +126,21 @@ def assert_same_error(got: InvalidRecordError, want: InvalidRecordError) -> None
     assert str(got) == str(want)
 
 
+def assert_same_lists(records: Any, want_records: Any, errors: Any, want_errors: Any) -> None:
+    """The same records and the same errors, in order."""
+    assert len(records) == len(want_records) and len(errors) == len(want_errors)
+    for got, want in zip(records, want_records, strict=True):
+        assert_same_record(got, want)
+    for got_error, want_error in zip(errors, want_errors, strict=True):
+        assert_same_error(got_error, want_error)
+
+
 def check(decoder: RecordDecoder[Any], page: list[Any], offset: int) -> None:
     before = copy.deepcopy(page)
     want_records, want_errors = reference(decoder, page, offset)
     got_records, got_errors = decoder.split(page, offset=offset)
     assert page == before
-    assert len(got_records) == len(want_records) and len(got_errors) == len(want_errors)
-    for got, want in zip(got_records, want_records, strict=True):
-        assert_same_record(got, want)
-    for got_error, want_error in zip(got_errors, want_errors, strict=True):
-        assert_same_error(got_error, want_error)
+    assert_same_lists(got_records, want_records, got_errors, want_errors)
     try:
         many = decoder.many(page, offset=offset)
     except InvalidRecordError as error:

@@ -20,7 +20,7 @@ from douyin_async.sandbox import SandboxConfig, ThreadedSandbox
 from douyin_async.testing import NEEDS_PYTEST_ASYNCIO
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNTIME = ["aiohttp", "attrs", "cattrs", "aiolimiter", "orjson"]
+RUNTIME = ["aiohttp", "attrs", "cattrs", "aiolimiter", "orjson", "msgspec"]
 
 
 @pytest.mark.douyin_sandbox(seed=8, bill_rows=3)

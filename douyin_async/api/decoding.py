@@ -1,31 +1,45 @@
-"""The page decoder: an answer's bytes to records, one heavy step per event-loop turn.
+"""The page decoder: an answer's bytes to records, one short step per event-loop turn.
 
-A 10,000-record page takes tens of milliseconds to parse and build, so pages decode one at a
-time, in steps (the JSON parse, in pieces where `douyin_async.decode.jsonsplit` can cut it,
-then chunks of records), with the event loop between steps: a web app's handlers never wait
-for more than one step. Each step
-pauses the cyclic collector, which would otherwise sweep every page in flight many times per
-page (see [Benchmarks](../benchmarks.md)). Refused records follow the client's
-`invalid_records` rule.
+A 10,000-record page takes tens of milliseconds to parse and build. Pages decode one at a
+time (others wait their turn, so memory holds one page being built), and the decoder yields
+to the event loop before each step, so other tasks (a web app's handlers) never wait for more
+than one of them. The steps: msgspec decodes the answer (see
+[`parse_answer`][douyin_async.decode.answers.parse_answer]): when its records are
+all of one key style, straight into rows the records are then built from; otherwise into each
+record's raw text, parsed by orjson a chunk at a time. Then each chunk of `chunk` records is
+built. The envelope is read as the one parse would read it. An answer that is anything else
+(an error, a malformed or unusual body) is parsed whole by orjson and its records decoded in
+chunks: the same records and the same errors every way.
+
+The decoder leaves the cyclic garbage collector alone (it is the application's: see
+[Web apps](../web-apps.md) for `gc.freeze()`). The rows msgspec makes are not tracked by the
+collector, so a page adds nothing to its work but the records themselves.
+
+Refused records follow the client's `invalid_records` rule: `"raise"` raises the first
+[`InvalidRecordError`][douyin_async.errors.InvalidRecordError] (its `record` is the raw
+record); `"collect"` keeps the good records and hands the refusals back beside them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Literal
 
+import attrs
 import orjson
 
-from ..decode.jsonsplit import split_array
+from ..decode.answers import ParsedAnswer, parse_answer
+from ..decode.decoder import RecordDecoder
 from ..errors import DouyinError, InvalidParameterError, InvalidRecordError
 from ..http.envelopes import open_envelope
 from ..http.transport import Response
 from .endpoints import Answer, Decoded, Endpoint
 
 InvalidRecords = Literal["raise", "collect"]
+
+#: Answers up to this size decode in one step with their first chunk (no yield before:
+#: that takes well under a millisecond).
+SMALL_BODY = 64 * 1024
 
 def _placed(error: InvalidRecordError, offset: int, endpoint: str, answer: Answer,
             page: int | None) -> InvalidRecordError:
@@ -37,29 +51,14 @@ def _placed(error: InvalidRecordError, offset: int, endpoint: str, answer: Answe
     return error
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The collector off for one synchronous step, then as it was (no await inside)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 class PageDecoder:
     """Decodes answers of any endpoint of the table, `chunk` records per loop step."""
 
-    def __init__(self, *, chunk: int = 250, invalid_records: InvalidRecords = "raise",
-                 piece_bytes: int = 1 << 19) -> None:
+    def __init__(self, *, chunk: int = 250, invalid_records: InvalidRecords = "raise") -> None:
         if invalid_records not in ("raise", "collect"):
             raise InvalidParameterError(
                 f"invalid_records must be 'raise' or 'collect', got {invalid_records!r}")
         self.chunk = max(1, chunk)
-        self.piece_bytes = max(1, piece_bytes)
         self.invalid_records = invalid_records
         self._turn: asyncio.Lock | None = None
 
@@ -69,54 +68,89 @@ class PageDecoder:
         if self._turn is None:
             self._turn = asyncio.Lock()
         async with self._turn:
-            answer = await self._answer(endpoint, response)
-            records: list[Any] = []
-            rejected: list[InvalidRecordError] = []
-            raw, size = answer.raw, self.chunk
-            for start in range(0, len(raw), size):
+            small = len(response.body) <= SMALL_BODY
+            if not small:
                 await asyncio.sleep(0)
-                part = raw[start:start + size] if len(raw) > size else raw
-                bad: list[InvalidRecordError] = []
-                try:
-                    with _collector_paused():
-                        if self.invalid_records == "collect":
-                            good, bad = endpoint.records.split(part)
-                        else:
-                            good = endpoint.records.many(part)
-                except InvalidRecordError as exc:
-                    raise _placed(exc, start, endpoint.path, answer, page) from None
-                records += good  # before the release: `good` may be `part` itself
-                rejected += (_placed(e, start, endpoint.path, answer, page) for e in bad)
-                _release(raw, start, len(part))
-                del part, good
+            fast = self._parsed(endpoint, response)
+            if fast is not None:
+                decoded = await self._from_rows(endpoint, page, small, *fast)
+                if decoded is not None:
+                    return decoded
+            if not small:
+                await asyncio.sleep(0)
+            answer = _read(endpoint, response, response.body)
+            return await self._from_raws(endpoint, page, small, answer)
+
+    def _parsed(self, endpoint: Endpoint[Any], response: Response
+                ) -> tuple[Answer, ParsedAnswer[Any]] | None:
+        """The answer decoded by msgspec and its envelope read, or None (parse it whole)."""
+        records, key = endpoint.records, endpoint.records_key
+        if not isinstance(records, RecordDecoder) or key is None:
+            return None
+        parsed = parse_answer(records, response.body, key)
+        if parsed is None:
+            return None
+        try:
+            answer = _read(endpoint, response, orjson.dumps(parsed.envelope))
+        except (DouyinError, TypeError, orjson.JSONEncodeError):
+            return None  # an error answer, or an envelope only orjson reads right
+        return attrs.evolve(answer, raw=[None] * len(parsed.rows)), parsed
+
+    async def _from_rows(self, endpoint: Endpoint[Any], page: int | None, small: bool,
+                         answer: Answer, parsed: ParsedAnswer[Any]) -> Decoded | None:
+        """The records of a parsed answer, or None when it needs the exact path. A refusal
+        is raised once every record is known to parse (as the one parse would have it)."""
+        records: list[Any] = []
+        rejected: list[InvalidRecordError] = []
+        refused: InvalidRecordError | None = None
+        for start in range(0, len(parsed.rows), self.chunk):
+            if start or not small:
+                await asyncio.sleep(0)
+            if refused is not None:
+                if not parsed.parses(start, start + self.chunk):
+                    return None
+                continue
+            done = parsed.split(start, start + self.chunk)
+            if done is None:
+                return None
+            _release(parsed.rows, start, min(self.chunk, len(parsed.rows) - start))
+            good, bad = done
+            bad = [_placed(e, 0, endpoint.path, answer, page) for e in bad]
+            if bad and self.invalid_records == "raise":
+                refused = bad[0]
+            records += good
+            rejected += bad
+        if refused is not None:
+            raise refused
         return Decoded(answer, records, tuple(rejected))
 
-    async def _answer(self, endpoint: Endpoint[Any], response: Response) -> Answer:
-        """The answer read from its envelope, parsed in pieces where it cuts cleanly."""
-        key, body = endpoint.records_key, response.body
-        split = (split_array(body, key, self.piece_bytes)
-                 if key is not None and len(body) > 2 * self.piece_bytes else None)
-        if split is not None:
-            await asyncio.sleep(0)
+    async def _from_raws(self, endpoint: Endpoint[Any], page: int | None, small: bool,
+                         answer: Answer) -> Decoded:
+        records: list[Any] = []
+        rejected: list[InvalidRecordError] = []
+        raw, size = answer.raw, self.chunk
+        for start in range(0, len(raw), size):
+            if start or not small:
+                await asyncio.sleep(0)
+            part = raw[start:start + size] if len(raw) > size else raw
+            bad: list[InvalidRecordError] = []
             try:
-                with _collector_paused():
-                    answer = _read(endpoint, response, split.skeleton)
-                raw = answer.raw  # the emptied array, in the skeleton's data
-                for piece in split.pieces:
-                    await asyncio.sleep(0)
-                    with _collector_paused():
-                        raw += orjson.loads(piece)
-                return answer
-            except (orjson.JSONDecodeError, DouyinError):
-                pass  # not cut cleanly, or an error answer: read as one, exactly
-        await asyncio.sleep(0)
-        with _collector_paused():
-            return _read(endpoint, response, body)
+                if self.invalid_records == "collect":
+                    good, bad = endpoint.records.split(part)
+                else:
+                    good = endpoint.records.many(part)
+            except InvalidRecordError as exc:
+                raise _placed(exc, start, endpoint.path, answer, page) from None
+            records += good  # before the release: `good` may be `part` itself
+            rejected += (_placed(e, start, endpoint.path, answer, page) for e in bad)
+            _release(raw, start, len(part))
+            del part, good
+        return Decoded(answer, records, tuple(rejected))
 
 
 def _release(raw: list[Any], start: int, count: int) -> None:
-    """Let go of a built chunk's parsed records (the list keeps its length: the raw count), so
-    that they are freed chunk by chunk, not all at once when the page is done."""
+    """Let go of a built chunk's parsed records or rows (the list keeps its length), so that
+    they are freed chunk by chunk, not all at once when the page is done."""
     raw[start:start + count] = [None] * count
 
 

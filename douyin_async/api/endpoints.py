@@ -140,8 +140,8 @@ class Endpoint(Generic[P]):
     page: Callable[[Any, int, Decoded], P]
     #: True when page 1 tells the page count, so the rest can be asked at once.
     counts_pages: bool
-    #: The key of a record array large enough to be parsed in pieces (see
-    #: `douyin_async.decode.jsonsplit`), or None.
+    #: The key of a record array large enough to be decoded from the answer's bytes (see
+    #: `douyin_async.api.decoding`), or None.
     records_key: str | None = None
     #: The API-sized queries of a query (task-video windows of at most 30 days).
     windows: Callable[[Any], Iterable[Query]] = _whole

@@ -4,10 +4,11 @@ Every record the client returns is built by the structure functions registered h
 ``converter``: ``converter.structure(raw, VideoDailyData)`` for one record,
 ``converter.structure(raws, list[VideoDailyData])`` for a page, and the same for
 ``TalentMedia``. The page decoder calls the batch path directly (``video_records.many`` /
-``.split``). The functions are written out in ``douyin_async.decode.decoder`` (one reference per
-record, one column-wise batch path proven equal to it by the tests), not generated at run
-time: cattrs' generated functions convert with ``int(v)`` / ``str(v)``, which bends ``12.5``
-into ``12`` and ``null`` into ``'None'``, and name no field when they fail.
+``.split``, or ``douyin_async.decode.answers`` on an answer's bytes). The functions are the
+record decoders of ``douyin_async.decode.decoder`` (a reference per record in Python, and a
+batch path that checks and converts with msgspec in C, proven equal to it by the tests), not
+cattrs' generated ones: those convert with ``int(v)`` / ``str(v)``, which bends ``12.5`` into
+``12`` and ``null`` into ``'None'``, and name no field when they fail.
 
 Rules, the same on every path:
 
@@ -25,13 +26,15 @@ Rules, the same on every path:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 import cattrs
 
 from ..models import TalentMedia, VideoDailyData
-from .decoder import RecordDecoder
+from .batch import unix_datetimes
+from .decoder import RecordDecoder, plain_twin
 from .fields import Field, Kind
 
 __all__ = [
@@ -83,63 +86,41 @@ def _spellings(name: str) -> tuple[str, ...]:
     return (pascal, name) if pascal != name else (name,)
 
 
-# Records are filled as instances of a plain class with the same slots, whose attributes take
-# ordinary stores (the fastest way CPython has to fill an object), and then get their record
-# class: assigning ``__class__`` between two classes of the same layout is plain Python and
-# skips the frozen ``__setattr__``. Each record is one slotted object, no ``__dict__``: the
-# cyclic collector has one object per record to look at, and a record takes less memory than
-# one with a dict. Each row ends with the record's ``extra``.
+_PlainVideo = plain_twin(VideoDailyData)
+_publish_time = attrgetter("publish_time")
 
 
-def _plain_twin(cls: type[Any]) -> type[Any]:
-    """A plain class whose instances have the layout of ``cls``'s (the same slots)."""
-    return type(f"_Plain{cls.__name__}", (), {"__slots__": cls.__slots__})
-
-
-_PlainVideo = _plain_twin(VideoDailyData)
-_PlainMedia = _plain_twin(TalentMedia)
-
-
-def _fill_videos(rows: Iterable[tuple[Any, ...]]) -> list[Any]:
+def _build_videos(rows: Sequence[Any], extras: Iterable[Any]) -> list[Any]:
+    """Task-video records from batch rows, written out field by field: one slotted object
+    each, ordinary attribute stores, then its record class (see
+    [`plain_twin`][douyin_async.decode.decoder.plain_twin])."""
     out: list[Any] = []
     append = out.append
-    for (v00, v01, v02, v03, v04, v05, v06, v07, v08, v09, v10, v11, v12, v13, v14, v15, v16,
-         v17, v18, extra) in rows:
+    times = unix_datetimes(list(map(_publish_time, rows)))
+    for s, extra, when in zip(rows, extras, times, strict=True):
         r: Any = _PlainVideo()
-        r.active_cnt_1d = v00
-        r.ad_share_cost_1d = v01
-        r.author = v02
-        r.billing_gmv_1d = v03
-        r.billing_refund_gmv_1d = v04
-        r.client_name = v05
-        r.feed_ad_share_cost_1d = v06
-        r.douyin_id = v07
-        r.expected_profit = v08
-        r.gmv_1d = v09
-        r.micro_app_title = v10
-        r.publish_time = v11
-        r.refund_gmv_1d = v12
-        r.task_id = v13
-        r.task_name = v14
-        r.video_id = v15
-        r.video_link = v16
-        r.video_title = v17
-        r.date = v18
+        r.active_cnt_1d = s.active_cnt_1d or 0
+        r.ad_share_cost_1d = s.ad_share_cost_1d or 0
+        r.author = s.author
+        r.billing_gmv_1d = s.billing_gmv_1d or 0
+        r.billing_refund_gmv_1d = s.billing_refund_gmv_1d or 0
+        r.client_name = s.client_name
+        r.feed_ad_share_cost_1d = s.feed_ad_share_cost_1d or 0
+        r.douyin_id = s.douyin_id
+        r.expected_profit = s.expected_profit or 0
+        r.gmv_1d = s.gmv_1d or 0
+        r.micro_app_title = s.micro_app_title
+        r.publish_time = when
+        r.refund_gmv_1d = s.refund_gmv_1d or 0
+        r.task_id = s.task_id
+        r.task_name = s.task_name
+        r.video_id = s.video_id
+        r.video_link = s.video_link
+        r.video_title = s.video_title
+        r.date = s.date
         r.extra = extra
         r.__class__ = VideoDailyData
         append(r)
-    return out
-
-
-def _fill_media(rows: Iterable[tuple[Any, ...]]) -> list[Any]:
-    # Talent-media pages hold at most 100 records: setattr per field is fast enough.
-    out: list[Any] = []
-    for row in rows:
-        r: Any = _PlainMedia()
-        for name, value in zip(_PlainMedia.__slots__, row, strict=True):
-            setattr(r, name, value)
-        r.__class__ = TalentMedia
-        out.append(r)
     return out
 
 
@@ -147,14 +128,12 @@ def _fill_media(rows: Iterable[tuple[Any, ...]]) -> list[Any]:
 video_records: RecordDecoder[VideoDailyData] = RecordDecoder(
     VideoDailyData,
     [Field(name, kind, _spellings(name)) for name, kind in _VIDEO_KINDS.items()],
-    _fill_videos,
+    build=_build_videos,
     probe="TaskId",
 )
-#: The decoder of talent-media records.
+#: The decoder of talent-media records (pages of at most 100: the generic build).
 talent_media_records: RecordDecoder[TalentMedia] = RecordDecoder(
-    TalentMedia, [Field(name, kind, (name,)) for name, kind in _MEDIA_KINDS.items()],
-    _fill_media,
-)
+    TalentMedia, [Field(name, kind, (name,)) for name, kind in _MEDIA_KINDS.items()])
 
 
 def _make_converter() -> cattrs.Converter:
@@ -163,9 +142,14 @@ def _make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(dt.date, lambda d: d.isoformat())
     for cls, decoder in ((VideoDailyData, video_records), (TalentMedia, talent_media_records)):
         conv.register_structure_hook(cls, _one_hook(decoder))
-        page: Any = list[cls]  # type: ignore[valid-type]
-        conv.register_structure_hook_func(page.__eq__, _list_hook(decoder))
+        conv.register_structure_hook_func(_is(list[cls]),  # type: ignore[valid-type]
+                                          _list_hook(decoder))
     return conv
+
+
+def _is(page: Any) -> Any:
+    """A predicate true for ``page`` only (``list[X].__eq__`` would be ``list.__eq__``)."""
+    return lambda t: t == page
 
 
 def _one_hook(decoder: RecordDecoder[Any]) -> Any:

@@ -1,50 +1,44 @@
 """The record decoder behind ``douyin_async.decode.converter``.
 
 A ``RecordDecoder`` knows one record class as a table of ``Field``s (name, kind, accepted key
-spellings; see ``douyin_async.decode.fields``) and decodes raw JSON objects two ways that give
-the same records and the same errors:
+spellings; see ``douyin_async.decode.fields``) and decodes raw records two ways that give the
+same records and the same errors:
 
-- ``one``, the reference: one record, field by field;
-- ``split`` and ``many``, the batch path, which works on whole columns with C-level builtins
-  instead of a Python call per record: the records are split by key style
-  (``dict.__contains__`` of a probe key), each style's records are merged over the defaults
-  of the optional fields (``defaults | raw``) and read with one ``operator.itemgetter`` call
-  each, the rows are turned into columns (``zip(*rows)``), and
-  each column is checked at once: ``set(map(type, column))`` for the types, ``min``/``max``
-  for the ranges, ``map(datetime.fromtimestamp, ...)`` for the times, one parse per distinct
-  date. Unknown keys are found with one ``set().union(*raws)`` and read by the same
-  ``itemgetter``. Only then are the records built (see ``build`` below).
+- ``one``, the reference: one record from its raw dict, field by field, in Python;
+- ``split`` and ``many``, the batch path: msgspec checks and converts the records of one key
+  style at once, in C, into plain Structs (see ``douyin_async.decode.batch``), and one Python
+  loop builds the records from them. ``douyin_async.decode.answers`` does the same from an
+  answer's bytes.
 
-Anything the column checks do not pass (a missing required key, a value of another type, a
-key spelled in two styles) sends the records of that batch through the reference, so an
-error is always the reference's own, and a good record comes out the same either way. Neither
-path changes the raw dicts.
+The batch path accepts no more than the reference does; a record it refuses goes through the
+reference, so an error is always the reference's own, and a good record comes out the same
+either way. A page whose records mix key styles is split by style first. Neither path changes
+the raw dicts.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import compress, repeat
-from operator import itemgetter, not_
+from itertools import compress
+from operator import attrgetter, not_
 from typing import Any, Generic, TypeVar
 
 import attrs
+import msgspec
 import orjson
 
 from ..errors import InvalidRecordError
-from .fields import (
-    BATCH_DEFAULTS,
-    COLUMN_CHECKS,
-    MISSING,
-    VALUE_CHECKS,
-    BadValue,
-    Field,
-    MissingType,
-)
+from .batch import Refused, StructTypes, extras
+from .fields import MISSING, VALUE_CHECKS, BadValue, Field, Kind
 
 T = TypeVar("T")
 _QUOTE_CHARS = 200
+#: Records converted and built at a time: their rows stay in the CPU's caches until built.
+BLOCK = 500
+#: Builds records from rows (msgspec Structs) and their ``extra``s, without checks.
+Build = Callable[[Sequence[Any], Iterable[Any]], list[Any]]
+
 
 def quote(record: Any) -> str:
     """A record as short JSON text (keys sorted) for error messages."""
@@ -56,25 +50,27 @@ def quote(record: Any) -> str:
     return text if len(text) <= _QUOTE_CHARS else text[:_QUOTE_CHARS - 3] + "..."
 
 
+def plain_twin(cls: type[Any]) -> type[Any]:
+    """A plain class whose instances have the layout of ``cls``'s (the same slots).
+
+    Records are filled as its instances, whose attributes take ordinary stores (the fastest
+    way CPython has to fill an object), and then get their record class: assigning
+    ``__class__`` between two classes of the same layout skips the frozen ``__setattr__``.
+    """
+    return type(f"_Plain{cls.__name__}", (), {"__slots__": cls.__slots__})
+
+
 class RecordDecoder(Generic[T]):
     """Decodes raw JSON objects into records of one class (see the module docstring).
 
     ``fields`` are the class's fields in attribute order (``extra`` excluded), each with the
-    keys it may arrive under; ``fill`` makes records from rows of converted values (fields in
-    that order, then the record's ``extra``), without checks.
-    ``styles`` are the key spellings of whole records (PascalCase and snake_case), told apart
-    by the presence of ``probe``; a record may use either, and the batch path decodes each
-    style's records column by column.
+    keys it may arrive under. ``styles`` are the key spellings of whole records (PascalCase
+    and snake_case), told apart by the presence of ``probe``. ``build`` makes records from
+    rows of the batch path; by default a generic loop, enough for small pages.
     """
 
-    def __init__(
-        self,
-        cls: type[T],
-        fields: Sequence[Field],
-        fill: Callable[[Iterable[tuple[Any, ...]]], list[T]],
-        *,
-        probe: str | None = None,
-    ) -> None:
+    def __init__(self, cls: type[T], fields: Sequence[Field], *, build: Build | None = None,
+                 probe: str | None = None) -> None:
         names = [f.name for f in fields]
         declared = [a.name for a in attrs.fields(cls) if a.name != "extra"]  # type: ignore[arg-type]
         if names != declared:
@@ -89,16 +85,16 @@ class RecordDecoder(Generic[T]):
         self.styles = tuple(tuple(f.keys[min(i, len(f.keys) - 1)] for f in fields)
                             for i in range(spellings))
         self.probe = probe
-        self._fill = fill
+        self.plain = plain_twin(cls)
         #: The ``extra`` of a record without unknown keys (the class's shared default).
         self.no_extra = attrs.fields_dict(cls)["extra"].default  # type: ignore[arg-type]
+        self.types = StructTypes(cls.__name__, fields, self.styles, self.known)
+        self.build: Build = build or self._build_any
         self._checks = tuple(VALUE_CHECKS[f.kind] for f in fields)
-        self._columns = tuple(COLUMN_CHECKS[f.kind] for f in fields)
-        self._defaults = tuple(BATCH_DEFAULTS.get(f.kind, MISSING) for f in fields)
-        #: per style, the keys of the other styles only: a record of this style holding one
-        #: mixes styles or spells a field twice, and goes to the reference.
-        self._foreign = tuple(frozenset(self.known - set(keys)) for keys in self.styles)
-        self._getters: dict[tuple[int, tuple[str, ...]], Any] = {}
+        at = next((i for i, f in enumerate(fields) if probe in f.keys), 0)
+        #: Per style, its spelling of the probe's key as JSON text: an answer holding one
+        #: style's only is decoded in that style (a guess msgspec checks).
+        self.probes = [orjson.dumps(keys[at]) + b":" for keys in self.styles]
 
     # -- one record: the reference --------------------------------------------------------
 
@@ -119,7 +115,7 @@ class RecordDecoder(Generic[T]):
                 raise self.refuse(raw, index, field.name, str(bad)) from None
         known = self.known
         extra = {key: value for key, value in raw.items() if key not in known}
-        return self._fill([(*values, extra or self.no_extra)])[0]
+        return self._fill(values, extra or self.no_extra)
 
     def __call__(self, raw: Any) -> T:
         return self.one(raw)
@@ -131,6 +127,21 @@ class RecordDecoder(Generic[T]):
         text = quote(raw)
         return InvalidRecordError(f"{where} refused: {what}", field=field, reason=reason,
                                   record=raw, index=index, snippet=text)
+
+    def _fill(self, values: Iterable[Any], extra: Any) -> T:
+        record: Any = self.plain()
+        for name, value in zip(self.names, values, strict=True):
+            setattr(record, name, value)
+        record.extra = extra
+        record.__class__ = self.cls
+        return record  # type: ignore[no-any-return]
+
+    def _build_any(self, rows: Sequence[Any], extras: Iterable[Any]) -> list[Any]:
+        get = attrgetter(*self.names)
+        kinds = [f.kind for f in self.fields]
+        return [self._fill([finish(kind, v) for kind, v in zip(kinds, get(row), strict=True)],
+                           extra)
+                for row, extra in zip(rows, extras, strict=True)]
 
     # -- many records: the batch path -----------------------------------------------------
 
@@ -151,97 +162,76 @@ class RecordDecoder(Generic[T]):
             raws = list(raws)
         if not raws:
             return [], []
-        if set(map(type, raws)) != {dict}:
-            return self._reference(raws, range(offset, offset + len(raws)))
-        probe = self.probe
-        flags = list(map(dict.__contains__, raws, repeat(probe))) if probe else [True]
+        flags = self._probed(raws)
         if all(flags) or not any(flags):
             style = 0 if flags[0] else len(self.styles) - 1
-            return self._group(raws, style, range(offset, offset + len(raws)))
+            records, errors, _ = self._group(raws, style, offset)
+            return records, errors
         out: list[Any] = [None] * len(raws)
-        errors: list[InvalidRecordError] = []
-        positions = range(len(raws))
+        errors = []
         for style, chosen in ((0, flags), (len(self.styles) - 1, list(map(not_, flags)))):
-            where = list(compress(positions, chosen))
-            records, refused = self._group(list(compress(raws, chosen)), style,
-                                           list(map(offset.__add__, where)))
-            if refused:
-                bad = {e.index - offset for e in refused}
-                where = [i for i in where if i not in bad]
-                errors += refused
-            deque(map(out.__setitem__, where, records), maxlen=0)
+            where = list(compress(range(len(raws)), chosen))
+            records, refused, bad = self._group(list(compress(raws, chosen)), style,
+                                                [offset + p for p in where])
+            for at, record in zip([p for i, p in enumerate(where) if i not in bad], records,
+                                  strict=True):
+                out[at] = record
+            errors += refused
         if errors:
             errors.sort(key=lambda e: e.index)
             out = [r for r in out if r is not None]
         return out, errors
 
-    def _group(
-        self, raws: list[dict[str, Any]], style: int, indices: Sequence[int]
-    ) -> tuple[list[T], list[InvalidRecordError]]:
-        """Records of one key style, column by column; the reference for anything unusual."""
-        columns = self._tidy(raws, style)
-        unknown: tuple[str, ...] = ()
-        if columns is None:
-            seen = set().union(*raws)
-            if not seen.isdisjoint(self._foreign[style]):  # other spellings: the reference
-                return self._reference(raws, indices)  # sorts out mixed or doubled keys
-            unknown = tuple(seen - self.known)
-            getter, defaults = self._getter(style, unknown)
-            # Each record merged over the defaults of its missing fields, then its values read
-            # in one call: several times faster than one dict.get pass per field.
-            columns = list(zip(*map(getter, map(defaults.__or__, raws)), strict=True))
-        converted: list[Iterable[Any]] = []
-        for column, convert in zip(columns, self._columns, strict=False):
-            done = convert(column, set(map(type, column)))
-            if done is None:
-                return self._reference(raws, indices)
-            converted.append(done)
-        extras = (self._extras(raws, unknown, columns[len(self.fields):]) if unknown
-                  else [self.no_extra] * len(raws))
-        return self._fill(zip(*converted, extras, strict=True)), []
-
-    def _tidy(self, raws: list[dict[str, Any]], style: int) -> list[tuple[Any, ...]] | None:
-        """The columns when every record holds exactly the style's keys (no key missing, none
-        unknown), or None."""
-        if set(map(len, raws)) != {len(self.fields)}:
-            return None
+    def _probed(self, raws: list[Any]) -> list[bool]:
+        """Per record, True when it holds the probe key (PascalCase), else False."""
+        probe = self.probe
+        if probe is None:
+            return [True]
         try:
-            return list(zip(*map(self._getter(style, ())[0], raws), strict=True))
-        except KeyError:
-            return None
+            return [probe in raw for raw in raws]
+        except TypeError:
+            return [isinstance(raw, Mapping) and probe in raw for raw in raws]
 
-    def _getter(
-        self, style: int, unknown: tuple[str, ...]
-    ) -> tuple[Callable[[dict[str, Any]], tuple[Any, ...]], dict[str, Any]]:
-        cached = self._getters.get((style, unknown))
-        if cached is None:
-            keys = self.styles[style]
-            defaults = dict(zip(keys, self._defaults, strict=True))
-            defaults.update(dict.fromkeys(unknown, MISSING))
-            if len(self._getters) >= 64:
-                self._getters.clear()
-            cached = self._getters[style, unknown] = (itemgetter(*keys, *unknown), defaults)
-        return cached
-
-    def _extras(
-        self, raws: list[dict[str, Any]], unknown: tuple[str, ...], values: list[tuple[Any, ...]]
-    ) -> list[Any]:
-        """Each record's ``extra``: its unknown keys in the server's order, or the default."""
-        if len(unknown) == 1 and MissingType not in set(map(type, values[0])):
-            return list(map(dict.fromkeys, repeat(unknown), values[0]))
-        known = self.known
-        return [{key: value for key, value in raw.items() if key not in known}
-                if any(value is not MISSING for value in found) else self.no_extra
-                for raw, *found in zip(raws, *values, strict=True)]
-
-    def _reference(
-        self, raws: Sequence[Any], indices: Sequence[int]
-    ) -> tuple[list[T], list[InvalidRecordError]]:
+    def _group(
+        self, raws: list[Any], style: int, where: int | list[int]
+    ) -> tuple[list[T], list[InvalidRecordError], set[int]]:
+        """Records of one key style through msgspec, a refused one through the reference;
+        ``where`` is the index of ``raws[0]`` or each one's index. Also the positions (in
+        ``raws``) of the refused records."""
         records: list[T] = []
         errors: list[InvalidRecordError] = []
-        for raw, index in zip(raws, indices, strict=True):
+        bad: set[int] = set()
+        pos = 0
+        while pos < len(raws):
+            part = raws[pos:pos + BLOCK] if pos or len(raws) > BLOCK else raws
             try:
-                records.append(self.one(raw, index))
-            except InvalidRecordError as error:
-                errors.append(error)
-        return records, errors
+                rows, unknown = self.types.attempt(style, _converting(part))
+                stop = len(part)
+            except Refused as refused:
+                stop = refused.index if refused.index is not None else 0
+                rows, unknown = self.types.attempt(style, _converting(part[:stop]))
+            built = extras(rows, unknown, self.known, self.no_extra, part)
+            assert built is not None  # with the raw dicts at hand, always
+            records += self.build(rows, built)
+            pos += stop
+            if stop < len(part):
+                index = where[pos] if isinstance(where, list) else where + pos
+                try:
+                    records.append(self.one(raws[pos], index))
+                except InvalidRecordError as error:
+                    errors.append(error)
+                    bad.add(pos)
+                pos += 1
+        return records, errors, bad
+
+
+def _converting(raws: list[Any]) -> Callable[[Any], list[Any]]:
+    return lambda row: msgspec.convert(raws, list[row])  # type: ignore[valid-type]
+
+
+def finish(kind: Kind, value: Any) -> Any:
+    """A batch row's value as the record holds it: a null optional integer is 0, unix
+    seconds are a UTC datetime."""
+    if kind is Kind.TIME:
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    return 0 if value is None and kind is Kind.OPT_INT else value

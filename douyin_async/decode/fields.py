@@ -1,17 +1,15 @@
 """Field kinds: how one raw JSON value, or a whole column of them, is checked and converted.
 
-Each ``Kind`` has two functions that follow the same rule: one for a single value (the
-reference, used per record) and one for a whole column (the batch path), which checks the
-column at once with C-level builtins and answers ``None`` when any value in it needs a closer
-look. The rules are listed in ``douyin_async.decode.converter``.
+Each ``Kind`` has a check of one value (the reference, used per record) and a msgspec type
+that accepts no more than that check does (the batch path, see
+``douyin_async.decode.batch``). The rules are listed in ``douyin_async.decode.converter``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Iterable, Sequence
-from itertools import repeat
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -43,14 +41,13 @@ class Field:
 
 
 class MissingType:
-    """The value of a key that is not there (a type of its own, so type sets show it)."""
+    """The value of a key that is not there, as the reference checks see it."""
 
     def __repr__(self) -> str:
         return "<missing>"
 
 
 MISSING: Any = MissingType()
-_NONE = type(None)
 
 
 class BadValue(Exception):
@@ -122,63 +119,4 @@ def _check_opt_date(value: Any) -> dt.date | None:
 VALUE_CHECKS: dict[Kind, Callable[[Any], Any]] = {
     Kind.INT: _check_int, Kind.OPT_INT: _check_opt_int, Kind.STR: _check_str,
     Kind.OPT_STR: _check_opt_str, Kind.TIME: _check_time, Kind.OPT_DATE: _check_opt_date,
-}
-
-
-# -- whole columns: the same rules, or None when a column holds anything unusual -----------
-
-def _int_column(column: Sequence[Any], types: set[type]) -> Sequence[Any] | None:
-    if types != {int}:
-        return None
-    if min(column) < INT64_MIN or max(column) > INT64_MAX:
-        return None
-    return column
-
-
-def _opt_int_column(column: Sequence[Any], types: set[type]) -> Sequence[Any] | None:
-    if types != {int}:
-        if not types <= {int, MissingType, _NONE}:
-            return None
-        if int not in types:
-            return [0] * len(column)
-        column = [v if v.__class__ is int else 0 for v in column]
-    return _int_column(column, {int})
-
-
-def _str_column(column: Sequence[Any], types: set[type]) -> Sequence[Any] | None:
-    return column if types == {str} else None
-
-
-def _opt_str_column(column: Sequence[Any], types: set[type]) -> Sequence[Any] | None:
-    if types == {str}:
-        return column
-    if not types <= {str, MissingType, _NONE}:
-        return None
-    return [None if v is MISSING else v for v in column] if MissingType in types else column
-
-
-def _time_column(column: Sequence[Any], types: set[type]) -> Iterable[Any] | None:
-    if types != {int} or min(column) < 0 or max(column) > MAX_UNIX_SECONDS:
-        return None
-    return map(dt.datetime.fromtimestamp, column, repeat(dt.UTC))
-
-
-def _opt_date_column(column: Sequence[Any], types: set[type]) -> Iterable[Any] | None:
-    if not types <= {str, MissingType, _NONE}:
-        return None
-    dates: dict[Any, dt.date | None] = {MISSING: None, None: None}
-    try:
-        for text in set(column) - dates.keys():
-            dates[text] = parse_date(text)
-    except BadValue:
-        return None
-    return map(dates.__getitem__, column)
-
-
-#: What a batch reads for a missing key, by kind (the fields' own defaults where they have one).
-BATCH_DEFAULTS: dict[Kind, Any] = {Kind.OPT_INT: 0, Kind.OPT_STR: None, Kind.OPT_DATE: None}
-
-COLUMN_CHECKS: dict[Kind, Callable[[Sequence[Any], set[type]], Iterable[Any] | None]] = {
-    Kind.INT: _int_column, Kind.OPT_INT: _opt_int_column, Kind.STR: _str_column,
-    Kind.OPT_STR: _opt_str_column, Kind.TIME: _time_column, Kind.OPT_DATE: _opt_date_column,
 }

@@ -1,0 +1,175 @@
+"""An answer's records decoded by msgspec straight from its bytes.
+
+[`parse_answer`][douyin_async.decode.answers.parse_answer] decodes a whole answer in one call:
+the envelope's keys (all of them: a key the client does not read sends the answer to orjson)
+and the record array, as rows of one key style when the answer holds one style's probe key
+only, or else as each record's raw JSON text, decoded a chunk at a time by
+[`from_texts`][douyin_async.decode.answers.from_texts] (each style at once) or, for anything
+msgspec refuses, parsed by orjson and decoded by the record decoder. The envelope comes back
+with its record array emptied, for the caller to read as the one parse would; the values are
+those orjson reads (see ``douyin_async.decode.batch.orjson_values``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from itertools import compress
+from operator import not_
+from typing import Any, Generic, TypeVar
+
+import attrs
+import msgspec
+import orjson
+
+from ..errors import InvalidRecordError
+from .batch import UNSET, Refused, extras
+from .decoder import RecordDecoder
+
+T = TypeVar("T")
+_DECODERS: dict[tuple[Any, str], msgspec.json.Decoder[Any]] = {}
+
+
+def _decoder(row: Any, key: str = "") -> msgspec.json.Decoder[Any]:
+    """The decoder of a whole answer (``key``: where its records are) or, without ``key``, of
+    an array of records, as ``row``s; one per type and key, made once."""
+    found = _DECODERS.get((row, key))
+    if found is None:
+        if len(_DECODERS) >= 64:
+            _DECODERS.clear()
+        kind = _answer(row, key) if key else list[row]
+        found = _DECODERS[row, key] = msgspec.json.Decoder(kind)
+    return found
+
+
+def from_texts(decoder: RecordDecoder[T], texts: Sequence[Any]) -> list[T] | None:
+    """Records from the raw JSON texts of records (``msgspec.Raw``), each key style's
+    decoded by msgspec at once; None when msgspec refuses any (the caller parses them
+    with orjson). A record's style is guessed from its first key's first letter (a
+    capital: PascalCase) and checked by msgspec, which refuses a record of another."""
+    last = len(decoder.styles) - 1
+    try:
+        flags = [65 <= memoryview(t)[2] <= 90 for t in texts] if last else [True] * len(texts)
+    except IndexError:  # a text too short for a record with a key
+        return None
+    out: list[Any] = [None] * len(texts)
+    for style, chosen in ((0, flags), (last, list(map(not_, flags)))):
+        if not any(chosen):
+            continue
+        group = texts if all(chosen) else list(compress(texts, chosen))
+        try:
+            rows, unknown = decoder.types.attempt(style, _decoding(_array(group)))
+        except (Refused, msgspec.DecodeError):
+            return None
+        built = extras(rows, unknown, decoder.known, decoder.no_extra, None)
+        if built is None:
+            return None
+        records = decoder.build(rows, built)
+        if group is texts:
+            return records
+        for at, record in zip(compress(range(len(texts)), chosen), records, strict=True):
+            out[at] = record
+    return out
+
+def _decoding(blob: bytes) -> Callable[[Any], Any]:
+    return lambda row: _decoder(row).decode(blob)
+
+def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str) -> ParsedAnswer[T] | None:
+    """An answer's ``data[key]`` decoded from its bytes: as rows of one key style, or,
+    when its records may not all be of one style, as each record's raw JSON text; None
+    when the answer is neither (anything unusual: the caller parses it with orjson)."""
+    styles = [i for i, probe in enumerate(decoder.probes) if probe in body]
+    if len(styles) == 1:
+        try:
+            top, unknown = decoder.types.attempt(
+                styles[0], lambda row: _decoder(row, key).decode(body))
+        except Refused as refused:
+            if refused.index is None:  # not a record's fault: the envelope's
+                return None
+        except msgspec.DecodeError:
+            return None
+        else:
+            return ParsedAnswer(decoder, _envelope(top, key), top.data.records, unknown)
+    try:
+        top = _decoder(msgspec.Raw, key).decode(body)
+    except msgspec.DecodeError:
+        return None
+    return ParsedAnswer(decoder, _envelope(top, key), top.data.records, None)
+
+def _answer(row: Any, key: str) -> Any:
+    """The type of a whole answer, its records as ``row``s. Every key of the envelope is
+    read (none skipped, so that all of its text is checked as orjson checks it)."""
+    either = (Any, UNSET)
+    data = msgspec.defstruct("AnswerData", [
+        ("records", list[row]), ("error_code", *either), ("description", *either)],
+        rename={"records": key}, forbid_unknown_fields=True)
+    return msgspec.defstruct("Answer", [
+        ("data", data), *((name, *either) for name in ENVELOPE_KEYS)],
+        forbid_unknown_fields=True)
+
+
+#: The keys of an answer's envelope the client reads (``douyin_async.http.envelopes``).
+ENVELOPE_KEYS = ("err_no", "err_msg", "message", "error_code", "description", "log_id", "extra")
+
+
+def _envelope(top: Any, key: str) -> dict[str, Any]:
+    """The answer's envelope, its record array emptied."""
+    envelope = {name: value for name, value in msgspec.structs.asdict(top).items()
+                if value is not UNSET and name != "data"}
+    data = {name: value for name, value in msgspec.structs.asdict(top.data).items()
+            if value is not UNSET and name != "records"}
+    envelope["data"] = {**data, key: []}
+    return envelope
+
+
+@attrs.define
+class ParsedAnswer(Generic[T]):
+    """An answer's records, decoded by msgspec from its bytes and not yet built.
+
+    ``envelope`` is the answer's envelope with the record array emptied, for the caller to
+    check. ``rows`` are rows of one key style whose Struct reads the ``unknown`` keys, or,
+    with ``unknown`` None, each record's raw JSON text (``msgspec.Raw``).
+    """
+
+    decoder: RecordDecoder[T]
+    envelope: dict[str, Any]
+    rows: list[Any]
+    unknown: tuple[str, ...] | None
+
+    def split(self, start: int, stop: int
+              ) -> tuple[list[T], list[InvalidRecordError]] | None:
+        """The records of ``rows[start:stop]`` and the refused ones (indices from ``start``),
+        or None when they need the exact path: an answer parsed whole by orjson (unknown keys
+        whose order only orjson keeps, an integer orjson reads otherwise, a record orjson
+        refuses)."""
+        rows = self.rows[start:stop]
+        decoder = self.decoder
+        if self.unknown is None:
+            records = from_texts(decoder, rows)
+            if records is not None:
+                return records, []
+            try:
+                raws = orjson.loads(_array(rows))
+            except orjson.JSONDecodeError:
+                return None
+            return decoder.split(raws, offset=start)
+        built = extras(rows, self.unknown, decoder.known, decoder.no_extra, None)
+        return None if built is None else (decoder.build(rows, built), [])
+
+    def parses(self, start: int, stop: int) -> bool:
+        """True when orjson parses the records of ``rows[start:stop]`` (always, for rows of
+        one style: msgspec read every character of them)."""
+        if self.unknown is not None:
+            return True
+        try:
+            orjson.loads(_array(self.rows[start:stop]))
+        except orjson.JSONDecodeError:
+            return False
+        return True
+
+
+def _array(texts: Sequence[Any]) -> bytes:
+    """A JSON array of raw JSON texts."""
+    return b"".join((b"[", b",".join(texts), b"]"))
+
+
+__all__ = ["ENVELOPE_KEYS", "ParsedAnswer", "from_texts", "parse_answer"]
