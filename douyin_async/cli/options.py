@@ -98,16 +98,16 @@ _PULL_OPTIONS: tuple[Callable[[F], F], ...] = (
     _value("--out", "FILE", "output: .jsonl .csv .jsonl.gz .csv.gz .xlsx .sqlite .db, or - "
            "(JSONL on stdout); OUT.ckpt keeps the checkpoint", required=True,
            type=click.Path(dir_okay=False, allow_dash=True)),
-    _flag("--resume", "continue an interrupted pull with the same parameters"),
-    _flag("--force", "start over: overwrite the output and its checkpoint"),
+    _flag("--resume", "continue an interrupted pull (same options)"),
+    _flag("--force", "start over, overwriting OUT and its checkpoint"),
     _flag("--csv-plain", "CSV for programs: RFC 4180, verbatim, no BOM"),
-    _value("--xlsx-long-text", "fail|split", ".xlsx: text over a cell's 32,767 characters "
-           "fails naming its cell (default), or splits into NAME (part 2), ... columns",
+    _value("--xlsx-long-text", "fail|split", ".xlsx text over 32,767 characters: fail "
+           "(default) or split into more columns",
            type=click.Choice(("fail", "split"))),
     _value("--on-invalid-record", "fail|quarantine", "a record that does not decode: fail "
            "(default), or set it aside in OUT.rejects.jsonl and exit 11",
            type=click.Choice(("fail", "quarantine")), default="fail"),
-    _flag("--dry-run", "print the units, requests and wall time; send nothing"),
+    _flag("--dry-run", "print units, requests and wall time; send nothing"),
     _flag("--quiet", "print nothing but errors"),
     _value("--progress-interval", "SEC", "progress line period off a terminal (default: 5)",
            type=POSITIVE, default=5.0),

@@ -21,11 +21,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
-from ..errors import DouyinError, InvalidParameterError, TransportError
-from .limiter import DEFAULT_MARGIN, Pacing, RateLimiter
-from .redis_booking import Booking, Reservation
-from .remote_clock import too_late
-
 try:
     import redis.asyncio as aioredis
     from redis.exceptions import RedisError
@@ -34,6 +29,9 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "the Redis rate limiter needs redis-py: pip install 'douyin-async[redis]'"
     ) from exc
 
+from ..errors import DouyinError, InvalidParameterError, TransportError
+from .limiter import DEFAULT_MARGIN, Pacing, RateLimiter
+from .redis_booking import Booking, Reservation
 from .redis_scripts import (
     ACQUIRE_SCRIPT,
     PAUSE_SCRIPT,
@@ -45,6 +43,7 @@ from .redis_scripts import (
     now_arg,
     us,
 )
+from .remote_clock import too_late
 
 __all__ = [
     "ACQUIRE_SCRIPT",
