@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 import douyin_async as da
-from douyin_async.errors import CODE_TO_ERROR, error_for_code
+from douyin_async.http.codes import CODE_TO_ERROR, error_for_code
 
 
 def test_hierarchy() -> None:
@@ -86,7 +86,7 @@ def test_every_error_of_the_hierarchy_pickles_with_its_fields() -> None:
 def test_the_code_table_of_the_docs_is_the_code_table() -> None:
     from pathlib import Path
 
-    from douyin_async.errors import CODES
+    from douyin_async.http.codes import CODES
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "errors.md").read_text()
     rows = {}
@@ -113,7 +113,7 @@ def test_codes_of_the_common_status_code_page(code: int, name: str) -> None:
 
 
 def test_risk_control_backs_off_like_a_rate_limit_and_10008_renews() -> None:
-    from douyin_async.errors import TOKEN_EXPIRED_CODES
+    from douyin_async.http.codes import TOKEN_EXPIRED_CODES
     from douyin_async.http.retry import RetryPolicy
 
     policy = RetryPolicy(random=lambda: 0.0)

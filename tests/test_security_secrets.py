@@ -26,7 +26,7 @@ from douyin_async.errors import (
     InvalidRequestError,
     ServerError,
 )
-from douyin_async.redact import MASK, scrub
+from douyin_async.http.redact import MASK, scrub
 
 TOKEN = "clt.echoed-token-5f2a9c1e7b3d4f60"
 SECRET = "app-secret-8e1f0a2b3c4d5e6f"

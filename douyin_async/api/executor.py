@@ -27,10 +27,10 @@ from ..errors import (
     InvalidParameterError,
     RateLimitedError,
 )
+from ..http.redact import register_secret
 from ..http.retry import RetryPolicy, note_retry_after
 from ..http.transport import Request, Response, Transport
 from ..pacing.limiter import PacedLimiter, RateLimiter
-from ..redact import register_secret
 from ..stats import ClientStats
 from ..webapp.admission import DEFAULT_CALL, Admissions, CallOptions
 from ..webapp.cache import PageCache, cache_key

@@ -12,7 +12,8 @@ from typing import Generic, TypeVar
 import attrs
 
 from ..auth import TokenProvider
-from ..errors import TOKEN_EXPIRED_CODES, ApiError, AuthenticationError, DouyinError
+from ..errors import ApiError, AuthenticationError, DouyinError
+from ..http.codes import TOKEN_EXPIRED_CODES
 from ..http.transport import Response
 
 T = TypeVar("T")

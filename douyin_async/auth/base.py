@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from ..errors import ApiError, InvalidParameterError
-from ..redact import register_secret
+from ..http.redact import register_secret
 
 log = logging.getLogger("douyin_async.auth")
 

@@ -18,9 +18,9 @@ import orjson
 
 from ..errors import ResponseDecodeError
 from ..http.envelopes import HIDDEN_BODY, as_count, open_envelope
+from ..http.redact import register_secret
 from ..http.transport import AiohttpTransport, Request
 from ..http.transport import Transport as HttpTransport
-from ..redact import register_secret
 from .base import Token
 
 CLIENT_TOKEN_ENDPOINT = "/oauth/client_token/"

@@ -10,8 +10,9 @@ from typing import Any, TypedDict, Unpack
 
 import aiohttp
 
-from ..errors import TOKEN_EXPIRED_CODES, ApiError, InvalidParameterError
-from ..redact import register_secret
+from ..errors import ApiError, InvalidParameterError
+from ..http.codes import TOKEN_EXPIRED_CODES
+from ..http.redact import register_secret
 from .base import DEFAULT_MARGIN, RenewalRetry, RenewingProvider, Token, TokenProvider
 from .endpoints import (
     AUTHORIZER_TOKEN_ENDPOINT,

@@ -44,8 +44,8 @@ from ..errors import (
     InvalidParameterError,
     InvalidRecordError,
     ResponseDecodeError,
-    error_for_status,
 )
+from ..http.codes import error_for_status
 from ..http.limits import MAX_BILL_FILE_BYTES, too_large
 from ..http.retry import RetryPolicy, note_retry_after
 from ..http.transport import Request, StreamedResponse, Transport

@@ -15,7 +15,8 @@ from typing import Any
 import attrs
 import orjson
 
-from ..errors import ApiError, ResponseDecodeError, error_for_code, error_for_status
+from ..errors import ApiError, ResponseDecodeError
+from .codes import error_for_code, error_for_status
 
 SNIPPET_CHARS = 200
 #: Stands in for the body in errors about answers that may hold a token.
@@ -140,7 +141,7 @@ def open_envelope(
     """Check an answer of either envelope; raise its error, or hand back its `data`.
 
     An error code anywhere wins (it names the problem); otherwise a status outside 2xx is an
-    error of its own ([`error_for_status`][douyin_async.errors.error_for_status]).
+    error of its own ([`error_for_status`][douyin_async.http.codes.error_for_status]).
     """
     obj = parse_json(body, http_status=http_status, endpoint=endpoint,
                      header_log_id=header_log_id, quote_body=quote_body)

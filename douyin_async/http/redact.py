@@ -3,11 +3,11 @@ function that takes them out of text built from a server's answers.
 
 A server can echo what it was sent: the token in a 5xx body, an `err_msg`, a `log_id` or a
 record. Every [`DouyinError`][douyin_async.errors.DouyinError] passes its message, arguments
-and fields through [`scrub`][douyin_async.redact.scrub] as they are set, so no message,
+and fields through [`scrub`][douyin_async.http.redact.scrub] as they are set, so no message,
 `repr` or log line built from an error shows a known secret: each is replaced by
-[`MASK`][douyin_async.redact.MASK], and so is a secret's start cut off at the end of a text (a
+[`MASK`][douyin_async.http.redact.MASK], and so is a secret's start cut off at the end of a text (a
 quoted body cut to its first characters). The client registers the tokens it sends and the
-providers the secrets they hold; [`register_secret`][douyin_async.redact.register_secret]
+providers the secrets they hold; [`register_secret`][douyin_async.http.redact.register_secret]
 adds others.
 """
 
