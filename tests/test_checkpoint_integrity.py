@@ -13,9 +13,9 @@ from helpers.cli import clean_env, cli, jsonl_rows
 from record_server import RecordServer
 from test_cli_resume import TOKEN, media_args, stopped_at_page_3
 
-from douyin_async.cli import checkpoint
-from douyin_async.cli.checkpoint import CheckpointWriter, read_checkpoint
 from douyin_async.cli.exits import FILES, CliError
+from douyin_async.cli.outputs import checkpoint
+from douyin_async.cli.outputs.checkpoint import CheckpointWriter, read_checkpoint
 
 PARAMS: dict[str, Any] = {"command": "talent-media", "plan_id": 1}
 DIGEST = "ab" * 32

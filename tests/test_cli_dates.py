@@ -23,8 +23,8 @@ from douyin_async.cli.dates import (
 )
 from douyin_async.cli.dryrun import dry_run_report, plural, wall_text
 from douyin_async.cli.exits import CliError
-from douyin_async.cli.messages import describe
 from douyin_async.cli.spec import bill_params, build_spec, rate_warnings
+from douyin_async.cli.terminal.messages import describe
 from douyin_async.days import BEIJING
 from douyin_async.errors import ApiError, ResponseDecodeError, TransportError
 

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from douyin_async.cli import locks
-from douyin_async.cli.checkpoint import CheckpointWriter, read_checkpoint
-from douyin_async.cli.encoders import (
+from douyin_async.cli.exits import CONFLICT, FILES, LOCKED, CliError
+from douyin_async.cli.outputs import locks
+from douyin_async.cli.outputs.checkpoint import CheckpointWriter, read_checkpoint
+from douyin_async.cli.outputs.encoders import (
     csv_encoder,
     csv_header,
     escape_cell,
@@ -24,11 +25,10 @@ from douyin_async.cli.encoders import (
     gzip_member,
     jsonl_encoder,
 )
-from douyin_async.cli.exits import CONFLICT, FILES, LOCKED, CliError
-from douyin_async.cli.locks import OutputLock, is_locked
-from douyin_async.cli.rows import TALENT_MEDIA, TASK_VIDEOS, column_kinds
-from douyin_async.cli.sinks import FileOutput
-from douyin_async.cli.sqlite import SqliteOutput
+from douyin_async.cli.outputs.locks import OutputLock, is_locked
+from douyin_async.cli.outputs.rows import TALENT_MEDIA, TASK_VIDEOS, column_kinds
+from douyin_async.cli.outputs.sinks import FileOutput
+from douyin_async.cli.outputs.sqlite import SqliteOutput
 
 PARAMS = {"kind": "talent-media", "server": "http://127.0.0.1:1", "app": "client key k"}
 
@@ -187,7 +187,7 @@ def test_rejects_are_cut_back_with_the_checkpoint(tmp_path: Path, sqlite: bool) 
 
 
 def test_progress_and_summary_count_refused_records() -> None:
-    from douyin_async.cli.progress import Progress
+    from douyin_async.cli.terminal.progress import Progress
     from douyin_async.stats import ClientStats
 
     progress = Progress(ClientStats(requests=3), io.StringIO(), units_total=1, rate_cap=10,
@@ -202,7 +202,7 @@ def test_progress_and_summary_count_refused_records() -> None:
 def test_xlsx_rows_past_a_sheets_limit_go_on_in_the_next_sheet(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     openpyxl = pytest.importorskip("openpyxl")
-    from douyin_async.cli import xlsx
+    from douyin_async.cli.outputs import xlsx
 
     monkeypatch.setattr(xlsx, "MAX_ROWS", 3)
     out = str(tmp_path / "media.xlsx")

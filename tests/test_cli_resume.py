@@ -19,8 +19,8 @@ from apiserver import media
 from record_server import RecordServer
 
 from douyin_async.api.streams import unit_queries
-from douyin_async.cli.checkpoint import CheckpointWriter, unit_key
 from douyin_async.cli.identity import checkpoint_params
+from douyin_async.cli.outputs.checkpoint import CheckpointWriter, unit_key
 from douyin_async.cli.spec import build_spec
 from douyin_async.decode.converter import decode_video, unstructure
 

@@ -13,14 +13,14 @@ import click
 import orjson
 import pytest
 
-from douyin_async.cli.checkpoint import CheckpointWriter, read_checkpoint, unit_key
 from douyin_async.cli.dates import parse_billing_dates, parse_time
 from douyin_async.cli.exits import CONFLICT, FILES, USAGE, CliError
-from douyin_async.cli.progress import Progress
-from douyin_async.cli.rows import TALENT_MEDIA, TASK_VIDEOS, fixed_values
-from douyin_async.cli.sinks import FileOutput, csv_encoder, csv_header, jsonl_encoder
+from douyin_async.cli.outputs.checkpoint import CheckpointWriter, read_checkpoint, unit_key
+from douyin_async.cli.outputs.rows import TALENT_MEDIA, TASK_VIDEOS, fixed_values
+from douyin_async.cli.outputs.sinks import FileOutput, csv_encoder, csv_header, jsonl_encoder
+from douyin_async.cli.outputs.sqlite import SqliteOutput
 from douyin_async.cli.spec import read_ids_file
-from douyin_async.cli.sqlite import SqliteOutput
+from douyin_async.cli.terminal.progress import Progress
 from douyin_async.models import TalentMediaQuery, TaskVideoQuery
 from douyin_async.stats import ClientStats
 
@@ -315,7 +315,7 @@ def test_bad_apps_entries(tmp_path: Path, document: str, words: str) -> None:
 
 
 def test_app_rows_keys_and_tables() -> None:
-    from douyin_async.cli.rows import page_rows, table_for, with_app
+    from douyin_async.cli.outputs.rows import page_rows, table_for, with_app
     from douyin_async.models import TalentMediaPage
 
     table = table_for("talent-media", apps=True)
@@ -336,7 +336,7 @@ def test_app_rows_keys_and_tables() -> None:
 
 
 def test_sqlite_refuses_a_table_of_the_other_shape(tmp_path: Path) -> None:
-    from douyin_async.cli.rows import with_app
+    from douyin_async.cli.outputs.rows import with_app
 
     path = str(tmp_path / "m.sqlite")
     plain = SqliteOutput(path, TALENT_MEDIA, "talent-media")
@@ -350,7 +350,7 @@ def test_sqlite_refuses_a_table_of_the_other_shape(tmp_path: Path) -> None:
 
 
 def test_progress_of_many_apps() -> None:
-    from douyin_async.cli.progress import Totals
+    from douyin_async.cli.terminal.progress import Totals
 
     now = [0.0]
     a, b = ClientStats(requests=20, retries=2), ClientStats(requests=10, rate_limited=1)

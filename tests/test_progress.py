@@ -26,8 +26,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from douyin_async.cli.progress import Progress, Totals
-from douyin_async.cli.progress_view import Field, choose
+from douyin_async.cli.terminal.progress import Progress, Totals
+from douyin_async.cli.terminal.progress_view import Field, choose
 from douyin_async.stats import ClientStats
 
 WIDTHS = (40, 80, 200)

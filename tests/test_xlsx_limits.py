@@ -13,11 +13,11 @@ from helpers.cli import clean_env, cli
 from record_server import RecordServer
 from test_cli_outputs_units import PARAMS, media_row
 
-from douyin_async.cli import xlsx
-from douyin_async.cli.checkpoint import read_checkpoint
 from douyin_async.cli.exits import FILES, USAGE
-from douyin_async.cli.rows import TALENT_MEDIA
-from douyin_async.cli.xlsx import MAX_CELL_CHARS, XlsxCellError, XlsxOutput
+from douyin_async.cli.outputs import xlsx
+from douyin_async.cli.outputs.checkpoint import read_checkpoint
+from douyin_async.cli.outputs.rows import TALENT_MEDIA
+from douyin_async.cli.outputs.xlsx import MAX_CELL_CHARS, XlsxCellError, XlsxOutput
 
 openpyxl = pytest.importorskip("openpyxl")
 pytest.importorskip("xlsxwriter")

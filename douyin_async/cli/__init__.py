@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import DouyinError
 from . import exits
 from .exits import CliError
-from .logs import say
+from .terminal.logs import say
 
 
 class Terminated(Exception):
@@ -86,7 +86,7 @@ class _Run:
 
             sys.stdout.write("".join(line + "\n" for line in dry_run_report(spec)))
             return
-        from .logs import configure, unconfigure
+        from .terminal.logs import configure, unconfigure
 
         handler = configure(args.verbose, args.log_format)
         try:
@@ -105,7 +105,7 @@ class _Run:
         return "; the same command with --resume continues the pull"
 
     def describe(self, error: DouyinError) -> str:
-        from .messages import describe
+        from .terminal.messages import describe
 
         return describe(error, getattr(self.spec, "base_url", None))
 

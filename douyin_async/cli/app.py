@@ -22,7 +22,6 @@ import click
 from .. import __version__
 from . import exits
 from .exits import USAGE, CliError
-from .logs import PROG
 from .options import (
     DAYS_NOTE,
     FRACTION,
@@ -34,6 +33,7 @@ from .options import (
     StrictCommand,
     pull_options,
 )
+from .terminal.logs import PROG
 
 #: Shells ``douyin-async completion`` writes a script for.
 SHELLS = ("bash", "zsh", "fish")

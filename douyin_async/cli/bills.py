@@ -30,8 +30,8 @@ from ..http.retry import RetryPolicy
 from .credentials import token_source
 from .embedded import pull_server
 from .identity import checkpoint_params
-from .rejects import check_quarantine
-from .sinks import Output, open_output
+from .outputs.rejects import check_quarantine
+from .outputs.sinks import Output, open_output
 from .spec import PullSpec
 
 

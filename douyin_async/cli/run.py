@@ -24,19 +24,26 @@ from ..auth import TokenProvider
 from ..client import DouyinClient
 from ..errors import DouyinError, InvalidParameterError
 from ..models import MAX_START_AGE_SECONDS, Page, Query, TalentMediaPage
-from .checkpoint import CheckpointState, describe_unit, unit_key
 from .credentials import app_token_source, quota_name, token_source
 from .embedded import pull_server
-from .encoders import Encoder, csv_encoder, csv_header, gzip_encoder, gzip_member, jsonl_encoder
 from .exits import CONFLICT, USAGE, CliError, exit_code_for
 from .identity import checkpoint_params
-from .progress import Progress, Totals
-from .rejects import check_quarantine, page_rejects
-from .rows import page_rows, table_for
+from .outputs.checkpoint import CheckpointState, describe_unit, unit_key
+from .outputs.encoders import (
+    Encoder,
+    csv_encoder,
+    csv_header,
+    gzip_encoder,
+    gzip_member,
+    jsonl_encoder,
+)
+from .outputs.rejects import check_quarantine, page_rejects
+from .outputs.rows import page_rows, table_for
+from .outputs.sinks import FileOutput, Output, StdoutOutput, open_output
+from .outputs.sqlite import SqliteOutput
 from .shared_quota import open_redis, redis_limiter
-from .sinks import FileOutput, Output, StdoutOutput, open_output
 from .spec import PullSpec
-from .sqlite import SqliteOutput
+from .terminal.progress import Progress, Totals
 
 
 def make_output(spec: PullSpec) -> Output:
@@ -47,7 +54,7 @@ def make_output(spec: PullSpec) -> Output:
     if spec.fmt == "sqlite":
         return SqliteOutput(spec.out, table, spec.kind)
     if spec.fmt == "xlsx":
-        from .xlsx import XlsxOutput
+        from .outputs.xlsx import XlsxOutput
 
         return XlsxOutput(spec.out, table,
                           "split" if spec.xlsx_long_text == "split" else "fail")

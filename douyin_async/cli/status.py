@@ -14,10 +14,10 @@ from typing import Any, TextIO
 
 import orjson
 
-from .checkpoint import CheckpointState, read_checkpoint
 from .exits import FILES, OK, CliError
-from .locks import is_locked
-from .rejects import rejects_path
+from .outputs.checkpoint import CheckpointState, read_checkpoint
+from .outputs.locks import is_locked
+from .outputs.rejects import rejects_path
 from .spec import output_format
 
 
@@ -29,7 +29,7 @@ def _sqlite_states(path: str) -> list[tuple[str, CheckpointState]]:
     except sqlite3.Error as exc:
         raise CliError(f"cannot read {path!r}: {exc}", FILES) from None
     try:
-        from .sqlite import read_state
+        from .outputs.sqlite import read_state
 
         kinds = [kind for (kind,) in db.execute("SELECT kind FROM pull_state")]
         return [(kind, state) for kind in kinds if (state := read_state(db, kind))]
@@ -128,8 +128,8 @@ def show_status(out: str, stream: TextIO) -> int:
 
 def _prefix_check(out: str, fmt: str, state: CheckpointState) -> str:
     """Whether the partial output still holds what the checkpoint recorded."""
-    from .sinks import prefix_digest
-    from .xlsx import side_path
+    from .outputs.sinks import prefix_digest
+    from .outputs.xlsx import side_path
 
     path = side_path(out) if fmt == "xlsx" else out
     try:

@@ -42,7 +42,7 @@ from . import exits
 from .dates import parse_day
 from .exits import CliError
 from .spec import SandboxOptions, read_ids_file
-from .sync_progress import SyncLines, plan_lines
+from .terminal.sync_progress import SyncLines, plan_lines
 
 PROG = "douyin-async sync"
 
@@ -255,7 +255,7 @@ def _main(source: Callable[[], Source], opts: dict[str, Any], page_size: int | N
         code = exits.INTERRUPTED
     except (CliError, DouyinError) as exc:
         if isinstance(exc, DouyinError) and not isinstance(exc, InvalidParameterError):
-            from .messages import describe
+            from .terminal.messages import describe
 
             message = describe(exc, opts["base_url"])
         else:

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from douyin_async.cli.app import run
-from douyin_async.cli.encoders import FORMULA_STARTS
+from douyin_async.cli.outputs.encoders import FORMULA_STARTS
 from douyin_async.days import beijing_day, beijing_moment
 from douyin_async.decode.converter import decode_talent_media, unstructure
 from douyin_async.models import VideoDailyData

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import ApiError, DouyinError, ResponseDecodeError, TransportError
+from ...errors import ApiError, DouyinError, ResponseDecodeError, TransportError
 
 # aiohttp's own text, and the transport's "cannot connect to HOST:PORT (REASON)".
 _CONNECT = (re.compile(r"Cannot connect to host (?P<host>\S+) ssl:\S+ \[(?P<reason>[^\]]*)\]"),

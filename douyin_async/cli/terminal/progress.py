@@ -6,7 +6,7 @@ once every unit has answered its first page the remaining pages, and an ETA, are
 videos have no totals, so their ETA is estimated from the share of units finished (``~``).
 
 On a terminal the display is drawn in place by rich, fitted to the terminal's width
-([`ProgressView`][douyin_async.cli.progress_view.ProgressView]); elsewhere a plain line is
+([`ProgressView`][douyin_async.cli.terminal.progress_view.ProgressView]); elsewhere a plain line is
 written every ``interval`` seconds. A pull for many apps shows the totals of all its clients,
 each app's request rate (on a line of its own on a terminal), and a summary line per app
 before the final one. With ``--log-format json`` the lines are log records of
@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..stats import ClientStats
-from .dryrun import plural
+from ...stats import ClientStats
+from ..dryrun import plural
 from .logs import CLI_LOGGER
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class Progress:
     """Tracks a pull and reports it on ``stream`` (stderr).
 
     ``apps`` (a pull of many apps) maps each app's name to its client's counters; ``stats``
-    is then their [`Totals`][douyin_async.cli.progress.Totals] and ``rate_cap`` the sum of
+    is then their [`Totals`][douyin_async.cli.terminal.progress.Totals] and ``rate_cap`` the sum of
     the apps' rates. ``out`` names the output in the summary (``-``: standard output);
     ``json`` makes every line a log record instead. ``live`` draws on ``console`` (by
     default a rich console on ``stream``).

@@ -18,8 +18,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from ..models import Page
-from .exits import FILES, QUARANTINED, CliError
+from ...models import Page
+from ..exits import FILES, QUARANTINED, CliError
 
 
 def rejects_path(out: str) -> str:

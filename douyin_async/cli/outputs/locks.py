@@ -15,7 +15,7 @@ import fcntl
 import os
 import time
 
-from .exits import FILES, LOCKED, CliError
+from ..exits import FILES, LOCKED, CliError
 
 #: Seconds a run keeps asking for a held lock before it gives up: long enough to outlast a
 #: ``status`` probe, which holds the lock for a moment to see whether a run holds it.
@@ -41,7 +41,7 @@ def holder_pid(path: str) -> int | None:
 def is_locked(out: str) -> int | None:
     """The pid of the run holding ``out`` now, or None if no run holds it (0: a run whose
     pid is not known yet). It takes a shared lock for a moment; a run starting then waits
-    it out (see [`PATIENCE`][douyin_async.cli.locks.PATIENCE])."""
+    it out (see [`PATIENCE`][douyin_async.cli.outputs.locks.PATIENCE])."""
     path = lock_path(out)
     try:
         fd = os.open(path, os.O_RDONLY)

@@ -1,12 +1,12 @@
 """The live progress display of a pull on a terminal: rich lines fitted to the width.
 
-[`Progress`][douyin_async.cli.progress.Progress] hands its counts over as
-[`Figures`][douyin_async.cli.progress_view.Figures];
-[`ProgressView`][douyin_async.cli.progress_view.ProgressView] draws them as one line of
+[`Progress`][douyin_async.cli.terminal.progress.Progress] hands its counts over as
+[`Figures`][douyin_async.cli.terminal.progress_view.Figures];
+[`ProgressView`][douyin_async.cli.terminal.progress_view.ProgressView] draws them as one line of
 totals (and, for a few apps, one line per app), never wider than the terminal: the least
 important figures are shortened, then dropped, until the line fits, and the room left holds a
 bar. The ETA and the request rate go last.
-[`LiveDisplay`][douyin_async.cli.progress_view.LiveDisplay] redraws the view in place and
+[`LiveDisplay`][douyin_async.cli.terminal.progress_view.LiveDisplay] redraws the view in place and
 prints the command's log records above it meanwhile.
 """
 
@@ -181,7 +181,8 @@ def app_fields(app: AppFigures) -> list[Field]:
 
 
 class ProgressView:
-    """The display of [`Figures`][douyin_async.cli.progress_view.Figures]: a rich renderable
+    """The display of [`Figures`][douyin_async.cli.terminal.progress_view.Figures]: a rich
+    renderable
     fitted to the width it is drawn in."""
 
     def __init__(self, figures: Figures) -> None:

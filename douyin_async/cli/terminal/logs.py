@@ -84,7 +84,7 @@ def configure(verbosity: int, fmt: str, stream: TextIO | None = None) -> logging
 
 
 def unconfigure(handler: logging.Handler) -> None:
-    """Undo [`configure`][douyin_async.cli.logs.configure]."""
+    """Undo [`configure`][douyin_async.cli.terminal.logs.configure]."""
     root = logging.getLogger("douyin_async")
     root.removeHandler(handler)
     root.setLevel(logging.NOTSET)

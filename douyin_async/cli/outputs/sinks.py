@@ -2,9 +2,10 @@
 stdout.
 
 Every method here blocks (it writes and fsyncs); the pull runs them on one writer thread, one
-page at a time, in the order the pages arrive. See [`checkpoint`][douyin_async.cli.checkpoint]
-for the write order that makes a killed pull resumable, [`sqlite`][douyin_async.cli.sqlite]
-for the SQLite output and [`xlsx`][douyin_async.cli.xlsx] for spreadsheets.
+page at a time, in the order the pages arrive. See
+[`checkpoint`][douyin_async.cli.outputs.checkpoint]
+for the write order that makes a killed pull resumable, [`sqlite`][douyin_async.cli.outputs.sqlite]
+for the SQLite output and [`xlsx`][douyin_async.cli.outputs.xlsx] for spreadsheets.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from typing import Any, BinaryIO, Protocol, TextIO
 
+from ..exits import CONFLICT, FILES, PIPE_CLOSED, CliError
+from ..spec import PullSpec
 from .checkpoint import CheckpointState, CheckpointWriter, read_checkpoint
 from .encoders import Encoder, Rows, csv_encoder, csv_header, jsonl_encoder
-from .exits import CONFLICT, FILES, PIPE_CLOSED, CliError
 from .locks import OutputLock
 from .rejects import RejectsFile, check_quarantine
-from .spec import PullSpec
 
 
 class Output(Protocol):

@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
+from ..exits import FILES, CliError
 from .checkpoint import CheckpointState
 from .encoders import Rows
-from .exits import FILES, CliError
 from .rejects import RejectsFile
 from .rows import Table, fixed_values
 from .sinks import changed_parameters, conflict

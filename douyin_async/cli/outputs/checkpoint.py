@@ -15,7 +15,7 @@ an edited, dropped or reordered line (a unit marked done, a page number changed)
 and the pull refuses to resume instead of skipping rows (it holds no secret: it catches edits
 and damage, not a forger). Every value is checked for its type
 and range; anything else is a damaged checkpoint (exit code ``FILES``). Only a regular file
-of at most [`MAX_CHECKPOINT_BYTES`][douyin_async.cli.checkpoint.MAX_CHECKPOINT_BYTES] is
+of at most [`MAX_CHECKPOINT_BYTES`][douyin_async.cli.outputs.checkpoint.MAX_CHECKPOINT_BYTES] is
 read: it is opened without following a symbolic link and without blocking (a FIFO cannot
 hold the pull up).
 
@@ -38,9 +38,9 @@ from typing import Any
 import attrs
 import orjson
 
-from ..days import BEIJING
-from ..models import Query, TaskVideoQuery
-from .exits import FILES, CliError
+from ...days import BEIJING
+from ...models import Query, TaskVideoQuery
+from ..exits import FILES, CliError
 
 VERSION = 3
 #: The largest checkpoint file read (about a million pages); a larger one is refused.
@@ -137,7 +137,7 @@ def _unchain(line: bytes, chain: str) -> str:
 
 def _read_regular(path: str) -> bytes | None:
     """A checkpoint file's bytes: a regular file (no symlink, FIFO or device) of at most
-    [`MAX_CHECKPOINT_BYTES`][douyin_async.cli.checkpoint.MAX_CHECKPOINT_BYTES]."""
+    [`MAX_CHECKPOINT_BYTES`][douyin_async.cli.outputs.checkpoint.MAX_CHECKPOINT_BYTES]."""
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
@@ -297,7 +297,7 @@ class CheckpointWriter:
     def record(self, unit: str, page: int, done: bool, totals: dict[str, Any],
                announced: int | None = None) -> None:
         """Record that ``page`` of ``unit`` is in the output, with the running ``totals``
-        (see [`CheckpointState.totals`][douyin_async.cli.checkpoint.CheckpointState.totals])
+        (see [`CheckpointState.totals`][douyin_async.cli.outputs.checkpoint.CheckpointState.totals])
         and the record total the page ``announced`` (talent media)."""
         entry = {"unit": unit, "page": page, "done": done, **totals}
         if announced is not None:

@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from ..sync import SyncPlan, SyncReport
-from ..sync.runner import SyncRun
+from ...sync import SyncPlan, SyncReport
+from ...sync.runner import SyncRun
 
 #: Seconds between two updates of the live line.
 INTERVAL = 0.5

@@ -14,10 +14,10 @@ and text always as a string, so no formula can arise. One sheet per record type;
 1,048,575 rows a sheet continues on the next (``task_videos_2``, ...).
 
 No value is cut. A cell holds at most 32,767 characters
-([`MAX_CELL_CHARS`][douyin_async.cli.xlsx.MAX_CELL_CHARS]): before the workbook is made, the
+([`MAX_CELL_CHARS`][douyin_async.cli.outputs.xlsx.MAX_CELL_CHARS]): before the workbook is made, the
 side file is read once to find longer text. By default (``--xlsx-long-text fail``) the first
 such value fails the build with an
-[`XlsxCellError`][douyin_async.cli.xlsx.XlsxCellError] naming its sheet, row, column and
+[`XlsxCellError`][douyin_async.cli.outputs.xlsx.XlsxCellError] naming its sheet, row, column and
 cell, and the pull stays resumable; with ``--xlsx-long-text split`` the column is followed by
 continuation columns ``NAME (part 2)``, ``NAME (part 3)``, ... and a long value is written
 across them in order (join the parts to get it back). Every XlsxWriter write is checked: a
@@ -39,10 +39,10 @@ from typing import Any, Literal
 
 import orjson
 
-from ..days import BEIJING
+from ...days import BEIJING
+from ..exits import FILES, USAGE, CliError
 from .checkpoint import CheckpointState
 from .encoders import gzip_encoder, jsonl_encoder
-from .exits import FILES, USAGE, CliError
 from .rows import Table, column_kinds, fixed_values
 from .sinks import FileOutput, conflict
 

@@ -15,9 +15,9 @@ from typing import Any
 import attrs
 import orjson
 
-from ..bills.records import BillRecord
-from ..decode.converter import unstructure
-from ..models import Page, TalentMedia, TalentMediaPage, TaskVideoPage, VideoDailyData
+from ...bills.records import BillRecord
+from ...decode.converter import unstructure
+from ...models import Page, TalentMedia, TalentMediaPage, TaskVideoPage, VideoDailyData
 
 
 @attrs.frozen

@@ -1,0 +1,2 @@
+"""Outputs of a pull: JSONL, CSV, gzip, xlsx and SQLite files, their rows, checkpoints, locks and
+quarantined records."""
