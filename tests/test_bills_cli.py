@@ -61,7 +61,8 @@ def _text(value: Any) -> Any:
 
 
 def truth(kind: str = "video") -> list[dict[str, Any]]:
-    """The sandbox's rows as ``pull bills`` writes them to JSONL."""
+    """The sandbox's rows as ``pull bills`` writes them to JSONL (unknown columns in
+    ``extra``)."""
     data = SandboxData(CONFIG)
     rows = []
     for day in DATES:
@@ -69,7 +70,7 @@ def truth(kind: str = "video") -> list[dict[str, Any]]:
             row: dict[str, Any] = {"agency": 0, "kind": kind, "file_date": day, "row": n}
             row.update((COLUMNS[h][0], _text(v)) for h, v in raw.items() if h in COLUMNS)
             rows.append((row, {h: v for h, v in raw.items() if h not in COLUMNS}))
-    return [{**known, **extra} for known, extra in rows]
+    return [{**known, "extra": extra} if extra else known for known, extra in rows]
 
 
 def read(out: Path) -> list[dict[str, Any]]:
@@ -84,7 +85,8 @@ def read(out: Path) -> list[dict[str, Any]]:
         rows = [{k: (int(v) if k in ints else v) for k, v in r.items() if k in known and v}
                 for r in table]
         for row, r in zip(rows, table, strict=True):
-            row.update(orjson.loads(r["extra"]))
+            if r["extra"]:
+                row["extra"] = orjson.loads(r["extra"])
         return rows
     conn = sqlite3.connect(out)
     try:
@@ -93,8 +95,9 @@ def read(out: Path) -> list[dict[str, Any]]:
         found = []
         for values in cursor:
             row = {k: v for k, v in zip(names, values, strict=True) if v is not None}
-            found.append({**{k: v for k, v in row.items() if k != "extra"},
-                          **orjson.loads(row["extra"])})
+            if "extra" in row:
+                row["extra"] = orjson.loads(row["extra"])
+            found.append(row)
         return found
     finally:
         conn.close()

@@ -34,7 +34,8 @@ PARAMS = {"kind": "talent-media", "server": "http://127.0.0.1:1", "app": "client
 
 
 def media_row(i: int, **changes: Any) -> dict[str, Any]:
-    return {"plan_id": 7, "douyin_id": "dy", "content_open_id": f"@{i}", "content_type": 1,
+    return {"plan_id": 7, "douyin_id": "dy", "date": "2026-12-06", "content_open_id": f"@{i}",
+            "content_type": 1,
             "gmv": -i, "play_cnt": i, "talent_commission": 0, "used_gmv": 0, **changes}
 
 
@@ -91,9 +92,9 @@ def test_cells_are_escaped_by_column_type() -> None:
         ("id", "datetime", "text")
     encode = csv_encoder(TALENT_MEDIA)
     rows = list(csv.reader(io.StringIO(encode([media_row(12, douyin_id="-1+1")]).decode())))
-    assert rows == [["7", "'-1+1", "'@12", "1", "-12", "12", "0", "0", ""]]
+    assert rows == [["7", "'-1+1", "2026-12-06", "'@12", "1", "-12", "12", "0", "0", ""]]
     plain = csv_encoder(TALENT_MEDIA, plain=True)
-    assert list(csv.reader(io.StringIO(plain([media_row(12)]).decode())))[0][2] == "@12"
+    assert list(csv.reader(io.StringIO(plain([media_row(12)]).decode())))[0][3] == "@12"
     assert csv_header(TALENT_MEDIA).startswith(b"\xef\xbb\xbfplan_id,")
     assert csv_header(TALENT_MEDIA, plain=True).startswith(b"plan_id,")
 
@@ -214,7 +215,7 @@ def test_xlsx_rows_past_a_sheets_limit_go_on_in_the_next_sheet(
     sink.close()
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["talent_media", "talent_media_2", "talent_media_3"]
-    ids = [[row[2] for row in book[name].iter_rows(min_row=2, values_only=True)]
+    ids = [[row[3] for row in book[name].iter_rows(min_row=2, values_only=True)]
            for name in book.sheetnames]
     assert ids == [["@0", "@1", "@2"], ["@3", "@4", "@5"], ["@6"]]
     assert all(next(book[name].iter_rows(values_only=True))[0] == "plan_id"

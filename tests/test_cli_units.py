@@ -181,7 +181,7 @@ def test_csv_rows_keep_ids_exact_and_header_once(tmp_path: Path) -> None:
     sink.close()  # killed before the first page
     sink = FileOutput(out, csv_encoder(TALENT_MEDIA), csv_header(TALENT_MEDIA))
     sink.open(PARAMS, resume=True, force=False)
-    sink.write_page("u", 1, True, [media_row(1), {**media_row(2), "new_key": 5}])
+    sink.write_page("u", 1, True, [media_row(1), {**media_row(2), "extra": {"new_key": 5}}])
     sink.close()
     rows = list(csv.DictReader(io.StringIO(Path(out).read_text(encoding="utf-8-sig"))))
     assert [r["plan_id"] for r in rows] == [str(BIG), str(BIG)]

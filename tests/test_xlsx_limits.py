@@ -45,7 +45,7 @@ def test_a_value_too_long_for_a_cell_fails_the_build_naming_its_row_and_column(
     error = caught.value
     assert error.code == FILES
     assert (error.sheet, error.row, error.column, error.cell) == (
-        "talent_media", 3, "content_open_id", "C3")
+        "talent_media", 3, "content_open_id", "D3")
     assert f"{len(LONG):,} characters" in str(error) and "--xlsx-long-text split" in str(error)
     out = tmp_path / "media.xlsx"
     assert not out.exists() and not Path(f"{out}.tmp").exists()

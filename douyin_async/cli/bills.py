@@ -43,16 +43,16 @@ def _value(value: Any) -> Any:
 
 
 def batch_rows(batch: BillBatch, agency: bool) -> list[dict[str, Any]]:
-    """Output rows of a batch: the file's context, the row number, the fields and the columns
-    the header table does not know (merged in, as JSONL shows them)."""
+    """Output rows of a batch: the file's context, the row number, the fields, and the columns
+    the header table does not know in one ``extra`` object (under the file's own names)."""
     rows = []
     context = {"agency": int(agency), "kind": batch.kind, "file_date": batch.bill_date}
     names = [f.name for f in attrs.fields(BillRecord) if f.name not in ("extra", "row")]
     for record in batch.records:
-        row = {**context, "row": record.row}
+        row: dict[str, Any] = {**context, "row": record.row}
         row.update((name, _value(getattr(record, name))) for name in names)
-        for key, value in record.extra.items():
-            row.setdefault(key, value)
+        if record.extra:
+            row["extra"] = dict(record.extra)
         rows.append(row)
     return rows
 

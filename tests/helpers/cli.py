@@ -25,10 +25,12 @@ import orjson
 from douyin_async.cli.app import run
 from douyin_async.cli.outputs.encoders import FORMULA_STARTS
 from douyin_async.days import beijing_day, beijing_moment
-from douyin_async.decode.converter import decode_talent_media, unstructure
+from douyin_async.decode.converter import converter, decode_talent_media
 from douyin_async.models import VideoDailyData
 from douyin_async.sandbox.config import SandboxConfig
 from douyin_async.sandbox.data import SandboxData
+from douyin_async.sandbox.envelopes import data_date
+from douyin_async.sync.tables import snake
 
 #: The console command (its entry point handles signals before the package is imported).
 COMMAND = Path(sys.executable).with_name("douyin-async")
@@ -72,7 +74,7 @@ def video_truth(dates: list[str], first: str, last: str, douyin_id: str | None =
     truth = {}
     for billing in dates:
         for expected in data.expected_task_videos(billing, start, end, douyin_id):
-            row = {"billing_date": billing, **unstructure(VideoDailyData(**expected))}
+            row = {"billing_date": billing, **written(VideoDailyData(**expected))}
             truth[tuple(row[k] for k in VIDEO_KEY)] = row
     return truth
 
@@ -83,10 +85,18 @@ def media_truth(plans: list[int], talents: list[str],
     for plan in plans:
         for talent in talents:
             for raw in DATA.talent_media(plan, talent, content_type):
-                row = {"plan_id": plan, "douyin_id": talent,
-                       **unstructure(decode_talent_media(raw))}
+                row = {"plan_id": plan, "douyin_id": talent, "date": data_date(time.time()),
+                       **written(decode_talent_media(raw))}
                 truth[tuple(row[k] for k in MEDIA_KEY)] = row
     return truth
+
+
+def written(record: Any) -> dict[str, Any]:
+    """A record as a pull writes it: its fields, and its unknown keys in one ``extra``
+    object under their snake_case spelling."""
+    row: dict[str, Any] = converter.unstructure(record)
+    extra = {snake(key): value for key, value in row.pop("extra").items()}
+    return {**row, "extra": extra} if extra else row
 
 
 def keyed(rows: list[dict[str, Any]], key: tuple[str, ...]) -> dict[tuple[Any, ...], Any]:
@@ -96,6 +106,7 @@ def keyed(rows: list[dict[str, Any]], key: tuple[str, ...]) -> dict[tuple[Any, .
 
 
 def jsonl_rows(path: Path) -> list[dict[str, Any]]:
+    """JSONL rows as written: unknown keys in one ``extra`` object, if any."""
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 
 
@@ -105,10 +116,11 @@ def _unescaped(value: str) -> str:
 
 
 def _with_extra(row: dict[str, Any], as_text: bool = False) -> dict[str, Any]:
-    """A row with the unknown keys of its ``extra`` column (JSON text) merged back."""
+    """A row read back from a fixed-column output: its ``extra`` column (JSON text) as the
+    object JSONL writes, and absent when empty."""
     extra = row.pop("extra", None)
-    for key, value in (orjson.loads(extra) if extra else {}).items():
-        row.setdefault(key, str(value) if as_text else value)
+    if extra:
+        row["extra"] = orjson.loads(extra)
     return row
 
 
@@ -121,7 +133,8 @@ def csv_rows(path: Path) -> list[dict[str, Any]]:
 
 def as_text(truth: dict[tuple[Any, ...], dict[str, Any]]) -> dict[tuple[Any, ...], Any]:
     """Ground truth as CSV reads it back: every key and value as text (None: empty)."""
-    return {tuple(str(k) for k in key): {c: "" if v is None else str(v) for c, v in row.items()}
+    return {tuple(str(k) for k in key):
+            {c: v if c == "extra" else "" if v is None else str(v) for c, v in row.items()}
             for key, row in truth.items()}
 
 

@@ -1,10 +1,12 @@
 """Records as output rows: snake_case fields plus the query context the records lack.
 
 Task-video rows carry ``billing_date`` (the records' own ``date`` is the data date); talent-media
-rows carry ``plan_id`` and ``douyin_id``. A pull for many apps (``--apps``) puts the app's name
-first, in an ``app`` column that is also the first part of the natural key. JSONL rows merge
-keys the client does not know into the object; CSV and SQLite rows, which have fixed columns,
-keep them as JSON text in ``extra``.
+rows carry ``plan_id``, ``douyin_id`` and the answer's ``date`` (the day its figures were
+produced, so one day's snapshot tells from another's). A pull for many apps (``--apps``) puts
+the app's name first, in an ``app`` column that is also the first part of the natural key.
+Keys the client does not know go to one ``extra`` object under their snake_case spelling
+(``TalentProfit1d`` and ``talent_profit_1d`` are one key), never to the top level: JSONL
+writes it as an object, CSV and SQLite as JSON text.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import attrs
 import orjson
 
 from ...bills.records import BillRecord
-from ...decode.converter import unstructure
+from ...decode.converter import converter
 from ...models import Page, TalentMedia, TalentMediaPage, TaskVideoPage, VideoDailyData
+from ...sync.tables import snake
 
 
 @attrs.frozen
@@ -51,8 +54,8 @@ TASK_VIDEOS = Table(
 )
 TALENT_MEDIA = Table(
     name="talent_media",
-    columns=(("plan_id", "INTEGER"), ("douyin_id", "TEXT"), *_record_columns(TalentMedia),
-             ("extra", "TEXT")),
+    columns=(("plan_id", "INTEGER"), ("douyin_id", "TEXT"), ("date", "TEXT"),
+             *_record_columns(TalentMedia), ("extra", "TEXT")),
     key=("plan_id", "douyin_id", "content_open_id", "content_type"),
 )
 #: Bill-file rows: the file (``agency``, ``kind``, ``file_date``) and the row's number in it
@@ -105,19 +108,28 @@ def page_rows(page: Page, app: str | None = None) -> list[dict[str, Any]]:
     if isinstance(page, TaskVideoPage):
         context: dict[str, Any] = {"billing_date": page.query.billing_date.isoformat()}
     elif isinstance(page, TalentMediaPage):
-        context = {"plan_id": page.query.plan_id, "douyin_id": page.query.douyin_id}
+        context = {"plan_id": page.query.plan_id, "douyin_id": page.query.douyin_id,
+                   "date": page.date or None}
     else:
         raise TypeError(f"not a page: {page!r}")
     if app is not None:
         context = {"app": app, **context}
-    return [{**context, **unstructure(record)} for record in page.records]
+    return [{**context, **record_row(record)} for record in page.records]
+
+
+def record_row(record: Any) -> dict[str, Any]:
+    """A record's fields, and its unknown keys in one ``extra`` object under their snake_case
+    spelling (absent when it has none)."""
+    row: dict[str, Any] = converter.unstructure(record)
+    extra = row.pop("extra", None)
+    if extra:
+        row["extra"] = {snake(key): value for key, value in extra.items()}
+    return row
 
 
 def fixed_values(row: dict[str, Any], table: Table) -> list[Any]:
-    """A row's values in ``table`` column order; unknown keys become JSON text in ``extra``."""
-    names = table.names
-    known = set(names)
-    extra = {k: v for k, v in row.items() if k not in known}
-    values = [row.get(name) for name in names[:-1]]
+    """A row's values in ``table`` column order; its ``extra`` object as JSON text."""
+    values = [row.get(name) for name in table.names[:-1]]
+    extra = row.get("extra")
     values.append(orjson.dumps(extra).decode() if extra else None)
     return values
