@@ -35,7 +35,8 @@ from .models import (
 )
 from .pacing.limiter import RateLimiter
 from .stats import ClientStats
-from .webapp.admission import BACKGROUND, DEFAULT_CALL, INTERACTIVE, Admissions, CallOptions
+from .webapp.admission import BACKGROUND, DEFAULT_CALL, INTERACTIVE, CallOptions
+from .webapp.admissions import Admissions
 from .webapp.cache import PageCache, as_cache
 from .webapp.lanes import LanePolicy, Priority
 from .webapp.single_flight import SingleFlight, shared

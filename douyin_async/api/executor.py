@@ -33,7 +33,8 @@ from ..http.retry import RetryPolicy
 from ..http.transport import Request, Response, Transport
 from ..pacing.limiter import PacedLimiter, RateLimiter
 from ..stats import ClientStats
-from ..webapp.admission import DEFAULT_CALL, Admissions, CallOptions
+from ..webapp.admission import DEFAULT_CALL, CallOptions
+from ..webapp.admissions import Admissions
 from ..webapp.cache import PageCache, cache_key
 from .decoding import Decoded, PageDecoder
 from .endpoints import AGENCY_BILL_LINKS, BILL_LINKS, PAGED, TASK_VIDEOS, Endpoint, path_of
@@ -131,8 +132,10 @@ class Executor:
         limiter = self.limiters[endpoint.path]
         # Lanes and fail-fast admission in front of the limiter; the in-flight unit is taken
         # at the gate, right before the slot.
+        # The gate is handed on once the request has left: `sent` (see AdmissionQueue).
         async with self.admissions.slot(limiter, options, endpoint=endpoint.path,
-                                        service=self.latency, concurrency=self._in_flight):
+                                        service=self.latency, concurrency=self._in_flight,
+                                        ) as sent:
             self._check_open()
             if needed is not None and not needed():
                 return None
@@ -147,7 +150,9 @@ class Executor:
             request = Request("POST", self.base_url + endpoint.path, body=payload,
                               headers={"access-token": token,
                                        "content-type": "application/json"},
-                              timeout=self.timeout)
+                              timeout=self.timeout, on_sent=sent)
+            if not getattr(self.transport, "reports_sent", False):
+                sent()  # no word from the transport: count from now
             self.stats.in_flight += 1
             try:
                 response = await self.transport.send(request)

@@ -58,6 +58,14 @@ class Request:
     body: bytes | None = attrs.field(default=None, repr=False)
     params: Mapping[str, str] | None = attrs.field(default=None, repr=False)
     timeout: float = 30.0
+    #: Called once the request has left (its body written), by a transport that
+    #: `reports_sent`; the pacing counts from there.
+    on_sent: Callable[[], None] | None = attrs.field(default=None, repr=False, eq=False)
+
+    def sent(self) -> None:
+        """The request has left: tell `on_sent`."""
+        if self.on_sent is not None:
+            self.on_sent()
 
     @property
     def endpoint(self) -> str:
@@ -150,6 +158,12 @@ class _AiohttpStream:
             raise map_error(exc, self._request) from None
 
 
+async def _body_written(_session: Any, context: Any, _params: Any) -> None:
+    request = getattr(context, "trace_request_ctx", None)
+    if isinstance(request, Request):
+        request.sent()
+
+
 class AiohttpTransport:
     """The aiohttp transport. One session, opened on first use in the running loop.
 
@@ -158,6 +172,9 @@ class AiohttpTransport:
             [`aclose`][douyin_async.http.transport.AiohttpTransport.aclose]).
         limit: connections at most, when the transport opens its own session.
         ssl: passed to aiohttp (an `ssl.SSLContext` for a private CA). Verification is on.
+
+    With its own session it reports when each request's body was written (aiohttp's
+    tracing), which is when the request left: `reports_sent`.
     """
 
     def __init__(self, session: aiohttp.ClientSession | None = None, *, limit: int = 20,
@@ -175,12 +192,22 @@ class AiohttpTransport:
             raise ClientClosedError("the client is closed")
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl)
-            self._session = aiohttp.ClientSession(connector=connector)
+            tracing = aiohttp.TraceConfig()
+            tracing.on_request_chunk_sent.append(_body_written)
+            self._session = aiohttp.ClientSession(connector=connector,
+                                                  trace_configs=[tracing])
         return self._session
+
+    @property
+    def reports_sent(self) -> bool:
+        """True when `Request.on_sent` is called as the body leaves (the transport's own
+        session); a session of the user's has no such hook."""
+        return self._own
 
     def _kwargs(self, request: Request, timeout: aiohttp.ClientTimeout) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"headers": dict(request.headers), "data": request.body,
-                                  "params": request.params, "timeout": timeout}
+                                  "params": request.params, "timeout": timeout,
+                                  "trace_request_ctx": request}
         if not self._own:  # a session of the user's: its connector knows nothing of ssl=
             kwargs["ssl"] = self._ssl
         return kwargs
@@ -237,7 +264,8 @@ class _FakeStream:
 
 class FakeTransport:
     """A transport that answers from `handler(request)` (a function or a coroutine function)
-    and keeps every request it was sent in `requests`. A handler may raise any
+    and keeps every request it was sent in `requests` (a request has left when the handler is
+    called: `reports_sent`). A handler may raise any
     [`DouyinError`][douyin_async.errors.DouyinError] to act out a failure."""
 
     def __init__(self, handler: Handler, *, chunk: int = CHUNK_SIZE) -> None:
@@ -250,11 +278,15 @@ class FakeTransport:
         if self.closed:
             raise ClientClosedError("the client is closed")
         self.requests.append(request)
+        request.sent()
         answer = self.handler(request)
         if inspect.isawaitable(answer):
             answer = await answer
         assert isinstance(answer, Response)
         return answer
+
+    #: `Request.on_sent` is called when the handler gets the request.
+    reports_sent = True
 
     async def send(self, request: Request) -> Response:
         """Answer `request` through the handler."""
