@@ -5,7 +5,7 @@ bill-file methods are inherited from `douyin_async.bills.calls`."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -130,7 +130,7 @@ class DouyinClient(BillCalls):
                                   depth=max_concurrency),
             cache=as_cache(cache))
         self._flights: SingleFlight[Any] | None = SingleFlight() if single_flight else None
-        self._streams = PageStreams(self._page, self._executor, max_concurrency)
+        self._streams = PageStreams(self._shared_page, self._executor, max_concurrency)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -172,6 +172,24 @@ class DouyinClient(BillCalls):
         result: Page = endpoint.page(query, page, answer, records, rejected)
         return result
 
+    async def _shared_page(self, query: Query, page: int,
+                           needed: Callable[[], bool] | None = None,
+                           options: CallOptions = DEFAULT_CALL,
+                           cached: bool = False) -> Page | None:
+        """A page shared with identical requests in flight (views and interactive streams;
+        a pull's pages are its own). A page another caller's stream skipped as past its end
+        is fetched again if this caller still needs it."""
+        def start() -> Awaitable[Page | None]:
+            return self._page(query, page, needed, options, cached)
+
+        if not cached:
+            return await start()
+        result: Page | None = await shared(self._flights, endpoint_for(query).path,
+                                           query.body(page), start, self.stats)
+        if result is None and (needed is None or needed()):
+            result = await start()
+        return result
+
     async def fetch_page(self, query: Query, page: int = 1, *, deadline: float | None = None,
                          priority: Priority = INTERACTIVE) -> Page:
         """Fetch one page of a query (a task-video query must span at most 30 days);
@@ -183,8 +201,7 @@ class DouyinClient(BillCalls):
                 raise InvalidParameterError("fetch_page needs a window of at most 30 days; "
                                             "use task_video_pages() or pull() for longer ones")
             query.check_age(self._clock())
-        result = await shared(self._flights, endpoint_for(query).path, query.body(page),
-                              lambda: self._page(query, page, None, options, True), self.stats)
+        result = await self._shared_page(query, page, None, options, True)
         assert result is not None
         return result
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import selectors
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -60,15 +60,13 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
 
 def run(main: Callable[[VirtualTimeLoop], Awaitable[T]]) -> T:
-    """Run ``main(loop)`` to its end on a fresh virtual-time loop."""
-    loop = VirtualTimeLoop()
+    """Run ``main(loop)`` to its end on a fresh virtual-time loop (tasks left over are
+    cancelled, as `asyncio.run` does)."""
+    with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
+        loop = runner.get_loop()
+        assert isinstance(loop, VirtualTimeLoop)
 
-    async def start() -> T:
-        return await main(loop)
+        async def start() -> T:
+            return await main(loop)
 
-    coro: Coroutine[Any, Any, T] = start()  # type: ignore[assignment]
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+        return runner.run(start())

@@ -156,6 +156,9 @@ class Executor:
             self.stats.in_flight += 1
             try:
                 response = await self.transport.send(request)
+            except asyncio.CancelledError:
+                self.stats.saved_decodes += 1  # the caller left: its answer is not decoded
+                raise
             finally:
                 self.stats.in_flight -= 1
             self.latency += 0.2 * (time.monotonic() - started - self.latency)
@@ -176,6 +179,14 @@ class Executor:
                 return decoded
         self.stats.cache_misses += 1
         return None
+
+    async def _decode(self, endpoint: Endpoint[Any], response: Response,
+                      page: int | None) -> Decoded:
+        try:
+            return await self.decoder.decode(endpoint, response, page)
+        except asyncio.CancelledError:
+            self.stats.saved_decodes += 1  # the caller left while its page was decoded
+            raise
 
     async def call(self, endpoint: Endpoint[Any], body: Mapping[str, Any], *,
                    needed: Callable[[], bool] | None = None,
@@ -212,7 +223,7 @@ class Executor:
                     given_up += 1  # the token expired while waiting for the slot: get one
                     continue
                 token, response = sent
-                decoded = await self.decoder.decode(endpoint, response, page)
+                decoded = await self._decode(endpoint, response, page)
             except DouyinError as exc:
                 error = exc
             else:

@@ -165,6 +165,7 @@ async def stream_pages(
     page_count_of: Callable[[P], int | None] = lambda _: None,
     on_wasted: Callable[[int], None] = lambda _: None,
     raw_count_of: Callable[[P], int] = page_raw_count,
+    admit: Callable[[list[int]], None] = lambda _: None,
 ) -> AsyncGenerator[P, None]:
     """Fetch pages per ``plan`` concurrently and yield them in page order.
 
@@ -178,6 +179,8 @@ async def stream_pages(
     the last), after the other fetches are cancelled; so is leaving early (``break``,
     ``aclose()``, cancellation): nothing is left running. A fetch that ends cancelled
     although the stream did not cancel it raises `RuntimeError`: its page would be missing.
+    ``admit`` is told the pages about to be fetched, before any is; its error ends the
+    stream before they are sent.
     """
     tasks: dict[asyncio.Task[P | None], int] = {}
     dropped: set[asyncio.Task[P | None]] = set()
@@ -187,7 +190,10 @@ async def stream_pages(
     next_out = plan.first_page
     try:
         def launch() -> None:
-            for page in plan.next_pages(len(tasks) + len(ready)):
+            pages = plan.next_pages(len(tasks) + len(ready))
+            if pages:
+                admit(pages)
+            for page in pages:
                 ticket = _Ticket(plan, page)
                 tickets.append(ticket)
                 tasks[asyncio.ensure_future(fetch(page, ticket))] = page

@@ -7,11 +7,16 @@ at once; a task-video answer does not, so a stream asks as many pages ahead as f
 at the rate limit (rate x latency) and counts the ones past the end as wasted. A pull runs
 several units at once and interleaves their pages
 ([`merge`][douyin_async.api.pagination.merge]); its memory is bounded by the pages in flight.
+
+A stream is admitted for all the pages it will need, or refused at once before it sends its
+first ([`StreamAdmission`][douyin_async.api.streams.StreamAdmission]): a view that cannot have
+its last page in time should not spend the cap on, and decode, the ones before it.
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from contextlib import aclosing
 from typing import Any, Protocol
@@ -46,6 +51,55 @@ def unit_queries(queries: Iterable[Query], now: float) -> list[Query]:
     return units
 
 
+class PageCounts:
+    """How many pages each query had when last streamed (the last ``size`` queries): what a
+    stream of the same query will need again."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._counts: OrderedDict[Query, int] = OrderedDict()
+
+    def get(self, query: Query) -> int | None:
+        """The pages ``query`` had last time, or None."""
+        return self._counts.get(query)
+
+    def learn(self, query: Query, page: Any) -> None:
+        """Learn from an answered page: its ``page_count``, or its being the last."""
+        count = _page_count(page)
+        if count is None and getattr(page, "is_last", False):
+            count = page.page
+        if isinstance(count, int) and count >= 1:
+            self._counts[query] = count
+            self._counts.move_to_end(query)
+            while len(self._counts) > self.size:
+                self._counts.popitem(last=False)
+
+
+@attrs.define
+class StreamAdmission:
+    """Admits the pages of one unit stream by groups: the first launch for every page the
+    stream is expected to need (its count from last time, else ``bound``), each later launch
+    for the pages beyond those already admitted. A refused group raises
+    [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] before any of its pages
+    is sent."""
+
+    admit: Callable[[int], None]
+    first_page: int
+    expected: int
+    admitted: int = 0
+
+    def __call__(self, pages: list[int]) -> None:
+        last = max(pages)
+        upto = self.first_page - 1 + self.admitted
+        if last <= upto:
+            return
+        want = last - upto
+        if not self.admitted:
+            want = max(want, self.expected)
+        self.admit(want)
+        self.admitted += want
+
+
 @attrs.define
 class PageStreams:
     """The page streams of one client: `fetch` gets a page, `executor` tells the rate and
@@ -54,6 +108,7 @@ class PageStreams:
     fetch: PageFetch
     executor: Executor
     max_concurrency: int
+    counts: PageCounts = attrs.field(factory=PageCounts)
 
     def depth(self, query: Query) -> int:
         """Pages worth asking ahead: the page count is known, or enough to fill the pipe."""
@@ -68,13 +123,37 @@ class PageStreams:
                    options: CallOptions) -> AsyncGenerator[Page, None]:
         """Pages of one unit query, in page order, from `first_page` on. Interactive streams
         use the page cache; a background pull never fills it."""
-        plan = PagePlan(query.page_size, self.depth(query), first_page)
+        depth = self.depth(query)
+        plan = PagePlan(query.page_size, depth, first_page)
         cached = options.priority == INTERACTIVE
 
         async def fetch(page: int, needed: Callable[[], bool]) -> Page | None:
-            return await self.fetch(query, page, needed, options, cached)
+            answer = await self.fetch(query, page, needed, options, cached)
+            if answer is not None:
+                self.counts.learn(query, answer)
+            return answer
 
-        return stream_pages(fetch, plan, page_count_of=_page_count, on_wasted=self._wasted)
+        return stream_pages(fetch, plan, page_count_of=_page_count, on_wasted=self._wasted,
+                            admit=self.admission(query, first_page, options, depth))
+
+    def admission(self, query: Query, first_page: int, options: CallOptions,
+                  depth: int) -> StreamAdmission:
+        """The group admission of a unit stream: expected to need as many pages as last
+        time; unknown, a talent-media stream first needs page 1 (which tells the count) and
+        a task-video stream its first fetch-ahead window (``depth`` pages)."""
+        endpoint = endpoint_for(query)
+        known = self.counts.get(query)
+        if known is not None:
+            expected = max(1, known - first_page + 1)
+        else:
+            expected = 1 if endpoint.counts_pages else depth
+        limiter = self.executor.limiter(endpoint.path)
+
+        def admit(pages: int) -> None:
+            self.executor.admissions.admit(limiter, options, pages, endpoint=endpoint.path,
+                                           service=self.executor.latency)
+
+        return StreamAdmission(admit, first_page, expected)
 
     def _wasted(self, count: int) -> None:
         self.executor.stats.wasted_requests += count
@@ -119,4 +198,5 @@ async def records_of(pages: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, No
             del page
 
 
-__all__ = ["PageFetch", "PageStreams", "records_of", "unit_queries"]
+__all__ = ["PageCounts", "PageFetch", "PageStreams", "StreamAdmission", "records_of",
+           "unit_queries"]

@@ -128,6 +128,8 @@ class AdmissionQueue:
         self.max_hold = max_hold
         self.refused = 0
         self.refused_late = 0
+        #: Requests not sent: refused (with a stream's other pages), or left while waiting.
+        self.saved = 0
         self._on_change = on_change
 
     def queued(self, lane: Priority | None = None) -> int:
@@ -170,6 +172,7 @@ class AdmissionQueue:
         needed = (wait + pages * self.per_grant) * (1.0 + self.jitter)
         if budget is not None and (wait > 0 or pages > 1) and needed > budget:
             self.refused += 1
+            self.saved += pages
             self._on_change(self)
             raise self._error(wait + (pages - 1) * self.per_grant, budget, ahead, priority,
                               endpoint, late=False)
@@ -226,6 +229,7 @@ class AdmissionQueue:
             self.pace.granted(self.clock(), bool(self.queued()))
         except BaseException as exc:
             self.pace.idle()
+            self.saved += 1
             sent()
             if not isinstance(exc, TimeoutError):
                 raise
@@ -284,6 +288,7 @@ class AdmissionQueue:
         except BaseException as exc:
             timed_out = isinstance(exc, TimeoutError)
             self.refused_late += timed_out
+            self.saved += 1
             if waiter.future.done() and not waiter.future.cancelled():
                 self._release()  # the gate was ours already: hand it on
             else:

@@ -120,6 +120,7 @@ class Admissions:
         self.stats.estimated_wait = round(max((q.estimate() for q in queues), default=0.0), 3)
         self.stats.queue_timeouts = sum(q.refused + q.refused_late for q in queues)
         self.stats.queue_timeouts_late = sum(q.refused_late for q in queues)
+        self.stats.saved_requests = sum(q.saved for q in queues)
 
 
 __all__ = ["Admissions"]

@@ -1,0 +1,125 @@
+"""A stream is admitted for all its pages or refused before its first; a gone caller's pages
+are neither sent nor decoded; identical streams share their pages. Virtual time throughout,
+requests counted where the server sees them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+from apiserver import media
+from virtual_loop import VirtualTimeLoop, run
+
+from douyin_async import DouyinClient, TalentMediaQuery
+from douyin_async.errors import QueueTimeoutError
+from douyin_async.http.transport import Request, Response
+
+PAGES = 8
+
+
+class Server:
+    """Talent media of every talent in PAGES pages of one record; notes every request."""
+
+    reports_sent = True
+
+    def __init__(self, latency: float = 0.2) -> None:
+        self.latency = latency
+        self.seen: list[tuple[str, int]] = []
+
+    async def send(self, request: Request) -> Response:
+        await asyncio.sleep(0)
+        body = orjson.loads(request.body or b"{}")
+        self.seen.append((body["douyin_id"], body["page_no"]))
+        getattr(request, "sent", lambda: None)()
+        await asyncio.sleep(self.latency)
+        data = {"error_code": 0, "total": PAGES, "page_count": PAGES,
+                "data": [media(body["page_no"])]}
+        return Response(200, {}, orjson.dumps({"data": data, "extra": {"error_code": 0}}))
+
+    async def aclose(self) -> None:
+        pass
+
+    def pages_of(self, douyin_id: str) -> list[int]:
+        return [page for who, page in self.seen if who == douyin_id]
+
+
+def talent(douyin_id: str) -> TalentMediaQuery:
+    return TalentMediaQuery(plan_id=1, douyin_id=douyin_id, page_size=10)
+
+
+async def busy(client: DouyinClient, until: float, loop: VirtualTimeLoop, i: int) -> None:
+    """A viewer of its own page, asking again as soon as it is answered."""
+    while loop.time() < until:
+        await client.fetch_page(talent(f"busy-{i}-{loop.time():.3f}"))
+
+
+def test_a_stream_that_cannot_have_its_last_page_in_time_sends_nothing() -> None:
+    async def main(loop: VirtualTimeLoop) -> tuple[Server, DouyinClient, Any]:
+        server = Server()
+        client = DouyinClient("t", base_url="http://api.test", transport=server,
+                              max_queue_wait=2.6)
+        async with client:
+            query = talent("popular")
+            pages = [p async for p in client.talent_media_pages(query)]
+            assert len(pages) == PAGES  # the client now knows the stream's length
+            sent = len(server.pages_of("popular"))
+            viewers = [asyncio.ensure_future(busy(client, loop.time() + 5, loop, i))
+                       for i in range(20)]
+            await asyncio.sleep(1.0)
+            records = client.stats.records
+            with pytest.raises(QueueTimeoutError) as refused:
+                async for _ in client.talent_media_pages(query):
+                    pass
+            assert "refused before queueing" in str(refused.value)
+            assert len(server.pages_of("popular")) == sent  # not one page sent
+            assert client.stats.records == records  # nor decoded
+            assert client.stats.saved_requests >= PAGES
+            await asyncio.gather(*viewers)
+        return server, client, refused
+
+    run(main)
+
+
+def test_a_cancelled_stream_sends_and_decodes_nothing_more() -> None:
+    async def main(loop: VirtualTimeLoop) -> None:
+        server = Server()
+        async with DouyinClient("t", base_url="http://api.test", transport=server) as client:
+            query = talent("leaving")
+
+            async def view() -> None:
+                async for _ in client.talent_media_pages(query):
+                    pass
+
+            leaving = asyncio.ensure_future(view())
+            await asyncio.sleep(0.01)  # page 1 is on its way
+            viewers = [asyncio.ensure_future(client.fetch_page(talent(f"v-{i}")))
+                       for i in range(30)]
+            await asyncio.sleep(1.0)  # page 1 answered; pages 2-8 wait behind the views
+            assert server.pages_of("leaving") == [1]
+            leaving.cancel()
+            await asyncio.gather(*viewers, leaving, return_exceptions=True)
+            await asyncio.sleep(2)
+            assert server.pages_of("leaving") == [1]
+            assert client.stats.saved_requests == PAGES - 1
+
+    run(main)
+
+
+def test_identical_streams_in_flight_share_their_pages() -> None:
+    async def main(loop: VirtualTimeLoop) -> None:
+        server = Server()
+        async with DouyinClient("t", base_url="http://api.test", transport=server) as client:
+            query = talent("shared")
+
+            async def view() -> list[Any]:
+                return [p async for p in client.talent_media_pages(query)]
+
+            first, second = await asyncio.gather(view(), view())
+            assert [p.page for p in first] == [p.page for p in second] == list(
+                range(1, PAGES + 1))
+            assert sorted(server.pages_of("shared")) == list(range(1, PAGES + 1))
+            assert client.stats.shared_flights == PAGES
+
+    run(main)
