@@ -5,6 +5,7 @@ requests counted where the server sees them."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 import orjson
@@ -13,8 +14,10 @@ from apiserver import media
 from virtual_loop import VirtualTimeLoop, run
 
 from douyin_async import DouyinClient, TalentMediaQuery
-from douyin_async.errors import QueueTimeoutError
+from douyin_async.days import BEIJING
+from douyin_async.errors import InvalidParameterError, QueueTimeoutError
 from douyin_async.http.transport import Request, Response
+from douyin_async.webapp.views import day_window, recent_task_videos
 
 PAGES = 8
 
@@ -123,3 +126,20 @@ def test_identical_streams_in_flight_share_their_pages() -> None:
             assert client.stats.shared_flights == PAGES
 
     run(main)
+
+
+def test_recent_task_videos_is_one_request_all_beijing_day() -> None:
+    morning = dt.datetime(2026, 3, 10, 0, 0, 1, tzinfo=BEIJING).timestamp()
+    evening = dt.datetime(2026, 3, 10, 23, 59, 59, tzinfo=BEIJING).timestamp()
+    first = recent_task_videos("2026-03-09", 30, now=morning)
+    assert first == recent_task_videos("2026-03-09", 30, now=evening)
+    assert first.body(1) == recent_task_videos("2026-03-09", 30, now=evening).body(1)
+    assert list(first.windows()) == [first]  # 30 whole days: one request window
+    start = dt.datetime.fromtimestamp(first.video_publish_start_time, BEIJING)
+    end = dt.datetime.fromtimestamp(first.video_publish_end_time, BEIJING)
+    assert (start.date(), start.time()) == (dt.date(2026, 2, 9), dt.time(0))
+    assert (end.date(), end.time()) == (dt.date(2026, 3, 10), dt.time(23, 59, 59))
+    next_day = recent_task_videos("2026-03-09", 30, now=evening + 1)
+    assert next_day.video_publish_start_time == first.video_publish_start_time + 86400
+    with pytest.raises(InvalidParameterError):
+        day_window(0)
