@@ -48,6 +48,10 @@ class Server:
         return [page for who, page in self.seen if who == douyin_id]
 
 
+def client_of(server: Server, **options: Any) -> DouyinClient:
+    return DouyinClient("t", base_url="http://api.test", transport=server, **options)
+
+
 def talent(douyin_id: str) -> TalentMediaQuery:
     return TalentMediaQuery(plan_id=1, douyin_id=douyin_id, page_size=10)
 
@@ -61,8 +65,7 @@ async def busy(client: DouyinClient, until: float, loop: VirtualTimeLoop, i: int
 def test_a_stream_that_cannot_have_its_last_page_in_time_sends_nothing() -> None:
     async def main(loop: VirtualTimeLoop) -> tuple[Server, DouyinClient, Any]:
         server = Server()
-        client = DouyinClient("t", base_url="http://api.test", transport=server,
-                              max_queue_wait=2.6)
+        client = client_of(server, max_queue_wait=2.6)
         async with client:
             query = talent("popular")
             pages = [p async for p in client.talent_media_pages(query)]
@@ -88,7 +91,7 @@ def test_a_stream_that_cannot_have_its_last_page_in_time_sends_nothing() -> None
 def test_a_cancelled_stream_sends_and_decodes_nothing_more() -> None:
     async def main(loop: VirtualTimeLoop) -> None:
         server = Server()
-        async with DouyinClient("t", base_url="http://api.test", transport=server) as client:
+        async with client_of(server) as client:
             query = talent("leaving")
 
             async def view() -> None:
@@ -111,21 +114,21 @@ def test_a_cancelled_stream_sends_and_decodes_nothing_more() -> None:
 
 
 def test_identical_streams_in_flight_share_their_pages() -> None:
-    async def main(loop: VirtualTimeLoop) -> None:
-        server = Server()
-        async with DouyinClient("t", base_url="http://api.test", transport=server) as client:
-            query = talent("shared")
+    server = Server()
+    query = talent("shared")
 
-            async def view() -> list[Any]:
-                return [p async for p in client.talent_media_pages(query)]
+    async def view(client: DouyinClient) -> list[int]:
+        return [p.page async for p in client.talent_media_pages(query)]
 
-            first, second = await asyncio.gather(view(), view())
-            assert [p.page for p in first] == [p.page for p in second] == list(
-                range(1, PAGES + 1))
-            assert sorted(server.pages_of("shared")) == list(range(1, PAGES + 1))
-            assert client.stats.shared_flights == PAGES
+    async def views(_loop: VirtualTimeLoop) -> tuple[list[int], list[int], int]:
+        async with client_of(server) as client:
+            first, second = await asyncio.gather(view(client), view(client))
+            return first, second, client.stats.shared_flights
 
-    run(main)
+    first, second, shared = run(views)
+    assert first == second == list(range(1, PAGES + 1))
+    assert sorted(server.pages_of("shared")) == first
+    assert shared == PAGES
 
 
 def test_recent_task_videos_is_one_request_all_beijing_day() -> None:
