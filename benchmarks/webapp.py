@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import random
 import time
@@ -31,12 +32,14 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from douyin_async import DouyinClient, DouyinError, TalentMediaQuery
+from douyin_async import DouyinClient, DouyinError, TalentMediaQuery, TaskVideoQuery
 from douyin_async.errors import QueueTimeoutError
 
 PLAN = 7089334664648722476
 VIEW_PAGE_SIZE = 20
 PULL_PAGE_SIZE = 100
+#: Pages of the batch pull run C starts beside the views.
+PULL_PAGES = 100
 CACHE_TTL = 60.0
 
 
@@ -54,24 +57,46 @@ async def watch_lag(lags: list[float], every: float = 0.05) -> None:
         lags.append(loop.time() - before - every)
 
 
+async def burn(rng: random.Random) -> None:
+    """Keeps the app's loop CPU-bound as decoding large pages does: now and then a burst of
+    busy steps (5 or 80 ms each) with other tasks running between them."""
+    while True:
+        await asyncio.sleep(rng.uniform(0.0, 0.2))
+        end = time.perf_counter() + rng.uniform(0.05, 0.3)
+        while time.perf_counter() < end:
+            step = time.perf_counter() + rng.choice([0.005, 0.005, 0.08])
+            while time.perf_counter() < step:
+                pass
+            await asyncio.sleep(0)
+
+
 def create_app(base_url: str, token: str, *, mode: str, deadline: float,
-               seed: int = 7) -> FastAPI:
+               seed: int = 7, cache: float | None = None, cpu_bound: bool = False,
+               gmv: dict[str, Any] | None = None) -> FastAPI:
+    """``cache``: the page cache's TTL (0: off; None: the mode's); ``cpu_bound``: keep the
+    loop busy ([`burn`][benchmarks.webapp.burn]); ``gmv``: the 30-day aggregate of
+    ``GET /gmv/{n}`` (billing date, window, talents with page sizes)."""
     new = mode == "new"
     state: dict[str, Any] = {"pull": {"pages": 0, "done": False, "error": None,
                                       "started": None, "finished": None, "times": []},
-                             "refusals": []}
+                             "refusals": [], "thrown": 0}
     rng = random.Random(seed)
     weights: dict[int, list[float]] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         options: dict[str, Any] = {"cache": CACHE_TTL} if new else {"single_flight": False}
+        if cache is not None:
+            options["cache"] = cache or None
         async with DouyinClient(token, base_url=base_url, **options) as client:
             state["client"] = client
             state["t0"] = time.monotonic()
             lag = asyncio.ensure_future(watch_lag(state.setdefault("lag", [])))
+            burner = asyncio.ensure_future(burn(random.Random(seed))) if cpu_bound else None
             yield
             lag.cancel()
+            if burner is not None:
+                burner.cancel()
             task = state.get("pull_task")
             if task is not None:
                 task.cancel()
@@ -98,7 +123,13 @@ def create_app(base_url: str, token: str, *, mode: str, deadline: float,
                     page = await client.fetch_page(query, 1, deadline=deadline)
                 else:
                     page = await client.fetch_page(query, 1)
-        except QueueTimeoutError as exc:
+        except (DouyinError, TimeoutError) as exc:
+            return failed(exc, called)
+        return JSONResponse({"douyin_id": query.douyin_id, "records": len(page.records)})
+
+    def failed(exc: Exception, called: float) -> JSONResponse:
+        """A view that got no answer: 503 refused by admission, 504 timed out, 502."""
+        if isinstance(exc, QueueTimeoutError):
             state["refusals"].append(time.monotonic() - called)  # call to refusal, seconds
             if "ran out" in str(exc):
                 state.setdefault("late", []).append(
@@ -106,11 +137,31 @@ def create_app(base_url: str, token: str, *, mode: str, deadline: float,
                      str(exc)])
             return JSONResponse({"error": "busy", "retry_after": exc.retry_after}, 503,
                                 headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
-        except TimeoutError:
+        if isinstance(exc, TimeoutError):
             return JSONResponse({"error": "timeout"}, 504)
-        except DouyinError as exc:
-            return JSONResponse({"error": type(exc).__name__}, 502)
-        return JSONResponse({"douyin_id": query.douyin_id, "records": len(page.records)})
+        return JSONResponse({"error": type(exc).__name__}, 502)
+
+    @app.get("/gmv/{n}")
+    async def aggregate(n: int) -> Any:
+        """The GMV of one of ``n`` talents' task videos over the configured window; records
+        a view got before it failed are counted as thrown away."""
+        assert gmv is not None
+        client: DouyinClient = state["client"]
+        douyin_id, page_size = gmv["talents"][rng.randrange(min(n, len(gmv["talents"])))]
+        query = TaskVideoQuery(billing_date=gmv["billing_date"], douyin_id=douyin_id,
+                               video_publish_start_time=gmv["start"],
+                               video_publish_end_time=gmv["end"], page_size=page_size)
+        called = time.monotonic()
+        records = total = 0
+        try:
+            async with asyncio.timeout(deadline):
+                async for page in client.task_video_pages(query, deadline=deadline):
+                    records += len(page.records)
+                    total += sum(video.gmv_1d for video in page.records)
+        except (DouyinError, TimeoutError) as exc:
+            state["thrown"] += records
+            return failed(exc, called)
+        return JSONResponse({"douyin_id": douyin_id, "videos": records, "gmv_fen": total})
 
     @app.post("/pull")
     async def start_pull(request: Request) -> Any:
@@ -144,7 +195,7 @@ def create_app(base_url: str, token: str, *, mode: str, deadline: float,
     @app.get("/stats")
     async def stats() -> Any:
         lags = sorted(state.get("lag", [])) or [0.0]
-        return {**state["client"].stats.as_dict(),
+        return {**state["client"].stats.as_dict(), "thrown": state["thrown"],
                 "loop_lag_p50": lags[len(lags) // 2], "loop_lag_p99": lags[-len(lags) // 100 - 1],
                 "loop_lag_max": lags[-1]}
 
@@ -170,8 +221,13 @@ def main() -> None:
     parser.add_argument("--mode", choices=("old", "new"), default="new")
     parser.add_argument("--deadline", type=float, default=10.0)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--cache", type=float, default=None, help="page cache TTL (0: off)")
+    parser.add_argument("--cpu-bound", action="store_true", help="keep the loop busy")
+    parser.add_argument("--gmv", type=json.loads, default=None,
+                        help='{"billing_date", "start", "end", "talents": [[id, page_size]]}')
     ns = parser.parse_args()
-    app = create_app(ns.base_url, ns.token, mode=ns.mode, deadline=ns.deadline)
+    app = create_app(ns.base_url, ns.token, mode=ns.mode, deadline=ns.deadline,
+                     cache=ns.cache, cpu_bound=ns.cpu_bound, gmv=ns.gmv)
     uvicorn.run(app, host="127.0.0.1", port=ns.port, log_level="warning", access_log=False,
                 backlog=1024)
 
