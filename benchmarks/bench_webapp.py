@@ -113,12 +113,15 @@ class App:
         self.cmd = [sys.executable, "-m", "benchmarks.webapp", "--base-url", base_url,
                     "--token", token, "--mode", mode, "--deadline", str(deadline),
                     "--port", str(self.port), *extra]
-        # ``library``: a directory holding another version of the package, run instead.
-        self.env = None if library is None else {**os.environ, "PYTHONPATH": library}
+        # ``library``: a directory holding another version of the package, run instead (from
+        # there: the working directory comes first on the path).
+        self.cwd = library or ROOT
+        self.env = None if library is None else {**os.environ,
+                                                 "PYTHONPATH": f"{library}{os.pathsep}{ROOT}"}
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> App:
-        self.process = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env)
+        self.process = subprocess.Popen(self.cmd, cwd=self.cwd, env=self.env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -3,8 +3,9 @@
     python -m benchmarks.webapp --base-url URL --token T --mode new --port 8000
 
 ``GET /view/{dist}/{n}`` is one view: it picks one of ``n`` pages (``zipf``: page k with
-weight 1/k, or ``uniform``) with a seeded generator, since a load generator such as ``hey``
-asks one URL, and answers that page of a talent's media. ``--mode old`` is the client with
+weight 1/k, ``uniform``, or ``cycle``: in turn) with a seeded generator, since a load
+generator such as ``hey`` asks one URL, and answers that page of a talent's media.
+``--mode old`` is the client with
 every new feature off (no single flight, no cache, no deadline, a pull in the same lane as
 the views); ``--mode new`` turns them on: single flight, a 60 s cache, ``deadline=`` on
 every view, the pull in the background lane. Both modes keep the handler's
@@ -64,18 +65,25 @@ async def burn(rng: random.Random) -> None:
         await asyncio.sleep(rng.uniform(0.0, 0.2))
         end = time.perf_counter() + rng.uniform(0.05, 0.3)
         while time.perf_counter() < end:
-            step = time.perf_counter() + rng.choice([0.005, 0.005, 0.08])
-            while time.perf_counter() < step:
-                pass
+            busy(rng.choice([0.005, 0.005, 0.08]))
             await asyncio.sleep(0)
+
+
+def busy(seconds: float) -> None:
+    """Hold the CPU (and the event loop) for ``seconds``."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
 
 
 def create_app(base_url: str, token: str, *, mode: str, deadline: float,
                seed: int = 7, cache: float | None = None, cpu_bound: bool = False,
-               gmv: dict[str, Any] | None = None) -> FastAPI:
+               gmv: dict[str, Any] | None = None, cold_start: float = 0.0) -> FastAPI:
     """``cache``: the page cache's TTL (0: off; None: the mode's); ``cpu_bound``: keep the
     loop busy ([`burn`][benchmarks.webapp.burn]); ``gmv``: the 30-day aggregate of
-    ``GET /gmv/{n}`` (billing date, window, talents with page sizes)."""
+    ``GET /gmv/{n}`` (billing date, window, talents with page sizes); ``cold_start``: the
+    first answered view holds the loop that long (a real app's first-answer costs: lazy
+    imports, first decodes, caches filled)."""
     new = mode == "new"
     state: dict[str, Any] = {"pull": {"pages": 0, "done": False, "error": None,
                                       "started": None, "finished": None, "times": []},
@@ -109,6 +117,9 @@ def create_app(base_url: str, token: str, *, mode: str, deadline: float,
             if cum is None:
                 cum = weights[n] = zipf_weights(n)
             return rng.choices(range(n), weights=cum)[0]
+        if dist == "cycle":  # one page after the other: n viewers ask n distinct pages
+            state["turn"] = state.get("turn", -1) + 1
+            return int(state["turn"] % n)
         return rng.randrange(n)
 
     @app.get("/view/{dist}/{n}")
@@ -125,6 +136,9 @@ def create_app(base_url: str, token: str, *, mode: str, deadline: float,
                     page = await client.fetch_page(query, 1)
         except (DouyinError, TimeoutError) as exc:
             return failed(exc, called)
+        if cold_start and not state.get("warm"):
+            state["warm"] = True
+            busy(cold_start)
         return JSONResponse({"douyin_id": query.douyin_id, "records": len(page.records)})
 
     def failed(exc: Exception, called: float) -> JSONResponse:
@@ -223,11 +237,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--cache", type=float, default=None, help="page cache TTL (0: off)")
     parser.add_argument("--cpu-bound", action="store_true", help="keep the loop busy")
+    parser.add_argument("--cold-start", type=float, default=0.0,
+                        help="seconds the first answered view holds the loop")
     parser.add_argument("--gmv", type=json.loads, default=None,
                         help='{"billing_date", "start", "end", "talents": [[id, page_size]]}')
     ns = parser.parse_args()
     app = create_app(ns.base_url, ns.token, mode=ns.mode, deadline=ns.deadline,
-                     cache=ns.cache, cpu_bound=ns.cpu_bound, gmv=ns.gmv)
+                     cache=ns.cache, cpu_bound=ns.cpu_bound, gmv=ns.gmv,
+                     cold_start=ns.cold_start)
     uvicorn.run(app, host="127.0.0.1", port=ns.port, log_level="warning", access_log=False,
                 backlog=1024)
 
