@@ -166,3 +166,29 @@ def test_the_pace_is_a_median_of_back_to_back_intervals() -> None:
     pace.sent(1.0)
     assert abs(pace.send_wait(1.05, 0.1) - 0.05) < 1e-9
     assert pace.send_wait(2.0, 0.1) == 0.0
+
+
+def test_the_next_request_starts_one_spacing_after_the_last_left() -> None:
+    """The gate stays with a holder until its request has left, then the next one waits a
+    spacing from that moment; a request that never leaves holds it ``max_hold`` at most."""
+
+    async def main(loop: VirtualTimeLoop) -> tuple[float, float]:
+        limiter = PacedLimiter(10, clock=loop.time)
+        queue = AdmissionQueue(clock=loop.time, max_hold=0.5)
+        first = await queue.acquire(limiter, until_sent=True)
+        second = asyncio.ensure_future(queue.acquire(limiter, until_sent=True))
+        await asyncio.sleep(0.3)  # the first request is slow to leave
+        assert not second.done()
+        first()
+        await second  # granted one spacing after the first left
+        granted = loop.time()
+        await queue.acquire(limiter, until_sent=True)  # the second never says it left
+        return granted, loop.time()
+
+    granted, third = run(main)
+    assert abs(granted - (0.3 + limiter_spacing())) < 0.01
+    assert abs(third - (granted + 0.5 + limiter_spacing())) < 0.01
+
+
+def limiter_spacing() -> float:
+    return PacedLimiter(10).spacing

@@ -239,8 +239,14 @@ class AdmissionQueue:
         if not tracked:
             sent()
             return _noop
-        asyncio.get_running_loop().call_later(self.max_hold, sent)
-        return sent
+        # A request that has not left after max_hold seconds (a slow connect) lets the
+        # next one go rather than stall the queue.
+        timer = asyncio.get_running_loop().call_later(self.max_hold, sent)
+
+        def sent_now() -> None:
+            timer.cancel()
+            sent()
+        return sent_now
 
     def _departure(self, tracked: bool) -> Callable[[], None]:
         """The holder's ``sent()``: the first call hands the gate on (and notes when the
