@@ -22,9 +22,7 @@ rolling second).
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -36,6 +34,7 @@ from douyin_async.webapp.views import day_window
 
 from .bench_webapp import START as _START
 from .bench_webapp import App, get, hey, pct
+from .bench_webapp import main as bench_main
 from .common import DOCS, ROOT, Result, Row, max_in_window
 
 OLD = "2c38974"
@@ -161,17 +160,7 @@ def write_section(res: Result) -> None:
 
 
 def main() -> int:
-    from .run import table
-
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_admission")
-    parser.add_argument("--quick", action="store_true", help="one run of each; docs untouched")
-    ns = parser.parse_args()
-    os.chdir(ROOT)
-    res = run(ns.quick)
-    print(table(res.rows))
-    if not ns.quick:
-        write_section(res)
-    return 0
+    return bench_main("python -m benchmarks.bench_admission", run, write_section)
 
 
 if __name__ == "__main__":
