@@ -19,7 +19,8 @@ class ClientStats:
     nothing sent) of which ``queue_timeouts_late`` were refused after queueing;
     ``saved_requests`` (requests not sent: refused, a stream's pages refused with it, or
     their caller gone while they waited for a slot) and ``saved_decodes`` (answers not
-    decoded: their caller went away while the request was in flight or being decoded).
+    decoded: their caller went away, or no longer needed the page, while the request was in
+    flight or being decoded).
 
     Gauges (the state now): ``queued`` calls waiting for a request slot (of them
     ``queued_background`` in the background lane), ``estimated_wait`` seconds a new

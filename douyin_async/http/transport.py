@@ -206,10 +206,11 @@ class AiohttpTransport:
 
     def _kwargs(self, request: Request, timeout: aiohttp.ClientTimeout) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"headers": dict(request.headers), "data": request.body,
-                                  "params": request.params, "timeout": timeout,
-                                  "trace_request_ctx": request}
+                                  "params": request.params, "timeout": timeout}
         if not self._own:  # a session of the user's: its connector knows nothing of ssl=
             kwargs["ssl"] = self._ssl
+        else:  # for the tracing hook that reports the body written
+            kwargs["trace_request_ctx"] = request
         return kwargs
 
     async def send(self, request: Request) -> Response:

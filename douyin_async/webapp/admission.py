@@ -12,7 +12,7 @@ shared pause after a rate-limit answer (the gate's own measured cost per grant, 
 it queues: it never holds a connection or a slot. A queued call whose budget runs out anyway
 (a pause started behind it) leaves the queue with the same error, still before any request.
 A stream asks for all its pages at once
-([`Admissions.admit`][douyin_async.webapp.admission.Admissions.admit]).
+([`Admissions.admit`][douyin_async.webapp.admissions.Admissions.admit]).
 
 With the in-process limiter the gate is handed on when the holder's request has *left*, and
 the next one starts one spacing after that: a slot taken just before the event loop stalled
@@ -217,7 +217,6 @@ class AdmissionQueue:
         else:
             await self._queue(priority, budget, wait, ahead, endpoint)
         tracked = until_sent and self.depth == 1
-        sent = self._departure(tracked)
         try:
             left = None if give_up_at is None else max(0.0, give_up_at - self.clock())
             async with asyncio.timeout(left):
@@ -230,12 +229,13 @@ class AdmissionQueue:
         except BaseException as exc:
             self.pace.idle()
             self.saved += 1
-            sent()
+            self._release()  # nothing left: hand the gate on
             if not isinstance(exc, TimeoutError):
                 raise
             self.refused_late += 1
             raise self._error(wait, budget or 0.0, ahead, priority, endpoint,
                               late=True) from None
+        sent = self._departure(tracked)
         if not tracked:
             sent()
             return _noop
