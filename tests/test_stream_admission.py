@@ -8,12 +8,14 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+import attrs
 import orjson
 import pytest
 from apiserver import media
 from virtual_loop import VirtualTimeLoop, run
 
 from douyin_async import DouyinClient, TalentMediaQuery
+from douyin_async.api.pagination import PagePlan, stream_pages
 from douyin_async.days import BEIJING
 from douyin_async.errors import InvalidParameterError, QueueTimeoutError
 from douyin_async.http.transport import Request, Response
@@ -146,3 +148,37 @@ def test_recent_task_videos_is_one_request_all_beijing_day() -> None:
     assert next_day.video_publish_start_time == first.video_publish_start_time + 86400
     with pytest.raises(InvalidParameterError):
         day_window(0)
+
+
+@attrs.frozen
+class Numbered:
+    page: int
+    records: tuple[int, ...] = (0,)
+    page_count: int = PAGES
+
+
+def test_a_refused_page_ends_the_stream_before_the_pages_before_it_are_decoded() -> None:
+    """Page 5 is refused while pages 2-4 are still on their way: the view is lost, so the
+    stream ends at once and nothing more is fetched or decoded for it."""
+
+    async def main(loop: VirtualTimeLoop) -> tuple[list[int], float]:
+        finished: list[int] = []
+
+        async def fetch(page: int, _needed: Any) -> Numbered:
+            if page == 5:
+                await asyncio.sleep(0.1)
+                raise QueueTimeoutError("no slot in time", retry_after=1.0)
+            await asyncio.sleep(0.2 if page == 1 else 2.0)
+            finished.append(page)
+            return Numbered(page)
+
+        with pytest.raises(QueueTimeoutError):
+            async for _ in stream_pages(fetch, PagePlan(10, PAGES),
+                                        page_count_of=lambda p: p.page_count,
+                                        fatal=lambda e: isinstance(e, QueueTimeoutError)):
+                pass
+        return finished, loop.time()
+
+    finished, ended = run(main)
+    assert finished == [1]
+    assert ended < 0.5

@@ -166,6 +166,7 @@ async def stream_pages(
     on_wasted: Callable[[int], None] = lambda _: None,
     raw_count_of: Callable[[P], int] = page_raw_count,
     admit: Callable[[list[int]], None] = lambda _: None,
+    fatal: Callable[[BaseException], bool] = lambda _: False,
 ) -> AsyncGenerator[P, None]:
     """Fetch pages per ``plan`` concurrently and yield them in page order.
 
@@ -180,7 +181,9 @@ async def stream_pages(
     ``aclose()``, cancellation): nothing is left running. A fetch that ends cancelled
     although the stream did not cancel it raises `RuntimeError`: its page would be missing.
     ``admit`` is told the pages about to be fetched, before any is; its error ends the
-    stream before they are sent.
+    stream before they are sent. An error for which ``fatal`` is true is raised as soon as
+    its page lies within the known end (a page count announced, or a short page seen), not
+    after the pages before it: they would be fetched and decoded for nobody.
     """
     tasks: dict[asyncio.Task[P | None], int] = {}
     dropped: set[asyncio.Task[P | None]] = set()
@@ -248,6 +251,10 @@ async def stream_pages(
                 raise RuntimeError(f"pagination stalled before page {next_out}")
             settle((await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED))[0])
             forget_past_the_end()
+            last = plan.last_page
+            doomed = [p for p, e in failed.items() if fatal(e) and last and p <= last]
+            if doomed:
+                raise failed[min(doomed)]
     finally:
         pending = [*tasks, *dropped]
         for task in pending:

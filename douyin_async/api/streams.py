@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from ..errors import QueueTimeoutError
 from ..models import Page, Query, TaskVideoQuery
 from ..webapp.admission import INTERACTIVE, CallOptions
 from .endpoints import endpoint_for
@@ -134,7 +135,8 @@ class PageStreams:
             return answer
 
         return stream_pages(fetch, plan, page_count_of=_page_count, on_wasted=self._wasted,
-                            admit=self.admission(query, first_page, options, depth))
+                            admit=self.admission(query, first_page, options, depth),
+                            fatal=_refused)
 
     def admission(self, query: Query, first_page: int, options: CallOptions,
                   depth: int) -> StreamAdmission:
@@ -183,6 +185,11 @@ class PageStreams:
             async for page in pages:
                 yield page
                 del page
+
+
+def _refused(error: BaseException) -> bool:
+    """A page refused by admission dooms its stream: the caller cannot have it in time."""
+    return isinstance(error, QueueTimeoutError)
 
 
 def _page_count(page: Any) -> int | None:
