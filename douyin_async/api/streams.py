@@ -79,8 +79,8 @@ class PageCounts:
 @attrs.define
 class StreamAdmission:
     """Admits the pages of one unit stream by groups: the first launch for every page the
-    stream is expected to need (its count from last time, else ``bound``), each later launch
-    for the pages beyond those already admitted. A refused group raises
+    stream is ``expected`` to need (its count from last time, or a bound when unknown), each
+    later launch for the pages beyond those already admitted. A refused group raises
     [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] before any of its pages
     is sent."""
 
