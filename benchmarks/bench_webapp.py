@@ -33,18 +33,19 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from douyin_async.sandbox import SandboxConfig, SandboxData, ThreadedSandbox
 
 from .common import DOCS, ROOT, Result, Row, fmt, max_in_window
-from .webapp import PLAN, PULL_PAGE_SIZE, VIEW_PAGE_SIZE
+from .webapp import PLAN, PULL_PAGE_SIZE, PULL_PAGES, VIEW_PAGE_SIZE
+from .webapp_plot import plot
 
 VIEWERS = 200
 PER_VIEWER_QPS = 1
 HEY_PROCESSES = 20
-PULL_PAGES = 100
 PLOT = "bench_webapp.png"
 START, END = "<!-- bench_webapp: start -->", "<!-- bench_webapp: end -->"
 
@@ -106,16 +107,22 @@ def get(url: str, data: dict[str, Any] | None = None) -> Any:
 class App:
     """``benchmarks.webapp`` under uvicorn in a child process, on a free port."""
 
-    def __init__(self, base_url: str, token: str, mode: str, deadline: float) -> None:
+    def __init__(self, base_url: str, token: str, mode: str, deadline: float,
+                 extra: tuple[str, ...] = (), library: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.cmd = [sys.executable, "-m", "benchmarks.webapp", "--base-url", base_url,
                     "--token", token, "--mode", mode, "--deadline", str(deadline),
-                    "--port", str(self.port)]
+                    "--port", str(self.port), *extra]
+        # ``library``: a directory holding another version of the package, run instead (from
+        # there: the working directory comes first on the path).
+        self.cwd = library or ROOT
+        self.env = None if library is None else {**os.environ,
+                                                 "PYTHONPATH": f"{library}{os.pathsep}{ROOT}"}
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> App:
-        self.process = subprocess.Popen(self.cmd, cwd=ROOT)
+        self.process = subprocess.Popen(self.cmd, cwd=self.cwd, env=self.env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -137,8 +144,10 @@ class App:
             self.process = None
 
 
-def hey(url: str, seconds: float) -> list[tuple[float, int, float]]:
+def hey(url: str, seconds: float, viewers: int = VIEWERS, qps: int | None = PER_VIEWER_QPS,
+        processes: int = HEY_PROCESSES) -> list[tuple[float, int, float]]:
     """Run the viewers for ``seconds``; every answered request as (latency, status, offset).
+    ``qps`` None: each viewer asks again as soon as it is answered.
 
     hey's ``-q`` ticks all of one process's workers together, so one process of 200 workers
     sends bursts of 200 views at once. Real viewers do not arrive in lockstep: the viewers
@@ -147,12 +156,13 @@ def hey(url: str, seconds: float) -> list[tuple[float, int, float]]:
     binary = shutil.which("hey")
     if binary is None:
         raise RuntimeError("hey is not on PATH (Debian: apt-get install hey)")
-    cmd = [binary, "-z", f"{seconds:g}s", "-c", str(VIEWERS // HEY_PROCESSES),
-           "-q", str(PER_VIEWER_QPS), "-t", "20", "-o", "csv", url]
+    pace = [] if qps is None else ["-q", str(qps)]
+    cmd = [binary, "-z", f"{seconds:g}s", "-c", str(viewers // processes), *pace,
+           "-t", "20", "-o", "csv", url]
     origin = time.monotonic()
     runs = []
-    for i in range(HEY_PROCESSES):
-        delay = origin + i / (PER_VIEWER_QPS * HEY_PROCESSES) - time.monotonic()
+    for i in range(processes):
+        delay = origin + i / ((qps or 1) * processes) - time.monotonic()
         if delay > 0:
             time.sleep(delay)
         runs.append((time.monotonic() - origin,
@@ -322,55 +332,6 @@ def run(quick: bool) -> Result:
     return res
 
 
-def plot(runs: dict[str, Run], path: Any) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    ax = axes[0]
-    a_old, a_new = runs["A-old"], runs["A-new"]
-    bars = [a_old.per_second, a_new.per_second,
-            len(a_old.in_window()) / a_old.span, len(a_new.in_window()) / a_new.span]
-    ax.bar(["views/s\nold", "views/s\nnew", "API req/s\nold", "API req/s\nnew"], bars,
-           color=["#999999", "#1f77b4", "#cccccc", "#9ecae1"])
-    for x, y in enumerate(bars):
-        ax.text(x, y, f"{y:.1f}", ha="center", va="bottom")
-    ax.set_title("A: 200 viewers, 20 pages (Zipf)")
-    ax = axes[1]
-    for key, colour, label in (("B-old", "#999999", "old: every view"),):
-        r = runs[key]
-        ax.scatter([o for _, _, o in r.views], [rt for rt, _, _ in r.views], s=3,
-                   color=colour, label=label)
-    r = runs["B-new"]
-    for code, colour in ((200, "#1f77b4"), (503, "#ff7f0e")):
-        pts = [(o, rt) for rt, st, o in r.views if st == code]
-        ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=3, color=colour,
-                   label=f"new: HTTP {code}")
-    ax.axhline(2.0, color="red", lw=0.8, ls="--", label="deadline 2 s")
-    ax.set_xlabel("seconds into the load")
-    ax.set_ylabel("view latency, s")
-    ax.set_title("B: 200 viewers, 2,000 pages, 2 s deadline")
-    ax.legend(markerscale=4, fontsize=8)
-    ax = axes[2]
-    for key, style in (("C-old", ":"), ("C-new", "-")):
-        r = runs[key]
-        for size, colour, lane in ((VIEW_PAGE_SIZE, "#1f77b4", "views"),
-                                   (PULL_PAGE_SIZE, "#2ca02c", "pull")):
-            times = sorted(e.monotonic - r.started for e in r.log if e.page_size == size)
-            ax.plot(times, range(1, len(times) + 1), style, color=colour,
-                    label=f"{key[2:]}: {lane}")
-    ax.axvline(runs["C-new"].seconds, color="grey", lw=0.8, ls="--", label="views stop")
-    ax.set_xlabel("seconds since the pull started")
-    ax.set_ylabel("API requests (cumulative)")
-    ax.set_title(f"C: the same viewers and a {PULL_PAGES}-page pull")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def write_section(res: Result) -> None:
     """Put the web-app section into docs/benchmarks.md (between its markers)."""
     from .run import table
@@ -400,18 +361,21 @@ def write_section(res: Result) -> None:
     page.write_text(text, encoding="utf-8")
 
 
-def main() -> int:
+def main(prog: str = "python -m benchmarks.bench_webapp",
+         bench: Callable[[bool], Result] = run,
+         write: Callable[[Result], None] = write_section) -> int:
+    """Run ``bench`` (``--quick``: a smoke run), print its table, write its docs section."""
     from .run import table
 
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_webapp")
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--quick", action="store_true", help="short smoke run; docs untouched")
     ns = parser.parse_args()
     os.chdir(ROOT)
-    res = run(ns.quick)
+    res = bench(ns.quick)
     print(table(res.rows))
     if not ns.quick:
-        write_section(res)
-        print(f"wrote its section of {DOCS / 'benchmarks.md'} and {DOCS / PLOT}")
+        write(res)
+        print(f"wrote its section of {DOCS / 'benchmarks.md'}")
     return 0
 
 

@@ -37,10 +37,11 @@ from .models import (
 )
 from .pacing.limiter import RateLimiter
 from .stats import ClientStats
-from .webapp.admission import BACKGROUND, INTERACTIVE, Admissions
+from .webapp.admission import BACKGROUND, INTERACTIVE
+from .webapp.admissions import Admissions
 from .webapp.cache import PageCache, as_cache
 from .webapp.lanes import LanePolicy, Priority
-from .webapp.single_flight import SingleFlight, shared
+from .webapp.single_flight import SingleFlight
 
 #: The production API. Pass it as `base_url` explicitly; the client has no default server.
 DOUYIN_OPEN_API = "https://open.douyin.com"
@@ -145,7 +146,7 @@ class DouyinClient(BillCalls):
                                   depth=max_concurrency),
             cache=as_cache(cache))
         self._flights: SingleFlight[Any] | None = SingleFlight() if single_flight else None
-        self._streams = PageStreams(self._executor, max_concurrency)
+        self._streams = PageStreams(self._executor, max_concurrency, flights=self._flights)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -187,9 +188,7 @@ class DouyinClient(BillCalls):
             raise InvalidParameterError("fetch_page needs a window of at most 30 days; "
                                         "use task_video_pages() or pull() for longer ones")
         endpoint.check_age(query, self._clock())
-        result = await shared(self._flights, endpoint.path, query.body(page),
-                              lambda: self._streams.page(query, page, None, options, True),
-                              self.stats)
+        result = await self._streams.shared_page(query, page, None, options, True)
         assert result is not None
         return result
 

@@ -16,7 +16,11 @@ class ClientStats:
     raised, ``cache_hits`` / ``cache_misses`` (page cache lookups), ``shared_flights``
     (calls answered by joining an identical call in flight), ``queue_timeouts`` (calls
     refused by admission with a [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError],
-    nothing sent) of which ``queue_timeouts_late`` were refused after queueing.
+    nothing sent) of which ``queue_timeouts_late`` were refused after queueing;
+    ``saved_requests`` (requests not sent: refused, a stream's pages refused with it, or
+    their caller gone while they waited for a slot) and ``saved_decodes`` (answers not
+    decoded: their caller went away, or no longer needed the page, while the request was in
+    flight or being decoded).
 
     Gauges (the state now): ``queued`` calls waiting for a request slot (of them
     ``queued_background`` in the background lane), ``estimated_wait`` seconds a new
@@ -36,6 +40,8 @@ class ClientStats:
     shared_flights: int = 0
     queue_timeouts: int = 0
     queue_timeouts_late: int = 0
+    saved_requests: int = 0
+    saved_decodes: int = 0
     queued: int = 0
     queued_background: int = 0
     estimated_wait: float = 0.0

@@ -26,7 +26,8 @@ from douyin_async.errors import AuthenticationError, ServerError
 from douyin_async.http.transport import FakeTransport, Request, Response
 from douyin_async.pacing.limiter import Pacing
 from douyin_async.stats import ClientStats
-from douyin_async.webapp.admission import Admissions, pacing_of
+from douyin_async.webapp.admission import pacing_of
+from douyin_async.webapp.admissions import Admissions
 
 BASE = "http://127.0.0.1:9"
 NOW = int(time.time())

@@ -6,6 +6,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -61,6 +62,24 @@ async def test_send_returns_status_headers_and_body(server: str) -> None:
     assert answer.status == 404
     assert answer.headers["Content-Type"].startswith("application/json")
     assert b"\"echo\": \"hi\"" in answer.body
+
+
+async def test_the_transport_tells_when_the_body_has_left(server: str) -> None:
+    """Its own session reports each request's departure once, before the answer; a session
+    of the caller's cannot, and says so."""
+    order: list[str] = []
+    transport = AiohttpTransport()
+    try:
+        assert transport.reports_sent
+        for _ in range(2):
+            await transport.send(Request("POST", server + "/x", body=b"hi",
+                                         on_sent=lambda: order.append("left")))
+            order.append("answered")
+    finally:
+        await transport.aclose()
+    assert order == ["left", "answered"] * 2
+    async with aiohttp.ClientSession() as session:
+        assert not AiohttpTransport(session).reports_sent
 
 
 async def test_refused_connection_is_a_plain_transport_error() -> None:

@@ -32,7 +32,8 @@ from ..http.retry import RetryPolicy, note_retry_after
 from ..http.transport import Request, Response, Transport
 from ..pacing.limiter import PacedLimiter, RateLimiter
 from ..stats import ClientStats
-from ..webapp.admission import DEFAULT_CALL, Admissions, CallOptions
+from ..webapp.admission import DEFAULT_CALL, CallOptions
+from ..webapp.admissions import Admissions
 from ..webapp.cache import PageCache, cache_key
 from .decoding import PageDecoder
 from .endpoints import PAGED, TASK_VIDEOS, Decoded, Endpoint, path_of
@@ -138,8 +139,10 @@ class Executor:
                     may_give_up: bool) -> Sent | Skipped | SlotGivenUp:
         # Lanes and fail-fast admission in front of the limiter; the in-flight unit is taken
         # at the gate, right before the slot.
+        # The gate is handed on once the request has left: `sent` (see AdmissionQueue).
         async with self.admissions.slot(self.limiters[path], options, endpoint=path,
-                                        service=self.latency, concurrency=self._in_flight):
+                                        service=self.latency, concurrency=self._in_flight,
+                                        ) as sent:
             self._check_open()
             if needed is not None and not needed():
                 return Skipped()
@@ -153,10 +156,15 @@ class Executor:
             request = Request("POST", self.base_url + path, body=payload,
                               headers={"access-token": token,
                                        "content-type": "application/json"},
-                              timeout=self.timeout)
+                              timeout=self.timeout, on_sent=sent)
+            if not getattr(self.transport, "reports_sent", False):
+                sent()  # no word from the transport: count from now
             self.stats.in_flight += 1
             try:
                 response = await self.transport.send(request)
+            except asyncio.CancelledError:
+                self.stats.saved_decodes += 1  # the caller left: its answer is not decoded
+                raise
             finally:
                 self.stats.in_flight -= 1
             self.latency += 0.2 * (time.monotonic() - started - self.latency)
@@ -244,6 +252,14 @@ class Executor:
         self.stats.cache_misses += 1
         return None
 
+    async def _decode(self, endpoint: Endpoint[Any], response: Response,
+                      page: int | None) -> Decoded:
+        try:
+            return await self.decoder.decode(endpoint, response, page)
+        except asyncio.CancelledError:
+            self.stats.saved_decodes += 1  # the caller left while its page was decoded
+            raise
+
     async def call(self, endpoint: Endpoint[Any], body: Mapping[str, Any], *,
                    needed: Callable[[], bool] | None = None,
                    page: int | None = None, options: CallOptions = DEFAULT_CALL,
@@ -261,7 +277,7 @@ class Executor:
                 return hit
 
         async def read(response: Response) -> Decoded:
-            return await self.decoder.decode(endpoint, response, page)
+            return await self._decode(endpoint, response, page)
 
         answered = await self.exchange(endpoint.path, payload, read, needed=needed,
                                        options=options)

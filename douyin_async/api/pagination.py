@@ -184,6 +184,8 @@ async def stream_pages(
     on_wasted: Callable[[int], None] = lambda _: None,
     raw_count_of: Callable[[P], int] = page_raw_count,
     total_of: Callable[[P], int | None] = lambda _: None,
+    admit: Callable[[list[int]], None] = lambda _: None,
+    fatal: Callable[[BaseException], bool] = lambda _: False,
 ) -> AsyncGenerator[P, None]:
     """Fetch pages per ``plan`` concurrently and yield them in page order.
 
@@ -197,6 +199,10 @@ async def stream_pages(
     the last), after the other fetches are cancelled; so is leaving early (``break``,
     ``aclose()``, cancellation): nothing is left running. A fetch that ends cancelled
     although the stream did not cancel it raises `RuntimeError`: its page would be missing.
+    ``admit`` is told the pages about to be fetched, before any is; its error ends the
+    stream before they are sent. An error for which ``fatal`` is true is raised as soon as
+    its page lies within the known end (a page count announced, or a short page seen), not
+    after the pages before it: they would be fetched and decoded for nobody.
     """
     tasks: dict[asyncio.Task[P | None], int] = {}
     dropped: set[asyncio.Task[P | None]] = set()
@@ -206,7 +212,10 @@ async def stream_pages(
     next_out = plan.first_page
     try:
         def launch() -> None:
-            for page in plan.next_pages(len(tasks) + len(ready)):
+            pages = plan.next_pages(len(tasks) + len(ready))
+            if pages:
+                admit(pages)
+            for page in pages:
                 ticket = _Ticket(plan, page)
                 tickets.append(ticket)
                 tasks[asyncio.ensure_future(fetch(page, ticket))] = page
@@ -262,6 +271,10 @@ async def stream_pages(
                 raise RuntimeError(f"pagination stalled before page {next_out}")
             settle((await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED))[0])
             forget_past_the_end()
+            last = plan.last_page
+            doomed = [p for p, e in failed.items() if fatal(e) and last and p <= last]
+            if doomed:
+                raise failed[min(doomed)]
     finally:
         pending = [*tasks, *dropped]
         for task in pending:

@@ -5,19 +5,28 @@ Each unit query's pages come from
 allows: all at once when page 1 tells the page count, else as many as fill the pipe at the
 rate limit (rate x latency). A pull interleaves several units
 ([`merge`][douyin_async.api.pagination.merge]); memory is bounded by the pages in flight.
+
+A stream is admitted for all the pages it will need, or refused at once before it sends its
+first ([`StreamAdmission`][douyin_async.api.streams.StreamAdmission]): a view that cannot have
+its last page in time should not spend the cap on, and decode, the ones before it. Identical
+interactive streams in flight share their pages
+([`shared_page`][douyin_async.api.streams.PageStreams.shared_page]).
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from contextlib import aclosing
 from typing import Any
 
 import attrs
 
+from ..errors import QueueTimeoutError
 from ..models import Page, Query
 from ..webapp.admission import DEFAULT_CALL, INTERACTIVE, CallOptions
+from ..webapp.single_flight import SingleFlight, shared
 from .endpoints import endpoint_for
 from .executor import Executor
 from .pagecheck import PageCheck, checked_pages
@@ -37,6 +46,52 @@ def unit_queries(queries: Iterable[Query], now: float | None = None) -> list[Que
     return units
 
 
+class PageCounts:
+    """How many pages each query had when last streamed (the last ``size`` queries): what a
+    stream of the same query will need again."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._counts: OrderedDict[Query, int] = OrderedDict()
+
+    def get(self, query: Query) -> int | None:
+        """The pages ``query`` had last time, or None."""
+        return self._counts.get(query)
+
+    def learn(self, query: Query, count: int | None) -> None:
+        """Learn a query's page count (None: not known yet)."""
+        if count is not None and count >= 1:
+            self._counts[query] = count
+            self._counts.move_to_end(query)
+            while len(self._counts) > self.size:
+                self._counts.popitem(last=False)
+
+
+@attrs.define
+class StreamAdmission:
+    """Admits the pages of one unit stream by groups: the first launch for every page the
+    stream is ``expected`` to need (its count from last time, or a bound when unknown), each
+    later launch for the pages beyond those already admitted. A refused group raises
+    [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] before any of its pages
+    is sent."""
+
+    admit: Callable[[int], None]
+    first_page: int
+    expected: int
+    admitted: int = 0
+
+    def __call__(self, pages: list[int]) -> None:
+        last = max(pages)
+        upto = self.first_page - 1 + self.admitted
+        if last <= upto:
+            return
+        want = last - upto
+        if not self.admitted:
+            want = max(want, self.expected)
+        self.admit(want)
+        self.admitted += want
+
+
 @attrs.define
 class PageStreams:
     """The page streams of one client: pages come from `executor`, whose limiters and
@@ -44,6 +99,9 @@ class PageStreams:
 
     executor: Executor
     max_concurrency: int
+    counts: PageCounts = attrs.field(factory=PageCounts)
+    #: Identical requests in flight share one call (None: each its own).
+    flights: SingleFlight[Any] | None = None
 
     async def page(self, query: Query, page: int, needed: Callable[[], bool] | None = None,
                    options: CallOptions = DEFAULT_CALL, cached: bool = False) -> Page | None:
@@ -72,20 +130,66 @@ class PageStreams:
                    options: CallOptions) -> AsyncGenerator[Page, None]:
         """Pages of one unit query, in page order, from `first_page` on, each checked (see
         [`PageCheck`][douyin_async.api.pagecheck.PageCheck]): pages past the announced total
-        or the endpoint's most are never asked for. Interactive streams use the page cache;
-        a background pull never fills it."""
+        or the endpoint's most are never asked for. Interactive streams use the page cache
+        and share pages with identical streams in flight; a background pull does neither."""
         endpoint = endpoint_for(query)
         check = PageCheck(page_size=query.page_size, max_records=endpoint.max_records,
                           endpoint=endpoint.path, first_page=first_page)
-        plan = PagePlan(query.page_size, self.depth(query), first_page, check.max_pages)
+        depth = self.depth(query)
+        plan = PagePlan(query.page_size, depth, first_page, check.max_pages)
         cached = options.priority == INTERACTIVE
 
         async def fetch(page: int, needed: Callable[[], bool]) -> Page | None:
-            return await self.page(query, page, needed, options, cached)
+            answer = await self.shared_page(query, page, needed, options, cached)
+            if answer is not None:
+                count = endpoint.page_count(answer)
+                self.counts.learn(query, answer.page if count is None and answer.is_last
+                                  else count)
+            return answer
 
         return checked_pages(stream_pages(fetch, plan, page_count_of=endpoint.page_count,
                                           on_wasted=self._wasted, raw_count_of=_raw_count,
-                                          total_of=endpoint.total), check)
+                                          total_of=endpoint.total,
+                                          admit=self.admission(query, first_page, options,
+                                                               depth),
+                                          fatal=_refused), check)
+
+    async def shared_page(self, query: Query, page: int,
+                          needed: Callable[[], bool] | None = None,
+                          options: CallOptions = DEFAULT_CALL,
+                          cached: bool = False) -> Page | None:
+        """A page shared with identical requests in flight (views and interactive streams;
+        a pull's pages are its own). A page another caller's stream skipped as past its end
+        is fetched again if this caller still needs it."""
+        def start() -> Awaitable[Page | None]:
+            return self.page(query, page, needed, options, cached)
+
+        if not cached:
+            return await start()
+        result: Page | None = await shared(self.flights, endpoint_for(query).path,
+                                           query.body(page), start, self.executor.stats)
+        if result is None and (needed is None or needed()):
+            result = await start()
+        return result
+
+    def admission(self, query: Query, first_page: int, options: CallOptions,
+                  depth: int) -> StreamAdmission:
+        """The group admission of a unit stream: expected to need as many pages as last
+        time; unknown, a talent-media stream first needs page 1 (which tells the count) and
+        a task-video stream its first fetch-ahead window (``depth`` pages)."""
+        endpoint = endpoint_for(query)
+        known = self.counts.get(query)
+        if known is not None:
+            expected = max(1, known - first_page + 1)
+        else:
+            expected = 1 if endpoint.counts_pages else depth
+        limiter = self.executor.limiter(endpoint.path)
+
+        def admit(pages: int) -> None:
+            self.executor.admissions.admit(limiter, options, pages, endpoint=endpoint.path,
+                                           service=self.executor.latency)
+
+        return StreamAdmission(admit, first_page, expected)
 
     def _wasted(self, count: int) -> None:
         self.executor.stats.wasted_requests += count
@@ -122,6 +226,11 @@ def _raw_count(page: Page) -> int:
     return page.raw_count
 
 
+def _refused(error: BaseException) -> bool:
+    """A page refused by admission dooms its stream: the caller cannot have it in time."""
+    return isinstance(error, QueueTimeoutError)
+
+
 async def records_of(pages: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
     """The records of a page stream, one by one (the stream is closed with the generator)."""
     async with aclosing(pages) as stream:
@@ -131,4 +240,4 @@ async def records_of(pages: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, No
             del page
 
 
-__all__ = ["PageStreams", "records_of", "unit_queries"]
+__all__ = ["PageCounts", "PageStreams", "StreamAdmission", "records_of", "unit_queries"]

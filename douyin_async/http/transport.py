@@ -101,6 +101,14 @@ class Request:
     #: The most bytes of the answer to read, as read and once decompressed (None: the
     #: transport's own limit).
     max_bytes: int | None = None
+    #: Called once the request has left (its body written), by a transport that
+    #: `reports_sent`; the pacing counts from there.
+    on_sent: Callable[[], None] | None = attrs.field(default=None, repr=False, eq=False)
+
+    def sent(self) -> None:
+        """The request has left: tell `on_sent`."""
+        if self.on_sent is not None:
+            self.on_sent()
 
     @property
     def endpoint(self) -> str:
@@ -205,6 +213,12 @@ class _AiohttpStream:
         return _bounded(self._response, self._request, self._limit)
 
 
+async def _body_written(_session: Any, context: Any, _params: Any) -> None:
+    request = getattr(context, "trace_request_ctx", None)
+    if isinstance(request, Request):
+        request.sent()
+
+
 class AiohttpTransport:
     """The aiohttp transport. One session, opened on first use in the running loop.
 
@@ -223,6 +237,9 @@ class AiohttpTransport:
     Redirects are never followed: [`send`][douyin_async.http.transport.AiohttpTransport.send]
     raises [`RedirectError`][douyin_async.errors.RedirectError] for a 3xx, and
     [`stream`][douyin_async.http.transport.AiohttpTransport.stream] hands the 3xx to its caller.
+
+    With its own session it reports when each request's body was written (aiohttp's
+    tracing), which is when the request left: `reports_sent`.
     """
 
     def __init__(self, session: aiohttp.ClientSession | None = None, *, limit: int = 20,
@@ -244,8 +261,17 @@ class AiohttpTransport:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl,
                                              resolver=self._resolver)
-            self._session = aiohttp.ClientSession(connector=connector)
+            tracing = aiohttp.TraceConfig()
+            tracing.on_request_chunk_sent.append(_body_written)
+            self._session = aiohttp.ClientSession(connector=connector,
+                                                  trace_configs=[tracing])
         return self._session
+
+    @property
+    def reports_sent(self) -> bool:
+        """True when `Request.on_sent` is called as the body leaves (the transport's own
+        session); a session of the user's has no such hook."""
+        return self._own
 
     def _kwargs(self, request: Request, timeout: aiohttp.ClientTimeout) -> dict[str, Any]:
         headers = {"accept-encoding": ACCEPT_ENCODING, **request.headers}
@@ -254,6 +280,8 @@ class AiohttpTransport:
                                   "allow_redirects": False, "auto_decompress": False}
         if not self._own:  # a session of the user's: its connector knows nothing of ssl=
             kwargs["ssl"] = self._ssl
+        else:  # for the tracing hook that reports the body written
+            kwargs["trace_request_ctx"] = request
         return kwargs
 
     async def send(self, request: Request) -> Response:
@@ -314,7 +342,8 @@ class _FakeStream:
 
 class FakeTransport:
     """A transport that answers from `handler(request)` (a function or a coroutine function)
-    and keeps every request it was sent in `requests`. A handler may raise any
+    and keeps every request it was sent in `requests` (a request has left when the handler is
+    called: `reports_sent`). A handler may raise any
     [`DouyinError`][douyin_async.errors.DouyinError] to act out a failure."""
 
     def __init__(self, handler: Handler, *, chunk: int = CHUNK_SIZE) -> None:
@@ -327,11 +356,15 @@ class FakeTransport:
         if self.closed:
             raise ClientClosedError("the client is closed")
         self.requests.append(request)
+        request.sent()
         answer = self.handler(request)
         if inspect.isawaitable(answer):
             answer = await answer
         assert isinstance(answer, Response)
         return answer
+
+    #: `Request.on_sent` is called when the handler gets the request.
+    reports_sent = True
 
     async def send(self, request: Request) -> Response:
         """Answer `request` through the handler (a 3xx raises, as over the network)."""

@@ -6,10 +6,17 @@ gets the next slot and refuses, at once, a call that cannot get one within its b
 [`AdmissionQueue`][douyin_async.webapp.admission.AdmissionQueue] lets one waiter at a time into the
 limiter's ``acquire()`` (the *gate*), so it knows every waiter's position: a new call with
 ``ahead`` grants before it waits about ``ahead x spacing`` seconds, plus what is left of a
-shared pause after a rate-limit answer. A call whose estimate exceeds its budget raises
+shared pause after a rate-limit answer (the gate's own measured cost per grant, a median, is
+[`GatePace`][douyin_async.webapp.pace.GatePace]'s). A call whose estimate exceeds its budget raises
 [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] with ``retry_after`` before
 it queues: it never holds a connection or a slot. A queued call whose budget runs out anyway
 (a pause started behind it) leaves the queue with the same error, still before any request.
+A stream asks for all its pages at once
+([`Admissions.admit`][douyin_async.webapp.admissions.Admissions.admit]).
+
+With the in-process limiter the gate is handed on when the holder's request has *left*, and
+the next one starts one spacing after that: a slot taken just before the event loop stalled
+must not leave together with the next one.
 
 Two lanes, ``"interactive"`` (views, the default) and ``"background"`` (``pull()``), share
 the gate by weighted round-robin ([`LanePolicy`][douyin_async.webapp.lanes.LanePolicy]): while
@@ -25,10 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import attrs
 
@@ -45,6 +50,7 @@ from .lanes import (
     queue_budget,
     retry_after,
 )
+from .pace import GatePace, loop_time
 
 
 def pacing_of(limiter: RateLimiter) -> tuple[float, float]:
@@ -66,6 +72,10 @@ async def _take(limiter: RateLimiter, concurrency: asyncio.Semaphore | None) -> 
         raise
 
 
+def _noop() -> None:
+    pass
+
+
 class _Waiter:
     __slots__ = ("future", "lane")
 
@@ -85,16 +95,18 @@ class AdmissionQueue:
     inside the limiter's ``acquire()`` at once: 1 for the in-process limiter (exact
     positions); a limiter that reserves slots remotely (Redis) keeps its accuracy by
     reserving a few ahead, at the price of that many more grants a view may wait behind.
+    ``max_hold``: seconds a holder may keep the gate waiting for its request to leave.
     """
 
     def __init__(
         self,
         policy: LanePolicy | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = loop_time,
         on_change: Callable[[AdmissionQueue], None] = lambda _queue: None,
         jitter: float = 0.05,
         depth: int = 1,
+        max_hold: float = 1.0,
     ) -> None:
         self.jitter = jitter
         self.depth = max(1, depth)
@@ -105,11 +117,12 @@ class AdmissionQueue:
         self.lanes: dict[Priority, deque[_Waiter]] = {lane: deque() for lane in PRIORITIES}
         self.spacing = 0.1
         self.pause = 0.0
-        #: Measured seconds between back-to-back grants (moving average; 0 until measured).
-        self.interval = 0.0
-        self._last_grant: float | None = None
+        self.pace = GatePace()
+        self.max_hold = max_hold
         self.refused = 0
         self.refused_late = 0
+        #: Requests not sent: refused (with a stream's other pages), or left while waiting.
+        self.saved = 0
         self._on_change = on_change
 
     def queued(self, lane: Priority | None = None) -> int:
@@ -131,23 +144,31 @@ class AdmissionQueue:
 
     @property
     def per_grant(self) -> float:
-        """Seconds per grant: the limiter's spacing, or the measured interval when longer
-        (hand-overs on a busy event loop, a widened spacing)."""
-        return max(self.spacing, self.interval)
+        """Seconds per grant: the limiter's (widened) spacing, or the gate's measured median
+        interval when longer (hand-overs on a busy event loop)."""
+        return self.pace.interval(self.spacing)
+
+    #: Measured seconds per back-to-back grant (the spacing until enough were measured).
+    interval = per_grant
 
     def estimate(self, lane: Priority = INTERACTIVE) -> float:
         """Seconds a call of ``lane`` arriving now would wait for its slot."""
         return self.ahead(lane) * self.per_grant + self.pause
 
-    def _granted(self) -> None:
-        """A slot was taken: measure the interval since the last one if calls were queued
-        behind it (back-to-back service), and remember this one."""
-        now = self.clock()
-        if self._last_grant is not None:
-            sample = now - self._last_grant
-            self.interval = sample if not self.interval else \
-                self.interval + 0.2 * (sample - self.interval)
-        self._last_grant = now if self.queued() else None
+    def check(self, budget: float | None, priority: Priority, endpoint: str,
+              pages: int = 1) -> None:
+        """Refuse at once (raise [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError])
+        a call of ``pages`` requests whose honest wait does not fit ``budget``: its requests
+        one grant after another behind those ahead, 5% to spare. Nobody ahead: admitted."""
+        ahead = self.ahead(priority)
+        wait = ahead * self.per_grant + self.pause
+        needed = (wait + pages * self.per_grant) * (1.0 + self.jitter)
+        if budget is not None and (wait > 0 or pages > 1) and needed > budget:
+            self.refused += 1
+            self.saved += pages
+            self._on_change(self)
+            raise self._error(wait + (pages - 1) * self.per_grant, budget, ahead, priority,
+                              endpoint, late=False)
 
     async def acquire(
         self,
@@ -157,7 +178,8 @@ class AdmissionQueue:
         budget: float | None = None,
         endpoint: str = "",
         concurrency: asyncio.Semaphore | None = None,
-    ) -> None:
+        until_sent: bool = False,
+    ) -> Callable[[], None]:
         """Wait for a slot of ``limiter`` in lane order, or raise
         [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] when it cannot come
         within ``budget`` seconds (at once when the estimate says so). A call with nobody
@@ -166,6 +188,11 @@ class AdmissionQueue:
         ``concurrency`` (the client's in-flight semaphore) is taken at the gate, right before
         the limiter's slot, so a slot is never spent waiting for a connection; on success the
         caller holds one unit of it and releases it after its request.
+
+        Returns the call's ``sent()``: with ``until_sent`` (and a gate of one) the gate stays
+        the caller's until it calls ``sent()`` when its request has left (or ``max_hold``
+        seconds), and the next request starts one spacing after that; otherwise the gate is
+        handed on at once.
         """
         if priority not in PRIORITIES:
             raise InvalidParameterError(f"priority must be 'interactive' or 'background', "
@@ -173,12 +200,7 @@ class AdmissionQueue:
         self.spacing, self.pause = pacing_of(limiter)
         ahead = self.ahead(priority)
         wait = ahead * self.per_grant + self.pause
-        # The call's own slot is one more grant away once it reaches the gate.
-        needed = (wait + self.per_grant) * (1.0 + self.jitter)
-        if budget is not None and wait > 0 and needed > budget:
-            self.refused += 1
-            self._on_change(self)
-            raise self._error(wait, budget, ahead, priority, endpoint, late=False)
+        self.check(budget, priority, endpoint)
         # Admitted. Nobody ahead means no queue to judge: the slot is at most one spacing
         # away, whatever the budget (the request's own time is the server's).
         give_up_at = None if budget is None else self.clock() + max(budget, self.spacing)
@@ -187,31 +209,67 @@ class AdmissionQueue:
             self._on_change(self)
         else:
             await self._queue(priority, budget, wait, ahead, endpoint)
+        tracked = until_sent and self.depth == 1
         try:
             left = None if give_up_at is None else max(0.0, give_up_at - self.clock())
-            try:
-                async with asyncio.timeout(left):
-                    await _take(limiter, concurrency)
-                self._granted()
-            except TimeoutError:
-                self.refused_late += 1
-                raise self._error(wait, budget or 0.0, ahead, priority, endpoint,
-                                  late=True) from None
-        finally:
-            self._release()
+            async with asyncio.timeout(left):
+                if tracked:  # one spacing after the last request left
+                    gap = self.pace.send_wait(self.clock(), self.spacing)
+                    if gap > 0:
+                        await asyncio.sleep(gap)
+                await _take(limiter, concurrency)
+            self.pace.granted(self.clock(), bool(self.queued()))
+        except BaseException as exc:
+            self.pace.idle()
+            self.saved += 1
+            self._release()  # nothing left: hand the gate on
+            if not isinstance(exc, TimeoutError):
+                raise
+            self.refused_late += 1
+            raise self._error(wait, budget or 0.0, ahead, priority, endpoint,
+                              late=True) from None
+        sent = self._departure(tracked)
+        if not tracked:
+            sent()
+            return _noop
+        # A request that has not left after max_hold seconds (a slow connect) lets the
+        # next one go rather than stall the queue.
+        timer = asyncio.get_running_loop().call_later(self.max_hold, sent)
+
+        def sent_now() -> None:
+            timer.cancel()
+            sent()
+        return sent_now
+
+    def _departure(self, tracked: bool) -> Callable[[], None]:
+        """The holder's ``sent()``: the first call hands the gate on (and notes when the
+        request left, if ``tracked``); later calls do nothing."""
+        done = False
+
+        def sent() -> None:
+            nonlocal done
+            if not done:
+                done = True
+                if tracked:
+                    self.pace.sent(self.clock())
+                self._release()
+        return sent
 
     @contextlib.asynccontextmanager
     async def slot(self, limiter: RateLimiter, *, priority: Priority = INTERACTIVE,
                    budget: float | None = None, endpoint: str = "",
-                   concurrency: asyncio.Semaphore | None = None) -> AsyncIterator[None]:
-        """``async with queue.slot(...)``:
-        [`acquire`][douyin_async.webapp.admission.AdmissionQueue.acquire], then hold the
+                   concurrency: asyncio.Semaphore | None = None,
+                   ) -> AsyncIterator[Callable[[], None]]:
+        """``async with queue.slot(...) as sent``:
+        [`acquire`][douyin_async.webapp.admission.AdmissionQueue.acquire] until the request
+        has left (call ``sent()`` then; the block's end does it at the latest), and hold the
         ``concurrency`` unit until the block ends."""
-        await self.acquire(limiter, priority=priority, budget=budget, endpoint=endpoint,
-                           concurrency=concurrency)
+        sent = await self.acquire(limiter, priority=priority, budget=budget,
+                                  endpoint=endpoint, concurrency=concurrency, until_sent=True)
         try:
-            yield
+            yield sent
         finally:
+            sent()
             if concurrency is not None:
                 concurrency.release()
 
@@ -229,6 +287,7 @@ class AdmissionQueue:
         except BaseException as exc:
             timed_out = isinstance(exc, TimeoutError)
             self.refused_late += timed_out
+            self.saved += 1
             if waiter.future.done() and not waiter.future.cancelled():
                 self._release()  # the gate was ours already: hand it on
             else:
@@ -254,6 +313,8 @@ class AdmissionQueue:
             if not waiter.future.done():
                 waiter.future.set_result(None)
                 self.holders += 1
+        if not self.holders:
+            self.pace.idle()
         self._on_change(self)
 
     def _error(self, wait: float, budget: float, ahead: int, priority: Priority,
@@ -280,97 +341,10 @@ class CallOptions:
 DEFAULT_CALL = CallOptions()
 
 
-class Admissions:
-    """A client's admission queues (one per distinct limiter) and their figures.
-
-    ``stats`` is the client's [`ClientStats`][douyin_async.stats.ClientStats]: its queue
-    gauges and refusal counts are kept current here. ``max_queue_wait`` is the client-wide
-    budget of a call's wait for a slot (None: unbounded unless the call has a deadline).
-
-    A call with a deadline must get its slot early enough for its request to end in time:
-    ``service_factor`` times the recent request latency plus ``headroom`` seconds before
-    the deadline (1.5 x and 0.1 s by default: latency varies, and decoding and the caller's
-    own answer take time too). ``depth``: how many calls may be inside the ``acquire()`` of a
-    limiter that is not `in_process` ([`RateLimiter`][douyin_async.RateLimiter]; the client passes
-    its ``max_concurrency``).
-    """
-
-    def __init__(
-        self,
-        stats: Any,
-        *,
-        policy: LanePolicy | None = None,
-        max_queue_wait: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        service_factor: float = 1.5,
-        headroom: float = 0.1,
-        depth: int = 10,
-    ) -> None:
-        if max_queue_wait is not None and (isinstance(max_queue_wait, bool) or not isinstance(
-                max_queue_wait, int | float) or not max_queue_wait > 0):
-            raise InvalidParameterError("max_queue_wait must be a positive number of seconds")
-        self.stats = stats
-        self.policy = policy or LanePolicy()
-        self.max_queue_wait = max_queue_wait
-        self.clock = clock
-        self.service_factor = service_factor
-        self.headroom = headroom
-        self.depth = depth
-        # (limiter, its queue) pairs, found by identity: a limiter need not be hashable.
-        self._queues: list[tuple[RateLimiter, AdmissionQueue]] = []
-
-    def options(self, deadline: float | None = None,
-                priority: Priority = INTERACTIVE) -> CallOptions:
-        """The options of a call starting now with ``deadline`` seconds (checked)."""
-        if priority not in PRIORITIES:
-            raise InvalidParameterError(f"priority must be 'interactive' or 'background', "
-                                        f"got {priority!r}")
-        if deadline is None:
-            return CallOptions(priority)
-        if isinstance(deadline, bool) or not isinstance(deadline, int | float) \
-                or not deadline > 0:
-            raise InvalidParameterError(f"deadline must be a positive number of seconds, "
-                                        f"got {deadline!r}")
-        return CallOptions(priority, self.clock() + deadline)
-
-    def queue(self, limiter: RateLimiter) -> AdmissionQueue:
-        """The queue in front of ``limiter``."""
-        for known, queue in self._queues:
-            if known is limiter:
-                return queue
-        # An in-process limiter takes one waiter at a time; others reserve ahead.
-        depth = 1 if limiter.in_process else self.depth
-        queue = AdmissionQueue(self.policy, clock=self.clock, on_change=self._changed,
-                               depth=depth)
-        self._queues.append((limiter, queue))
-        return queue
-
-    def slot(self, limiter: RateLimiter, options: CallOptions, *, endpoint: str = "",
-             service: float = 0.0, concurrency: asyncio.Semaphore | None = None,
-             ) -> contextlib.AbstractAsyncContextManager[None]:
-        """``async with``: a slot of ``limiter`` for a call with ``options`` whose request
-        takes about ``service`` seconds, holding a ``concurrency`` unit for the block; or
-        [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError]."""
-        budget = queue_budget(self.clock(), deadline_at=options.deadline_at,
-                              service=service * self.service_factor + self.headroom,
-                              max_queue_wait=self.max_queue_wait)
-        return self.queue(limiter).slot(limiter, priority=options.priority, budget=budget,
-                                        endpoint=endpoint, concurrency=concurrency)
-
-    def _changed(self, _queue: AdmissionQueue) -> None:
-        queues = [queue for _, queue in self._queues]
-        self.stats.queued = sum(q.queued() for q in queues)
-        self.stats.queued_background = sum(q.queued(BACKGROUND) for q in queues)
-        self.stats.estimated_wait = round(max((q.estimate() for q in queues), default=0.0), 3)
-        self.stats.queue_timeouts = sum(q.refused + q.refused_late for q in queues)
-        self.stats.queue_timeouts_late = sum(q.refused_late for q in queues)
-
-
 __all__ = [
     "BACKGROUND",
     "INTERACTIVE",
     "AdmissionQueue",
-    "Admissions",
     "CallOptions",
     "DEFAULT_CALL",
     "LanePolicy",
