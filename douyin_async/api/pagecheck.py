@@ -22,7 +22,7 @@ Each page costs two `repr`s and two short digests; memory is two digests per pag
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import Any, TypeVar
 
@@ -49,11 +49,16 @@ class PageCheck:
     """The checks of one query's pages from `first_page` on, fed in page order.
 
     `max_records` is the most records a query of the endpoint can hold; `endpoint` names
-    the endpoint in errors.
+    the endpoint in errors; `total_of` and `page_count_of` read what a page announces (the
+    endpoint row's readers: None where the endpoint announces nothing).
     """
 
     def __init__(self, *, page_size: int, max_records: int, endpoint: str,
-                 first_page: int = 1) -> None:
+                 first_page: int = 1,
+                 total_of: Callable[[Any], int | None] = lambda _: None,
+                 page_count_of: Callable[[Any], int | None] = lambda _: None) -> None:
+        self.total_of = total_of
+        self.page_count_of = page_count_of
         self.page_size = page_size
         self.max_records = max_records
         self.max_pages = max_pages(max_records, page_size)
@@ -88,8 +93,8 @@ class PageCheck:
 
     def page(self, item: Any) -> None:
         """Check a page before it is handed out (raises the error it reveals)."""
-        page, log_id = item.page, getattr(item, "log_id", "")
-        raw, total = page_raw_count(item), getattr(item, "total", None)
+        page, log_id = item.page, item.log_id
+        raw, total = page_raw_count(item), self.total_of(item)
         total = total if total_end(total, self.page_size) is not None else None
         if total is not None and self.total is None:
             self.total, self.total_page = total, page
@@ -107,8 +112,7 @@ class PageCheck:
             raise self._mismatch(f"page {page} brings the records delivered to "
                                  f"{self.delivered:,}, more than the announced total of "
                                  f"{expected:,}", page, log_id)
-        last = is_last_page(page, raw, self.page_size, getattr(item, "page_count", None),
-                            self.total)
+        last = is_last_page(page, raw, self.page_size, self.page_count_of(item), self.total)
         if not last and raw < self.page_size:
             self.short.append((page, raw))
         self._check_empty(page, raw, last, log_id)

@@ -134,7 +134,8 @@ class PageStreams:
         and share pages with identical streams in flight; a background pull does neither."""
         endpoint = endpoint_for(query)
         check = PageCheck(page_size=query.page_size, max_records=endpoint.max_records,
-                          endpoint=endpoint.path, first_page=first_page)
+                          endpoint=endpoint.path, first_page=first_page,
+                          total_of=endpoint.total, page_count_of=endpoint.page_count)
         depth = self.depth(query)
         plan = PagePlan(query.page_size, depth, first_page, check.max_pages)
         cached = options.priority == INTERACTIVE

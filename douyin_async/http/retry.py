@@ -89,7 +89,7 @@ class RetryPolicy:
         delay = self.random() * min(self.cap, self.base * 2.0**attempt)
         if isinstance(error, RateLimitedError):
             delay = max(delay, self.rate_limit_floor)
-        hint = getattr(error, "retry_after", None)
+        hint = error.retry_after if isinstance(error, ApiError) else None
         if hint is not None:
             delay = max(delay, min(hint, self.max_retry_after))
         return delay
