@@ -33,7 +33,7 @@ import time
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 from urllib.parse import urljoin, urlsplit
 
 import attrs
@@ -336,20 +336,25 @@ async def bill_batches(transport: Transport, links: LinkSource, bill_date: str,
     yield batch(True)
 
 
+class FileOptions(TypedDict, total=False):
+    """The options of [`bill_batches`][douyin_async.bills.download.bill_batches] that
+    [`bill_records`][douyin_async.bills.download.bill_records] passes on."""
+
+    start_row: int
+    policy: DownloadPolicy | None
+    progress: BillProgress | None
+    clock: Callable[[], float]
+    sleep: Callable[[float], Awaitable[object]]
+    hosts: frozenset[str]
+
+
 async def bill_records(transport: Transport, links: LinkSource, bill_date: str,
-                       kind: BillKind = "video", *, start_row: int = 0,
-                       policy: DownloadPolicy | None = None,
-                       progress: BillProgress | None = None,
-                       clock: Callable[[], float] = time.time,
-                       sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-                       hosts: frozenset[str] = frozenset(),
+                       kind: BillKind = "video", **options: Unpack[FileOptions],
                        ) -> AsyncGenerator[BillRecord, None]:
     """The records of one bill file, one by one, streamed; a bad row raises its
     [`InvalidRecordError`][douyin_async.errors.InvalidRecordError] (use
     [`bill_batches`][douyin_async.bills.download.bill_batches] to collect bad rows instead)."""
-    batches = bill_batches(transport, links, bill_date, kind, start_row=start_row,
-                           policy=policy, progress=progress, clock=clock, sleep=sleep,
-                           hosts=hosts)
+    batches = bill_batches(transport, links, bill_date, kind, **options)
     try:
         async for one in batches:
             for record in one.records:
@@ -379,6 +384,7 @@ __all__ = [
     "BillLinkExpiredError",
     "BillProgress",
     "DownloadPolicy",
+    "FileOptions",
     "LinkSource",
     "bill_batches",
     "bill_records",

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+import attrs
+
 from ...stats import ClientStats
 from ..dryrun import plural
 from .logs import CLI_LOGGER
@@ -75,6 +77,7 @@ class _AppCount:
         self.finished: float | None = None
 
 
+@attrs.define(slots=False, eq=False)
 class Progress:
     """Tracks a pull and reports it on ``stream`` (stderr).
 
@@ -85,45 +88,34 @@ class Progress:
     default a rich console on ``stream``).
     """
 
-    def __init__(
-        self,
-        stats: ClientStats | Totals,
-        stream: TextIO,
-        *,
-        units_total: int,
-        units_done: int = 0,
-        rate_cap: float,
-        live: bool,
-        quiet: bool,
-        interval: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-        apps: Mapping[str, ClientStats] | None = None,
-        out: str | None = None,
-        json: bool = False,
-        console: Console | None = None,
-    ) -> None:
-        self.out = out
-        self.json = json
-        self.stats = stats
-        self.stream = stream
-        self.units_total = units_total
-        self.units_done = units_done
-        self.rate_cap = rate_cap
-        self.live = live
-        self.quiet = quiet
-        self.interval = interval
-        self.clock = clock
-        self.started = clock()
-        self.pages = 0
-        self.records = 0
-        #: Records quarantined (``--on-invalid-record quarantine``), earlier runs included.
-        self.rejected = 0
-        self._page_counts: dict[str, int] = {}
-        self._pages_seen: dict[str, int] = {}
-        self._resumed_units = units_done
-        self._console = console
-        self._display: LiveDisplay | None = None
-        self._apps = {name: _AppCount(stats) for name, stats in (apps or {}).items()}
+    stats: ClientStats | Totals
+    stream: TextIO
+    units_total: int = attrs.field(kw_only=True)
+    rate_cap: float = attrs.field(kw_only=True)
+    live: bool = attrs.field(kw_only=True)
+    quiet: bool = attrs.field(kw_only=True)
+    units_done: int = attrs.field(default=0, kw_only=True)
+    interval: float = attrs.field(default=5.0, kw_only=True)
+    clock: Callable[[], float] = attrs.field(default=time.monotonic, kw_only=True)
+    apps: Mapping[str, ClientStats] | None = attrs.field(default=None, kw_only=True)
+    out: str | None = attrs.field(default=None, kw_only=True)
+    json: bool = attrs.field(default=False, kw_only=True)
+    _console: Console | None = attrs.field(default=None, kw_only=True, alias="console")
+    started: float = attrs.field(init=False)
+    pages: int = attrs.field(init=False, default=0)
+    records: int = attrs.field(init=False, default=0)
+    #: Records quarantined (``--on-invalid-record quarantine``), earlier runs included.
+    rejected: int = attrs.field(init=False, default=0)
+    _page_counts: dict[str, int] = attrs.field(init=False, factory=dict)
+    _pages_seen: dict[str, int] = attrs.field(init=False, factory=dict)
+    _resumed_units: int = attrs.field(init=False, default=0)
+    _display: LiveDisplay | None = attrs.field(init=False, default=None)
+    _apps: dict[str, _AppCount] = attrs.field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        self.started = self.clock()
+        self._resumed_units = self.units_done
+        self._apps = {name: _AppCount(stats) for name, stats in (self.apps or {}).items()}
 
     def on_page(self, unit: str, page: int, records: int, done: bool,
                 page_count: int | None, app: str | None = None) -> None:
