@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from types import FrameType, SimpleNamespace
 from typing import Any
@@ -130,6 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DouyinError as exc:
         return run.say(run.describe(exc), exits.exit_code_for(exc))
     except KeyboardInterrupt:
+        # Ctrl-C may land between making a coroutine and awaiting it: the process is
+        # ending, so the dropped coroutine is no news (one line on stderr, as promised).
+        warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
         return run.say("interrupted" + run.resume_hint(), exits.INTERRUPTED)
     except Terminated:
         return run.say("terminated (SIGTERM)" + run.resume_hint(), exits.TERMINATED)
