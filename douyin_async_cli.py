@@ -31,6 +31,10 @@ def main() -> int:
         from douyin_async.cli.sync_command import sync
 
         return int(sync.main(sys.argv[2:], prog_name="douyin-async sync") or 0)
+    if sys.argv[1:2] == ["worker"]:  # a worker of spread syncs: a click command
+        from douyin_async.cli.worker_command import worker
+
+        return int(worker.main(sys.argv[2:], prog_name="douyin-async worker") or 0)
     from douyin_async.cli import main as cli_main
 
     return cli_main()
