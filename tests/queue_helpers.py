@@ -54,7 +54,7 @@ async def enqueue_run(queue_url: str, spec: RunSpec, tokens: dict[str, str]
     return run, units
 
 
-def _faketime() -> dict[str, str]:
+def faketime_env() -> dict[str, str]:
     found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
     assert found, "libfaketime is not installed (Debian: apt-get install faketime)"
     start = dt.datetime.fromtimestamp(NOW, dt.UTC).strftime("@%Y-%m-%d %H:%M:%S")
@@ -70,7 +70,7 @@ def start_worker(queue_url: str, apps: str, redis_url: str, log: str) -> subproc
              "--redis-url", redis_url, "--heartbeat", "0.5", "--stalled-after", "2",
              "--stalled-check", "1", "--concurrency", "2", "-v"],
             stdout=handle, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, **_faketime()})
+            env={**os.environ, **faketime_env()})
 
 
 def wait_for_line(log: str, text: str, timeout: float = 60) -> None:
@@ -98,5 +98,5 @@ def refused_and_peak(log: Any, tokens: dict[str, str]) -> dict[str, tuple[int, i
     return out
 
 
-__all__ = ["CLI", "app_tokens", "apps_file", "enqueue_run", "refused_and_peak",
+__all__ = ["CLI", "app_tokens", "apps_file", "enqueue_run", "faketime_env", "refused_and_peak",
            "start_worker", "wait_for_line"]

@@ -1,0 +1,88 @@
+"""`sync --queue` and `sync --processes` as commands: a unit that fails for good is reported
+with its error while the other units load; N local processes load what one process loads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import psycopg
+from pg_server import pg_server, pg_url  # noqa: F401
+from queue_helpers import CLI, faketime_env, app_tokens, apps_file, start_worker
+from sync_helpers import (
+    NOW,
+    day,
+    read_rows,
+    sandbox_config,
+    summary,
+    truth_summary,
+    video_truth,
+)
+
+from douyin_async.sandbox import ManualClock
+from douyin_async.sandbox.server import ThreadedSandbox
+from douyin_async.sync.state import day_range
+
+pytest_plugins = ["redis_server"]
+
+
+def _moment(url: str, table: str) -> float:
+    """The moment the units of `table` asked as of (their days' load time)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT min(loaded_at) FROM _sync_days WHERE table_name = %s",
+                           (table,)).fetchone()
+    assert row is not None and isinstance(row[0], dt.datetime)
+    return row[0].timestamp()
+
+
+def test_a_revoked_app_is_reported_and_the_others_load(pg_url: str, redis_server: Any,
+                                                       tmp_path: Any) -> None:  # noqa: F811
+    tokens = app_tokens(2)
+    config = sandbox_config(ManualClock(NOW), qps=10, static_tokens=frozenset(
+        {tokens["shop-a"]}))  # shop-b's token is unknown: revoked
+    apps = apps_file(str(tmp_path), tokens)
+    with ThreadedSandbox(config) as sandbox:
+        worker = start_worker(pg_url, apps, redis_server.url, f"{tmp_path}/worker.log")
+        try:
+            done = subprocess.run(
+                [sys.executable, CLI, "sync", "task-videos", "--queue", pg_url, "--apps", apps,
+                 "--base-url", sandbox.url, "--into", pg_url, "--since", "2025-10-06",
+                 "--until", "2025-10-07", "--page-size", "1000"],
+                capture_output=True, text=True, timeout=120,
+                env={**os.environ, **faketime_env()})
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(60) == 0
+    assert done.returncode == 4, done.stderr  # AUTH, the failed units' error
+    assert "2 unit(s) loaded, 2 failed" in done.stderr
+    for d in ("2025-10-06", "2025-10-07"):
+        assert f"error: unit shop-b {d}: " in done.stderr
+    assert tokens["shop-b"] not in done.stderr
+    days = day_range(day("2025-10-06"), day("2025-10-07"))
+    truth = truth_summary(video_truth(config, days, _moment(pg_url, "task_videos_shop_a")))
+    assert summary(read_rows(pg_url, "task_videos_shop_a")) == truth
+    assert read_rows(pg_url, "task_videos_shop_b") == []
+
+
+def test_processes_load_what_one_process_loads(tmp_path: Any) -> None:
+    apps = apps_file(str(tmp_path), app_tokens(3))
+    common = ["sync", "bills", "--sandbox", "--since", "-4d", "--until", "-2d", "-q"]
+    spread = subprocess.run([sys.executable, CLI, *common, "--apps", apps, "--processes", "2",
+                             "--into", f"{tmp_path}/spread"], capture_output=True, text=True,
+                            timeout=120)
+    assert spread.returncode == 0, spread.stderr
+    one = subprocess.run([sys.executable, CLI, *common, "--into", f"{tmp_path}/one"],
+                         capture_output=True, text=True, timeout=120)
+    assert one.returncode == 0, one.stderr
+
+    def rows(url: str, table: str) -> list[Any]:
+        return sorted(tuple(sorted(r.items())) for r in read_rows(url, table))
+
+    expected = rows(f"file://{tmp_path}/one", "bills")
+    assert len(expected) > 0
+    for name in ("shop_a", "shop_b", "shop_c"):
+        assert rows(f"file://{tmp_path}/spread", f"bills_{name}") == expected
