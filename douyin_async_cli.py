@@ -35,6 +35,10 @@ def main() -> int:
         from douyin_async.cli.worker_command import worker
 
         return int(worker.main(sys.argv[2:], prog_name="douyin-async worker") or 0)
+    if sys.argv[1:2] == ["status"] and any(a.startswith("--queue") for a in sys.argv[2:]):
+        from douyin_async.cli.queue_status import queue_status
+
+        return int(queue_status.main(sys.argv[2:], prog_name="douyin-async status") or 0)
     from douyin_async.cli import main as cli_main
 
     return cli_main()

@@ -6,14 +6,17 @@ truth, each app stays under its cap on the server's side, and no request is refu
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import subprocess
+import sys
 import time
 from typing import Any
 
 import psycopg
 import pytest
 from pg_server import pg_server, pg_url  # noqa: F401
-from queue_helpers import app_tokens, apps_file, enqueue_run, refused_and_peak, start_worker
+from queue_helpers import CLI, app_tokens, apps_file, enqueue_run, refused_and_peak, start_worker
 from sync_helpers import NOW, day, read_rows, sandbox_config, summary, truth_summary, video_truth
 
 from douyin_async.queue.jobs import queue_app, run_counts
@@ -95,6 +98,14 @@ def test_killed_worker_units_are_taken_again_exactly_once(
         assert refused == 0, name
         assert peak <= 10, name
     assert asyncio.run(_counts(pg_url, run)).records == sum(n for n, _, _ in truth.values()) * 4
+    shown = subprocess.run([sys.executable, CLI, "status", "--queue", pg_url, "--run", run,
+                            "--json"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    status = json.loads(shown.stdout)
+    assert {u["app"]: (u["queued"], u["running"], u["done"], u["failed"], u["records"])
+            for u in status["units"]} == {
+        name: (0, 0, 10, 0, sum(n for n, _, _ in truth.values())) for name in tokens}
+    assert set(status["rates"]) == set(tokens)
 
 
 async def _counts(url: str, run: str) -> Any:

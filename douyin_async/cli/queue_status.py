@@ -1,0 +1,57 @@
+"""``douyin-async status --queue URL``: the units of spread syncs, by run and app, and each
+app's request rate (see [`douyin_async.queue.status`][douyin_async.queue.status])."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import click
+
+from . import exits
+
+PROG = "douyin-async status"
+
+
+@click.command("status")
+@click.option("--queue", "queue_url", required=True, envvar="DOUYIN_QUEUE_URL", metavar="URL",
+              help="the PostgreSQL holding the queue (or $DOUYIN_QUEUE_URL)")
+@click.option("--run", metavar="QUEUE", help="only this run (the name `sync --queue` prints)")
+@click.option("--json", "as_json", is_flag=True, help="one JSON document")
+def queue_status(queue_url: str, run: str | None, as_json: bool) -> None:
+    """Units queued, running, done and failed, records, and request rates per app."""
+    from ..queue.jobs import ensure_schema, queue_app
+    from ..queue.status import RATE_WINDOW, queue_status as read
+
+    async def status() -> object:
+        await ensure_schema(queue_url)
+        app = queue_app(queue_url)
+        async with app.open_async():
+            return await read(app, run)
+
+    try:
+        found = asyncio.run(status())
+    except Exception as exc:  # one line, never a traceback
+        sys.stderr.write(f"{PROG}: error: {' '.join(str(exc).split()) or type(exc).__name__}\n")
+        raise SystemExit(exits.API) from None
+    from ..queue.status import QueueStatus
+
+    assert isinstance(found, QueueStatus)
+    if as_json:
+        sys.stdout.write(json.dumps(found.to_json(), indent=2) + "\n")
+        return
+    lines = [f"{'run':<34} {'app':<16} {'queued':>7} {'running':>7} {'done':>6} "
+             f"{'failed':>6} {'records':>12}"]
+    lines += [f"{a.run:<34} {a.app or '-':<16} {a.queued:>7} {a.running:>7} {a.done:>6} "
+              f"{a.failed:>6} {a.records:>12,}" for a in found.apps]
+    if not found.apps:
+        lines.append("no units")
+    lines.append(f"requests per second over the last {RATE_WINDOW}s:")
+    lines += [f"  {app or '-':<16} {rate:.2f}" for app, rate in found.rates.items()] or \
+        ["  none"]
+    sys.stdout.write("".join(f"{line}\n" for line in lines))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    queue_status(prog_name=PROG)
