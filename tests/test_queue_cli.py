@@ -86,3 +86,25 @@ def test_processes_load_what_one_process_loads(tmp_path: Any) -> None:
     assert len(expected) > 0
     for name in ("shop_a", "shop_b", "shop_c"):
         assert rows(f"file://{tmp_path}/spread", f"bills_{name}") == expected
+
+
+def test_the_sandbox_serves_several_apps_for_a_spread_sync(tmp_path: Any) -> None:
+    apps = f"{tmp_path}/apps.json"
+    server = subprocess.Popen([sys.executable, CLI, "sandbox", "--port", "0", "--apps", "4",
+                               "--write-apps", apps], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().split()[-1]
+        shown = [server.stdout.readline() for _ in range(8)]
+        assert "app app-4 access token: sandbox-token-app-4\n" in shown
+        done = subprocess.run([sys.executable, CLI, "sync", "bills", "--base-url", url,
+                               "--apps", apps, "--processes", "2", "--since", "-3d", "--into",
+                               f"{tmp_path}/ds"], capture_output=True, text=True, timeout=120)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+    assert done.returncode == 0, done.stderr
+    loaded = sorted(line.split(":")[1].strip() for line in done.stderr.splitlines())
+    assert loaded == ["app-1", "app-2", "app-3", "app-4"]
+    assert len({len(read_rows(f"file://{tmp_path}/ds", f"bills_app_{n}")) for n in range(1, 5)}
+               ) == 1

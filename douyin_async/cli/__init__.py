@@ -147,7 +147,8 @@ class _Run:
                 config = sandbox_cli.config_from_args(ns)
             except ValueError as exc:
                 raise CliError(str(exc), exits.USAGE) from None
-            asyncio.run(sandbox_cli.serve_until_signal(config, ns.host, ns.port))
+            asyncio.run(sandbox_cli.serve_until_signal(config, ns.host, ns.port,
+                                                       ns.write_apps))
             return exits.OK
         if ns.command == "completion":
             return _completion(ns.shell)
