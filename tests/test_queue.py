@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 import psycopg
-import pytest
 from pg_server import pg_server, pg_url  # noqa: F401
 from queue_helpers import CLI, app_tokens, apps_file, enqueue_run, refused_and_peak, start_worker
 from sync_helpers import NOW, day, read_rows, sandbox_config, summary, truth_summary, video_truth

@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 from pg_server import pg_server, pg_url  # noqa: F401
-from queue_helpers import CLI, faketime_env, app_tokens, apps_file, start_worker
+from queue_helpers import CLI, app_tokens, apps_file, faketime_env, start_worker
 from sync_helpers import (
     NOW,
     day,
@@ -39,8 +39,8 @@ def _moment(url: str, table: str) -> float:
     return row[0].timestamp()
 
 
-def test_a_revoked_app_is_reported_and_the_others_load(pg_url: str, redis_server: Any,
-                                                       tmp_path: Any) -> None:  # noqa: F811
+def test_a_revoked_app_is_reported_and_the_others_load(
+        pg_url: str, redis_server: Any, tmp_path: Any) -> None:  # noqa: F811
     tokens = app_tokens(2)
     config = sandbox_config(ManualClock(NOW), qps=10, static_tokens=frozenset(
         {tokens["shop-a"]}))  # shop-b's token is unknown: revoked

@@ -22,7 +22,8 @@ PROG = "douyin-async status"
 def queue_status(queue_url: str, run: str | None, as_json: bool) -> None:
     """Units queued, running, done and failed, records, and request rates per app."""
     from ..queue.jobs import ensure_schema, queue_app
-    from ..queue.status import RATE_WINDOW, queue_status as read
+    from ..queue.status import RATE_WINDOW
+    from ..queue.status import queue_status as read
 
     async def status() -> object:
         await ensure_schema(queue_url)

@@ -129,7 +129,7 @@ async def _queued(spec: RunSpec, apps: list[AppAccess], opts: dict[str, Any]) ->
         counts = await follow(app, run, seen)
     failed_apps = {e[0] for e in counts.errors}
     await finish_apps(spec, [a for a in apps if a.name not in failed_apps])
-    for app_name, day, kind, message in counts.errors:
+    for app_name, day, _kind, message in counts.errors:
         _say(f"douyin-async sync: error: unit {app_name or 'app'} {day or 'current'}: "
              f"{message}")
     if not quiet:

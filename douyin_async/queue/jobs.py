@@ -33,7 +33,8 @@ SCHEMA_LOCK = 0x646F7579696E7131
 _REPORT_DDL = [
     "CREATE TABLE IF NOT EXISTS douyin_async_units (job_id bigint PRIMARY KEY, "
     "queue_name text NOT NULL, app text NOT NULL, day text, records bigint NOT NULL DEFAULT 0, "
-    "requests bigint NOT NULL DEFAULT 0, error text, kind text, ended_at timestamptz NOT NULL DEFAULT now())",
+    "requests bigint NOT NULL DEFAULT 0, error text, kind text, "
+    "ended_at timestamptz NOT NULL DEFAULT now())",
     "CREATE INDEX IF NOT EXISTS douyin_async_units_queue ON douyin_async_units (queue_name)",
     """CREATE OR REPLACE FUNCTION douyin_async_notify_status() RETURNS trigger
        LANGUAGE plpgsql AS $$ BEGIN
@@ -57,7 +58,6 @@ def queue_app(url: str) -> Any:
 async def ensure_schema(url: str) -> None:
     """Create procrastinate's tables and this package's report table and trigger, once."""
     import psycopg
-
     from procrastinate.schema import SchemaManager
 
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
@@ -71,7 +71,7 @@ async def ensure_schema(url: str) -> None:
                 "SELECT to_regclass('douyin_async_units') IS NOT NULL")).fetchone()
             if not (found and found[0]):
                 for ddl in _REPORT_DDL:
-                    await conn.execute(ddl)  # type: ignore[arg-type]
+                    await conn.execute(ddl)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 

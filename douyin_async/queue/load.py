@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
@@ -35,12 +35,9 @@ class AppAccess:
     label: str
 
 
-class AccessOf(Protocol):
-    """The credentials of an app, by the name a unit carries."""
-
-    def __call__(self, app: str, base_url: str) -> AppAccess:
-        """The app's access to `base_url` (raises when this process does not know it)."""
-        ...
+#: The credentials of an app, by the name a unit carries and the server (raises when this
+#: process does not know the app).
+AccessOf = Callable[[str, str], AppAccess]
 
 
 @attrs.frozen
@@ -111,9 +108,10 @@ async def load_unit(unit: Unit, access: AppAccess, *, into: str | None = None,
     async with DouyinClient(access.token, base_url=unit.base_url, rate_limit=access.rate,
                             limiter=limiter, session=session, clock=frozen,
                             bill_hosts_allowed=[_host(unit.base_url)]) as client:
-        extra = {"progress": progress} if progress is not None else {}
         runner = SyncRun(client, destination, source, server=unit.server,
-                         app=unit.app_label, clock=frozen, **extra)
+                         app=unit.app_label, clock=frozen)
+        if progress is not None:
+            runner.progress = progress
         done = await runner.load_units(unit.days, unit.started)
         return sum(done.values()), client.stats.requests
 

@@ -43,7 +43,8 @@ class QueueStatus:
     """The units of every run (or one), and the apps' request rates."""
 
     apps: tuple[AppUnits, ...]
-    #: app -> requests per second over the last [`RATE_WINDOW`][douyin_async.queue.status.RATE_WINDOW] seconds.
+    #: app -> requests per second over the last
+    #: [`RATE_WINDOW`][douyin_async.queue.status.RATE_WINDOW] seconds.
     rates: dict[str, float]
 
     def to_json(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
@@ -29,7 +29,7 @@ _SLUG = re.compile(r"[^a-z0-9_]+")
 
 def source_json(source: Source) -> dict[str, Any]:
     """A source's fields as JSON values (its table and kind left out)."""
-    fields = attrs.asdict(source,  # type: ignore[call-overload]
+    fields = attrs.asdict(cast(Any, source),
                           filter=lambda a, _: a.name not in ("table", "dated"))
     return {"table": source.table.name, "fields": fields}
 

@@ -72,7 +72,7 @@ def worker_app(url: str, access: AccessOf, settings: WorkerSettings,
     `limiter` its shared limiter (None: each client paces itself)."""
     app = queue_app(url)
 
-    @app.task(name=TASK, pass_context=True, retry=_retry(settings))  # type: ignore[misc]
+    @app.task(name=TASK, pass_context=True, retry=_retry(settings))  # type: ignore[untyped-decorator]
     async def sync_unit(context: Any, **args: Any) -> int:
         unit = Unit.from_json(args)
         job = context.job
@@ -88,8 +88,10 @@ def worker_app(url: str, access: AccessOf, settings: WorkerSettings,
         await report(context.app, job.id, job.queue, unit, records, requests)
         return records
 
-    @app.periodic(cron=f"*/{settings.stalled_check} * * * * *", periodic_id="stalled")
-    @app.task(name=STALLED_TASK, queueing_lock=STALLED_TASK, pass_context=True)
+    @app.periodic(cron=f"*/{settings.stalled_check} * * * * *",  # type: ignore[untyped-decorator]
+                  periodic_id="stalled")
+    @app.task(name=STALLED_TASK, queueing_lock=STALLED_TASK,  # type: ignore[untyped-decorator]
+              pass_context=True)
     async def retry_stalled(context: Any, timestamp: int) -> int:
         manager = context.app.job_manager
         stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=settings.stalled_after)

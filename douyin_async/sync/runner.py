@@ -206,9 +206,10 @@ class SyncRun:
         try:
             state = await self._do(self.destination.read_state)
             if state is None:
-                raise StateConflictError(f"{self.destination.shown} holds no {self.source.table.name}"
-                                         " sync: the run that planned this unit was removed",
-                                         destination=self.destination.shown)
+                shown = self.destination.shown
+                raise StateConflictError(f"{shown} holds no {self.source.table.name} sync: the "
+                                         "run that planned this unit was removed",
+                                         destination=shown)
             fresh = {d for d, e in state.days.items() if e.loaded_at >= started}
             todo = [d for d in days if d not in fresh]
             if (days and not todo) or (not days and fresh):
