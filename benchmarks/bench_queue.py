@@ -73,7 +73,7 @@ def _serve(port: Any) -> None:
 def _sync(url: str, apps: str, into: str, processes: int) -> tuple[int, float]:
     started = time.monotonic()
     done = subprocess.run([sys.executable, CLI, "sync", "task-videos", "--base-url", url,
-                           "--apps", apps, "--processes", str(processes), "--since", "-2d",
+                           "--apps", apps, "--processes", str(processes), "--since", "-4d",
                            "--until", "-2d", "--into", into, "--page-size", str(PAGE),
                            "--max-retries", "0"], capture_output=True, text=True, timeout=600)
     seconds = time.monotonic() - started
