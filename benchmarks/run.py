@@ -24,7 +24,7 @@ from .common import DOCS, ROOT, Result, Row, load_average, machine
 
 #: Every benchmark, in run order (those whose module is present).
 BENCHES = [name for name in ("cap", "handloop", "decode", "cpu", "memory", "stall", "fetchahead",
-                             "webapp", "bills", "sync")
+                             "webapp", "bills", "sync", "queue")
            if (ROOT / "benchmarks" / f"bench_{name}.py").exists()]
 
 

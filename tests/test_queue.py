@@ -85,7 +85,7 @@ def test_killed_worker_units_are_taken_again_exactly_once(
             codes = [worker.wait(60) for worker in workers[1:]]
         log = sandbox.log
     assert codes == [0, 0, 0]
-    assert (counts.succeeded, counts.failed) == (40, 0)
+    assert (counts["done"], counts["failed"]) == (40, 0)
     for name in tokens:
         assert summary(read_rows(pg_url, app_table(TASK_VIDEOS, name).name)) == truth
     with psycopg.connect(pg_url) as conn:

@@ -6,7 +6,6 @@ unit names its app only.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from ..queue.load import AppAccess
 from .apps import AppSpec, load_apps
 from .credentials import app_token_source, token_source
 from .exits import APPS, CliError
+from .identity import _source
 
 
 def _quota(access: str | TokenProvider) -> str:
@@ -24,15 +24,6 @@ def _quota(access: str | TokenProvider) -> str:
     if isinstance(access, str):
         return "token-" + hashlib.sha256(access.encode()).hexdigest()[:16]
     return "environment"
-
-
-def _label(access: str | TokenProvider, token_file: str | None) -> str:
-    key = client_key_of(access)
-    if key:
-        return f"client key {key}"
-    if token_file is not None:
-        return f"token file {os.path.abspath(token_file)}"
-    return "token from $DOUYIN_ACCESS_TOKEN"
 
 
 def _from_spec(app: AppSpec, base_url: str, rate: float) -> AppAccess:
@@ -50,7 +41,7 @@ def accesses(apps_file: str | None, token_file: str | None, rate: float,
     if sandbox_token is not None:
         return [AppAccess("", sandbox_token, rate, _quota(sandbox_token), "sandbox token")]
     access = token_source(token_file, base_url)
-    return [AppAccess("", access, rate, _quota(access), _label(access, token_file))]
+    return [AppAccess("", access, rate, _quota(access), _source(access, token_file))]
 
 
 def resolver(apps_file: str | None, token_file: str | None, rate: float

@@ -44,8 +44,10 @@ def queue_status(queue_url: str, run: str | None, as_json: bool) -> None:
         return
     lines = [f"{'run':<34} {'app':<16} {'queued':>7} {'running':>7} {'done':>6} "
              f"{'failed':>6} {'records':>12}"]
-    lines += [f"{a.run:<34} {a.app or '-':<16} {a.queued:>7} {a.running:>7} {a.done:>6} "
-              f"{a.failed:>6} {a.records:>12,}" for a in found.apps]
+    for a in found.apps:
+        n = a.to_json()
+        lines.append(f"{a.run:<34} {a.app or '-':<16} {n['queued']:>7} {n['running']:>7} "
+                     f"{n['done']:>6} {n['failed']:>6} {a.records:>12,}")
     if not found.apps:
         lines.append("no units")
     lines.append(f"requests per second over the last {RATE_WINDOW}s:")

@@ -18,6 +18,12 @@ from ..queue.units import app_table
 from ..sync import SyncRun, open_destination
 from . import exits
 
+#: Exit codes of the error classes a unit reports.
+ERROR_CODES = {"AuthenticationError": exits.AUTH, "PermissionDeniedError": exits.PERMISSION,
+               "QuotaExceededError": exits.QUOTA, "RateLimitedError": exits.QUOTA,
+               "InvalidParameterError": exits.USAGE, "StateConflictError": exits.CONFLICT,
+               "DestinationError": exits.FILES}
+
 #: The options a process needs (no secret: the credentials are read again).
 _KEYS = ("apps_file", "access_token_file", "rate_limit", "redis_url", "days_at_once",
          "max_concurrency", "timeout", "max_retries")
@@ -80,8 +86,6 @@ async def _group(group: Group) -> list[tuple[str, int, str | None, str | None]]:
 async def run_processes(spec: RunSpec, apps: list[str], opts: dict[str, Any],
                         sandbox_token: str | None) -> int:
     """Load `apps` over `--processes` processes; the exit status."""
-    from .sync_spread import _CODES
-
     options = {key: opts[key] for key in _KEYS}
     if spec.into.startswith("sqlite:"):  # one lock per SQLite file: the processes take turns
         spec = attrs.evolve(spec, wait=True)
@@ -96,8 +100,8 @@ async def run_processes(spec: RunSpec, apps: list[str], opts: dict[str, Any],
                 sys.stderr.write(f"douyin-async sync: {shown}: {records:,} records\n")
         else:
             sys.stderr.write(f"douyin-async sync: error: {shown}: {message}\n")
-            code = code or _CODES.get(kind, exits.API)
+            code = code or ERROR_CODES.get(kind, exits.API)
     return code
 
 
-__all__ = ["Group", "load_group", "run_processes"]
+__all__ = ["ERROR_CODES", "Group", "load_group", "run_processes"]

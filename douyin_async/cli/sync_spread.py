@@ -22,12 +22,7 @@ from ..queue.load import AppAccess, RunSpec, finish_apps, plan_units
 from . import exits
 from .exits import CliError
 from .spec import SandboxOptions
-
-#: Exit codes of the error classes a unit reports.
-_CODES = {"AuthenticationError": exits.AUTH, "PermissionDeniedError": exits.PERMISSION,
-          "QuotaExceededError": exits.QUOTA, "RateLimitedError": exits.QUOTA,
-          "InvalidParameterError": exits.USAGE, "StateConflictError": exits.CONFLICT,
-          "DestinationError": exits.FILES}
+from .sync_local import ERROR_CODES, run_processes
 
 
 def spread_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -91,8 +86,6 @@ async def spread(source: Any, opts: dict[str, Any], since: Any, until: Any) -> i
         spec = RunSpec(source, opts["into"], url, server, since=since, until=until,
                        lookback=opts["lookback"], force=opts["force"], wait=opts["wait"])
         if not opts["queue_url"]:
-            from .sync_local import run_processes
-
             return await run_processes(spec, [a.name for a in apps], opts, token)
         return await _queued(spec, apps, opts)
 
@@ -118,11 +111,11 @@ async def _queued(spec: RunSpec, apps: list[AppAccess], opts: dict[str, Any]) ->
         shown: list[tuple[int, int, int]] = []
 
         def seen(counts: Any) -> None:
-            now = (counts.succeeded, counts.failed, counts.doing)
+            now = (counts["done"], counts["failed"], counts["running"])
             if not quiet and (not shown or shown[-1] != now):
                 shown.append(now)
-                _say(f"units: {counts.succeeded} done, {counts.failed} failed, "
-                     f"{counts.doing} running, {counts.todo} queued; "
+                _say(f"units: {counts['done']} done, {counts['failed']} failed, "
+                     f"{counts['running']} running, {counts['queued']} queued; "
                      f"{counts.records:,} records")
 
         started = time.monotonic()
@@ -133,11 +126,11 @@ async def _queued(spec: RunSpec, apps: list[AppAccess], opts: dict[str, Any]) ->
         _say(f"douyin-async sync: error: unit {app_name or 'app'} {day or 'current'}: "
              f"{message}")
     if not quiet:
-        _say(f"douyin-async sync: {counts.succeeded} unit(s) loaded, {counts.failed} failed, "
+        _say(f"douyin-async sync: {counts['done']} unit(s) loaded, {counts['failed']} failed, "
              f"{counts.records:,} records in {time.monotonic() - started:.1f}s")
-    if counts.failed:
+    if counts["failed"]:
         kinds = [e[2] for e in counts.errors]
-        return _CODES.get(kinds[0], exits.API) if kinds else exits.API
+        return ERROR_CODES.get(kinds[0], exits.API) if kinds else exits.API
     return exits.OK
 
 

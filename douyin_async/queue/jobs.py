@@ -105,28 +105,33 @@ async def report(app: Any, job_id: int, queue: str, unit: Unit, records: int, re
         error=None if error is None else " ".join(str(error).split()) or type(error).__name__)
 
 
+#: A unit's state as shown, by procrastinate's job status.
+STATES = {"todo": "queued", "doing": "running", "succeeded": "done"}
+
+
+def state_of(status: str) -> str:
+    """`queued`, `running`, `done` or `failed` (failed, aborted or cancelled)."""
+    return STATES.get(status, "failed")
+
+
 @attrs.frozen
 class RunCounts:
-    """Where a run's units are: by procrastinate status, with records and errors."""
+    """Where a run's units are (`units`: queued, running, done, failed), the records of
+    those done, and the errors of those that failed for good."""
 
     queue: str
-    todo: int = 0
-    doing: int = 0
-    succeeded: int = 0
-    failed: int = 0
+    units: dict[str, int]
     records: int = 0
     #: (app, day, error class, message) of each unit that failed for good.
     errors: tuple[tuple[str, str | None, str, str], ...] = ()
 
-    @property
-    def total(self) -> int:
-        """Units of the run."""
-        return self.todo + self.doing + self.succeeded + self.failed
+    def __getitem__(self, state: str) -> int:
+        return self.units.get(state, 0)
 
     @property
     def over(self) -> bool:
-        """Whether every unit ended (succeeded or failed for good)."""
-        return self.todo == 0 and self.doing == 0
+        """Whether every unit ended (done, or failed for good)."""
+        return self["queued"] == 0 and self["running"] == 0
 
 
 async def run_counts(app: Any, queue: str) -> RunCounts:
@@ -134,7 +139,9 @@ async def run_counts(app: Any, queue: str) -> RunCounts:
     rows = await app.connector.execute_query_all_async(
         "SELECT status::text AS status, count(*) AS n FROM procrastinate_jobs "
         "WHERE queue_name = %(queue)s GROUP BY status", queue=queue)
-    by = {r["status"]: int(r["n"]) for r in rows}
+    units: dict[str, int] = {}
+    for row in rows:
+        units[state_of(row["status"])] = units.get(state_of(row["status"]), 0) + int(row["n"])
     done = await app.connector.execute_query_all_async(
         "SELECT u.app, u.day, u.records, u.error, u.kind, j.status::text AS status "
         "FROM douyin_async_units u JOIN procrastinate_jobs j ON j.id = u.job_id "
@@ -142,11 +149,8 @@ async def run_counts(app: Any, queue: str) -> RunCounts:
     records = sum(int(r["records"]) for r in done if r["status"] == "succeeded")
     errors = tuple((r["app"], r["day"], r["kind"], r["error"]) for r in done
                    if r["status"] == "failed" and r["error"])
-    return RunCounts(queue, todo=by.get("todo", 0), doing=by.get("doing", 0),
-                     succeeded=by.get("succeeded", 0),
-                     failed=by.get("failed", 0) + by.get("aborted", 0) + by.get("cancelled", 0),
-                     records=records, errors=errors)
+    return RunCounts(queue, units, records, errors)
 
 
-__all__ = ["CHANNEL", "STALLED_TASK", "TASK", "RunCounts", "enqueue", "ensure_schema",
-           "new_run_queue", "queue_app", "report", "run_counts"]
+__all__ = ["CHANNEL", "STALLED_TASK", "STATES", "TASK", "RunCounts", "enqueue", "ensure_schema",
+           "new_run_queue", "queue_app", "report", "run_counts", "state_of"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from .jobs import TASK
+from .jobs import TASK, state_of
 
 #: Seconds the request rates are taken over.
 RATE_WINDOW = 60
@@ -27,15 +27,18 @@ SELECT app, sum(requests) AS requests FROM douyin_async_units
 
 @attrs.frozen
 class AppUnits:
-    """One app's units of one run."""
+    """One app's units of one run: `units` by state (queued, running, done, failed)."""
 
     run: str
     app: str
-    queued: int = 0
-    running: int = 0
-    done: int = 0
-    failed: int = 0
+    units: dict[str, int]
     records: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON values (every state, 0 when none)."""
+        states = {state: self.units.get(state, 0) for state in ("queued", "running", "done",
+                                                                 "failed")}
+        return {"run": self.run, "app": self.app, **states, "records": self.records}
 
 
 @attrs.frozen
@@ -49,24 +52,23 @@ class QueueStatus:
 
     def to_json(self) -> dict[str, Any]:
         """JSON values."""
-        return {"units": [attrs.asdict(a) for a in self.apps], "rates": self.rates,
+        return {"units": [a.to_json() for a in self.apps], "rates": self.rates,
                 "rate_window": RATE_WINDOW}
-
-
-_FIELD = {"todo": "queued", "doing": "running", "succeeded": "done"}
 
 
 async def queue_status(app: Any, run: str | None = None) -> QueueStatus:
     """The status of the queue of the opened procrastinate `app`."""
     rows = await app.connector.execute_query_all_async(_UNITS, task=TASK, run=run)
-    found: dict[tuple[str, str], dict[str, Any]] = {}
+    units: dict[tuple[str, str], dict[str, int]] = {}
+    records: dict[tuple[str, str], int] = {}
     for row in rows:
-        entry = found.setdefault((row["run"], row["app"] or ""), {})
-        field = _FIELD.get(row["status"], "failed")
-        entry[field] = entry.get(field, 0) + int(row["units"])
-        entry["records"] = entry.get("records", 0) + int(row["records"])
+        key = (row["run"], row["app"] or "")
+        found = units.setdefault(key, {})
+        state = state_of(row["status"])
+        found[state] = found.get(state, 0) + int(row["units"])
+        records[key] = records.get(key, 0) + int(row["records"])
     rates = await app.connector.execute_query_all_async(_RATES, window=RATE_WINDOW)
-    return QueueStatus(tuple(AppUnits(r, a, **v) for (r, a), v in found.items()),
+    return QueueStatus(tuple(AppUnits(r, a, v, records[r, a]) for (r, a), v in units.items()),
                        {r["app"]: int(r["requests"]) / RATE_WINDOW for r in rates})
 
 
