@@ -4,6 +4,7 @@ moment (libfaketime), so that every unit asks the windows the truth is computed 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import glob
 import json
@@ -13,11 +14,13 @@ import sys
 import time
 from typing import Any
 
+import psycopg
 from sync_helpers import NOW
 
 from douyin_async.queue.jobs import enqueue, ensure_schema, new_run_queue, queue_app
 from douyin_async.queue.load import AppAccess, RunSpec, plan_units
 from douyin_async.queue.units import Unit
+from douyin_async.queue.worker import follow
 from douyin_async.sandbox import ManualClock
 from douyin_async.sandbox.requestlog import fingerprint
 
@@ -62,26 +65,40 @@ def faketime_env() -> dict[str, str]:
             "FAKETIME_DONT_RESET": "1", "TZ": "UTC"}
 
 
-def start_worker(queue_url: str, apps: str, redis_url: str, log: str) -> subprocess.Popen[str]:
+async def follow_run(url: str, run: str) -> Any:
+    app = queue_app(url)
+    async with app.open_async():
+        return await asyncio.wait_for(follow(app, run, lambda counts: None), 120)
+
+
+def start_worker(queue_url: str, apps: str, redis_url: str, log: str, *more: str
+                 ) -> subprocess.Popen[str]:
     """A worker process, its log (`-v`) in the file `log`."""
     with open(log, "w") as handle:
         return subprocess.Popen(
             [sys.executable, CLI, "worker", "--queue", queue_url, "--apps", apps,
              "--redis-url", redis_url, "--heartbeat", "0.5", "--stalled-after", "2",
-             "--stalled-check", "1", "--concurrency", "2", "-v"],
+             "--stalled-check", "1", "--concurrency", "2", "-v", *more],
             stdout=handle, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, **faketime_env()})
 
 
-def wait_for_line(log: str, text: str, timeout: float = 60) -> None:
-    """Wait until `text` appears in the file `log`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with open(log) as handle:
-            if text in handle.read():
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"{text!r} never appeared in {log}")
+def _in_transaction(url: str, pid: int) -> bool:
+    """Whether process `pid` holds a day's transaction open (rows written, not committed)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND "
+            "state IN ('active', 'idle in transaction') AND xact_start IS NOT NULL",
+            (f"douyin-async sync (pid {pid})",)).fetchone()
+    return bool(row and row[0])
+
+
+def wait_mid_unit(url: str, pid: int) -> None:
+    deadline = time.monotonic() + 60
+    while not _in_transaction(url, pid):
+        assert time.monotonic() < deadline, "the worker never opened a day"
+        time.sleep(0.02)
+
 
 
 def refused_and_peak(log: Any, tokens: dict[str, str]) -> dict[str, tuple[int, int]]:
@@ -98,5 +115,5 @@ def refused_and_peak(log: Any, tokens: dict[str, str]) -> dict[str, tuple[int, i
     return out
 
 
-__all__ = ["CLI", "app_tokens", "apps_file", "enqueue_run", "faketime_env", "refused_and_peak",
-           "start_worker", "wait_for_line"]
+__all__ = ["CLI", "app_tokens", "apps_file", "enqueue_run", "faketime_env", "follow_run",
+           "refused_and_peak", "start_worker", "wait_mid_unit"]

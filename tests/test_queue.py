@@ -10,18 +10,25 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from typing import Any
 
 import psycopg
 from pg_server import pg_server, pg_url  # noqa: F401
-from queue_helpers import CLI, app_tokens, apps_file, enqueue_run, refused_and_peak, start_worker
+from queue_helpers import (
+    CLI,
+    app_tokens,
+    apps_file,
+    enqueue_run,
+    follow_run,
+    refused_and_peak,
+    start_worker,
+    wait_mid_unit,
+)
 from sync_helpers import NOW, day, read_rows, sandbox_config, summary, truth_summary, video_truth
 
 from douyin_async.queue.jobs import queue_app, run_counts
 from douyin_async.queue.load import RunSpec
 from douyin_async.queue.units import app_table
-from douyin_async.queue.worker import follow
 from douyin_async.sandbox import ManualClock
 from douyin_async.sandbox.server import ThreadedSandbox
 from douyin_async.sync import TASK_VIDEOS, TaskVideoSource
@@ -30,29 +37,6 @@ from douyin_async.sync.state import day_range
 pytest_plugins = ["redis_server"]
 
 SINCE, UNTIL = "2025-09-28", "2025-10-07"
-
-
-def _in_transaction(url: str, pid: int) -> bool:
-    """Whether process `pid` holds a day's transaction open (rows written, not committed)."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND "
-            "state IN ('active', 'idle in transaction') AND xact_start IS NOT NULL",
-            (f"douyin-async sync (pid {pid})",)).fetchone()
-    return bool(row and row[0])
-
-
-def _wait_mid_unit(url: str, pid: int) -> None:
-    deadline = time.monotonic() + 60
-    while not _in_transaction(url, pid):
-        assert time.monotonic() < deadline, "the worker never opened a day"
-        time.sleep(0.02)
-
-
-async def _follow(url: str, run: str) -> Any:
-    app = queue_app(url)
-    async with app.open_async():
-        return await asyncio.wait_for(follow(app, run, lambda counts: None), 120)
 
 
 def test_killed_worker_units_are_taken_again_exactly_once(
@@ -71,14 +55,14 @@ def test_killed_worker_units_are_taken_again_exactly_once(
         logs = [f"{tmp_path}/worker{n}.log" for n in range(4)]
         workers = [start_worker(pg_url, apps, redis_server.url, logs[n]) for n in range(3)]
         try:
-            _wait_mid_unit(pg_url, workers[0].pid)
+            wait_mid_unit(pg_url, workers[0].pid)
             workers[0].send_signal(signal.SIGKILL)
             workers[0].wait(30)
             for name in tokens:  # whole days only, never a part
                 held = summary(read_rows(pg_url, app_table(TASK_VIDEOS, name).name))
                 assert all(held[d] == truth[d] for d in held)
             workers.append(start_worker(pg_url, apps, redis_server.url, logs[3]))
-            counts = asyncio.run(_follow(pg_url, run))
+            counts = asyncio.run(follow_run(pg_url, run))
         finally:
             for worker in workers[1:]:
                 worker.send_signal(signal.SIGTERM)

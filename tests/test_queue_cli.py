@@ -108,3 +108,43 @@ def test_the_sandbox_serves_several_apps_for_a_spread_sync(tmp_path: Any) -> Non
     assert loaded == ["app-1", "app-2", "app-3", "app-4"]
     assert len({len(read_rows(f"file://{tmp_path}/ds", f"bills_app_{n}")) for n in range(1, 5)}
                ) == 1
+
+
+def test_sigterm_abandons_the_unit_in_hand_which_is_loaded_later(
+        pg_url: str, redis_server: Any, tmp_path: Any) -> None:  # noqa: F811
+    import asyncio
+
+    from queue_helpers import enqueue_run, follow_run, wait_mid_unit
+
+    from douyin_async.queue.load import RunSpec
+    from douyin_async.sync import TaskVideoSource
+
+    tokens = app_tokens(1)
+    config = sandbox_config(ManualClock(NOW), qps=10, latency=0.05,
+                            static_tokens=frozenset(tokens.values()))
+    apps = apps_file(str(tmp_path), tokens)
+    days = day_range(day("2025-10-06"), day("2025-10-07"))
+    truth = truth_summary(video_truth(config, days, NOW))
+    with ThreadedSandbox(config) as sandbox:
+        spec = RunSpec(TaskVideoSource(page_size=100), pg_url, sandbox.url, "sandbox",
+                       since=days[0], until=days[-1])
+        run, _ = asyncio.run(enqueue_run(pg_url, spec, tokens))
+        first = start_worker(pg_url, apps, redis_server.url, f"{tmp_path}/w1.log",
+                             "--stop-timeout", "0.2")
+        wait_mid_unit(pg_url, first.pid)
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(60) == 0  # stopped cleanly
+        with psycopg.connect(pg_url) as conn:
+            states = dict(conn.execute("SELECT status::text, count(*) FROM procrastinate_jobs "
+                                       "WHERE queue_name = %s GROUP BY 1", (run,)).fetchall())
+        assert "doing" not in states and states.get("todo", 0) >= 1  # put back, not lost
+        held = summary(read_rows(pg_url, "task_videos_shop_a"))
+        assert all(held[d] == truth[d] for d in held)  # whole days only
+        second = start_worker(pg_url, apps, redis_server.url, f"{tmp_path}/w2.log")
+        try:
+            counts = asyncio.run(follow_run(pg_url, run))
+        finally:
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(60) == 0
+    assert (counts["done"], counts["failed"]) == (2, 0)
+    assert summary(read_rows(pg_url, "task_videos_shop_a")) == truth
