@@ -148,3 +148,22 @@ def test_sigterm_abandons_the_unit_in_hand_which_is_loaded_later(
             assert second.wait(60) == 0
     assert (counts["done"], counts["failed"]) == (2, 0)
     assert summary(read_rows(pg_url, "task_videos_shop_a")) == truth
+
+
+def test_detach_enqueues_the_units_and_status_shows_them(pg_url: str,  # noqa: F811
+                                                         tmp_path: Any) -> None:
+    common = [sys.executable, CLI, "sync", "bills", "--sandbox", "--queue", pg_url, "--detach",
+              "--since", "-4d", "--until", "-2d"]
+    refused = subprocess.run([*common, "--into", f"sqlite:///{tmp_path}/b.sqlite"],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "PostgreSQL only" in refused.stderr
+    done = subprocess.run([*common, "--into", pg_url], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    run = done.stdout.strip()
+    assert run.startswith("sync-")
+    shown = subprocess.run([sys.executable, CLI, "status", "--queue", pg_url, "--run", run],
+                           capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    line = [x for x in shown.stdout.splitlines() if x.startswith(run)]
+    assert len(line) == 1 and line[0].split()[1:] == ["-", "3", "0", "0", "0", "0"]

@@ -80,6 +80,9 @@ async def spread(source: Any, opts: dict[str, Any], since: Any, until: Any) -> i
         raise CliError("--queue and --processes exclude each other", exits.USAGE)
     if opts["detach"] and not opts["queue_url"]:
         raise CliError("--detach needs --queue", exits.USAGE)
+    if opts["queue_url"] and not opts["into"].startswith(("postgresql://", "postgres://")):
+        raise CliError("--queue loads into PostgreSQL only: its workers commit the days of one "
+                       "table at once, which a file destination cannot take", exits.USAGE)
     async with _server(opts) as (url, token, server):
         apps = accesses(opts["apps_file"], opts["access_token_file"], opts["rate_limit"], url,
                         token)
