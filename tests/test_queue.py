@@ -95,3 +95,28 @@ async def _counts(url: str, run: str) -> Any:
     app = queue_app(url)
     async with app.open_async():
         return await run_counts(app, run)
+
+
+def test_a_unit_loaded_again_after_its_commit_is_left_as_it_is(tmp_path: Any) -> None:
+    import sqlite3
+
+    from douyin_async.queue.load import AppAccess, load_unit, plan_units
+
+    async def main() -> list[tuple[int, int]]:
+        clock = ManualClock(NOW)
+        async with ThreadedSandbox(sandbox_config(clock)) as sandbox:
+            into = f"sqlite:///{tmp_path}/s.sqlite"
+            spec = RunSpec(TaskVideoSource(page_size=1000), into, sandbox.url, "sandbox",
+                           since=day("2025-10-07"), until=day("2025-10-07"))
+            app = AppAccess("", sandbox.token, 10.0, "q", "sandbox token")
+            [unit] = await plan_units(spec, [app], "run-1", clock=clock)
+            return [await load_unit(unit, app, clock=clock) for _ in range(2)]
+
+    first, again = asyncio.run(main())
+    truth = truth_summary(video_truth(sandbox_config(ManualClock(NOW)), [day("2025-10-07")],
+                                      NOW))
+    assert first[0] == again[0] == truth["2025-10-07"][0] and first[1] > 0
+    assert again[1] == 0  # not a request: the destination's state says it is done
+    assert summary(read_rows(f"sqlite:///{tmp_path}/s.sqlite", "task_videos")) == truth
+    with sqlite3.connect(f"{tmp_path}/s.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM _sync_days").fetchone() == (1,)

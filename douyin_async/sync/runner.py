@@ -201,7 +201,7 @@ class SyncRun:
     async def load_units(self, days: list[dt.date], started: str) -> dict[dt.date, int]:
         """Load `days` (none: the server's data date) without the run's lock, skipping the
         days committed at or after `started` (ISO): a unit loaded again after its commit
-        leaves the destination as it is."""
+        leaves the destination as it is. The records of each day, loaded now or before."""
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="douyin-sync")
         try:
             state = await self._do(self.destination.read_state)
@@ -210,10 +210,10 @@ class SyncRun:
                 raise StateConflictError(f"{shown} holds no {self.source.table.name} sync: the "
                                          "run that planned this unit was removed",
                                          destination=shown)
-            fresh = {d for d, e in state.days.items() if e.loaded_at >= started}
+            fresh = {d: e.records for d, e in state.days.items() if e.loaded_at >= started}
             todo = [d for d in days if d not in fresh]
             if (days and not todo) or (not days and fresh):
-                return {}
+                return {d: fresh[d] for d in days} if days else fresh  # loaded already
             return await self._load(state, todo)
         finally:
             await self._do(self.destination.close)
