@@ -114,7 +114,8 @@ def write_docs(results: Sequence[Result], info: dict[str, str], load: tuple[str,
     ]
     if redis.exists():
         lines += ["A shared-quota benchmark for the Redis limiter lives in "
-                  "`benchmarks/bench_redis.py`; its figures are in [One quota across processes](shared-quota.md).",
+                  "`benchmarks/bench_redis.py`; its figures are in "
+                  "[One quota across processes](shared-quota.md).",
                   ""]
     (DOCS / "benchmarks.md").write_text("\n".join(lines), encoding="utf-8")
 
