@@ -24,7 +24,7 @@ from .common import DOCS, ROOT, Result, Row, load_average, machine
 
 #: Every benchmark, in run order (those whose module is present).
 BENCHES = [name for name in ("cap", "handloop", "decode", "cpu", "memory", "stall", "fetchahead",
-                             "webapp", "bills", "sync", "apps")
+                             "webapp", "bills", "sync", "apps", "queue")
            if (ROOT / "benchmarks" / f"bench_{name}.py").exists()]
 
 
@@ -114,7 +114,8 @@ def write_docs(results: Sequence[Result], info: dict[str, str], load: tuple[str,
     ]
     if redis.exists():
         lines += ["A shared-quota benchmark for the Redis limiter lives in "
-                  "`benchmarks/bench_redis.py`; its figures are in [Scaling out](scaling.md).",
+                  "`benchmarks/bench_redis.py`; its figures are in "
+                  "[One quota across processes](shared-quota.md).",
                   ""]
     (DOCS / "benchmarks.md").write_text("\n".join(lines), encoding="utf-8")
 

@@ -69,11 +69,11 @@ def no_asyncio_errors() -> Iterator[None]:
 #: would be measured instead of the client.
 TIMING_MODULES = frozenset({
     "test_cli_apps", "test_client_sandbox", "test_client_socket", "test_redis_limiter",
-    "test_redis_scale", "test_renewal_cap", "test_sandbox_qps", "test_readme",
+    "test_redis_scale", "test_renewal_cap", "test_sandbox_qps", "test_readme", "test_queue",
 })
 #: Documentation pages whose examples print such counts.
 TIMING_PAGES = ("index.md", "rate-limiting.md", "scaling.md", "testing.md", "web-apps.md",
-                "batch-pulls.md")
+                "batch-pulls.md", "shared-quota.md")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,7 +1,7 @@
 """The shared quota under load, counted by the sandbox (its own thread, 10 QPS cap per token).
 
 Four worker processes on one token, then twenty apps in one process. Figures are printed
-(``pytest -s``) and written up in ``docs/scaling.md``.
+(``pytest -s``) and written up in ``docs/shared-quota.md``.
 """
 
 from __future__ import annotations

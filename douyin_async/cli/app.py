@@ -48,9 +48,15 @@ def _sync_command() -> click.Command:
     return sync
 
 
+def _worker_command() -> click.Command:
+    from .worker_command import worker
+
+    return worker
+
+
 #: Commands made on first use, so a pull imports neither the sandbox nor the destinations.
 _LAZY: dict[str, Callable[[], click.Command]] = {
-    "sandbox": lambda: sandbox_command(), "sync": _sync_command}
+    "sandbox": lambda: sandbox_command(), "sync": _sync_command, "worker": _worker_command}
 
 
 class Root(click.Group):
@@ -139,11 +145,23 @@ def bills(**params: Any) -> None:
     _hand_over("bills", params)
 
 
-@cli.command(context_settings=SETTINGS, short_help="What the checkpoint of an output holds.")
-@click.argument("out", metavar="OUT", type=click.Path(dir_okay=False))
-def status(out: str) -> None:
+@cli.command(context_settings=SETTINGS, short_help="What an output's checkpoint or a queue holds.")
+@click.argument("out", metavar="OUT", required=False, type=click.Path(dir_okay=False))
+@click.option("--queue", "queue_url", envvar="DOUYIN_QUEUE_URL", metavar="URL",
+              help="the PostgreSQL of spread syncs (or $DOUYIN_QUEUE_URL)")
+@click.option("--run", metavar="QUEUE", help="with --queue: only this run")
+@click.option("--json", "as_json", is_flag=True, help="with --queue: one JSON document")
+def status(out: str | None, queue_url: str | None, run: str | None, as_json: bool) -> None:
     """What the checkpoint of a pull's output OUT holds: units done and pending, records,
-    when, and which server and app."""
+    when, and which server and app. With --queue: the units of spread syncs queued,
+    running, done and failed, records, and each app's request rate."""
+    if queue_url is not None:
+        from .queue_status import show_queue_status
+
+        show_queue_status(queue_url, run, as_json)
+        return
+    if out is None:
+        raise CliError("status needs an output OUT, or --queue URL", USAGE)
     from .status import show_status
 
     show_status(out, sys.stdout)
@@ -197,6 +215,8 @@ def _options() -> list[click.Parameter]:
           for flag, text in table._SWITCHES),
         _option("--bill-encoding", click.Choice(BILL_ENCODINGS), d.bill_encoding,
                 "encoding of the bill files"),
+        _option("--write-apps", str, None, "write the further apps' file (JSON) to FILE",
+                metavar="FILE"),
         *(_option(flag, kind, getattr(d, flag[2:].replace("-", "_")), text)
           for flag, kind, text in table._FILE_FAULTS),
     ]
@@ -211,7 +231,8 @@ def _serve(**params: Any) -> None:
         config = sandbox_cli.config_from_args(argparse.Namespace(**params))
     except ValueError as exc:
         raise CliError(str(exc), USAGE) from None
-    asyncio.run(sandbox_cli.serve_until_signal(config, params["host"], params["port"]))
+    asyncio.run(sandbox_cli.serve_until_signal(config, params["host"], params["port"],
+                                               params["write_apps"]))
 
 
 def sandbox_command() -> click.Command:

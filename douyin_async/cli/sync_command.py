@@ -42,6 +42,7 @@ from . import exits
 from .dates import parse_day
 from .exits import CliError
 from .spec import SandboxOptions, read_ids_file
+from .sync_spread import is_spread, spread, spread_options
 from .terminal.sync_progress import SyncLines, plan_lines
 
 PROG = "douyin-async sync"
@@ -84,7 +85,7 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         command = option(command)
-    return command
+    return spread_options(command)
 
 
 @click.group(name="sync", short_help="Load Beijing days into PostgreSQL, Parquet or SQLite.")
@@ -171,6 +172,8 @@ async def _sync(source: Source, opts: dict[str, Any], page_size: int | None) -> 
     since, until = _day(opts["since"], "--since", now), _day(opts["until"], "--until", now)
     if until is not None and since is None:
         raise CliError("--until needs --since", exits.USAGE)
+    if is_spread(opts):
+        return await spread(source, opts, since, until)
     async with _server(opts) as (url, access, server, app):
         async with DouyinClient(access, base_url=url, rate_limit=opts["rate_limit"],
                                 max_concurrency=opts["max_concurrency"],

@@ -96,7 +96,7 @@ class TokenAuthority:
             return TokenState.INVALID, True
         if token in self.config.incapable_tokens:
             return TokenState.VALID, False
-        if token in self.config.static_tokens:
+        if self.config.is_static(token):
             return TokenState.VALID, True
         issued = self._issued.get(token)
         if issued is None:
@@ -115,7 +115,7 @@ class TokenAuthority:
         """Whether a (valid) token may call the agency bill-link endpoint."""
         if not token or token in self.config.non_agency_tokens:
             return False
-        if token in self.config.static_tokens or token in self.config.incapable_tokens:
+        if self.config.is_static(token) or token in self.config.incapable_tokens:
             return True
         issued = self._issued.get(token)
         client = self._clients.get(issued.client_key) if issued is not None else None

@@ -151,6 +151,9 @@ class SandboxConfig:
         token_latency: extra seconds every token-endpoint answer waits (None: 0, or
             ``REALISTIC_TOKEN_LATENCY`` in the realistic profile).
         non_agency_tokens: static tokens answered 28001018 on the agency bill-link endpoint.
+        apps: the number of further apps served, each with a static token of its own
+            ([`app_tokens`][douyin_async.sandbox.config.SandboxConfig.app_tokens]) and so a
+            quota of its own.
 
     Clocks:
         clock: unix seconds (90-day rule, token expiry, ``now`` fields).
@@ -207,9 +210,20 @@ class SandboxConfig:
     token_call_window: float = attrs.field(default=300.0, validator=_positive)
     token_latency: float | None = None
     non_agency_tokens: frozenset[str] = frozenset()
+    apps: int = attrs.field(default=0, validator=_non_negative)
 
     clock: Callable[[], float] = attrs.field(default=time.time, eq=False, repr=False)
     monotonic: Callable[[], float] = attrs.field(default=time.monotonic, eq=False, repr=False)
+
+    @property
+    def app_tokens(self) -> dict[str, str]:
+        """The further apps' names and static tokens (`app-1`: `sandbox-token-app-1`)."""
+        return {f"app-{n}": f"{STATIC_TOKEN}-app-{n}" for n in range(1, self.apps + 1)}
+
+    def is_static(self, token: str) -> bool:
+        """Whether `token` is accepted forever (a static token, or a further app's)."""
+        return token in self.static_tokens or (
+            self.apps > 0 and token in self.app_tokens.values())
 
     def __attrs_post_init__(self) -> None:
         if self.key_style not in ("pascal", "snake"):

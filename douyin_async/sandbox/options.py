@@ -42,6 +42,7 @@ _INT_OPTIONS = (
     ("--bill-rows", "rows of each video bill file"),
     ("--bill-live-rows", "rows of each live-room bill file"),
     ("--bill-link-lifetime", "seconds a signed bill link stays valid"),
+    ("--apps", "further apps served, each with a static token and a quota of its own"),
 )
 #: File-host faults: (option, type, help).
 _FILE_FAULTS: tuple[tuple[str, type, str], ...] = (
@@ -91,6 +92,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for flag, number, help_text in _FILE_FAULTS:
         parser.add_argument(flag, type=number, default=getattr(d, flag[2:].replace("-", "_")),
                             help=help_text)
+    parser.add_argument("--write-apps", metavar="FILE",
+                        help="write an apps file of the --apps apps (for --apps of pull, "
+                             "sync and worker)")
     if parser.epilog is None:
         parser.epilog = CREDENTIALS_HELP
 
@@ -115,6 +119,7 @@ def config_from_args(ns: argparse.Namespace) -> SandboxConfig:
         bill_encoding=ns.bill_encoding,
         bill_link_lifetime=ns.bill_link_lifetime,
         bill_ranges=not ns.bill_no_ranges,
+        apps=ns.apps,
         **{flag[2:].replace("-", "_"): getattr(ns, flag[2:].replace("-", "_"))
            for flag, _, _ in _FILE_FAULTS},
     )
@@ -137,6 +142,7 @@ def args_from_config(config: SandboxConfig) -> list[str]:
         "--bill-rows", str(config.bill_rows), "--bill-live-rows", str(config.bill_live_rows),
         "--bill-encoding", config.bill_encoding,
         "--bill-link-lifetime", str(config.bill_link_lifetime),
+        "--apps", str(config.apps),
     ]
     for kind, rate in config.fault_rates().items():
         args += [f"--{kind.replace('_', '-')}-rate", repr(rate)]

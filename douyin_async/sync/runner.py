@@ -181,6 +181,56 @@ class SyncRun:
             await self._do(self.destination.close)
             self._writer.shutdown()
 
+    async def prepare(self) -> SyncPlan:
+        """Plan the run and record it (its backfill mark) in the destination, under the
+        lock, without loading a day: the units of the plan are then loaded one by one,
+        by [`load_units`][douyin_async.sync.runner.SyncRun.load_units]."""
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="douyin-sync")
+        try:
+            await self._do(self.destination.lock, self.wait)
+            plan = self.plan(await self._do(self.destination.read_state))
+            previous = plan.state.days if plan.state is not None else {}
+            state = SyncState(plan.table, self.source.options(), self.server, self.app,
+                              dict(previous), plan.plan.backfill)
+            await self._do(self.destination.begin, state, plan.reset)
+            return plan
+        finally:
+            await self._do(self.destination.close)
+            self._writer.shutdown()
+
+    async def load_units(self, days: list[dt.date], started: str) -> dict[dt.date, int]:
+        """Load `days` (none: the server's data date) without the run's lock, skipping the
+        days committed at or after `started` (ISO): a unit loaded again after its commit
+        leaves the destination as it is. The records of each day, loaded now or before."""
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="douyin-sync")
+        try:
+            state = await self._do(self.destination.read_state)
+            if state is None:
+                shown = self.destination.shown
+                raise StateConflictError(f"{shown} holds no {self.source.table.name} sync: the "
+                                         "run that planned this unit was removed",
+                                         destination=shown)
+            fresh = {d: e.records for d, e in state.days.items() if e.loaded_at >= started}
+            todo = [d for d in days if d not in fresh]
+            if (days and not todo) or (not days and fresh):
+                return {d: fresh[d] for d in days} if days else fresh  # loaded already
+            return await self._load(state, todo)
+        finally:
+            await self._do(self.destination.close)
+            self._writer.shutdown()
+
+    async def finish(self) -> None:
+        """Record the end of a run whose units were loaded one by one."""
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="douyin-sync")
+        try:
+            state = await self._do(self.destination.read_state)
+            if state is not None and state.pending is not None:
+                state.pending = None
+                await self._do(self.destination.finish, state)
+        finally:
+            await self._do(self.destination.close)
+            self._writer.shutdown()
+
     async def _nothing(self, plan: SyncPlan) -> SyncReport:
         """The report of a run with no day to load (a backfill whose days were all loaded
         by its stopped run is over: its mark is removed)."""
