@@ -35,13 +35,13 @@ system-packages:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
 
-# The test command: install everything, lint, type-check, run the suite: the tests that count
-# requests per rolling second on the server side run after the others, two at a time among
-# themselves (they wait on the rate, not on the CPU).
+# The test command: install everything, lint, type-check, run the suite: three at a time (most
+# tests wait on sockets and subprocesses, not the CPU), then the tests that count requests per
+# rolling second on the server side, two at a time among themselves.
 test: $(STAMP) system-packages
 	$(BIN)/ruff check douyin_async tests
 	$(BIN)/mypy douyin_async
-	$(BIN)/pytest -q -n 2 -m "not timing"
+	$(BIN)/pytest -q -n 3 -m "not timing"
 	$(BIN)/pytest -q -n 2 -m timing
 
 lint: $(STAMP)
