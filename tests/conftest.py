@@ -64,13 +64,15 @@ def no_asyncio_errors() -> Iterator[None]:
     assert not handler.messages, handler.messages
 
 
-#: Tests that count requests per rolling second, or rates, on the server side. They run on
-#: their own, after the others (`pytest -m timing`): beside a parallel run, the machine's load
-#: would be measured instead of the client.
+#: Tests that count requests per rolling second, or rates, on the server side. They run after
+#: the others (`pytest -m timing`), two at a time, those that start processes of their own
+#: alone (`-m alone`): beside a busy machine, its load would be measured instead of the client.
 TIMING_MODULES = frozenset({
     "test_cli_apps", "test_client_sandbox", "test_client_socket", "test_redis_limiter",
     "test_redis_scale", "test_renewal_cap", "test_sandbox_qps", "test_readme", "test_queue",
 })
+#: Timing modules whose tests start several processes of their own: they run one at a time.
+ALONE_MODULES = frozenset({"test_queue", "test_redis_scale"})
 #: Documentation pages whose examples print such counts.
 TIMING_PAGES = ("index.md", "rate-limiting.md", "scaling.md", "testing.md", "web-apps.md",
                 "batch-pulls.md", "shared-quota.md")
@@ -82,3 +84,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         page = item.callspec.params.get("page") if hasattr(item, "callspec") else None
         if module in TIMING_MODULES or (page is not None and str(page).endswith(TIMING_PAGES)):
             item.add_marker(pytest.mark.timing)
+        if module in ALONE_MODULES:
+            item.add_marker(pytest.mark.alone)
