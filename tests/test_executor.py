@@ -350,3 +350,15 @@ async def test_a_pull_holds_no_page_its_consumer_has_let_go() -> None:
         second = await waiting
         assert [r.video_id for r in second.records] == [video(5)["VideoId"], video(6)["VideoId"]]
         await stream.aclose()
+
+
+async def test_a_talent_stream_in_collect_mode_counts_refused_records_towards_its_total() -> None:
+    """A refused record was still sent: the announced total is met, not missed by one."""
+    bad = media(1)
+    del bad["content_open_id"]
+    c, _ = make(lambda r: Response(200, {}, talent([media(0), bad, media(2)], total=3)),
+                invalid_records="collect")
+    async with c:
+        pages = [p async for p in c.talent_media_pages(
+            TalentMediaQuery(plan_id=1, douyin_id="a", page_size=3))]
+    assert [len(p.records) for p in pages] == [2] and pages[0].raw_count == 3

@@ -50,14 +50,18 @@ class PageCheck:
 
     `max_records` is the most records a query of the endpoint can hold; `endpoint` names
     the endpoint in errors; `total_of` and `page_count_of` read what a page announces (the
-    endpoint row's readers: None where the endpoint announces nothing).
+    endpoint row's readers: None where the endpoint announces nothing); `raw_count_of` the
+    records the server sent on a page, refused ones included (as
+    [`stream_pages`][douyin_async.api.pagination.stream_pages] counts them).
     """
 
     def __init__(self, *, page_size: int, max_records: int, endpoint: str,
                  first_page: int = 1,
                  total_of: Callable[[Any], int | None] = lambda _: None,
-                 page_count_of: Callable[[Any], int | None] = lambda _: None) -> None:
+                 page_count_of: Callable[[Any], int | None] = lambda _: None,
+                 raw_count_of: Callable[[Any], int] = page_raw_count) -> None:
         self.total_of = total_of
+        self.raw_count_of = raw_count_of
         self.page_count_of = page_count_of
         self.page_size = page_size
         self.max_records = max_records
@@ -94,7 +98,7 @@ class PageCheck:
     def page(self, item: Any) -> None:
         """Check a page before it is handed out (raises the error it reveals)."""
         page, log_id = item.page, item.log_id
-        raw, total = page_raw_count(item), self.total_of(item)
+        raw, total = self.raw_count_of(item), self.total_of(item)
         total = total if total_end(total, self.page_size) is not None else None
         if total is not None and self.total is None:
             self.total, self.total_page = total, page

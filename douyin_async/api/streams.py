@@ -135,7 +135,8 @@ class PageStreams:
         endpoint = endpoint_for(query)
         check = PageCheck(page_size=query.page_size, max_records=endpoint.max_records,
                           endpoint=endpoint.path, first_page=first_page,
-                          total_of=endpoint.total, page_count_of=endpoint.page_count)
+                          total_of=endpoint.total, page_count_of=endpoint.page_count,
+                          raw_count_of=_raw_count)
         depth = self.depth(query)
         plan = PagePlan(query.page_size, depth, first_page, check.max_pages)
         cached = options.priority == INTERACTIVE
