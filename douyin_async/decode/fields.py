@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable
+import functools
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -120,3 +122,17 @@ VALUE_CHECKS: dict[Kind, Callable[[Any], Any]] = {
     Kind.INT: _check_int, Kind.OPT_INT: _check_opt_int, Kind.STR: _check_str,
     Kind.OPT_STR: _check_opt_str, Kind.TIME: _check_time, Kind.OPT_DATE: _check_opt_date,
 }
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])")
+
+
+@functools.lru_cache(maxsize=4096)
+def snake(key: str) -> str:
+    """A key in snake_case: `TalentProfit1d` and `talent_profit_1d` both read
+    `talent_profit_1d`."""
+    return _CAMEL.sub("_", key).lower()
+
+
+def snake_keys(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's unknown keys under one spelling, snake_case: what every output keeps."""
+    return {snake(key): value for key, value in extra.items()}

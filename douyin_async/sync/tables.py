@@ -19,8 +19,6 @@ sent) go to the one `extra` column under their snake_case spelling, so `TalentPr
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import re
 from collections.abc import Callable, Mapping
 from operator import attrgetter
 from typing import Any
@@ -29,6 +27,7 @@ import attrs
 import orjson
 
 from ..bills.records import BillRecord
+from ..decode.fields import snake, snake_keys
 from ..models import TalentMedia, VideoDailyData
 
 Row = tuple[Any, ...]
@@ -91,22 +90,12 @@ BILLS = SyncTable(
 
 TABLES = {t.name: t for t in (TASK_VIDEOS, TALENT_MEDIA, BILLS)}
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])")
-
-
-@functools.lru_cache(maxsize=4096)
-def snake(key: str) -> str:
-    """A key in snake_case: `TalentProfit1d` and `talent_profit_1d` both read
-    `talent_profit_1d`."""
-    return _CAMEL.sub("_", key).lower()
-
-
 def extra_of(extra: Mapping[str, Any]) -> str | None:
     """A record's unknown keys under their snake_case spelling, as JSON text (None when it
     has none): every destination stores the text as it is (`jsonb` parses it)."""
     if not extra:
         return None
-    return orjson.dumps({snake(k): v for k, v in extra.items()}).decode()
+    return orjson.dumps(snake_keys(extra)).decode()
 
 
 def row_maker(table: SyncTable, context: int) -> Callable[[tuple[Any, ...], Any], Row]:

@@ -26,11 +26,11 @@ from douyin_async.cli.app import run
 from douyin_async.cli.outputs.encoders import FORMULA_STARTS
 from douyin_async.days import beijing_day, beijing_moment
 from douyin_async.decode.converter import converter, decode_talent_media
+from douyin_async.decode.fields import snake
 from douyin_async.models import VideoDailyData
 from douyin_async.sandbox.config import SandboxConfig
 from douyin_async.sandbox.data import SandboxData
 from douyin_async.sandbox.envelopes import data_date
-from douyin_async.sync.tables import snake
 
 #: The console command (its entry point handles signals before the package is imported).
 COMMAND = Path(sys.executable).with_name("douyin-async")

@@ -19,8 +19,8 @@ import orjson
 
 from ...bills.records import BillRecord
 from ...decode.converter import converter
+from ...decode.fields import snake_keys
 from ...models import Page, TalentMedia, TalentMediaPage, TaskVideoPage, VideoDailyData
-from ...sync.tables import snake
 
 
 @attrs.frozen
@@ -123,7 +123,7 @@ def record_row(record: Any) -> dict[str, Any]:
     row: dict[str, Any] = converter.unstructure(record)
     extra = row.pop("extra", None)
     if extra:
-        row["extra"] = {snake(key): value for key, value in extra.items()}
+        row["extra"] = snake_keys(extra)
     return row
 
 
