@@ -146,14 +146,19 @@ def read_text(path: str, fail: Callable[[str], Exception]) -> str:
                    ) from None
 
 
-def exit_code_for(error: DouyinError) -> int:
-    """The exit code for an error raised by the client."""
-    if isinstance(error, InvalidParameterError):
+def code_for_class(cls: type[DouyinError]) -> int:
+    """The exit code for an error class of the client."""
+    if issubclass(cls, InvalidParameterError):
         return USAGE
-    if isinstance(error, AuthenticationError):
+    if issubclass(cls, AuthenticationError):
         return AUTH
-    if isinstance(error, PermissionDeniedError):
+    if issubclass(cls, PermissionDeniedError):
         return PERMISSION
-    if isinstance(error, QuotaExceededError | RateLimitedError):
+    if issubclass(cls, QuotaExceededError | RateLimitedError):
         return QUOTA
     return API
+
+
+def exit_code_for(error: DouyinError) -> int:
+    """The exit code for an error raised by the client."""
+    return code_for_class(type(error))

@@ -29,9 +29,6 @@ from ..days import beijing_day
 from ..errors import DouyinError, InvalidParameterError
 from ..sync import (
     BillSource,
-    DestinationError,
-    StateConflictError,
-    SyncLockedError,
     SyncRun,
     TalentMediaSource,
     TaskVideoSource,
@@ -42,6 +39,7 @@ from . import exits
 from .dates import parse_day
 from .exits import CliError
 from .spec import SandboxOptions, read_ids_file
+from .sync_exits import exit_code
 from .sync_spread import is_spread, spread, spread_options
 from .terminal.sync_progress import SyncLines, plan_lines
 
@@ -199,23 +197,6 @@ async def _sync(source: Source, opts: dict[str, Any], page_size: int | None) -> 
                 await asyncio.gather(ticker, return_exceptions=True)
             progress.done(report, run.destination.shown)
     return exits.OK
-
-
-def exit_code(error: BaseException) -> int:
-    """The exit code of an error of a sync."""
-    if isinstance(error, CliError):
-        return error.code
-    if isinstance(error, SyncLockedError):
-        return exits.LOCKED
-    if isinstance(error, StateConflictError):
-        return exits.CONFLICT
-    if isinstance(error, DestinationError):
-        return exits.FILES
-    if isinstance(error, InvalidParameterError):
-        return exits.USAGE
-    if isinstance(error, DouyinError):
-        return exits.exit_code_for(error)
-    return exits.INTERNAL
 
 
 def _say(message: str) -> None:

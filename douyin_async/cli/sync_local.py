@@ -17,12 +17,7 @@ from ..queue.local import run_groups, spread_apps
 from ..queue.units import app_table
 from ..sync import SyncRun, open_destination
 from . import exits
-
-#: Exit codes of the error classes a unit reports.
-ERROR_CODES = {"AuthenticationError": exits.AUTH, "PermissionDeniedError": exits.PERMISSION,
-               "QuotaExceededError": exits.QUOTA, "RateLimitedError": exits.QUOTA,
-               "InvalidParameterError": exits.USAGE, "StateConflictError": exits.CONFLICT,
-               "DestinationError": exits.FILES}
+from .sync_exits import BY_NAME
 
 #: The options a process needs (no secret: the credentials are read again).
 _KEYS = ("apps_file", "access_token_file", "rate_limit", "redis_url", "days_at_once",
@@ -100,8 +95,8 @@ async def run_processes(spec: RunSpec, apps: list[str], opts: dict[str, Any],
                 sys.stderr.write(f"douyin-async sync: {shown}: {records:,} records\n")
         else:
             sys.stderr.write(f"douyin-async sync: error: {shown}: {message}\n")
-            code = code or ERROR_CODES.get(kind, exits.API)
+            code = code or BY_NAME.get(kind, exits.API)
     return code
 
 
-__all__ = ["ERROR_CODES", "Group", "load_group", "run_processes"]
+__all__ = ["Group", "load_group", "run_processes"]

@@ -22,7 +22,8 @@ from ..queue.load import AppAccess, RunSpec, finish_apps, plan_units
 from . import exits
 from .exits import CliError
 from .spec import SandboxOptions
-from .sync_local import ERROR_CODES, run_processes
+from .sync_exits import BY_NAME
+from .sync_local import run_processes
 
 
 def spread_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -133,7 +134,7 @@ async def _queued(spec: RunSpec, apps: list[AppAccess], opts: dict[str, Any]) ->
              f"{counts.records:,} records in {time.monotonic() - started:.1f}s")
     if counts["failed"]:
         kinds = [e[2] for e in counts.errors]
-        return ERROR_CODES.get(kinds[0], exits.API) if kinds else exits.API
+        return BY_NAME.get(kinds[0], exits.API) if kinds else exits.API
     return exits.OK
 
 

@@ -73,7 +73,7 @@ def worker(queue_url: str, apps_file: str | None, access_token_file: str | None,
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         code = exc.code
     except Exception as exc:  # one line, never a traceback
-        from .sync_command import exit_code
+        from .sync_exits import exit_code
 
         sys.stderr.write(f"{PROG}: error: {' '.join(str(exc).split()) or type(exc).__name__}\n")
         code = exit_code(exc)
