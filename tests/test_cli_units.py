@@ -394,3 +394,16 @@ def test_redis_url_is_checked_and_never_echoed(monkeypatch: pytest.MonkeyPatch) 
     assert describe("redis://:hunter2@cache.internal:6380/3") == "Redis at cache.internal:6380/3"
     assert describe("rediss://u:p@h") == "Redis at h:6379/0"
     assert describe("unix:///run/redis.sock") == "Redis at unix:/run/redis.sock"
+
+
+def test_a_spread_sync_names_a_fixed_tokens_quota_as_a_pull_does() -> None:
+    """One app, one shared quota: the Redis key of a sync's units is the pull's."""
+    import asyncio
+
+    from douyin_async import StaticToken
+    from douyin_async.cli import queue_access
+    from douyin_async.cli.credentials import quota_name
+
+    for access in ("tok-0123456789", StaticToken("tok-0123456789")):
+        assert queue_access._quota(access) == asyncio.run(quota_name(access))
+        assert queue_access._quota(access).startswith("token-")

@@ -52,11 +52,27 @@ def app_token_source(app: AppSpec, base_url: str,
                              session=session)
 
 
-async def quota_name(access: str | TokenProvider) -> str:
-    """The name of a single app's shared quota (``--redis-url`` without ``--apps``): its client
-    key, or for a fixed token a digest of the token (never the token itself)."""
+def _token_quota(token: str) -> str:
+    return "token-" + hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def held_quota_name(access: str | TokenProvider) -> str | None:
+    """The name of a single app's shared quota as far as known without asking for a token:
+    its client key, or a digest of the token held (never the token itself); None when the
+    provider holds none yet."""
     key = client_key_of(access)
     if key:
         return key
-    token = access if isinstance(access, str) else await access.get()
-    return "token-" + hashlib.sha256(token.encode()).hexdigest()[:16]
+    token = access if isinstance(access, str) else access.current()
+    return _token_quota(token) if token else None
+
+
+async def quota_name(access: str | TokenProvider) -> str:
+    """The name of a single app's shared quota (``--redis-url`` without ``--apps``): see
+    [`held_quota_name`][douyin_async.cli.credentials.held_quota_name]; a provider that holds
+    no token yet is asked for one."""
+    held = held_quota_name(access)
+    if held is not None:
+        return held
+    assert not isinstance(access, str)
+    return _token_quota(await access.get())

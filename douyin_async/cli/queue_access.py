@@ -5,25 +5,21 @@ unit names its app only.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from ..auth import TokenProvider, client_key_of
+from ..auth import TokenProvider
 from ..queue.load import AppAccess
 from .apps import AppSpec, load_apps
-from .credentials import app_token_source, token_source
+from .credentials import app_token_source, held_quota_name, token_source
 from .exits import APPS, CliError
 from .identity import _source
 
 
 def _quota(access: str | TokenProvider) -> str:
-    key = client_key_of(access)
-    if key:
-        return key
-    if isinstance(access, str):
-        return "token-" + hashlib.sha256(access.encode()).hexdigest()[:16]
-    return "environment"
+    """The quota name a pull of the same app uses (see
+    [`held_quota_name`][douyin_async.cli.credentials.held_quota_name])."""
+    return held_quota_name(access) or "environment"
 
 
 def _from_spec(app: AppSpec, base_url: str, rate: float) -> AppAccess:
