@@ -42,6 +42,12 @@ def allowed_hosts(hosts: Iterable[str] | str | None) -> frozenset[str]:
     return frozenset(host.strip().strip("[]").lower().rstrip(".") for host in hosts if host)
 
 
+def server_host(base_url: str) -> list[str]:
+    """The API server's own host, as `bill_hosts_allowed`: a command pointed at a server
+    (the sandbox, a private test server) takes that server's bill files too."""
+    return [urlsplit(base_url).hostname or ""]
+
+
 def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -116,4 +122,5 @@ class PublicResolver(AbstractResolver):
             await self._resolver.close()
 
 
-__all__ = ["MAX_BILL_REDIRECTS", "PublicResolver", "allowed_hosts", "check_link", "unsafe_link"]
+__all__ = ["MAX_BILL_REDIRECTS", "PublicResolver", "allowed_hosts", "check_link", "server_host",
+           "unsafe_link"]

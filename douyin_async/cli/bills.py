@@ -17,13 +17,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, aclosing
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
 import orjson
 
 from ..bills.download import BillBatch, BillProgress, DownloadPolicy
+from ..bills.hosts import server_host
 from ..bills.records import BillKind, BillRecord
 from ..client import DouyinClient
 from ..http.retry import RetryPolicy
@@ -175,7 +175,7 @@ async def run_bills(spec: PullSpec, stderr: TextIO,
                               max_concurrency=spec.max_concurrency, timeout=spec.timeout,
                               max_retries=spec.max_retries,
                               invalid_records="collect" if _quarantine(spec) else "raise",
-                              bill_hosts_allowed=[urlsplit(url).hostname or ""])
+                              bill_hosts_allowed=server_host(url))
         stack.push_async_callback(client.close)
         kind: BillKind = "live" if spec.params["live"] else "video"
         progress = BillsProgress(stderr, len(dates), live=stderr.isatty(), quiet=spec.quiet,

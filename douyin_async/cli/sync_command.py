@@ -20,10 +20,10 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
+from ..bills.hosts import server_host
 from ..client import DouyinClient
 from ..days import beijing_day
 from ..errors import DouyinError, InvalidParameterError
@@ -176,7 +176,7 @@ async def _sync(source: Source, opts: dict[str, Any], page_size: int | None) -> 
         async with DouyinClient(access, base_url=url, rate_limit=opts["rate_limit"],
                                 max_concurrency=opts["max_concurrency"],
                                 timeout=opts["timeout"], max_retries=opts["max_retries"],
-                                bill_hosts_allowed=[urlsplit(url).hostname or ""]) as client:
+                                bill_hosts_allowed=server_host(url)) as client:
             live = sys.stderr.isatty()
             progress = SyncLines(sys.stderr, source.table.name, live=live,
                                  quiet=opts["quiet"])

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import sys
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 
+from ..bills.hosts import server_host
 from ..client import DouyinClient
 from ..queue.load import RunSpec
 from ..queue.local import run_groups, spread_apps
@@ -61,8 +61,7 @@ async def _group(group: Group) -> list[tuple[str, int, str | None, str | None]]:
                                         limiter=limiter(app.quota, app.rate),
                                         max_concurrency=o["max_concurrency"],
                                         timeout=o["timeout"], max_retries=o["max_retries"],
-                                        bill_hosts_allowed=[urlsplit(spec.base_url).hostname
-                                                            or ""]) as client:
+                                        bill_hosts_allowed=server_host(spec.base_url)) as client:
                     run = SyncRun(client, open_destination(spec.into, app_table(
                         spec.source.table, name)), spec.source, server=spec.server,
                         app=app.label, since=spec.since, until=spec.until,

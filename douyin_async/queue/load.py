@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from ..auth import TokenProvider
+from ..bills.hosts import server_host
 from ..client import DouyinClient
 from ..sync.runner import SyncProgress, SyncRun, _iso_now
 from ..sync.units import START_MARGIN, Source
@@ -107,7 +108,7 @@ async def load_unit(unit: Unit, access: AppAccess, *, into: str | None = None,
     destination = open_destination(with_password(unit.into, into), unit.table)
     async with DouyinClient(access.token, base_url=unit.base_url, rate_limit=access.rate,
                             limiter=limiter, session=session, clock=frozen,
-                            bill_hosts_allowed=[_host(unit.base_url)]) as client:
+                            bill_hosts_allowed=server_host(unit.base_url)) as client:
         runner = SyncRun(client, destination, source, server=unit.server,
                          app=unit.app_label, clock=frozen)
         if progress is not None:
@@ -120,12 +121,6 @@ def _source(unit: Unit) -> Source:
     from .units import source_of
 
     return source_of(unit.source)
-
-
-def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).hostname or ""
 
 
 __all__ = ["AccessOf", "AppAccess", "RunSpec", "finish_apps", "load_unit", "plan_units",
