@@ -241,12 +241,12 @@ async def test_the_estimate_follows_the_measured_pace_when_it_is_slower() -> Non
     clock.advance(2.0)  # one stall is not the pace
     limiter.grant()
     await settle()
-    assert queue.interval == pytest.approx(0.1)
+    assert queue.per_grant == pytest.approx(0.1)
     for _ in range(5):  # then slots come every 0.3 s, not every 0.1 s
         clock.advance(0.3)
         limiter.grant()
         await settle()
-    assert queue.interval == pytest.approx(0.3)  # the median of the last intervals
+    assert queue.per_grant == pytest.approx(0.3)  # the median of the last intervals
     assert queue.estimate() == pytest.approx(3 * 0.3)
     limiter.grant(3)
     await asyncio.gather(*tasks)

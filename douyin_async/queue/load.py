@@ -18,7 +18,7 @@ import attrs
 from ..auth import TokenProvider
 from ..bills.hosts import server_host
 from ..client import DouyinClient
-from ..sync.runner import SyncProgress, SyncRun, _iso_now
+from ..sync.runner import SyncRun, _iso_now
 from ..sync.units import START_MARGIN, Source
 from ..sync.urls import open_destination
 from .units import Unit, app_table, check_tables, source_json, with_password, without_password
@@ -97,8 +97,7 @@ def unit_clock(unit: Unit, now: float) -> float:
 
 
 async def load_unit(unit: Unit, access: AppAccess, *, into: str | None = None,
-                    limiter: Any = None, session: Any = None,
-                    progress: SyncProgress | None = None,
+                    limiter: Any = None,
                     clock: Callable[[], float] = time.time) -> tuple[int, int]:
     """Load one unit; its records and the requests sent. `into` is this process's own
     destination URL (with its password), used when it names the unit's destination."""
@@ -107,12 +106,10 @@ async def load_unit(unit: Unit, access: AppAccess, *, into: str | None = None,
     source = _source(unit)
     destination = open_destination(with_password(unit.into, into), unit.table)
     async with DouyinClient(access.token, base_url=unit.base_url, rate_limit=access.rate,
-                            limiter=limiter, session=session, clock=frozen,
+                            limiter=limiter, clock=frozen,
                             bill_hosts_allowed=server_host(unit.base_url)) as client:
         runner = SyncRun(client, destination, source, server=unit.server,
                          app=unit.app_label, clock=frozen)
-        if progress is not None:
-            runner.progress = progress
         done = await runner.load_units(unit.days, unit.started)
         return sum(done.values()), client.stats.requests
 

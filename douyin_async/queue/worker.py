@@ -103,16 +103,13 @@ def worker_app(url: str, access: AccessOf, settings: WorkerSettings,
     return app
 
 
-async def run_worker(app: Any, settings: WorkerSettings, queues: list[str] | None = None
-                     ) -> None:
+async def run_worker(app: Any, settings: WorkerSettings) -> None:
     """Take units until stopped (see the module)."""
     options: dict[str, Any] = {
         "concurrency": settings.concurrency, "update_heartbeat_interval": settings.heartbeat,
         "stalled_worker_timeout": settings.stalled_after, "install_signal_handlers": True}
     if settings.stop_timeout is not None:
         options["shutdown_graceful_timeout"] = settings.stop_timeout
-    if queues:
-        options["queues"] = queues
     async with app.open_async():
         await app.run_worker_async(**options)
 

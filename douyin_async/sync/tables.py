@@ -88,7 +88,6 @@ BILLS = SyncTable(
              *_fields(BillRecord, ("bill_date", "row")), _EXTRA),
     key=("bill_date", "kind", "row"))
 
-TABLES = {t.name: t for t in (TASK_VIDEOS, TALENT_MEDIA, BILLS)}
 
 def extra_of(extra: Mapping[str, Any]) -> str | None:
     """A record's unknown keys under their snake_case spelling, as JSON text (None when it
@@ -116,5 +115,5 @@ def to_day(value: str | dt.date) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-__all__ = ["BILLS", "TABLES", "TALENT_MEDIA", "TASK_VIDEOS", "Column", "Row", "SyncTable",
+__all__ = ["BILLS", "TALENT_MEDIA", "TASK_VIDEOS", "Column", "Row", "SyncTable",
            "extra_of", "row_maker", "snake", "to_day"]

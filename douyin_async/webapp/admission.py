@@ -148,9 +148,6 @@ class AdmissionQueue:
         interval when longer (hand-overs on a busy event loop)."""
         return self.pace.interval(self.spacing)
 
-    #: Measured seconds per back-to-back grant (the spacing until enough were measured).
-    interval = per_grant
-
     def estimate(self, lane: Priority = INTERACTIVE) -> float:
         """Seconds a call of ``lane`` arriving now would wait for its slot."""
         return self.ahead(lane) * self.per_grant + self.pause
