@@ -42,20 +42,23 @@ class GatePace:
     def __init__(self, *, window: int = 15, min_samples: int = 5) -> None:
         self.samples: deque[float] = deque(maxlen=window)
         self.min_samples = min_samples
+        #: The median of `samples` once there are `min_samples` (0: not yet), kept as they
+        #: change: every estimate reads it.
+        self.median = 0.0
         self.last_grant: float | None = None
         #: When the last request left (its body written), on the gate's clock.
         self.last_sent = float("-inf")
 
     def interval(self, spacing: float) -> float:
         """Seconds per grant: ``spacing``, or the median measured interval when longer."""
-        if len(self.samples) < self.min_samples:
-            return spacing
-        return max(spacing, statistics.median(self.samples))
+        return max(spacing, self.median)
 
     def granted(self, now: float, queued: bool) -> None:
         """A slot was granted at ``now``; ``queued``: calls wait behind it (back to back)."""
         if self.last_grant is not None:
             self.samples.append(now - self.last_grant)
+            if len(self.samples) >= self.min_samples:
+                self.median = statistics.median(self.samples)
         self.last_grant = now if queued else None
 
     def idle(self) -> None:
