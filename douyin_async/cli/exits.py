@@ -146,6 +146,12 @@ def read_text(path: str, fail: Callable[[str], Exception]) -> str:
                    ) from None
 
 
+#: The client's error classes that have an exit code of their own (others: API).
+CODED_ERRORS: tuple[type[DouyinError], ...] = (
+    InvalidParameterError, AuthenticationError, PermissionDeniedError, QuotaExceededError,
+    RateLimitedError)
+
+
 def code_for_class(cls: type[DouyinError]) -> int:
     """The exit code for an error class of the client."""
     if issubclass(cls, InvalidParameterError):

@@ -3,14 +3,7 @@
 
 from __future__ import annotations
 
-from ..errors import (
-    AuthenticationError,
-    DouyinError,
-    InvalidParameterError,
-    PermissionDeniedError,
-    QuotaExceededError,
-    RateLimitedError,
-)
+from ..errors import DouyinError
 from ..sync.errors import DestinationError, StateConflictError, SyncLockedError
 from . import exits
 from .exits import CliError
@@ -40,7 +33,6 @@ def exit_code(error: BaseException) -> int:
 
 #: The same codes by class name, as a queue records a unit's error (others: API).
 BY_NAME: dict[str, int] = {cls.__name__: _code_of(cls) for cls in (
-    *(known for known, _ in _SYNC_CODES), AuthenticationError, PermissionDeniedError,
-    QuotaExceededError, RateLimitedError, InvalidParameterError)}
+    *(known for known, _ in _SYNC_CODES), *exits.CODED_ERRORS)}
 
 __all__ = ["BY_NAME", "exit_code"]
