@@ -52,7 +52,7 @@ class PageCheck:
     the endpoint in errors; `total_of` and `page_count_of` read what a page announces (the
     endpoint row's readers: None where the endpoint announces nothing); `raw_count_of` the
     records the server sent on a page, refused ones included (as
-    [`stream_pages`][douyin_async.api.pagination.stream_pages] counts them).
+    the stream counts them).
     """
 
     def __init__(self, *, page_size: int, max_records: int, endpoint: str,
