@@ -39,7 +39,7 @@ class Wire:
     async def send(self, request: Request) -> Response:
         await asyncio.sleep(0)
         self.arrivals.append(self.loop.time())
-        getattr(request, "sent", lambda: None)()
+        request.sent()
         await asyncio.sleep(self.latency)
         body = {"data": {"error_code": 0, "total": 1, "page_count": 1, "data": [media(0)]},
                 "extra": {"error_code": 0, "logid": "L"}}

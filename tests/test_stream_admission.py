@@ -37,7 +37,7 @@ class Server:
         await asyncio.sleep(0)
         body = orjson.loads(request.body or b"{}")
         self.seen.append((body["douyin_id"], body["page_no"]))
-        getattr(request, "sent", lambda: None)()
+        request.sent()
         await asyncio.sleep(self.latency)
         data = {"error_code": 0, "total": PAGES, "page_count": PAGES,
                 "data": [media(body["page_no"])]}

@@ -157,7 +157,7 @@ class Executor:
                               headers={"access-token": token,
                                        "content-type": "application/json"},
                               timeout=self.timeout, on_sent=sent)
-            if not getattr(self.transport, "reports_sent", False):
+            if not self.transport.reports_sent:
                 sent()  # no word from the transport: count from now
             self.stats.in_flight += 1
             try:

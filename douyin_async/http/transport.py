@@ -143,7 +143,16 @@ class StreamedResponse(Protocol):
 
 @runtime_checkable
 class Transport(Protocol):
-    """What the package needs from HTTP."""
+    """What the package needs from HTTP.
+
+    Subclass it to inherit `reports_sent`; a duck-typed transport must have every member.
+    """
+
+    @property
+    def reports_sent(self) -> bool:
+        """True when the transport calls `Request.on_sent` as the request leaves; False: the
+        pacing counts from the moment `send` is called."""
+        return False
 
     async def send(self, request: Request) -> Response:
         """Send `request` and read the whole answer."""
@@ -219,7 +228,7 @@ async def _body_written(_session: Any, context: Any, _params: Any) -> None:
         request.sent()
 
 
-class AiohttpTransport:
+class AiohttpTransport(Transport):
     """The aiohttp transport. One session, opened on first use in the running loop.
 
     Args:
@@ -340,7 +349,7 @@ class _FakeStream:
             yield self._body[start:start + self._chunk]
 
 
-class FakeTransport:
+class FakeTransport(Transport):
     """A transport that answers from `handler(request)` (a function or a coroutine function)
     and keeps every request it was sent in `requests` (a request has left when the handler is
     called: `reports_sent`). A handler may raise any
