@@ -34,28 +34,29 @@ TARGETS = {4: 25.0, 8: 30.0}
 VIDEO_PATH = "/api/match/v2/taskbox/query_task_video_daily_data/"
 
 
-def _render() -> tuple[list[bytes], bytes]:
+def _render() -> tuple[list[bytes], list[bytes]]:
     """Full realistic pages as the sandbox sends them (consecutive pages of one day's pull),
-    and one full page of ``SMALL_PAGE_SIZE`` records."""
+    and as many full pages of ``SMALL_PAGE_SIZE`` records."""
     from douyin_async.sandbox import SandboxData, envelopes
 
     data = SandboxData(sandbox_config("realistic", videos_per_hour=1000))
     start, end = window(4.0, now=1_764_000_000)
     day = billing_dates(1)[0]
-    pages = []
+    pages, smalls = [], []
     for page in range(1, DISTINCT_PAGES + 1):
         raw = data.task_video_page(day, start, end, page_num=page, page_size=PAGE_SIZE)
         assert len(raw) == PAGE_SIZE
         pages.append(envelopes.task_video(0, "success", f"log-{page}", raw))
-    small = data.task_video_page(day, start, end, page_num=1, page_size=SMALL_PAGE_SIZE)
-    return pages, envelopes.task_video(0, "success", "log-small", small)
+        small = data.task_video_page(day, start, end, page_num=page, page_size=SMALL_PAGE_SIZE)
+        smalls.append(envelopes.task_video(0, "success", f"log-small-{page}", small))
+    return pages, smalls
 
 
 def _serve(port: int, ready: Any, done: Any, log: Any) -> None:
     """The child process: replay the pages until ``done`` is set; send the arrival log."""
     from aiohttp import web
 
-    pages, small = _render()
+    pages, smalls = _render()
     empty = b'{"err_no":0,"err_msg":"success","log_id":"end","data":{"video_daily_data_list":[]}}'
     arrivals: dict[str, list[float]] = defaultdict(list)
 
@@ -66,7 +67,7 @@ def _serve(port: int, ready: Any, done: Any, log: Any) -> None:
         if page > FULL_PAGES:
             return web.Response(body=empty, content_type="application/json")
         which = (hash(body["billing_date"]) + page) % DISTINCT_PAGES
-        full = pages[which] if body["page_size"] == PAGE_SIZE else small
+        full = (pages if body["page_size"] == PAGE_SIZE else smalls)[which]
         return web.Response(body=full, content_type="application/json")
 
     async def main() -> None:

@@ -3,6 +3,7 @@ decoder give, answer, records and errors alike, and the collector is left alone.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 from typing import Any
@@ -210,3 +211,35 @@ async def test_unknown_keys_msgspec_cannot_name_are_kept_by_the_reference() -> N
         records = (await PageDecoder().decode(TASK_VIDEOS, Response(200, {}, answer(raws)))).records
         assert [r.extra for r in records] == [{key: i} for i in range(5)]
     assert video_records.many([video(1)]) == [video_records.one(video(1))]
+
+
+async def test_a_record_of_another_style_between_the_samples_is_decoded_exactly() -> None:
+    raws = [video(i) for i in range(400)]
+    raws[213] = video(213, pascal=False)
+    raws[300] = dict(video(300), task_id=5)  # both spellings of one field: refused
+    body = answer(raws)
+    assert len(body) > answers.SAMPLES * answers.SAMPLE_BYTES
+    assert answers.parse_answer(video_records, body, KEY).unknown is None  # the texts' path
+    with pytest.MonkeyPatch.context() as patch:
+        for mode in ("raise", "collect"):
+            assert_same(await outcome(body, mode, False, patch),
+                        await outcome(body, mode, True, patch))
+
+
+async def test_large_answers_of_several_clients_decode_one_at_a_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two decoders in one loop: the second large page is built only once the first is."""
+    built: list[int] = []
+    real = answers.ParsedAnswer.split
+
+    def spy(self: Any, start: int, stop: int) -> Any:
+        built.append(self.envelope["log_id"])
+        return real(self, start, stop)
+
+    monkeypatch.setattr(answers.ParsedAnswer, "split", spy)
+    pages = [answer([video(i) for i in range(300)], log_id=name) for name in ("A", "B")]
+    assert min(map(len, pages)) > decoding.SMALL_BODY
+    got = await asyncio.gather(*(PageDecoder(chunk=50).decode(
+        TASK_VIDEOS, Response(200, {}, body), page=1) for body in pages))
+    assert [len(d.records) for d in got] == [300, 300]
+    assert built == ["A"] * 6 + ["B"] * 6

@@ -1,9 +1,11 @@
 """The page decoder: an answer's bytes to records, one short step per event-loop turn.
 
-A 10,000-record page takes tens of milliseconds to parse and build. Pages decode one at a
-time (others wait their turn, so memory holds one page being built), and the decoder yields
-to the event loop before each step, so other tasks (a web app's handlers) never wait for more
-than one of them. The steps: msgspec decodes the answer (see
+A 10,000-record page takes tens of milliseconds to parse and build. Large answers decode one
+at a time in an event loop, whichever client they are for (others wait their turn as bytes,
+which the collector does not visit, so the loop holds the records of one page being built),
+and the decoder yields to the event loop before each step, so other tasks (a web app's
+handlers) never wait for more than one of them. Small answers do not wait for the turn.
+The steps: msgspec decodes the answer (see
 [`parse_answer`][douyin_async.decode.answers.parse_answer]): when its records are
 all of one key style, straight into rows the records are then built from; otherwise into each
 record's raw text, parsed by orjson a chunk at a time. Then each chunk of `chunk` records is
@@ -23,6 +25,7 @@ record); `"collect"` keeps the good records and hands the refusals back beside t
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any, Literal
 
 import attrs
@@ -60,26 +63,27 @@ class PageDecoder:
                 f"invalid_records must be 'raise' or 'collect', got {invalid_records!r}")
         self.chunk = max(1, chunk)
         self.invalid_records = invalid_records
-        self._turn: asyncio.Lock | None = None
 
     async def decode(self, endpoint: Endpoint[Any], response: Response,
                      page: int | None = None) -> Decoded:
         """Open the envelope (raising its error), read the answer, structure its records."""
-        if self._turn is None:
-            self._turn = asyncio.Lock()
-        async with self._turn:
-            small = len(response.body) <= SMALL_BODY
-            if not small:
-                await asyncio.sleep(0)
-            fast = self._parsed(endpoint, response)
-            if fast is not None:
-                decoded = await self._from_rows(endpoint, page, small, *fast)
-                if decoded is not None:
-                    return decoded
-            if not small:
-                await asyncio.sleep(0)
-            answer = _read(endpoint, response, response.body)
-            return await self._from_raws(endpoint, page, small, answer)
+        if len(response.body) <= SMALL_BODY:
+            return await self._decode(endpoint, response, page, True)
+        async with loop_turn():
+            await asyncio.sleep(0)
+            return await self._decode(endpoint, response, page, False)
+
+    async def _decode(self, endpoint: Endpoint[Any], response: Response, page: int | None,
+                      small: bool) -> Decoded:
+        fast = self._parsed(endpoint, response)
+        if fast is not None:
+            decoded = await self._from_rows(endpoint, page, small, *fast)
+            if decoded is not None:
+                return decoded
+        if not small:
+            await asyncio.sleep(0)
+        answer = _read(endpoint, response, response.body)
+        return await self._from_raws(endpoint, page, small, answer)
 
     def _parsed(self, endpoint: Endpoint[Any], response: Response
                 ) -> tuple[Answer, ParsedAnswer[Any]] | None:
@@ -146,6 +150,21 @@ class PageDecoder:
             _release(raw, start, len(part))
             del part, good
         return Decoded(answer, records, tuple(rejected))
+
+
+_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary())
+
+
+def loop_turn() -> asyncio.Lock:
+    """The turn of large answers in the running event loop: one decodes at a time, whichever
+    client it is for, so that the loop holds the records of one page being built, not of
+    one per client (the collector's full runs visit each of them)."""
+    loop = asyncio.get_running_loop()
+    turn = _TURNS.get(loop)
+    if turn is None:
+        turn = _TURNS[loop] = asyncio.Lock()
+    return turn
 
 
 def _release(raw: list[Any], start: int, count: int) -> None:

@@ -2,8 +2,8 @@
 
 [`parse_answer`][douyin_async.decode.answers.parse_answer] decodes a whole answer in one call:
 the envelope's keys (all of them: a key the client does not read sends the answer to orjson)
-and the record array, as rows of one key style when the answer holds one style's probe key
-only, or else as each record's raw JSON text, decoded a chunk at a time by
+and the record array, as rows of one key style (when samples of the answer show one: msgspec
+checks every record), or else as each record's raw JSON text, decoded a chunk at a time by
 [`from_texts`][douyin_async.decode.answers.from_texts] (each style at once) or, for anything
 msgspec refuses, parsed by orjson and decoded by the record decoder. The envelope comes back
 with its record array emptied, for the caller to read as the one parse would; the values are
@@ -26,6 +26,8 @@ from .batch import UNSET, Refused, extras
 from .decoder import RecordDecoder
 
 T = TypeVar("T")
+#: Where an answer's key styles are looked for: this many stretches of this many bytes.
+SAMPLES, SAMPLE_BYTES = 9, 8 * 1024
 _DECODERS: dict[tuple[Any, str], msgspec.json.Decoder[Any]] = {}
 
 
@@ -77,7 +79,7 @@ def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str) -> ParsedAnsw
     """An answer's ``data[key]`` decoded from its bytes: as rows of one key style, or,
     when its records may not all be of one style, as each record's raw JSON text; None
     when the answer is neither (anything unusual: the caller parses it with orjson)."""
-    styles = [i for i, probe in enumerate(decoder.probes) if probe in body]
+    styles = _styles_seen(decoder, body)
     if len(styles) == 1:
         try:
             top, unknown = decoder.types.attempt(
@@ -94,6 +96,20 @@ def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str) -> ParsedAnsw
     except msgspec.DecodeError:
         return None
     return ParsedAnswer(decoder, _envelope(top, key), top.data.records, None)
+
+def _styles_seen(decoder: RecordDecoder[Any], body: bytes) -> list[int]:
+    """The key styles whose probe key shows in ``SAMPLES`` stretches of the answer spread
+    over it (the whole of a small one): a guess, not a scan of every byte. An answer that
+    shows one style is decoded in it, and msgspec refuses any record of another."""
+    size = len(body)
+    if size <= SAMPLES * SAMPLE_BYTES:
+        spans = [(0, size)]
+    else:
+        step = (size - SAMPLE_BYTES) // (SAMPLES - 1)
+        spans = [(i * step, i * step + SAMPLE_BYTES) for i in range(SAMPLES)]
+    return [style for style, probe in enumerate(decoder.probes)
+            if any(body.find(probe, start, stop) >= 0 for start, stop in spans)]
+
 
 def _answer(row: Any, key: str) -> Any:
     """The type of a whole answer, its records as ``row``s. Every key of the envelope is

@@ -196,13 +196,16 @@ _FAILURES = (TimeoutError, aiohttp.ClientError, RuntimeError)
 
 
 async def _bounded(response: aiohttp.ClientResponse, request: Request,
-                   limit: int) -> AsyncIterator[bytes]:
-    """The body of `response`, decompressed, within `limit` bytes read and decompressed."""
+                   limit: int, whole: bool = False) -> AsyncIterator[bytes]:
+    """The body of `response`, decompressed, within `limit` bytes read and decompressed: in
+    chunks of at most `CHUNK_SIZE`, or (`whole`, for a caller that joins them) as the bytes
+    arrive, which spares cutting and copying them again."""
     body = BoundedBody(response.headers.get("Content-Encoding", ""), limit,
                        endpoint=request.endpoint, status=response.status,
                        declared=response.headers.get("Content-Length"))
+    content = response.content
     try:
-        async for chunk in response.content.iter_chunked(CHUNK_SIZE):
+        async for chunk in content.iter_any() if whole else content.iter_chunked(CHUNK_SIZE):
             for piece in body.feed(chunk):
                 yield piece
     except _FAILURES as exc:
@@ -301,8 +304,9 @@ class AiohttpTransport(Transport):
                                             **self._kwargs(request, timeout)) as response:
                 check_not_redirect(request, response.status, response.headers)
                 pieces = [piece async for piece in _bounded(response, request,
-                                                            self._max(request))]
-                return Response(response.status, response.headers, b"".join(pieces))
+                                                            self._max(request), whole=True)]
+                body = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                return Response(response.status, response.headers, body)
         except _FAILURES as exc:
             raise map_error(exc, request) from None
 
