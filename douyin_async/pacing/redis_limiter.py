@@ -65,6 +65,9 @@ __all__ = [
 
 #: Slots one acquire may give up for waking too late, before it sends in the next one anyway.
 MAX_REBOOKINGS = 4
+#: The send turn lets a departure come a TOLERANCE_SHARE-th of the margin (read in seconds)
+#: before it is due.
+TOLERANCE_SHARE = 8
 #: Default prefix of limiter keys: ``{douyin:<app>}:<bucket>``.
 DEFAULT_PREFIX = "douyin"
 
@@ -187,8 +190,9 @@ class RedisRateLimiter(RateLimiter):
         self._tasks: set[asyncio.Task[None]] = set()
         self._task_error: RedisLimiterError | None = None
         self._booking = Booking(scripts)
-        self._turns = Turns(self._run, self._booking, rate=self.rate, spacing=self.spacing,
-                            max_hold=max_hold, sleep=sleep, background=self._in_background)
+        self._turns = Turns(self._run, self._booking, spacing=self.spacing,
+                            tolerance=margin / TOLERANCE_SHARE, max_hold=max_hold, sleep=sleep,
+                            background=self._in_background)
         #: Slots given up because the caller woke too late to send in them (see booking).
         self.late_rebookings = 0
 

@@ -11,7 +11,7 @@ another time source (tests step a fake clock with it).
 
 Beside the schedule, the hash keeps the *send turn*
 ([`douyin_async.pacing.redis_turn`][]): `holder` (the request between its slot and its
-departure), `held` (since when) and `sent` (when the last requests left), all on the
+departure), `held` (since when) and `sent` (when the next departure is due), all on the
 shared clock.
 """
 
@@ -154,48 +154,28 @@ return {epoch, clock}
 """)
 
 
-#: Lua reading and writing ``sent``: the departures of the last ``count`` requests, us on the
-#: shared clock, oldest first, comma-separated.
-_DEPARTURES = """local function departures(text)
-  local out = {}
-  for t in string.gmatch(text or '', '[^,]+') do out[#out + 1] = tonumber(t) end
-  return out
-end
-local function record(list, at, count)
-  list[#list + 1] = at
-  table.sort(list)
-  while #list > count do table.remove(list, 1) end
-  local parts = {}
-  for i, t in ipairs(list) do parts[i] = string.format('%.0f', t) end
-  redis.call('HSET', KEYS[1], 'sent', table.concat(parts, ','))
-end
-"""
-
-
 def _turn(time_source: str) -> str:
     """Take the send turn. KEYS[1]: the limiter hash. ARGV: the caller's ticket, now (us on
-    the shared clock; empty: the clock), spacing (us, at factor 1), max_hold (us), count.
-    The turn is free when nobody holds it and the ``count``-th last departure is ``count``
-    widened spacings ago: any ``count + 1`` departures span that much, as on-time slots do.
-    A holder older than ``max_hold`` counts as a departure then, and the turn is taken from
+    the shared clock; empty: the clock), spacing (us, at factor 1), max_hold (us), tolerance
+    (us). The turn is free when nobody holds it and ``sent`` (when the next departure is
+    due: one widened spacing after the last, or later) is at most ``tolerance`` away. A
+    holder older than ``max_hold`` counts as a departure then, and the turn is taken from
     it. Returns {1 taken, or 0; us to wait before asking again}."""
     return ("local state = redis.call('HMGET', KEYS[1], 'factor', 'sent', 'holder', 'held', "
-            "'skew', 'epoch')\n" + _clock(time_source, 2) + _DEPARTURES + """local spacing =
+            "'skew', 'epoch')\n" + _clock(time_source, 2) + """local spacing =
   math.floor(tonumber(ARGV[3]) * (tonumber(state[1]) or 1) + 0.5)
-local hold, count = tonumber(ARGV[4]), tonumber(ARGV[5])
-local sent = departures(state[2])
+local hold = tonumber(ARGV[4])
+local due = tonumber(state[2])
 local held = tonumber(state[4])
 if state[3] and held then
   if now < held + hold then
     return {0, math.min(math.max(now - held, 1000), math.floor(spacing / 4))}
   end
-  record(sent, held + hold, count)
+  due = math.max(due or 0, held + hold) + spacing
+  redis.call('HSET', KEYS[1], 'sent', string.format('%.0f', due))
 end
-if #sent >= count then
-  local ready = sent[#sent - count + 1] + count * spacing
-  if now < ready then
-    return {0, ready - now}
-  end
+if due and now < due - tonumber(ARGV[5]) then
+  return {0, due - tonumber(ARGV[5]) - now}
 end
 redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'held', string.format('%.0f', now))
 keep(math.floor(hold / 1000) + 1000)
@@ -206,24 +186,24 @@ return {1, 0}
 def _release(time_source: str) -> str:
     """End a turn or an unused slot. KEYS[1]: the limiter hash. ARGV: the caller's ticket,
     ``1`` when its request left now (empty: it did not), spacing (us, at factor 1), now (us
-    on the shared clock; empty: the clock), count, ``1`` to give the slot back. The turn is
-    freed if the ticket holds it; a departure joins the last ``count``, kept as long as they
-    count; a slot given back shortens the queue by one widened spacing (never to before
-    ``now``). Returns 1."""
+    on the shared clock; empty: the clock), ``1`` to give the slot back. The turn is freed
+    if the ticket holds it; a departure makes the next one due a widened spacing later; a
+    slot given back shortens the queue by one widened spacing (never to before ``now``).
+    Returns 1."""
     return ("local state = redis.call('HMGET', KEYS[1], 'tat', 'factor', 'sent', 'holder', "
-            "'skew', 'epoch')\n" + _clock(time_source, 4) + _DEPARTURES
-            + """if state[4] == ARGV[1] then
+            "'skew', 'epoch')\n" + _clock(time_source, 4) + """if state[4] == ARGV[1] then
   redis.call('HDEL', KEYS[1], 'holder')
 end
+local spacing = math.floor(tonumber(ARGV[3]) * (tonumber(state[2]) or 1) + 0.5)
 if ARGV[2] ~= '' then
-  record(departures(state[3]), now, tonumber(ARGV[5]))
+  local due = math.max(tonumber(state[3]) or 0, now) + spacing
+  redis.call('HSET', KEYS[1], 'sent', string.format('%.0f', due))
+  keep(math.floor((due - now) / 1000) + 1000)
 end
 local tat = tonumber(state[1])
-local spacing = math.floor(tonumber(ARGV[3]) * (tonumber(state[2]) or 1) + 0.5)
-if tat and ARGV[6] ~= '' and tat > now then
+if tat and ARGV[5] ~= '' and tat > now then
   redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', math.max(now, tat - spacing)))
 end
-keep(math.floor(tonumber(ARGV[5]) * spacing / 1000) + 1000)
 return 1
 """)
 

@@ -5,22 +5,25 @@ A slot booked in Redis says when a request may leave at the earliest, not when i
 event loop busy decoding a page, or a connection being opened, can hold it back until it
 leaves together with the next process's request, and the server counts one too many in a
 rolling second. So after its slot a request also takes the app's *turn* (one holder at a
-time, kept in Redis beside the schedule) and hands it on once its body was written,
-recording that moment. The turn is free only when the departure `count` requests back
-(`count`: the cap of a rolling second) is `count` spacings old: any `count + 1` departures
-then span at least that, as on-time slots do, whatever held a request back. A holder that
-never reports (its process died) counts as a departure `max_hold` seconds after it took the
-turn.
+time, kept in Redis beside the schedule) and hands it on once its body was written. Each
+departure makes the next one due a spacing later (or a spacing after the schedule of
+departures, if that is later: no credit for a quiet while, no burst after a late request),
+and the turn is free only from `tolerance` seconds before that: any 11 departures span at
+least 10 spacings less the tolerance (1.035 s at 10 per second), whatever held a request
+back. The tolerance absorbs the time from a slot to its departure, so that requests on time
+wait for nothing. Both moments are each process's reading of the shared clock (its
+measured offset to Redis), the turn's taken before its request leaves and
+the departure's after it did, so a step of Redis's clock moves neither. A holder that never
+reports (its process died) counts as a departure `max_hold` seconds after it took the turn.
 
 A booked slot that goes unused (its caller left, or its page turned out not to be needed)
 is given back: the queue is one spacing shorter for the next booking. The turn keeps that
-safe, as two bookings that now fall close together still leave as the rule allows.
+safe, as two bookings that now fall close together still leave a spacing apart.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -57,15 +60,14 @@ class Turns:
     """One limiter's side of its key's send turn; reports go out in background tasks that
     `settle` waits for (and raises the failure of)."""
 
-    def __init__(self, run: Run, booking: Booking, *, rate: float, spacing: float,
+    def __init__(self, run: Run, booking: Booking, *, spacing: float, tolerance: float,
                  max_hold: float, sleep: Callable[[float], Awaitable[None]],
                  background: Callable[[Awaitable[None], str], None]) -> None:
         self.run = run
         self.booking = booking
         self.spacing = spacing
-        #: Departures any one more must follow by as many spacings: the cap of a rolling
-        #: second (at least 1).
-        self.count = max(1, math.floor(rate))
+        #: Seconds a departure may come before it is due (the way from slot to socket).
+        self.tolerance = tolerance
         self.max_hold = max_hold
         self._sleep = sleep
         self._background = background
@@ -81,7 +83,7 @@ class Turns:
             while True:
                 reply = await self.run(self.booking.scripts.turn, ticket,
                                        now_arg(self.booking.reading()), us(self.spacing),
-                                       us(self.max_hold), self.count)
+                                       us(self.max_hold), us(self.tolerance))
                 if int(reply[0]) == 1:
                     return Departure(self, ticket)
                 self.waits += 1
@@ -97,8 +99,8 @@ class Turns:
     def report(self, ticket: str, *, sent: bool, give_back: bool) -> None:
         """Hand the turn on (``sent``: the request left now) and give the slot back if
         asked, in the background; the moment is read here, not when the report runs."""
-        args = (ticket, "1" if sent else "", us(self.spacing),
-                now_arg(self.booking.reading()), self.count, "1" if give_back else "")
+        args = (ticket, "1" if sent else "", us(self.spacing), now_arg(self.booking.reading()),
+                "1" if give_back else "")
         self._background(self.run(self.booking.scripts.release, *args), "handing on the turn")
 
 
