@@ -5,6 +5,7 @@ moment (libfaketime), so that every unit asks the windows the truth is computed 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import glob
 import json
@@ -12,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -101,6 +103,23 @@ def wait_mid_unit(url: str, pid: int) -> None:
 
 
 
+@contextlib.contextmanager
+def logs_on_failure(logs: list[str], lines: int = 40) -> Iterator[None]:
+    """Re-raise a failed assertion with the last `lines` lines of each worker's log."""
+    try:
+        yield
+    except AssertionError as failure:
+        tails = []
+        for log in logs:
+            try:
+                with open(log) as handle:
+                    tail = handle.read().splitlines()[-lines:]
+            except OSError as exc:
+                tail = [f"(unreadable: {exc})"]
+            tails.append(f"--- {log} (last {lines} lines)\n" + "\n".join(tail))
+        raise AssertionError(f"{failure}\n" + "\n".join(tails)) from failure
+
+
 def refused_and_peak(log: Any, tokens: dict[str, str]) -> dict[str, tuple[int, int]]:
     """Per app: rate-limit refusals, and the most requests in any rolling second, as the
     sandbox's request log tells them."""
@@ -116,4 +135,4 @@ def refused_and_peak(log: Any, tokens: dict[str, str]) -> dict[str, tuple[int, i
 
 
 __all__ = ["CLI", "app_tokens", "apps_file", "enqueue_run", "faketime_env", "follow_run",
-           "refused_and_peak", "start_worker", "wait_mid_unit"]
+           "logs_on_failure", "refused_and_peak", "start_worker", "wait_mid_unit"]

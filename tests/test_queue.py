@@ -20,6 +20,7 @@ from queue_helpers import (
     apps_file,
     enqueue_run,
     follow_run,
+    logs_on_failure,
     refused_and_peak,
     start_worker,
     wait_mid_unit,
@@ -55,33 +56,53 @@ def test_killed_worker_units_are_taken_again_exactly_once(
         logs = [f"{tmp_path}/worker{n}.log" for n in range(4)]
         workers = [start_worker(pg_url, apps, redis_server.url, logs[n]) for n in range(3)]
         try:
-            wait_mid_unit(pg_url, workers[0].pid)
-            workers[0].send_signal(signal.SIGKILL)
-            workers[0].wait(30)
-            for name in tokens:  # whole days only, never a part
-                held = summary(read_rows(pg_url, app_table(TASK_VIDEOS, name).name))
-                assert all(held[d] == truth[d] for d in held)
-            workers.append(start_worker(pg_url, apps, redis_server.url, logs[3]))
-            counts = asyncio.run(follow_run(pg_url, run))
+            with logs_on_failure(logs):
+                wait_mid_unit(pg_url, workers[0].pid)
+                workers[0].send_signal(signal.SIGKILL)
+                workers[0].wait(30)
+                for name in tokens:  # whole days only, never a part
+                    held = summary(read_rows(pg_url, app_table(TASK_VIDEOS, name).name))
+                    partial = {d: (held[d], truth[d]) for d in held if held[d] != truth[d]}
+                    assert not partial, f"{name}: days held part-loaded (held, truth): {partial}"
+                workers.append(start_worker(pg_url, apps, redis_server.url, logs[3]))
+                counts = asyncio.run(follow_run(pg_url, run))
         finally:
             for worker in workers[1:]:
                 worker.send_signal(signal.SIGTERM)
             codes = [worker.wait(60) for worker in workers[1:]]
         log = sandbox.log
-    assert codes == [0, 0, 0]
-    assert (counts["done"], counts["failed"]) == (40, 0)
+    with logs_on_failure(logs):
+        _check_the_run(pg_url, run, tokens, truth, codes, counts, log)
+
+
+def _check_the_run(url: str, run: str, tokens: dict[str, str], truth: Any,
+                   codes: list[int], counts: Any, log: Any) -> None:
+    """The run's end as the destination, the queue, the sandbox and `status` tell it; each
+    assertion says what was expected and what was found."""
+    assert codes == [0, 0, 0], f"worker exit codes (the three left running): {codes}"
+    assert (counts["done"], counts["failed"]) == (40, 0), \
+        f"units done, failed: expected (40, 0), got {(counts['done'], counts['failed'])}; " \
+        f"errors: {counts.errors}"
     for name in tokens:
-        assert summary(read_rows(pg_url, app_table(TASK_VIDEOS, name).name)) == truth
-    with psycopg.connect(pg_url) as conn:
+        held = summary(read_rows(url, app_table(TASK_VIDEOS, name).name))
+        wrong = {d: (held.get(d), truth[d]) for d in truth if held.get(d) != truth[d]}
+        assert not wrong and set(held) == set(truth), \
+            f"{name}: days differing from the truth (held, truth): {wrong}; " \
+            f"days beyond it: {sorted(set(held) - set(truth))}"
+    with psycopg.connect(url) as conn:
         retried = conn.execute("SELECT count(*) FROM procrastinate_events e JOIN "
                                "procrastinate_jobs j ON j.id = e.job_id WHERE j.queue_name = %s "
                                "AND e.type = 'deferred_for_retry'", (run,)).fetchone()
-    assert retried is not None and retried[0] >= 1  # the killed worker's unit, taken again
+    # the killed worker's unit, taken again
+    assert retried is not None and retried[0] >= 1, f"units retried: {retried}"
     for name, (refused, peak) in refused_and_peak(log, tokens).items():
-        assert refused == 0, name
-        assert peak <= 10, name
-    assert asyncio.run(_counts(pg_url, run)).records == sum(n for n, _, _ in truth.values()) * 4
-    shown = subprocess.run([sys.executable, CLI, "status", "--queue", pg_url, "--run", run,
+        assert (refused, peak <= 10) == (0, True), \
+            f"{name}: rate-limit refusals {refused} (expected 0), most requests in a rolling " \
+            f"second {peak} (expected at most 10)"
+    records = asyncio.run(_counts(url, run)).records
+    expected = sum(n for n, _, _ in truth.values()) * 4
+    assert records == expected, f"records reported: expected {expected}, got {records}"
+    shown = subprocess.run([sys.executable, CLI, "status", "--queue", url, "--run", run,
                             "--json"], capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     status = json.loads(shown.stdout)

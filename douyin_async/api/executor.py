@@ -139,7 +139,8 @@ class Executor:
                     may_give_up: bool) -> Sent | Skipped | SlotGivenUp:
         # Lanes and fail-fast admission in front of the limiter; the in-flight unit is taken
         # at the gate, right before the slot.
-        # The gate is handed on once the request has left: `sent` (see AdmissionQueue).
+        # The gate is handed on once the request has left: `sent` (see AdmissionQueue); a
+        # block left without a request gives its slot back.
         async with self.admissions.slot(self.limiters[path], options, endpoint=path,
                                         service=self.latency, concurrency=self._in_flight,
                                         ) as sent:
@@ -167,6 +168,7 @@ class Executor:
                 raise
             finally:
                 self.stats.in_flight -= 1
+                sent()  # handed to the transport: it may have left unreported; count it now
             self.latency += 0.2 * (time.monotonic() - started - self.latency)
             return Sent(token, response)
 

@@ -59,6 +59,26 @@ class RateLimiter(Protocol):
         """A request went through: let a slowed rate recover."""
 
 
+class Turn(Protocol):
+    """A limiter's send turn, held from the slot until the request has left."""
+
+    def __call__(self) -> None:
+        """The request left now: hand the turn on."""
+
+    def unused(self) -> None:
+        """No request left: hand the turn on and give the slot back."""
+
+
+@runtime_checkable
+class SendPaced(Protocol):
+    """A limiter that paces by when each request left, not by when its slot fell due (the
+    Redis limiter: no other process sees this one's event loop). Admission calls `take()`
+    instead of `acquire()` and reports the departure to the turn it answers."""
+
+    async def take(self) -> Turn:
+        """Wait for the next slot and the turn to send in it."""
+
+
 def widen(factor: float, paused_at: float | None, now: float, pause: float,
           max_factor: float) -> float | None:
     """The doubled spacing factor after a rate-limit answer at `now`, or None when the answer

@@ -7,6 +7,12 @@ requests whatever the machines' clocks. Rate-limit answers pause and widen the s
 once per pause window. Redis down fails closed: no request goes out unpaced. The design and
 its measurements are in [Scaling out](../scaling.md).
 
+The client paces by the time each request *left*, as it does in one process: after its slot
+a request takes the app's send turn, which is free one spacing after the last departure of
+any process ([`douyin_async.pacing.redis_turn`][]). A request held back after its slot (a
+busy event loop, a new connection) therefore never leaves close behind another, and a slot
+that goes unused is given back.
+
 A step of Redis's clock (an NTP step, a VM resumed) never reaches the schedule: each process
 books on one continuous timeline (its offset to Redis, measured by
 [`RemoteClock`][douyin_async.pacing.remote_clock.RemoteClock]), and the first process whose
@@ -43,6 +49,7 @@ from .redis_scripts import (
     now_arg,
     us,
 )
+from .redis_turn import Departure, Turns
 from .remote_clock import too_late
 
 __all__ = [
@@ -58,6 +65,9 @@ __all__ = [
 
 #: Slots one acquire may give up for waking too late, before it sends in the next one anyway.
 MAX_REBOOKINGS = 4
+#: The send turn lets a departure come a TOLERANCE_SHARE-th of the margin (read in seconds)
+#: before it is due.
+TOLERANCE_SHARE = 8
 #: Default prefix of limiter keys: ``{douyin:<app>}:<bucket>``.
 DEFAULT_PREFIX = "douyin"
 
@@ -110,6 +120,8 @@ class RedisRateLimiter(RateLimiter):
         recovery: the spacing factor's multiplier per reservation while widened.
         max_wait: the longest reservation handed out, seconds (a longer queue is waited out
             in rounds).
+        max_hold: seconds a request may hold the send turn before it counts as sent (its
+            process may have died).
         acquire_timeout: seconds before
             [`LimiterTimeoutError`][douyin_async.pacing.redis_limiter.LimiterTimeoutError]
             (None: wait as long as it takes).
@@ -135,6 +147,7 @@ class RedisRateLimiter(RateLimiter):
         max_factor: float = 8.0,
         recovery: float = 0.9,
         max_wait: float = 30.0,
+        max_hold: float = 1.0,
         acquire_timeout: float | None = None,
         redis_timeout: float = 5.0,
         prefix: str = DEFAULT_PREFIX,
@@ -144,6 +157,7 @@ class RedisRateLimiter(RateLimiter):
         _check_positive("rate", rate)
         _check_positive("pause", pause)
         _check_positive("max_wait", max_wait)
+        _check_positive("max_hold", max_hold)
         _check_positive("redis_timeout", redis_timeout)
         if acquire_timeout is not None:
             _check_positive("acquire_timeout", acquire_timeout)
@@ -173,9 +187,12 @@ class RedisRateLimiter(RateLimiter):
             self.redis = redis
             self._owns_redis = False
         self.where = describe(self.redis)
-        self._pauses: set[asyncio.Task[None]] = set()
-        self._pause_error: RedisLimiterError | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._task_error: RedisLimiterError | None = None
         self._booking = Booking(scripts)
+        self._turns = Turns(self._run, self._booking, spacing=self.spacing,
+                            tolerance=margin / TOLERANCE_SHARE, max_hold=max_hold, sleep=sleep,
+                            background=self._in_background)
         #: Slots given up because the caller woke too late to send in them (see booking).
         self.late_rebookings = 0
 
@@ -199,10 +216,28 @@ class RedisRateLimiter(RateLimiter):
     # -- the RateLimiter protocol ----------------------------------------------------------
 
     async def acquire(self) -> None:
-        """Book the next shared slot and sleep until it falls due; raises
+        """Book the next shared slot and sleep until it falls due (a caller that wakes too
+        late books again); raises
         [`RedisLimiterError`][douyin_async.pacing.redis_limiter.RedisLimiterError] when Redis
-        cannot be reached (no request may go out then)."""
-        await self._settle_pauses()
+        cannot be reached (no request may go out then). Paces by slot time: the client uses
+        [`take`][douyin_async.pacing.redis_limiter.RedisRateLimiter.take]."""
+        await self._slot(late=True)
+
+    async def take(self) -> Departure:
+        """Book the next shared slot, sleep until it falls due and take the app's send turn;
+        call the answer once the request has left (its `unused()` when none did). A caller
+        that leaves while waiting gives its slot back."""
+        try:
+            await self._slot(late=False)
+        except asyncio.CancelledError:
+            self._turns.give_back()
+            raise
+        return await self._turns.take()
+
+    async def _slot(self, *, late: bool) -> None:
+        """Wait for a granted slot; ``late``: give up a slot woken for too late (without
+        the turn, nothing else keeps a late request from the next one)."""
+        await self._settle()
         loop = asyncio.get_running_loop()
         started = loop.time()
         rebooked = 0
@@ -212,7 +247,8 @@ class RedisRateLimiter(RateLimiter):
                 due = loop.time() + booking.wait if booking.due is None else booking.due
                 if due > loop.time():
                     await self._sleep(due - loop.time())
-                if rebooked < MAX_REBOOKINGS and too_late(loop.time(), due, self.margin):
+                if late and rebooked < MAX_REBOOKINGS and too_late(loop.time(), due,
+                                                                   self.margin):
                     rebooked += 1
                     self.late_rebookings += 1
                     continue
@@ -229,14 +265,17 @@ class RedisRateLimiter(RateLimiter):
     def on_rate_limited(self) -> None:
         """Pause every process sharing the key and widen the spacing, from a background task
         that the next `acquire()` waits for (and raises the failure of)."""
-        task = asyncio.get_running_loop().create_task(self._start_pause())
-        self._pauses.add(task)
-        task.add_done_callback(self._pause_done)
+        self._in_background(self.start_pause(), "pausing")
 
     @property
     def clock_steps(self) -> int:
         """Steps of Redis's clock this limiter noticed (and re-based the shared clock for)."""
         return self._booking.steps
+
+    @property
+    def turn_waits(self) -> int:
+        """Times a request found the send turn not yet free after its slot."""
+        return self._turns.waits
 
     def on_success(self) -> None:
         """Nothing to do: the widened spacing recovers inside each reservation."""
@@ -282,35 +321,40 @@ class RedisRateLimiter(RateLimiter):
                 "no request was sent"
             ) from None
 
-    async def _start_pause(self) -> None:
-        await self.start_pause()
+    def _in_background(self, work: Awaitable[Any], what: str) -> None:
+        """Run ``work`` in a task; its failure is raised by the next `acquire()`."""
+        async def run() -> None:
+            await work
 
-    def _pause_done(self, task: asyncio.Task[None]) -> None:
-        self._pauses.discard(task)
-        if task.cancelled():
-            return
-        error = task.exception()
-        if isinstance(error, RedisLimiterError):
-            self._pause_error = error
-        elif error is not None:
-            self._pause_error = RedisLimiterError(
-                f"rate limiter: pausing {self.key} failed ({type(error).__name__}: {error})"
-            )
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
 
-    async def _settle_pauses(self) -> None:
-        if self._pauses:
-            await asyncio.wait(set(self._pauses))
-        error, self._pause_error = self._pause_error, None
+        def done(task: asyncio.Task[None]) -> None:
+            self._tasks.discard(task)
+            error = None if task.cancelled() else task.exception()
+            if isinstance(error, RedisLimiterError):
+                self._task_error = error
+            elif error is not None:
+                self._task_error = RedisLimiterError(
+                    f"rate limiter: {what} {self.key} failed ({type(error).__name__}: {error})")
+
+        task.add_done_callback(done)
+
+    async def _settle(self) -> None:
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
+        error, self._task_error = self._task_error, None
         if error is not None:
             raise error
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Wait for pauses being written; close the Redis client if it was made from a URL."""
-        if self._pauses:
-            await asyncio.wait(set(self._pauses))
-        self._pause_error = None
+        """Wait for pauses and turns being written; close the Redis client if it was made
+        from a URL."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
+        self._task_error = None
         if self._owns_redis:
             await self.redis.aclose()
 

@@ -8,6 +8,11 @@ the step to `skew` (once: it is keyed by the `epoch` the caller saw), so the sha
 runs on without a jump and no slot is booked from two offsets into one window.
 [`limiter_scripts`][douyin_async.pacing.redis_scripts.limiter_scripts] builds the scripts on
 another time source (tests step a fake clock with it).
+
+Beside the schedule, the hash keeps the *send turn*
+([`douyin_async.pacing.redis_turn`][]): `holder` (the request between its slot and its
+departure), `held` (since when) and `sent` (when the next departure is due), all on the
+shared clock.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ __all__ = [
     "REBASE",
     "REBASE_SCRIPT",
     "REDIS_TIME",
+    "RELEASE",
+    "TURN",
     "SCRIPTS",
     "SKEW_TTL_MS",
     "US",
@@ -66,6 +73,9 @@ local epoch = state[#state] or '0'
 local function expire(ms)
   if epoch ~= '0' then ms = math.max(ms, {SKEW_TTL_MS}) end
   redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ms))
+end
+local function keep(ms)
+  if redis.call('PTTL', KEYS[1]) < ms then expire(ms) end
 end
 """ + now
 
@@ -144,6 +154,60 @@ return {epoch, clock}
 """)
 
 
+def _turn(time_source: str) -> str:
+    """Take the send turn. KEYS[1]: the limiter hash. ARGV: the caller's ticket, now (us on
+    the shared clock; empty: the clock), spacing (us, at factor 1), max_hold (us), tolerance
+    (us). The turn is free when nobody holds it and ``sent`` (when the next departure is
+    due: one widened spacing after the last, or later) is at most ``tolerance`` away. A
+    holder older than ``max_hold`` counts as a departure then, and the turn is taken from
+    it. Returns {1 taken, or 0; us to wait before asking again}."""
+    return ("local state = redis.call('HMGET', KEYS[1], 'factor', 'sent', 'holder', 'held', "
+            "'skew', 'epoch')\n" + _clock(time_source, 2) + """local spacing =
+  math.floor(tonumber(ARGV[3]) * (tonumber(state[1]) or 1) + 0.5)
+local hold = tonumber(ARGV[4])
+local due = tonumber(state[2])
+local held = tonumber(state[4])
+if state[3] and held then
+  if now < held + hold then
+    return {0, math.min(math.max(now - held, 1000), math.floor(spacing / 4))}
+  end
+  due = math.max(due or 0, held + hold) + spacing
+  redis.call('HSET', KEYS[1], 'sent', string.format('%.0f', due))
+end
+if due and now < due - tonumber(ARGV[5]) then
+  return {0, due - tonumber(ARGV[5]) - now}
+end
+redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'held', string.format('%.0f', now))
+keep(math.floor(hold / 1000) + 1000)
+return {1, 0}
+""")
+
+
+def _release(time_source: str) -> str:
+    """End a turn or an unused slot. KEYS[1]: the limiter hash. ARGV: the caller's ticket,
+    ``1`` when its request left now (empty: it did not), spacing (us, at factor 1), now (us
+    on the shared clock; empty: the clock), ``1`` to give the slot back. The turn is freed
+    if the ticket holds it; a departure makes the next one due a widened spacing later; a
+    slot given back shortens the queue by one widened spacing (never to before ``now``).
+    Returns 1."""
+    return ("local state = redis.call('HMGET', KEYS[1], 'tat', 'factor', 'sent', 'holder', "
+            "'skew', 'epoch')\n" + _clock(time_source, 4) + """if state[4] == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'holder')
+end
+local spacing = math.floor(tonumber(ARGV[3]) * (tonumber(state[2]) or 1) + 0.5)
+if ARGV[2] ~= '' then
+  local due = math.max(tonumber(state[3]) or 0, now) + spacing
+  redis.call('HSET', KEYS[1], 'sent', string.format('%.0f', due))
+  keep(math.floor((due - now) / 1000) + 1000)
+end
+local tat = tonumber(state[1])
+if tat and ARGV[5] ~= '' and tat > now then
+  redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', math.max(now, tat - spacing)))
+end
+return 1
+""")
+
+
 class Script:
     """A Lua script run by EVALSHA; loaded (SCRIPT LOAD) on first use and after NOSCRIPT."""
 
@@ -161,23 +225,26 @@ class Script:
 
 @attrs.frozen
 class LimiterScripts:
-    """The three scripts of a limiter, on one time source."""
+    """The scripts of a limiter, on one time source."""
 
     acquire: Script
     pause: Script
     rebase: Script
+    turn: Script
+    release: Script
 
 
 def limiter_scripts(time_source: str = REDIS_TIME) -> LimiterScripts:
     """The limiter's scripts reading the time from ``time_source`` (Lua giving
     ``{seconds, microseconds}``, as ``TIME`` does)."""
-    return LimiterScripts(Script(_acquire(time_source)), Script(_pause(time_source)),
-                          Script(_rebase(time_source)))
+    return LimiterScripts(*(Script(make(time_source))
+                            for make in (_acquire, _pause, _rebase, _turn, _release)))
 
 
 #: The scripts on Redis's own clock.
 SCRIPTS = limiter_scripts()
 ACQUIRE, PAUSE, REBASE = SCRIPTS.acquire, SCRIPTS.pause, SCRIPTS.rebase
+TURN, RELEASE = SCRIPTS.turn, SCRIPTS.release
 ACQUIRE_SCRIPT, PAUSE_SCRIPT, REBASE_SCRIPT = ACQUIRE.source, PAUSE.source, REBASE.source
 
 

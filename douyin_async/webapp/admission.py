@@ -16,7 +16,9 @@ A stream asks for all its pages at once
 
 With the in-process limiter the gate is handed on when the holder's request has *left*, and
 the next one starts one spacing after that: a slot taken just before the event loop stalled
-must not leave together with the next one.
+must not leave together with the next one. A limiter shared by processes does the same across
+them ([`SendPaced`][douyin_async.pacing.limiter.SendPaced]): the call's
+[`Departure`][douyin_async.webapp.admission.Departure] hands its turn on.
 
 Two lanes, ``"interactive"`` (views, the default) and ``"background"`` (``pull()``), share
 the gate by weighted round-robin ([`LanePolicy`][douyin_async.webapp.lanes.LanePolicy]): while
@@ -38,7 +40,7 @@ from collections.abc import AsyncIterator, Callable
 import attrs
 
 from ..errors import InvalidParameterError, QueueTimeoutError
-from ..pacing.limiter import RateLimiter
+from ..pacing.limiter import RateLimiter, SendPaced, Turn
 from .lanes import (
     BACKGROUND,
     INTERACTIVE,
@@ -59,21 +61,56 @@ def pacing_of(limiter: RateLimiter) -> tuple[float, float]:
     return pacing.spacing, pacing.pause
 
 
-async def _take(limiter: RateLimiter, concurrency: asyncio.Semaphore | None) -> None:
-    """A unit of ``concurrency`` (if any), then the limiter's slot; all or nothing."""
-    if concurrency is None:
-        await limiter.acquire()
-        return
-    await concurrency.acquire()
+async def _take(limiter: RateLimiter, concurrency: asyncio.Semaphore | None) -> Turn | None:
+    """A unit of ``concurrency`` (if any), then the limiter's slot, and its send turn when it
+    paces by departures; all or nothing."""
+    if concurrency is not None:
+        await concurrency.acquire()
     try:
+        if isinstance(limiter, SendPaced):
+            return await limiter.take()
         await limiter.acquire()
+        return None
     except BaseException:
-        concurrency.release()
+        if concurrency is not None:
+            concurrency.release()
         raise
 
 
-def _noop() -> None:
-    pass
+class Departure:
+    """A granted call's word on its request: call it once the request has left, `unused()`
+    when the call ends without one. Either hands the gate on (if the call still holds it)
+    and the limiter's turn (if any); later calls do nothing."""
+
+    def __init__(self, queue: AdmissionQueue, tracked: bool, turn: Turn | None) -> None:
+        self._queue = queue
+        self._tracked = tracked
+        self._turn = turn
+        self._holding = True
+        self.timer: asyncio.TimerHandle | None = None
+
+    def hand_on(self) -> None:
+        """Hand the gate on (noting the departure, if tracked)."""
+        if self._holding:
+            self._holding = False
+            if self.timer is not None:
+                self.timer.cancel()
+            if self._tracked:
+                self._queue.pace.sent(self._queue.clock())
+            self._queue.release()
+
+    def __call__(self) -> None:
+        self.hand_on()
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            turn()
+
+    def unused(self) -> None:
+        """No request left: the gate and the turn are handed on, the slot given back."""
+        self.hand_on()
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            turn.unused()
 
 
 class _Waiter:
@@ -176,7 +213,7 @@ class AdmissionQueue:
         endpoint: str = "",
         concurrency: asyncio.Semaphore | None = None,
         until_sent: bool = False,
-    ) -> Callable[[], None]:
+    ) -> Departure:
         """Wait for a slot of ``limiter`` in lane order, or raise
         [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError] when it cannot come
         within ``budget`` seconds (at once when the estimate says so). A call with nobody
@@ -186,10 +223,11 @@ class AdmissionQueue:
         the limiter's slot, so a slot is never spent waiting for a connection; on success the
         caller holds one unit of it and releases it after its request.
 
-        Returns the call's ``sent()``: with ``until_sent`` (and a gate of one) the gate stays
-        the caller's until it calls ``sent()`` when its request has left (or ``max_hold``
-        seconds), and the next request starts one spacing after that; otherwise the gate is
-        handed on at once.
+        Returns the call's [`Departure`][douyin_async.webapp.admission.Departure]: with
+        ``until_sent`` (and a gate of one) the gate stays the caller's until it reports its
+        request left (or ``max_hold`` seconds), and the next request starts one spacing after
+        that; otherwise the gate is handed on at once. A limiter's send turn is handed on
+        when the departure is reported, whatever the gate.
         """
         if priority not in PRIORITIES:
             raise InvalidParameterError(f"priority must be 'interactive' or 'background', "
@@ -207,6 +245,7 @@ class AdmissionQueue:
         else:
             await self._queue(priority, budget, wait, ahead, endpoint)
         tracked = until_sent and self.depth == 1
+        turn = None
         try:
             left = None if give_up_at is None else max(0.0, give_up_at - self.clock())
             async with asyncio.timeout(left):
@@ -214,59 +253,41 @@ class AdmissionQueue:
                     gap = self.pace.send_wait(self.clock(), self.spacing)
                     if gap > 0:
                         await asyncio.sleep(gap)
-                await _take(limiter, concurrency)
+                turn = await _take(limiter, concurrency)
             self.pace.granted(self.clock(), bool(self.queued()))
         except BaseException as exc:
             self.pace.idle()
             self.saved += 1
-            self._release()  # nothing left: hand the gate on
+            self.release()  # nothing left: hand the gate on
             if not isinstance(exc, TimeoutError):
                 raise
             self.refused_late += 1
             raise self._error(wait, budget or 0.0, ahead, priority, endpoint,
                               late=True) from None
-        sent = self._departure(tracked)
+        departure = Departure(self, tracked, turn)
         if not tracked:
-            sent()
-            return _noop
-        # A request that has not left after max_hold seconds (a slow connect) lets the
-        # next one go rather than stall the queue.
-        timer = asyncio.get_running_loop().call_later(self.max_hold, sent)
-
-        def sent_now() -> None:
-            timer.cancel()
-            sent()
-        return sent_now
-
-    def _departure(self, tracked: bool) -> Callable[[], None]:
-        """The holder's ``sent()``: the first call hands the gate on (and notes when the
-        request left, if ``tracked``); later calls do nothing."""
-        done = False
-
-        def sent() -> None:
-            nonlocal done
-            if not done:
-                done = True
-                if tracked:
-                    self.pace.sent(self.clock())
-                self._release()
-        return sent
+            departure.hand_on()
+        else:  # a request that has not left after max_hold seconds (a slow connect) lets
+            # the next one go rather than stall the queue
+            departure.timer = asyncio.get_running_loop().call_later(self.max_hold,
+                                                                    departure.hand_on)
+        return departure
 
     @contextlib.asynccontextmanager
     async def slot(self, limiter: RateLimiter, *, priority: Priority = INTERACTIVE,
                    budget: float | None = None, endpoint: str = "",
                    concurrency: asyncio.Semaphore | None = None,
-                   ) -> AsyncIterator[Callable[[], None]]:
+                   ) -> AsyncIterator[Departure]:
         """``async with queue.slot(...) as sent``:
         [`acquire`][douyin_async.webapp.admission.AdmissionQueue.acquire] until the request
-        has left (call ``sent()`` then; the block's end does it at the latest), and hold the
-        ``concurrency`` unit until the block ends."""
+        has left (call ``sent()`` then; a block that ends without calling it sent nothing),
+        and hold the ``concurrency`` unit until the block ends."""
         sent = await self.acquire(limiter, priority=priority, budget=budget,
                                   endpoint=endpoint, concurrency=concurrency, until_sent=True)
         try:
             yield sent
         finally:
-            sent()
+            sent.unused()
             if concurrency is not None:
                 concurrency.release()
 
@@ -286,7 +307,7 @@ class AdmissionQueue:
             self.refused_late += timed_out
             self.saved += 1
             if waiter.future.done() and not waiter.future.cancelled():
-                self._release()  # the gate was ours already: hand it on
+                self.release()  # the gate was ours already: hand it on
             else:
                 self._drop(waiter)
             if timed_out:
@@ -299,7 +320,7 @@ class AdmissionQueue:
             self.lanes[waiter.lane].remove(waiter)
         self._on_change(self)
 
-    def _release(self) -> None:
+    def release(self) -> None:
         """A holder left the gate: let the next waiters in, in lane order."""
         self.holders -= 1
         while self.holders < self.depth:
@@ -343,6 +364,7 @@ __all__ = [
     "INTERACTIVE",
     "AdmissionQueue",
     "CallOptions",
+    "Departure",
     "DEFAULT_CALL",
     "LanePolicy",
     "LaneTurns",
