@@ -42,8 +42,9 @@ from .errors import (
     ServerError,
     TransportError,
 )
+from .http.fake import FakeTransport
 from .http.retry import RetryPolicy
-from .http.transport import AiohttpTransport, FakeTransport, Transport
+from .http.transport import AiohttpTransport, Transport
 from .models import (
     TalentMedia,
     TalentMediaPage,

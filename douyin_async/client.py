@@ -72,7 +72,7 @@ class DouyinClient(BillCalls):
             [`InvalidRecordError`][douyin_async.errors.InvalidRecordError]; `"collect"` keeps
             the good records of a page and lists the refused ones in `page.rejected`.
         transport: any [`Transport`][douyin_async.http.transport.Transport] instead of aiohttp
-            (a [`FakeTransport`][douyin_async.http.transport.FakeTransport] in tests).
+            (a [`FakeTransport`][douyin_async.http.fake.FakeTransport] in tests).
         ssl: passed to aiohttp (an `ssl.SSLContext` for a private CA). Verification is on.
         cache: pages for `fetch_page` and the streams (not `pull()`): a TTL in seconds, or a
             [`PageCache`][douyin_async.webapp.cache.PageCache]. Off by default.

@@ -65,11 +65,12 @@ def no_asyncio_errors() -> Iterator[None]:
 
 
 #: Tests that count requests per rolling second, or rates, on the server side. They run after
-#: the others (`pytest -m timing`), two at a time, those that start processes of their own
+#: the others (`pytest -m timing`), four at a time, those that start processes of their own
 #: alone (`-m alone`): beside a busy machine, its load would be measured instead of the client.
 TIMING_MODULES = frozenset({
     "test_cli_apps", "test_client_sandbox", "test_client_socket", "test_redis_limiter",
     "test_redis_scale", "test_renewal_cap", "test_sandbox_qps", "test_readme", "test_queue",
+    "test_redis_turn",
 })
 #: Timing modules whose tests start several processes of their own: they run one at a time.
 ALONE_MODULES = frozenset({"test_queue", "test_redis_scale"})

@@ -21,8 +21,9 @@ from douyin_async.bills.download import (
 )
 from douyin_async.bills.records import COLUMNS, SHANGHAI, BillKind, BillRecord
 from douyin_async.errors import ApiRetiredError, InvalidParameterError, PermissionDeniedError
+from douyin_async.http.fake import FakeTransport
 from douyin_async.http.retry import RetryPolicy
-from douyin_async.http.transport import AiohttpTransport, FakeTransport, Response
+from douyin_async.http.transport import AiohttpTransport, Response
 from douyin_async.pacing.limiter import PacedLimiter
 from douyin_async.sandbox import ManualClock, Sandbox, SandboxConfig
 from douyin_async.sandbox.requestlog import BILL_FILE, BILL_LINK

@@ -21,7 +21,8 @@ from douyin_async import (
     TaskVideoQuery,
 )
 from douyin_async.errors import ApiError, ClientClosedError, InvalidRecordError
-from douyin_async.http.transport import FakeTransport, Request, Response
+from douyin_async.http.fake import FakeTransport
+from douyin_async.http.transport import Request, Response
 
 BASE = "http://api.test"
 NOW = int(time.time())

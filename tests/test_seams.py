@@ -23,7 +23,8 @@ from douyin_async import (
 from douyin_async.api.outcomes import MAX_SLOTS_GIVEN_UP, Attempts
 from douyin_async.auth import token_after_slot
 from douyin_async.errors import AuthenticationError, ServerError
-from douyin_async.http.transport import FakeTransport, Request, Response
+from douyin_async.http.fake import FakeTransport
+from douyin_async.http.transport import Request, Response
 from douyin_async.pacing.limiter import Pacing
 from douyin_async.stats import ClientStats
 from douyin_async.webapp.admission import pacing_of

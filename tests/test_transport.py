@@ -11,7 +11,8 @@ import pytest
 from aiohttp import web
 
 from douyin_async.errors import ClientClosedError, ResponseDecodeError, TransportError
-from douyin_async.http.transport import AiohttpTransport, FakeTransport, Request, Response
+from douyin_async.http.fake import FakeTransport
+from douyin_async.http.transport import AiohttpTransport, Request, Response
 
 
 async def _handler(request: web.Request) -> web.StreamResponse:

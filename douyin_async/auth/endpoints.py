@@ -38,7 +38,7 @@ class Transport:
 
     `session`: an `aiohttp.ClientSession` to use (never closed by the provider); without one,
     each token request opens and closes its own (tokens are requested rarely). `http`: any
-    transport instead (a [`FakeTransport`][douyin_async.http.transport.FakeTransport] in tests).
+    transport instead (a [`FakeTransport`][douyin_async.http.fake.FakeTransport] in tests).
     `timeout`: seconds per token request. `ssl`: passed to aiohttp.
     """
 
