@@ -28,13 +28,11 @@ import asyncio
 import weakref
 from typing import Any, Literal
 
-import attrs
-import orjson
-
 from ..decode.answers import ParsedAnswer, parse_answer
+from ..decode.batch import orjson_values
 from ..decode.decoder import RecordDecoder
 from ..errors import DouyinError, InvalidParameterError, InvalidRecordError
-from ..http.envelopes import open_envelope
+from ..http.envelopes import open_envelope, read_envelope
 from ..http.transport import Response
 from .endpoints import Answer, Decoded, Endpoint
 
@@ -92,13 +90,15 @@ class PageDecoder:
         if not isinstance(records, RecordDecoder) or key is None:
             return None
         parsed = parse_answer(records, response.body, key)
-        if parsed is None:
-            return None
+        if parsed is None or not orjson_values(list(parsed.envelope.values())):
+            return None  # an envelope only orjson reads right
         try:
-            answer = _read(endpoint, response, orjson.dumps(parsed.envelope))
-        except (DouyinError, TypeError, orjson.JSONEncodeError):
-            return None  # an error answer, or an envelope only orjson reads right
-        return attrs.evolve(answer, raw=[None] * len(parsed.rows)), parsed
+            envelope = read_envelope(parsed.envelope, http_status=response.status,
+                                     endpoint=endpoint.path,
+                                     header_log_id=response.headers.get("X-Tt-Logid", ""))
+            return endpoint.read(envelope, endpoint.path), parsed
+        except DouyinError:
+            return None  # an error answer: parsed whole, it raises its error
 
     async def _from_rows(self, endpoint: Endpoint[Any], page: int | None, small: bool,
                          answer: Answer, parsed: ParsedAnswer[Any]) -> Decoded | None:

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
-import orjson
 
 from ..auth import TokenProvider
 from ..auth.base import token_after_slot
@@ -260,15 +259,14 @@ class Executor:
             self.stats.saved_decodes += 1  # the caller left while its page was decoded
             raise
 
-    async def call(self, endpoint: Endpoint[Any], body: Mapping[str, Any], *,
+    async def call(self, endpoint: Endpoint[Any], payload: bytes, *,
                    needed: Callable[[], bool] | None = None,
                    page: int | None = None, options: CallOptions = DEFAULT_CALL,
                    cached: bool = False) -> Decoded | None:
-        """One page request of `endpoint`, decoded (see
+        """One page request of `endpoint` (`payload`: its JSON body), decoded (see
         [`exchange`][douyin_async.api.executor.Executor.exchange]); `cached` lets the answer
         come from, and go to, the page cache."""
         self._check_open()
-        payload = orjson.dumps(body)
         key = cache_key(self.cache.app, self.base_url + endpoint.path, payload) \
             if cached and self.cache is not None else ""
         if key:

@@ -6,8 +6,7 @@ and the record array, as rows of one key style (when samples of the answer show 
 checks every record), or else as each record's raw JSON text, decoded a chunk at a time by
 [`from_texts`][douyin_async.decode.answers.from_texts] (each style at once) or, for anything
 msgspec refuses, parsed by orjson and decoded by the record decoder. The envelope comes back
-with its record array emptied, for the caller to read as the one parse would; the values are
-those orjson reads (see ``douyin_async.decode.batch.orjson_values``).
+with its record array as many ``None``s, for the caller to read as the one parse would.
 """
 
 from __future__ import annotations
@@ -26,8 +25,9 @@ from .batch import UNSET, Refused, extras
 from .decoder import RecordDecoder
 
 T = TypeVar("T")
-#: Where an answer's key styles are looked for: this many stretches of this many bytes.
-SAMPLES, SAMPLE_BYTES = 9, 8 * 1024
+#: Where an answer's key styles are looked for: this many stretches of a 32nd of it, within
+#: these bounds (bytes).
+SAMPLES, SAMPLE_BYTES, MIN_SAMPLE_BYTES = 9, 8 * 1024, 1024
 _DECODERS: dict[tuple[Any, str], msgspec.json.Decoder[Any]] = {}
 
 
@@ -102,11 +102,12 @@ def _styles_seen(decoder: RecordDecoder[Any], body: bytes) -> list[int]:
     over it (the whole of a small one): a guess, not a scan of every byte. An answer that
     shows one style is decoded in it, and msgspec refuses any record of another."""
     size = len(body)
-    if size <= SAMPLES * SAMPLE_BYTES:
+    span = min(SAMPLE_BYTES, max(MIN_SAMPLE_BYTES, size // 32))
+    if size <= SAMPLES * span:
         spans = [(0, size)]
     else:
-        step = (size - SAMPLE_BYTES) // (SAMPLES - 1)
-        spans = [(i * step, i * step + SAMPLE_BYTES) for i in range(SAMPLES)]
+        step = (size - span) // (SAMPLES - 1)
+        spans = [(i * step, i * step + span) for i in range(SAMPLES)]
     return [style for style, probe in enumerate(decoder.probes)
             if any(body.find(probe, start, stop) >= 0 for start, stop in spans)]
 
@@ -128,12 +129,12 @@ ENVELOPE_KEYS = ("err_no", "err_msg", "message", "error_code", "description", "l
 
 
 def _envelope(top: Any, key: str) -> dict[str, Any]:
-    """The answer's envelope, its record array emptied."""
+    """The answer's envelope, its record array a list of as many ``None``s."""
     envelope = {name: value for name, value in msgspec.structs.asdict(top).items()
                 if value is not UNSET and name != "data"}
     data = {name: value for name, value in msgspec.structs.asdict(top.data).items()
             if value is not UNSET and name != "records"}
-    envelope["data"] = {**data, key: []}
+    envelope["data"] = {**data, key: [None] * len(top.data.records)}
     return envelope
 
 
@@ -141,9 +142,10 @@ def _envelope(top: Any, key: str) -> dict[str, Any]:
 class ParsedAnswer(Generic[T]):
     """An answer's records, decoded by msgspec from its bytes and not yet built.
 
-    ``envelope`` is the answer's envelope with the record array emptied, for the caller to
-    check. ``rows`` are rows of one key style whose Struct reads the ``unknown`` keys, or,
-    with ``unknown`` None, each record's raw JSON text (``msgspec.Raw``).
+    ``envelope`` is the answer's envelope, its record array a list of as many ``None``s,
+    for the caller to check. ``rows`` are rows of one key style whose Struct reads the
+    ``unknown`` keys, or, with ``unknown`` None, each record's raw JSON text
+    (``msgspec.Raw``).
     """
 
     decoder: RecordDecoder[T]
