@@ -31,7 +31,7 @@ from ..webapp.single_flight import SingleFlight, shared
 from .endpoints import endpoint_for
 from .executor import Executor
 from .pagecheck import PageCheck, checked_pages
-from .pagination import PagePlan, merge, stream_pages
+from .pagination import PagePlan, merge, stream_pages, turn_of
 
 
 def unit_queries(queries: Iterable[Query], now: float | None = None) -> list[Query]:
@@ -113,7 +113,8 @@ class PageStreams:
         if payload is None:
             payload = orjson.dumps(query.body(page))
         decoded = await self.executor.call(endpoint, payload, needed=needed,
-                                           page=page, options=options, cached=cached)
+                                           page=page, options=options, cached=cached,
+                                           turn=turn_of(needed))
         if decoded is None:
             return None
         stats = self.executor.stats

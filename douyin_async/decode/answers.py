@@ -46,40 +46,67 @@ def _decoder(row: Any, key: str = "") -> msgspec.json.Decoder[Any]:
 def from_texts(decoder: RecordDecoder[T], texts: Sequence[Any]) -> list[T] | None:
     """Records from the raw JSON texts of records (``msgspec.Raw``), each key style's
     decoded by msgspec at once; None when msgspec refuses any (the caller parses them
-    with orjson). A record's style is guessed from its first key's first letter (a
-    capital: PascalCase) and checked by msgspec, which refuses a record of another."""
+    with orjson). Texts of one style (what the platform sends) take one decode in the first
+    record's style; otherwise a record's style is guessed from its first key's first letter
+    (a capital: PascalCase). msgspec refuses a record of another style than its guess."""
+    if not texts:
+        return []
     last = len(decoder.styles) - 1
     try:
-        flags = [65 <= memoryview(t)[2] <= 90 for t in texts] if last else [True] * len(texts)
-    except IndexError:  # a text too short for a record with a key
+        first = 0 if not last or _pascal(texts[0]) else last
+        whole = _records(decoder, first, texts)
+        if whole is not None or not last:
+            return whole
+        flags = [_pascal(t) for t in texts]
+    except (IndexError, _Exact):  # a text too short for a record with a key
         return None
+    if all(flags) or not any(flags):
+        return None  # one style, refused as it is
     out: list[Any] = [None] * len(texts)
     for style, chosen in ((0, flags), (last, list(map(not_, flags)))):
-        if not any(chosen):
-            continue
-        group = texts if all(chosen) else list(compress(texts, chosen))
         try:
-            rows, unknown = decoder.types.attempt(style, _decoding(_array(group)))
-        except (Refused, msgspec.DecodeError):
+            records = _records(decoder, style, list(compress(texts, chosen)))
+        except _Exact:
             return None
-        built = extras(rows, unknown, decoder.known, decoder.no_extra, None)
-        if built is None:
+        if records is None:
             return None
-        records = decoder.build(rows, built)
-        if group is texts:
-            return records
         for at, record in zip(compress(range(len(texts)), chosen), records, strict=True):
             out[at] = record
     return out
 
+
+class _Exact(Exception):
+    """Records msgspec decoded whose ``extra`` only orjson's own parse gets right."""
+
+
+def _pascal(text: Any) -> bool:
+    """True when a record's text starts with a capital letter's key (PascalCase)."""
+    return 65 <= memoryview(text)[2] <= 90
+
+
+def _records(decoder: RecordDecoder[T], style: int, texts: Sequence[Any]) -> list[T] | None:
+    """The records of texts of one style, or None when msgspec refuses any."""
+    try:
+        rows, unknown = decoder.types.attempt(style, _decoding(_array(texts)))
+    except (Refused, msgspec.DecodeError):
+        return None
+    built = extras(rows, unknown, decoder.known, decoder.no_extra, None)
+    if built is None:
+        raise _Exact
+    return decoder.build(rows, built)
+
+
 def _decoding(blob: bytes) -> Callable[[Any], Any]:
     return lambda row: _decoder(row).decode(blob)
 
-def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str) -> ParsedAnswer[T] | None:
+def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str, *,
+                 pieces: bool = False) -> ParsedAnswer[T] | None:
     """An answer's ``data[key]`` decoded from its bytes: as rows of one key style, or,
     when its records may not all be of one style, as each record's raw JSON text; None
-    when the answer is neither (anything unusual: the caller parses it with orjson)."""
-    styles = _styles_seen(decoder, body)
+    when the answer is neither (anything unusual: the caller parses it with orjson).
+    ``pieces``: as the records' texts whatever their styles, for the caller to decode a
+    chunk at a time (a large answer: no single call takes long)."""
+    styles = [] if pieces else _styles_seen(decoder, body)
     if len(styles) == 1:
         try:
             top, unknown = decoder.types.attempt(
