@@ -30,12 +30,11 @@ import orjson
 from douyin_async import DouyinClient
 from douyin_async.api.decoding import PageDecoder
 from douyin_async.api.endpoints import TASK_VIDEOS
-from douyin_async.decode.converter import VIDEO_PASCAL_KEYS, converter, video_records
+from douyin_async.decode.converter import converter, video_records
 from douyin_async.http.transport import Response
 from douyin_async.models import VideoDailyData
-from douyin_async.sandbox.names import EXTRA_VIDEO_KEY
 
-from .common import Result, Row, fmt, page_bytes
+from .common import Result, Row, fmt, page_bytes, restyled
 from .peers import msgspec_decoder, pydantic_decoder
 
 RECORDS = 10_000
@@ -44,16 +43,11 @@ DEFAULT_CHUNK: int = inspect.signature(DouyinClient).parameters["decode_chunk"].
 #: The pages measured: (name, sandbox profile, every record made PascalCase).
 PAGES = (("tidy", "tidy", False), ("realistic, one key style", "realistic", True),
          ("realistic, key styles mixed", "realistic", False))
-_PASCAL = {**VIDEO_PASCAL_KEYS, EXTRA_VIDEO_KEY["snake"]: EXTRA_VIDEO_KEY["pascal"]}
 
 
 def one_style(body: bytes) -> bytes:
     """The answer with every record's keys in PascalCase (values and key order kept)."""
-    answer = orjson.loads(body)
-    records = answer["data"]["video_daily_data_list"]
-    answer["data"]["video_daily_data_list"] = [
-        {_PASCAL.get(k, k): v for k, v in raw.items()} for raw in records]
-    return orjson.dumps(answer)
+    return restyled(body, "pascal")
 
 
 def client_decoder(loop: asyncio.AbstractEventLoop) -> Callable[[bytes], list[Any]]:

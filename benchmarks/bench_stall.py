@@ -5,10 +5,11 @@ A probe task sleeps 1 ms in a loop and notes how late each wake-up is; the longe
 the longest time the loop could not run anything else (a web app's handlers, say). The sandbox
 runs in a child process. One short pull per ``decode_chunk`` value, same queries; the client's
 default is held against the target, with one client and with four clients (own tokens) pulling
-at once in the same loop. A page's decode is one msgspec call (the answer's bytes to rows, or
-to each record's raw text when key styles mix), then chunks of records; what is left of a stall
-is that call, a chunk's build, a page's release and the cyclic collector's runs, whose
-durations are measured beside it.
+at once in the same loop. A page waits as bytes until it is next in its stream; its decode is
+one msgspec pass that splits the answer into each record's raw text, then chunks of records,
+each decoded by msgspec from their texts and built; what is left of a stall is that pass, a
+chunk's decode and build, a page's release and the cyclic collector's runs, whose durations
+are measured beside it.
 """
 
 from __future__ import annotations
@@ -168,8 +169,9 @@ async def measure(quick: bool = False) -> Result:
         f"of up to {PAGE_SIZE:,} records "
         f"per pull, one pull per decode_chunk value; sandbox in a child process, cap {CAP}/s; "
         "probe: asyncio.sleep(0.001) in a loop, stall = wake-up lateness. A full collection "
-        "visits every field of every record in flight (pages being built, waiting in order, "
-        "being consumed); it runs when the objects that outlived two young collections have "
+        "visits every field of every record alive (the page being built, pages waiting in order "
+        "for the consumer, the page being consumed; pages fetched ahead wait as bytes until "
+        "they are next); it runs when the objects that outlived two young collections have "
         f"grown by a quarter: {len(full)} times in the {pages} pages of that pull. "
         "A library cannot make it smaller without changing the collector for the whole "
         "process (gc.freeze, thresholds), which is the application's call: the gc.freeze() "

@@ -87,6 +87,38 @@ def page_bytes(profile: str, records: int = 10_000) -> bytes:
     return sandbox_envelopes.task_video(0, "success", "2024010100000000000000000000000000", raw)
 
 
+#: PascalCase key of each snake_case record key (the unknown key the sandbox adds included).
+_PASCAL: dict[str, str] = {}
+_SNAKE: dict[str, str] = {}
+
+
+def restyled(body: bytes, style: str, seed: int = 0) -> bytes:
+    """The answer with its records' keys in one style: ``"pascal"``, ``"snake"``, or
+    ``"mixed"`` (each record's style drawn at random from ``seed``); values and key order
+    kept."""
+    import random
+
+    import orjson
+
+    from douyin_async.decode.converter import VIDEO_PASCAL_KEYS
+    from douyin_async.sandbox.names import EXTRA_VIDEO_KEY
+
+    if not _PASCAL:
+        _PASCAL.update(VIDEO_PASCAL_KEYS)
+        _PASCAL[EXTRA_VIDEO_KEY["snake"]] = EXTRA_VIDEO_KEY["pascal"]
+        _SNAKE.update((v, k) for k, v in _PASCAL.items())
+    answer = orjson.loads(body)
+    data = answer["data"]
+    draw = random.Random(seed)
+    out = []
+    for raw in data["video_daily_data_list"]:
+        pascal = style == "pascal" or (style == "mixed" and draw.random() < 0.5)
+        names = _PASCAL if pascal else _SNAKE
+        out.append({names.get(k, k): v for k, v in raw.items()})
+    data["video_daily_data_list"] = out
+    return orjson.dumps(answer)
+
+
 def pages_of(count: int, page_size: int) -> int:
     """Requests a complete pull of ``count`` records needs (a full last page needs one more)."""
     return count // page_size + 1

@@ -90,26 +90,28 @@ def write_docs(results: Sequence[Result], info: dict[str, str], load: tuple[str,
         "## Reading the figures",
         "",
         "- Runs 1, 2 and 7 are latency-bound: the client's pacing, not the CPU, decides them.",
-        "- Run 3 times the client's own decode path (`PageDecoder`: msgspec decodes the "
-        "answer into rows, then the records are built from them in chunks) against msgspec "
+        "- Run 3 times the client's own decode path (`PageDecoder`: msgspec splits the "
+        "answer into each record's raw text, then decodes and builds the records a chunk at "
+        "a time) against msgspec "
         "and pydantic on the same bytes, on a tidy page, a realistic page of one key style "
         "and a realistic page mixing key styles; msgspec and pydantic are shown as peers "
         "(msgspec's Structs are not the client's records). msgspec checks and converts "
         "every value in C; what is left in Python per record is the record object itself "
         "(one slotted, GC-tracked instance filled with ordinary attribute stores) and its "
-        "`extra`. A page mixing key styles is decoded into each record's raw text and "
-        "parsed by orjson a chunk at a time, then each chunk's records are converted by "
-        "msgspec per key style. msgspec builds its Structs straight from the bytes and "
-        "ignores unknown keys; the client and pydantic keep them.",
+        "`extra`. A chunk of one key style is one msgspec call; a chunk mixing key styles "
+        "is decoded per style, or parsed by orjson when msgspec refuses it. msgspec builds "
+        "its Structs straight from the bytes and ignores unknown keys; the client and "
+        "pydantic keep them.",
         "- Run 4 counts only the client's process; the sandbox runs in a child process.",
         "- Run 8 puts N clients in one process: with small pages the cap decides (N apps, N "
         "times the pages); with 10,000-record pages the process's CPU does, so its pages/s "
         "stop growing once one core is busy (and a shared machine gives it less than one).",
         "- Run 6's stall is the longest time the loop ran other code than the probe: a step of "
-        "the decoder (the answer's decode, a chunk of records), the release of a page, "
-        "and any garbage collection that falls into a step. The client decodes one page at a "
-        "time and yields before each piece and each chunk, so pages of other queries do not "
-        "add to it.",
+        "the decoder (the pass that splits the answer into records' texts, a chunk of "
+        "records), the release of a page, and any garbage collection that falls into a step. "
+        "The client decodes one page at a time, a page only once it is next in its stream, "
+        "and yields before each step, so pages of other queries and pages fetched ahead do "
+        "not add to it.",
         "",
     ]
     if redis.exists():

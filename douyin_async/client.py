@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from itertools import islice
 from types import TracebackType
 from typing import Any, Self
 
@@ -184,7 +185,7 @@ class DouyinClient(BillCalls):
         positive_int("page", page)
         options = self._executor.admissions.options(deadline, priority)
         endpoint = endpoint_for(query)
-        if len(list(endpoint.windows(query))) > 1:
+        if next(islice(endpoint.windows(query), 1, None), None) is not None:
             raise InvalidParameterError("fetch_page needs a window of at most 30 days; "
                                         "use task_video_pages() or pull() for longer ones")
         endpoint.check_age(query, self._clock())

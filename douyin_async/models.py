@@ -224,6 +224,9 @@ class TaskVideoQuery:
         ends, so no second is missed or asked twice.
         """
         start, end = self.video_publish_start_time, self.video_publish_end_time
+        if end - start <= MAX_WINDOW_SECONDS:
+            yield self  # one window: the query itself
+            return
         while True:
             stop = min(end, start + MAX_WINDOW_SECONDS)
             yield attrs.evolve(self, video_publish_start_time=start, video_publish_end_time=stop)

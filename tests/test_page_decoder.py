@@ -32,13 +32,18 @@ def answer(records: Any, ascii: bool = True, **top: Any) -> bytes:
                       ensure_ascii=ascii).encode()
 
 
-async def outcome(body: bytes, mode: str, exact: bool, monkeypatch: pytest.MonkeyPatch
-                  ) -> Any:
+async def outcome(body: bytes, mode: str, exact: bool, monkeypatch: pytest.MonkeyPatch,
+                  pieces: bool | None = None) -> Any:
     """What the decoder makes of ``body``: (answer, records, refused) or the error raised;
-    ``exact`` forces the one orjson parse."""
+    ``exact`` forces the one orjson parse, ``pieces`` msgspec's decode of the records'
+    texts a chunk at a time (True) or of the whole answer at once (False)."""
+    real = answers.parse_answer
     with monkeypatch.context() as patch:
         if exact:
-            patch.setattr(decoding, "parse_answer", lambda records, body, key: None)
+            patch.setattr(decoding, "parse_answer", lambda records, body, key, **_: None)
+        elif pieces is not None:
+            patch.setattr(decoding, "parse_answer", lambda records, body, key, **_: real(
+                records, body, key, pieces=pieces))
         try:
             return await PageDecoder(chunk=7, invalid_records=mode).decode(  # type: ignore[arg-type]
                 TASK_VIDEOS, Response(200, {}, body), page=3)
@@ -72,8 +77,9 @@ async def test_bytes_decode_as_orjson_and_the_reference_do(
         page: list[Any], top: dict[str, Any], ascii: bool, mode: str) -> None:
     body = answer(page, ascii, **top)
     with pytest.MonkeyPatch.context() as patch:
-        assert_same(await outcome(body, mode, False, patch),
-                    await outcome(body, mode, True, patch))
+        exact = await outcome(body, mode, True, patch)
+        for pieces in (False, True):
+            assert_same(await outcome(body, mode, False, patch, pieces), exact)
 
 
 @settings(max_examples=100, deadline=None)
@@ -85,8 +91,9 @@ async def test_unknown_values_and_cut_bodies_decode_as_orjson_does(
     for b in (body, body[:len(body) - cut]):
         with pytest.MonkeyPatch.context() as patch:
             for mode in ("raise", "collect"):
-                assert_same(await outcome(b, mode, False, patch),
-                            await outcome(b, mode, True, patch))
+                exact = await outcome(b, mode, True, patch)
+                for pieces in (False, True):
+                    assert_same(await outcome(b, mode, False, patch, pieces), exact)
 
 
 async def test_invalid_utf8_anywhere_is_refused_as_orjson_refuses() -> None:
@@ -105,8 +112,8 @@ async def test_a_page_of_one_key_style_is_built_from_rows(
     parsed: list[Any] = []
     real = answers.parse_answer
 
-    def spy(records: Any, body: bytes, key: str) -> Any:
-        parsed.append(real(records, body, key))
+    def spy(records: Any, body: bytes, key: str, **kw: Any) -> Any:
+        parsed.append(real(records, body, key, **kw))
         return parsed[-1]
 
     monkeypatch.setattr(decoding, "parse_answer", spy)
@@ -115,12 +122,13 @@ async def test_a_page_of_one_key_style_is_built_from_rows(
     monkeypatch.setattr(decoding, "_read", lambda e, r, body: read.append(len(body))
                         or real_read(e, r, body))
     for pascal in (True, False):
-        raws = [dict(video(i, pascal=pascal), Note=i) for i in range(300)]
+        raws = [dict(video(i, pascal=pascal), Note=i) for i in range(100)]
         body = answer(raws)
+        assert len(body) <= decoding.SMALL_BODY  # a large one is decoded in pieces
         decoded = await PageDecoder().decode(TASK_VIDEOS, Response(200, {}, body))
         got, records = decoded.answer, decoded.records
-        assert "Note" in parsed[-1].unknown and read[-1] < 200  # the envelope only
-        assert records == video_records.many(raws) and len(got.raw) == 300
+        assert "Note" in parsed[-1].unknown and not read  # the body is never parsed whole
+        assert records == video_records.many(raws) and len(got.raw) == 100
         assert records[5].extra == {"Note": 5}
 
 
@@ -142,7 +150,7 @@ async def test_a_mixed_page_is_decoded_a_chunk_at_a_time_by_key_style(
             for i in range(300)]
     records = (await PageDecoder(chunk=50).decode(TASK_VIDEOS, Response(200, {},
                                                                    answer(raws)))).records
-    assert records == video_records.many(raws) and chunks == [50] * 6 and max(read) < 200
+    assert records == video_records.many(raws) and chunks == [50] * 6 and not read
     assert [r.extra for r in records] == [raw.get("Note") and {"Note": raw["Note"]} or {}
                                           for raw in raws]
 
@@ -224,6 +232,37 @@ async def test_a_record_of_another_style_between_the_samples_is_decoded_exactly(
         for mode in ("raise", "collect"):
             assert_same(await outcome(body, mode, False, patch),
                         await outcome(body, mode, True, patch))
+
+
+async def test_a_large_answer_of_one_style_is_decoded_a_chunk_at_a_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No msgspec call of a large answer decodes more records than a chunk; the records and
+    errors are those of the whole answer decoded at once, and of orjson's parse."""
+    sizes: list[int] = []
+    real = answers._records
+
+    def spy(decoder: Any, style: int, texts: Any) -> Any:
+        sizes.append(len(texts))
+        return real(decoder, style, texts)
+
+    for pascal in (True, False):
+        raws = [dict(video(i, pascal=pascal), Note=i) for i in range(600)]
+        body = answer(raws)
+        assert len(body) > decoding.SMALL_BODY
+        with monkeypatch.context() as patch:
+            patch.setattr(answers, "_records", spy)
+            sizes.clear()
+            decoded = await PageDecoder(chunk=100).decode(TASK_VIDEOS, Response(200, {}, body))
+        assert sizes == [100] * 6
+        assert decoded.records == video_records.many(raws) and len(decoded.answer.raw) == 600
+        raws[350] = dict(raws[350], **{"TaskId" if not pascal else "task_id": 1})  # refused
+        raws[420] = video(420, pascal=not pascal)  # another style
+        body = answer(raws)
+        with pytest.MonkeyPatch.context() as patch:
+            for mode in ("raise", "collect"):
+                exact = await outcome(body, mode, True, patch)
+                assert_same(await outcome(body, mode, False, patch, True), exact)
+                assert_same(await outcome(body, mode, False, patch, False), exact)
 
 
 async def test_large_answers_of_several_clients_decode_one_at_a_time(

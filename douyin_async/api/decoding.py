@@ -1,17 +1,18 @@
 """The page decoder: an answer's bytes to records, one short step per event-loop turn.
 
-A 10,000-record page takes tens of milliseconds to parse and build. Large answers decode one
-at a time in an event loop, whichever client they are for (others wait their turn as bytes,
-which the collector does not visit, so the loop holds the records of one page being built),
-and the decoder yields to the event loop before each step, so other tasks (a web app's
-handlers) never wait for more than one of them. Small answers do not wait for the turn.
-The steps: msgspec decodes the answer (see
-[`parse_answer`][douyin_async.decode.answers.parse_answer]): when its records are
-all of one key style, straight into rows the records are then built from; otherwise into each
-record's raw text, parsed by orjson a chunk at a time. Then each chunk of `chunk` records is
-built. The envelope is read as the one parse would read it. An answer that is anything else
-(an error, a malformed or unusual body) is parsed whole by orjson and its records decoded in
-chunks: the same records and the same errors every way.
+A 10,000-record page takes tens of milliseconds to parse and build. A large answer waits as
+bytes (which the collector does not visit) until its page is next in its stream, so that
+pages fetched ahead hold no records yet; then large answers decode one at a time in an event
+loop, whichever client they are for, and the decoder yields to the event loop before each
+step, so other tasks (a web app's handlers) never wait for more than one step. Small answers
+wait for neither. The steps of a large answer: msgspec splits it into its envelope and each
+record's raw text (see [`parse_answer`][douyin_async.decode.answers.parse_answer]); then
+each chunk of `chunk` records is decoded by msgspec from those texts (one call when the chunk
+is of one key style, as the platform sends it) and built. A small answer is decoded by one
+msgspec call straight into rows when its records look all of one key style. The envelope is
+read as the one parse would read it. An answer that is anything else (an error, a malformed or
+unusual body) is parsed whole by orjson and its records decoded in chunks: the same records
+and the same errors every way.
 
 The decoder leaves the cyclic garbage collector alone (it is the application's: see
 [Web apps](../web-apps.md) for `gc.freeze()`). The rows msgspec makes are not tracked by the
@@ -26,19 +27,20 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-import attrs
-import orjson
-
 from ..decode.answers import ParsedAnswer, parse_answer
+from ..decode.batch import orjson_values
 from ..decode.decoder import RecordDecoder
 from ..errors import DouyinError, InvalidParameterError, InvalidRecordError
-from ..http.envelopes import open_envelope
+from ..http.envelopes import open_envelope, read_envelope
 from ..http.transport import Response
 from .endpoints import Answer, Decoded, Endpoint
 
 InvalidRecords = Literal["raise", "collect"]
+#: Waits until a page is next in its stream.
+Turn = Callable[[], Awaitable[None]]
 
 #: Answers up to this size decode in one step with their first chunk (no yield before:
 #: that takes well under a millisecond).
@@ -65,17 +67,21 @@ class PageDecoder:
         self.invalid_records = invalid_records
 
     async def decode(self, endpoint: Endpoint[Any], response: Response,
-                     page: int | None = None) -> Decoded:
-        """Open the envelope (raising its error), read the answer, structure its records."""
+                     page: int | None = None, turn: Turn | None = None) -> Decoded:
+        """Open the envelope (raising its error), read the answer, structure its records.
+        A large answer first waits for ``turn`` (its page is next in its stream: until then
+        it is held as bytes, which the collector does not visit)."""
         if len(response.body) <= SMALL_BODY:
             return await self._decode(endpoint, response, page, True)
+        if turn is not None:
+            await turn()
         async with loop_turn():
             await asyncio.sleep(0)
             return await self._decode(endpoint, response, page, False)
 
     async def _decode(self, endpoint: Endpoint[Any], response: Response, page: int | None,
                       small: bool) -> Decoded:
-        fast = self._parsed(endpoint, response)
+        fast = self._parsed(endpoint, response, small)
         if fast is not None:
             decoded = await self._from_rows(endpoint, page, small, *fast)
             if decoded is not None:
@@ -85,20 +91,23 @@ class PageDecoder:
         answer = _read(endpoint, response, response.body)
         return await self._from_raws(endpoint, page, small, answer)
 
-    def _parsed(self, endpoint: Endpoint[Any], response: Response
+    def _parsed(self, endpoint: Endpoint[Any], response: Response, small: bool
                 ) -> tuple[Answer, ParsedAnswer[Any]] | None:
-        """The answer decoded by msgspec and its envelope read, or None (parse it whole)."""
+        """The answer decoded by msgspec (a large one as its records' texts, decoded in
+        chunks) and its envelope read, or None (parse it whole)."""
         records, key = endpoint.records, endpoint.records_key
         if not isinstance(records, RecordDecoder) or key is None:
             return None
-        parsed = parse_answer(records, response.body, key)
-        if parsed is None:
-            return None
+        parsed = parse_answer(records, response.body, key, pieces=not small)
+        if parsed is None or not orjson_values(list(parsed.envelope.values())):
+            return None  # an envelope only orjson reads right
         try:
-            answer = _read(endpoint, response, orjson.dumps(parsed.envelope))
-        except (DouyinError, TypeError, orjson.JSONEncodeError):
-            return None  # an error answer, or an envelope only orjson reads right
-        return attrs.evolve(answer, raw=[None] * len(parsed.rows)), parsed
+            envelope = read_envelope(parsed.envelope, http_status=response.status,
+                                     endpoint=endpoint.path,
+                                     header_log_id=response.headers.get("X-Tt-Logid", ""))
+            return endpoint.read(envelope, endpoint.path), parsed
+        except DouyinError:
+            return None  # an error answer: parsed whole, it raises its error
 
     async def _from_rows(self, endpoint: Endpoint[Any], page: int | None, small: bool,
                          answer: Answer, parsed: ParsedAnswer[Any]) -> Decoded | None:
@@ -179,4 +188,4 @@ def _read(endpoint: Endpoint[Any], response: Response, body: bytes) -> Answer:
     return endpoint.read(envelope, endpoint.path)
 
 
-__all__ = ["Decoded", "InvalidRecords", "PageDecoder"]
+__all__ = ["Decoded", "InvalidRecords", "PageDecoder", "Turn"]

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
-import orjson
 
 from ..auth import TokenProvider
 from ..auth.base import token_after_slot
@@ -35,7 +34,7 @@ from ..stats import ClientStats
 from ..webapp.admission import DEFAULT_CALL, CallOptions
 from ..webapp.admissions import Admissions
 from ..webapp.cache import PageCache, cache_key
-from .decoding import PageDecoder
+from .decoding import PageDecoder, Turn
 from .endpoints import PAGED, TASK_VIDEOS, Decoded, Endpoint, path_of
 from .outcomes import (
     Answered,
@@ -238,14 +237,15 @@ class Executor:
                     self.stats.errors += 1
                     raise error
 
-    async def _cached(self, endpoint: Endpoint[Any], key: str,
-                      page: int | None) -> Decoded | None:
+    async def _cached(self, endpoint: Endpoint[Any], key: str, page: int | None,
+                      turn: Turn | None) -> Decoded | None:
         """A page from the cache, or None (a miss, or an entry that no longer decodes)."""
         assert self.cache is not None
         body = await self.cache.get(key)
         if body is not None:
             try:
-                decoded = await self.decoder.decode(endpoint, Response(200, {}, body), page)
+                decoded = await self.decoder.decode(endpoint, Response(200, {}, body), page,
+                                                    turn)
             except DouyinError:
                 pass
             else:
@@ -255,31 +255,31 @@ class Executor:
         return None
 
     async def _decode(self, endpoint: Endpoint[Any], response: Response,
-                      page: int | None) -> Decoded:
+                      page: int | None, turn: Turn | None) -> Decoded:
         try:
-            return await self.decoder.decode(endpoint, response, page)
+            return await self.decoder.decode(endpoint, response, page, turn)
         except asyncio.CancelledError:
             self.stats.saved_decodes += 1  # the caller left while its page was decoded
             raise
 
-    async def call(self, endpoint: Endpoint[Any], body: Mapping[str, Any], *,
+    async def call(self, endpoint: Endpoint[Any], payload: bytes, *,
                    needed: Callable[[], bool] | None = None,
                    page: int | None = None, options: CallOptions = DEFAULT_CALL,
-                   cached: bool = False) -> Decoded | None:
-        """One page request of `endpoint`, decoded (see
+                   cached: bool = False, turn: Turn | None = None) -> Decoded | None:
+        """One page request of `endpoint` (`payload`: its JSON body), decoded (see
         [`exchange`][douyin_async.api.executor.Executor.exchange]); `cached` lets the answer
-        come from, and go to, the page cache."""
+        come from, and go to, the page cache; a large answer waits for `turn` (its page is
+        next in its stream) before it is decoded."""
         self._check_open()
-        payload = orjson.dumps(body)
         key = cache_key(self.cache.app, self.base_url + endpoint.path, payload) \
             if cached and self.cache is not None else ""
         if key:
-            hit = await self._cached(endpoint, key, page)
+            hit = await self._cached(endpoint, key, page, turn)
             if hit is not None:
                 return hit
 
         async def read(response: Response) -> Decoded:
-            return await self._decode(endpoint, response, page)
+            return await self._decode(endpoint, response, page, turn)
 
         answered = await self.exchange(endpoint.path, payload, read, needed=needed,
                                        options=options)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence, Sized
 from typing import Protocol, TypeVar
 
@@ -161,19 +162,32 @@ Fetch = Callable[[int, Callable[[], bool]], Awaitable[P | None]]
 
 
 class _Ticket:
-    """Asks the plan whether a page is still needed and remembers if it was sent."""
+    """Asks the plan whether a page is still needed and remembers if it was sent; its
+    ``turn`` is set once the page is the next the stream hands on."""
 
-    __slots__ = ("page", "plan", "sent")
+    __slots__ = ("page", "plan", "sent", "turn")
 
     def __init__(self, plan: PagePlan, page: int) -> None:
         self.plan = plan
         self.page = page
         self.sent = False
+        self.turn = asyncio.Event()
 
     def __call__(self) -> bool:
         needed = self.plan.needed(self.page)
         self.sent = self.sent or needed
         return needed
+
+    async def wait_turn(self) -> None:
+        """Return once every page before this one has been handed on but the one before
+        it, at most: the page is next."""
+        await self.turn.wait()
+
+
+def turn_of(needed: Callable[[], bool] | None) -> Callable[[], Awaitable[None]] | None:
+    """The wait for its turn of the page a ``needed`` of ``stream_pages`` asks about (None:
+    not a page of a stream)."""
+    return needed.wait_turn if isinstance(needed, _Ticket) else None
 
 
 async def stream_pages(
@@ -207,6 +221,7 @@ async def stream_pages(
     tasks: dict[asyncio.Task[P | None], int] = {}
     dropped: set[asyncio.Task[P | None]] = set()
     tickets: list[_Ticket] = []
+    turns: deque[_Ticket] = deque()  # tickets of pages not yet next, in page order
     ready: dict[int, P] = {}
     failed: dict[int, BaseException] = {}
     next_out = plan.first_page
@@ -218,6 +233,7 @@ async def stream_pages(
             for page in pages:
                 ticket = _Ticket(plan, page)
                 tickets.append(ticket)
+                turns.append(ticket)
                 tasks[asyncio.ensure_future(fetch(page, ticket))] = page
 
         def forget_past_the_end() -> None:
@@ -257,12 +273,18 @@ async def stream_pages(
                 if plan.needed(page):
                     ready[page] = result
 
+        def take_turns(upto: int) -> None:
+            while turns and turns[0].page <= upto:
+                turns.popleft().turn.set()
+
         while True:
             launch()
             while next_out in ready:
+                take_turns(next_out + 1)
                 yield ready.pop(next_out)
                 next_out += 1
                 launch()
+            take_turns(next_out)
             if not plan.needed(next_out):
                 return
             if next_out in failed:  # every page before it answered: this one is needed

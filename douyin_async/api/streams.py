@@ -22,6 +22,7 @@ from contextlib import aclosing
 from typing import Any
 
 import attrs
+import orjson
 
 from ..errors import QueueTimeoutError
 from ..models import Page, Query
@@ -30,7 +31,7 @@ from ..webapp.single_flight import SingleFlight, shared
 from .endpoints import endpoint_for
 from .executor import Executor
 from .pagecheck import PageCheck, checked_pages
-from .pagination import PagePlan, merge, stream_pages
+from .pagination import PagePlan, merge, stream_pages, turn_of
 
 
 def unit_queries(queries: Iterable[Query], now: float | None = None) -> list[Query]:
@@ -104,11 +105,16 @@ class PageStreams:
     flights: SingleFlight[Any] | None = None
 
     async def page(self, query: Query, page: int, needed: Callable[[], bool] | None = None,
-                   options: CallOptions = DEFAULT_CALL, cached: bool = False) -> Page | None:
-        """One page of a unit query (None when `needed` said it no longer was)."""
+                   options: CallOptions = DEFAULT_CALL, cached: bool = False,
+                   payload: bytes | None = None) -> Page | None:
+        """One page of a unit query (None when `needed` said it no longer was); `payload`:
+        its request body, if already made."""
         endpoint = endpoint_for(query)
-        decoded = await self.executor.call(endpoint, query.body(page), needed=needed,
-                                           page=page, options=options, cached=cached)
+        if payload is None:
+            payload = orjson.dumps(query.body(page))
+        decoded = await self.executor.call(endpoint, payload, needed=needed,
+                                           page=page, options=options, cached=cached,
+                                           turn=turn_of(needed))
         if decoded is None:
             return None
         stats = self.executor.stats
@@ -163,13 +169,15 @@ class PageStreams:
         """A page shared with identical requests in flight (views and interactive streams;
         a pull's pages are its own). A page another caller's stream skipped as past its end
         is fetched again if this caller still needs it."""
+        payload = orjson.dumps(query.body(page))
+
         def start() -> Awaitable[Page | None]:
-            return self.page(query, page, needed, options, cached)
+            return self.page(query, page, needed, options, cached, payload)
 
         if not cached:
             return await start()
         result: Page | None = await shared(self.flights, endpoint_for(query).path,
-                                           query.body(page), start, self.executor.stats)
+                                           payload, start, self.executor.stats)
         if result is None and (needed is None or needed()):
             result = await start()
         return result

@@ -6,8 +6,7 @@ and the record array, as rows of one key style (when samples of the answer show 
 checks every record), or else as each record's raw JSON text, decoded a chunk at a time by
 [`from_texts`][douyin_async.decode.answers.from_texts] (each style at once) or, for anything
 msgspec refuses, parsed by orjson and decoded by the record decoder. The envelope comes back
-with its record array emptied, for the caller to read as the one parse would; the values are
-those orjson reads (see ``douyin_async.decode.batch.orjson_values``).
+with its record array as many ``None``s, for the caller to read as the one parse would.
 """
 
 from __future__ import annotations
@@ -26,8 +25,9 @@ from .batch import UNSET, Refused, extras
 from .decoder import RecordDecoder
 
 T = TypeVar("T")
-#: Where an answer's key styles are looked for: this many stretches of this many bytes.
-SAMPLES, SAMPLE_BYTES = 9, 8 * 1024
+#: Where an answer's key styles are looked for: this many stretches of a 32nd of it, within
+#: these bounds (bytes).
+SAMPLES, SAMPLE_BYTES, MIN_SAMPLE_BYTES = 9, 8 * 1024, 1024
 _DECODERS: dict[tuple[Any, str], msgspec.json.Decoder[Any]] = {}
 
 
@@ -46,40 +46,67 @@ def _decoder(row: Any, key: str = "") -> msgspec.json.Decoder[Any]:
 def from_texts(decoder: RecordDecoder[T], texts: Sequence[Any]) -> list[T] | None:
     """Records from the raw JSON texts of records (``msgspec.Raw``), each key style's
     decoded by msgspec at once; None when msgspec refuses any (the caller parses them
-    with orjson). A record's style is guessed from its first key's first letter (a
-    capital: PascalCase) and checked by msgspec, which refuses a record of another."""
+    with orjson). Texts of one style (what the platform sends) take one decode in the first
+    record's style; otherwise a record's style is guessed from its first key's first letter
+    (a capital: PascalCase). msgspec refuses a record of another style than its guess."""
+    if not texts:
+        return []
     last = len(decoder.styles) - 1
     try:
-        flags = [65 <= memoryview(t)[2] <= 90 for t in texts] if last else [True] * len(texts)
-    except IndexError:  # a text too short for a record with a key
+        first = 0 if not last or _pascal(texts[0]) else last
+        whole = _records(decoder, first, texts)
+        if whole is not None or not last:
+            return whole
+        flags = [_pascal(t) for t in texts]
+    except (IndexError, _Exact):  # a text too short for a record with a key
         return None
+    if all(flags) or not any(flags):
+        return None  # one style, refused as it is
     out: list[Any] = [None] * len(texts)
     for style, chosen in ((0, flags), (last, list(map(not_, flags)))):
-        if not any(chosen):
-            continue
-        group = texts if all(chosen) else list(compress(texts, chosen))
         try:
-            rows, unknown = decoder.types.attempt(style, _decoding(_array(group)))
-        except (Refused, msgspec.DecodeError):
+            records = _records(decoder, style, list(compress(texts, chosen)))
+        except _Exact:
             return None
-        built = extras(rows, unknown, decoder.known, decoder.no_extra, None)
-        if built is None:
+        if records is None:
             return None
-        records = decoder.build(rows, built)
-        if group is texts:
-            return records
         for at, record in zip(compress(range(len(texts)), chosen), records, strict=True):
             out[at] = record
     return out
 
+
+class _Exact(Exception):
+    """Records msgspec decoded whose ``extra`` only orjson's own parse gets right."""
+
+
+def _pascal(text: Any) -> bool:
+    """True when a record's text starts with a capital letter's key (PascalCase)."""
+    return 65 <= memoryview(text)[2] <= 90
+
+
+def _records(decoder: RecordDecoder[T], style: int, texts: Sequence[Any]) -> list[T] | None:
+    """The records of texts of one style, or None when msgspec refuses any."""
+    try:
+        rows, unknown = decoder.types.attempt(style, _decoding(_array(texts)))
+    except (Refused, msgspec.DecodeError):
+        return None
+    built = extras(rows, unknown, decoder.known, decoder.no_extra, None)
+    if built is None:
+        raise _Exact
+    return decoder.build(rows, built)
+
+
 def _decoding(blob: bytes) -> Callable[[Any], Any]:
     return lambda row: _decoder(row).decode(blob)
 
-def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str) -> ParsedAnswer[T] | None:
+def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str, *,
+                 pieces: bool = False) -> ParsedAnswer[T] | None:
     """An answer's ``data[key]`` decoded from its bytes: as rows of one key style, or,
     when its records may not all be of one style, as each record's raw JSON text; None
-    when the answer is neither (anything unusual: the caller parses it with orjson)."""
-    styles = _styles_seen(decoder, body)
+    when the answer is neither (anything unusual: the caller parses it with orjson).
+    ``pieces``: as the records' texts whatever their styles, for the caller to decode a
+    chunk at a time (a large answer: no single call takes long)."""
+    styles = [] if pieces else _styles_seen(decoder, body)
     if len(styles) == 1:
         try:
             top, unknown = decoder.types.attempt(
@@ -102,11 +129,12 @@ def _styles_seen(decoder: RecordDecoder[Any], body: bytes) -> list[int]:
     over it (the whole of a small one): a guess, not a scan of every byte. An answer that
     shows one style is decoded in it, and msgspec refuses any record of another."""
     size = len(body)
-    if size <= SAMPLES * SAMPLE_BYTES:
+    span = min(SAMPLE_BYTES, max(MIN_SAMPLE_BYTES, size // 32))
+    if size <= SAMPLES * span:
         spans = [(0, size)]
     else:
-        step = (size - SAMPLE_BYTES) // (SAMPLES - 1)
-        spans = [(i * step, i * step + SAMPLE_BYTES) for i in range(SAMPLES)]
+        step = (size - span) // (SAMPLES - 1)
+        spans = [(i * step, i * step + span) for i in range(SAMPLES)]
     return [style for style, probe in enumerate(decoder.probes)
             if any(body.find(probe, start, stop) >= 0 for start, stop in spans)]
 
@@ -128,12 +156,12 @@ ENVELOPE_KEYS = ("err_no", "err_msg", "message", "error_code", "description", "l
 
 
 def _envelope(top: Any, key: str) -> dict[str, Any]:
-    """The answer's envelope, its record array emptied."""
+    """The answer's envelope, its record array a list of as many ``None``s."""
     envelope = {name: value for name, value in msgspec.structs.asdict(top).items()
                 if value is not UNSET and name != "data"}
     data = {name: value for name, value in msgspec.structs.asdict(top.data).items()
             if value is not UNSET and name != "records"}
-    envelope["data"] = {**data, key: []}
+    envelope["data"] = {**data, key: [None] * len(top.data.records)}
     return envelope
 
 
@@ -141,9 +169,10 @@ def _envelope(top: Any, key: str) -> dict[str, Any]:
 class ParsedAnswer(Generic[T]):
     """An answer's records, decoded by msgspec from its bytes and not yet built.
 
-    ``envelope`` is the answer's envelope with the record array emptied, for the caller to
-    check. ``rows`` are rows of one key style whose Struct reads the ``unknown`` keys, or,
-    with ``unknown`` None, each record's raw JSON text (``msgspec.Raw``).
+    ``envelope`` is the answer's envelope, its record array a list of as many ``None``s,
+    for the caller to check. ``rows`` are rows of one key style whose Struct reads the
+    ``unknown`` keys, or, with ``unknown`` None, each record's raw JSON text
+    (``msgspec.Raw``).
     """
 
     decoder: RecordDecoder[T]

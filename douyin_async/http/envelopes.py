@@ -145,6 +145,16 @@ def open_envelope(
     """
     obj = parse_json(body, http_status=http_status, endpoint=endpoint,
                      header_log_id=header_log_id, quote_body=quote_body)
+    return read_envelope(obj, http_status=http_status, endpoint=endpoint,
+                         header_log_id=header_log_id, quote_body=quote_body)
+
+
+def read_envelope(
+    obj: Mapping[str, Any], *, http_status: int, endpoint: str, header_log_id: str = "",
+    quote_body: bool = True,
+) -> Envelope:
+    """[`open_envelope`][douyin_async.http.envelopes.open_envelope] of an answer already
+    parsed into its JSON object."""
     extra = _obj(obj.get("extra"))
     log_id = _text(obj.get("log_id"), extra.get("logid"), extra.get("log_id"), header_log_id)
     error: ApiError | ResponseDecodeError | None = find_error(
@@ -191,6 +201,7 @@ __all__ = [
     "find_error",
     "open_envelope",
     "parse_json",
+    "read_envelope",
     "record_list",
     "shape_error",
     "snippet",

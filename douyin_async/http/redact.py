@@ -31,6 +31,8 @@ def register_secret(value: object) -> None:
     """Remember `value` as a secret (ignored unless a string of at least `MIN_SECRET`)."""
     if not isinstance(value, str) or len(value) < MIN_SECRET:
         return
+    if _secrets and next(reversed(_secrets)) == value:
+        return  # the most recent already
     _secrets.pop(value, None)
     _secrets[value] = None
     while len(_secrets) > MAX_SECRETS:

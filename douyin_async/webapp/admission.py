@@ -194,6 +194,12 @@ class AdmissionQueue:
         """Refuse at once (raise [`QueueTimeoutError`][douyin_async.errors.QueueTimeoutError])
         a call of ``pages`` requests whose honest wait does not fit ``budget``: its requests
         one grant after another behind those ahead, 5% to spare. Nobody ahead: admitted."""
+        self._checked(budget, priority, endpoint, pages)
+
+    def _checked(self, budget: float | None, priority: Priority, endpoint: str,
+                 pages: int = 1) -> tuple[int, float]:
+        """[`check`][douyin_async.webapp.admission.AdmissionQueue.check]; the grants ahead
+        and the estimated wait when admitted."""
         ahead = self.ahead(priority)
         wait = ahead * self.per_grant + self.pause
         needed = (wait + pages * self.per_grant) * (1.0 + self.jitter)
@@ -203,6 +209,7 @@ class AdmissionQueue:
             self._on_change(self)
             raise self._error(wait + (pages - 1) * self.per_grant, budget, ahead, priority,
                               endpoint, late=False)
+        return ahead, wait
 
     async def acquire(
         self,
@@ -233,9 +240,7 @@ class AdmissionQueue:
             raise InvalidParameterError(f"priority must be 'interactive' or 'background', "
                                         f"got {priority!r}")
         self.spacing, self.pause = pacing_of(limiter)
-        ahead = self.ahead(priority)
-        wait = ahead * self.per_grant + self.pause
-        self.check(budget, priority, endpoint)
+        ahead, wait = self._checked(budget, priority, endpoint)
         # Admitted. Nobody ahead means no queue to judge: the slot is at most one spacing
         # away, whatever the budget (the request's own time is the server's).
         give_up_at = None if budget is None else self.clock() + max(budget, self.spacing)

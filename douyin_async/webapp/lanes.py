@@ -87,6 +87,8 @@ class LaneTurns:
 def grants_before(turns: LaneTurns, lane: Priority, same_ahead: int, other: int) -> int:
     """Grants before a new waiter of ``lane`` whose lane holds ``same_ahead`` waiters and the
     other lane ``other``, counting only the waiters queued now (pure)."""
+    if not same_ahead and not other:
+        return 0  # a lane alone gets every slot
     sim = turns.copy()
     same, count = same_ahead, 0
     while True:

@@ -22,10 +22,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, TypeVar
-
-import orjson
 
 V = TypeVar("V")
 
@@ -94,14 +92,15 @@ class SingleFlight(Generic[V]):
             del self._flights[key]
 
 
-async def shared(flights: SingleFlight[Any] | None, endpoint: str, body: Mapping[str, Any],
+async def shared(flights: SingleFlight[Any] | None, endpoint: str, body: bytes,
                  start: Callable[[], Awaitable[V]], stats: Any = None) -> V:
-    """``start()``, shared with identical calls in flight when ``flights`` is on; the count of
-    shared calls goes to ``stats.shared_flights``."""
+    """``start()``, shared with identical calls (``body``: the request's exact bytes) in
+    flight when ``flights`` is on; the count of shared calls goes to
+    ``stats.shared_flights``."""
     if flights is None:
         return await start()
     try:
-        result: V = await flights.run(flight_key(endpoint, orjson.dumps(body)), start)
+        result: V = await flights.run(flight_key(endpoint, body), start)
     finally:
         if stats is not None:
             stats.shared_flights = flights.shared
