@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
+
+import attrs
 
 from .redis_booking import Booking
 from .redis_scripts import now_arg, us
@@ -56,25 +58,24 @@ class Departure:
             self._turns.report(self._ticket, sent=False, give_back=True)
 
 
+@attrs.define(eq=False)
 class Turns:
     """One limiter's side of its key's send turn; reports go out in background tasks that
     `settle` waits for (and raises the failure of)."""
 
-    def __init__(self, run: Run, booking: Booking, *, spacing: float, tolerance: float,
-                 max_hold: float, sleep: Callable[[float], Awaitable[None]],
-                 background: Callable[[Awaitable[None], str], None]) -> None:
-        self.run = run
-        self.booking = booking
-        self.spacing = spacing
-        #: Seconds a departure may come before it is due (the way from slot to socket).
-        self.tolerance = tolerance
-        self.max_hold = max_hold
-        self._sleep = sleep
-        self._background = background
-        self._tickets = (f"{uuid.uuid4().hex[:12]}-{n}" for n in itertools.count())
-        #: Times a request found the turn not yet free after its slot (it was held, or the
-        #: last request left late).
-        self.waits = 0
+    run: Run
+    booking: Booking
+    spacing: float = attrs.field(kw_only=True)
+    #: Seconds a departure may come before it is due (the way from slot to socket).
+    tolerance: float = attrs.field(kw_only=True)
+    max_hold: float = attrs.field(kw_only=True)
+    _sleep: Callable[[float], Awaitable[None]] = attrs.field(kw_only=True)
+    _background: Callable[[Awaitable[None], str], None] = attrs.field(kw_only=True)
+    _tickets: Iterator[str] = attrs.field(init=False, factory=lambda: (
+        f"{uuid.uuid4().hex[:12]}-{n}" for n in itertools.count()))
+    #: Times a request found the turn not yet free after its slot (it was held, or the
+    #: last request left late).
+    waits: int = attrs.field(default=0, init=False)
 
     async def take(self) -> Departure:
         """Wait for the turn (the caller's slot has fallen due)."""
