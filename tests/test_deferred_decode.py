@@ -16,7 +16,8 @@ from douyin_async.api import decoding
 from douyin_async.decode import answers
 from douyin_async.decode.converter import video_records
 from douyin_async.errors import InvalidRecordError
-from douyin_async.http.transport import FakeTransport, Request, Response
+from douyin_async.http.fake import FakeTransport
+from douyin_async.http.transport import Request, Response
 
 BASE = "http://api.test"
 NOW = int(time.time())

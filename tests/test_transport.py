@@ -158,3 +158,28 @@ def test_request_repr_hides_headers_and_params() -> None:
     text = repr(Request("GET", "http://h/p", headers={"access-token": "secret"},
                         params={"refresh_token": "secret2"}))
     assert "secret" not in text
+
+
+def test_a_deep_copy_of_a_request_keeps_its_callback_and_copies_its_headers() -> None:
+    import copy
+
+    class Gate:  # a callback bound to live state, as the pacing's is
+        def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+            self.loop = loop
+            self.left = 0
+
+        def sent(self) -> None:
+            self.left += 1
+
+    loop = asyncio.new_event_loop()
+    try:
+        gate = Gate(loop)
+        request = Request("POST", "https://example.invalid/x", headers={"a": "1"},
+                          params={"q": "1"}, on_sent=gate.sent)
+        copied = copy.deepcopy(request)
+        assert copied == request and copied.on_sent == gate.sent
+        assert copied.headers is not request.headers and copied.params is not request.params
+        copied.sent()
+        assert gate.left == 1
+    finally:
+        loop.close()

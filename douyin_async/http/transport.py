@@ -108,6 +108,12 @@ class Request:
         if self.on_sent is not None:
             self.on_sent()
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Request:
+        """A copy whose `on_sent` is the same callback: it belongs to the running call (a
+        recording test library deep-copies what it was sent)."""
+        return attrs.evolve(self, headers=dict(self.headers),
+                            params=None if self.params is None else dict(self.params))
+
     @property
     def endpoint(self) -> str:
         """The URL's path: what error messages name (never the query)."""
