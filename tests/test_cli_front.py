@@ -42,10 +42,11 @@ def server() -> Iterator[ThreadedSandbox]:
 def test_a_signal_during_start_up_prints_one_line(tmp_path: Path, sig: int) -> None:
     rng = random.Random(sig)
     for delay in [0.0, *(rng.uniform(0.0, 0.25) for _ in range(4))]:
+        # 75 pages at 20 a second: the pull outlasts the signal on any machine
         process = subprocess.Popen(
             [str(h.COMMAND), "pull", "task-videos", *h.SLOW, "--billing-date", h.day(-1),
              "--published-from", h.day(-6), "--published-to", h.day(-1), "--force",
-             "--out", str(tmp_path / "v.jsonl")],
+             "--page-size", "100", "--rate-limit", "20", "--out", str(tmp_path / "v.jsonl")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=h.clean_env())
         h.wait_for_handler(process)
         time.sleep(delay)
