@@ -37,14 +37,14 @@ system-packages:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
 
-# The test command: install everything, lint, type-check, run the suite: three at a time (most
+# The test command: install everything, lint, type-check, run the suite: four at a time (most
 # tests wait on sockets and subprocesses, not the CPU), then the tests that count requests per
 # rolling second on the server side, four at a time (they mostly wait out the cap, using a
 # third of the CPU), and those of them that start processes of their own one at a time.
 test: $(STAMP) system-packages
 	$(BIN)/ruff check douyin_async tests
 	$(BIN)/mypy douyin_async
-	$(BIN)/pytest -q -n 3 -m "not timing"
+	$(BIN)/pytest -q -n 4 -m "not timing"
 	$(BIN)/pytest -q -n 4 -m "timing and not alone"
 	$(BIN)/pytest -q -m alone
 
