@@ -196,7 +196,7 @@ async def _small_overhead(url: str, rounds: int) -> tuple[float, float]:
 
 
 def run(quick: bool = False) -> Result:
-    """Run 8: pages per second and CPU per page for 1, 4 and 8 clients."""
+    """Run 11: pages per second and CPU per page for 1, 4 and 8 clients."""
     result = Result("apps")
     counts = (1, 4) if quick else (1, 4, 8)
     seconds, warmup = (4.0, 1.0) if quick else (8.0, 2.0)
@@ -213,30 +213,30 @@ def run(quick: bool = False) -> Result:
         rate = pages / wall
         target = TARGETS.get(n)
         result.rows.append(Row(
-            "8 apps", f"{n} client(s) x cap {CAP}/s, 10,000-record realistic pages: pages/s "
+            "11 apps", f"{n} client(s) x cap {CAP}/s, 10,000-record realistic pages: pages/s "
             f"({fmt(rate / one)} x one client), CPU ms per page",
             f"{rate:.1f} pages/s, {cpu / pages * 1000:.1f} ms/page",
             f">= {target:.0f} pages/s" if target else "", rate >= target if target else None))
     pages, wall, cpu = mixed
     result.rows.append(Row(
-        "8 apps", f"4 client(s) x cap {CAP}/s, the same pages with key styles mixed record by "
+        "11 apps", f"4 client(s) x cap {CAP}/s, the same pages with key styles mixed record by "
         "record (the exact path): pages/s, CPU ms per page",
         f"{pages / wall:.1f} pages/s, {cpu / pages * 1000:.1f} ms/page"))
     small_one = small[1][0] / small[1][1]
     for n, (pages, wall, _) in small.items():
         rate = pages / wall
         result.rows.append(Row(
-            "8 apps", f"{n} client(s) x cap {CAP}/s, {SMALL_PAGE_SIZE}-record pages: pages/s "
+            "11 apps", f"{n} client(s) x cap {CAP}/s, {SMALL_PAGE_SIZE}-record pages: pages/s "
             "(x one client)", f"{rate:.1f} pages/s ({fmt(rate / small_one)} x)"))
     overhead = client_cpu / bare_cpu
     result.rows.append(Row(
-        "8 apps", f"{SMALL_PAGE_SIZE}-record pages, CPU per page: client fetch_page / bare "
+        "11 apps", f"{SMALL_PAGE_SIZE}-record pages, CPU per page: client fetch_page / bare "
         "aiohttp post + orjson.loads", f"{fmt(overhead)} ({client_cpu * 1000:.2f} / "
         f"{bare_cpu * 1000:.2f} ms)", "<= 1.4", overhead <= 1.4))
-    result.rows.append(Row("8 apps", "most requests of one paced client's token in any "
+    result.rows.append(Row("11 apps", "most requests of one paced client's token in any "
                            "rolling second, as the server saw them arrive", str(most)))
     result.notes.append(
-        f"Run 8: N clients in one process and one event loop, each with its own token and "
+        f"Run 11: N clients in one process and one event loop, each with its own token and "
         f"rate_limit={CAP}, pulling task-video queries of page size {PAGE_SIZE:,} "
         f"({FULL_PAGES} full pages and a short one each) from a server in a child process "
         f"that replays {DISTINCT_PAGES} pages the sandbox rendered at its start (realistic "

@@ -178,7 +178,7 @@ async def measure(quick: bool = False) -> Result:
         "row shows what freezing the objects alive before the pull does; the decoder leaves "
         f"the collector alone. The {len(tokens)}-client row: {len(tokens)} clients in the "
         "loop, each with its own token and rate_limit, pulling 2 queries of 5 pages each "
-        "from the page server of run 8 (it replays realistic pages the sandbox rendered).")
+        "from the page server of run 11 (it replays realistic pages the sandbox rendered).")
     return result
 
 

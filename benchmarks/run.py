@@ -103,7 +103,7 @@ def write_docs(results: Sequence[Result], info: dict[str, str], load: tuple[str,
         "its Structs straight from the bytes and ignores unknown keys; the client and "
         "pydantic keep them.",
         "- Run 4 counts only the client's process; the sandbox runs in a child process.",
-        "- Run 8 puts N clients in one process: with small pages the cap decides (N apps, N "
+        "- Run 11 puts N clients in one process: with small pages the cap decides (N apps, N "
         "times the pages); with 10,000-record pages the process's CPU does, so its pages/s "
         "stop growing once one core is busy (and a shared machine gives it less than one).",
         "- Run 6's stall is the longest time the loop ran other code than the probe: a step of "
