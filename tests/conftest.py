@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,13 @@ import aiohttp
 import aioresponses.core
 import pytest
 from aioresponses import aioresponses as AioResponses
+
+# A runner started in the background of a shell script ignores SIGINT, and so would every
+# command a test starts (a parent's ignore is kept across exec, on purpose). The tests that
+# press Ctrl-C need it delivered: a handler of ours is reset to the default in the child.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 # The sandbox fixtures (douyin_sandbox, ...) are opt-in, as for any project using the library.
 pytest_plugins = ["douyin_async.testing"]
