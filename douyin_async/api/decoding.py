@@ -40,7 +40,7 @@ from .endpoints import Answer, Decoded, Endpoint
 
 InvalidRecords = Literal["raise", "collect"]
 #: Waits until a page is next in its stream.
-Turn = Callable[[], Awaitable[None]]
+Turn = Callable[[], Awaitable[object]]
 
 #: Answers up to this size decode in one step with their first chunk (no yield before:
 #: that takes well under a millisecond).

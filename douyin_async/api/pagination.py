@@ -178,16 +178,11 @@ class _Ticket:
         self.sent = self.sent or needed
         return needed
 
-    async def wait_turn(self) -> None:
-        """Return once every page before this one has been handed on but the one before
-        it, at most: the page is next."""
-        await self.turn.wait()
 
-
-def turn_of(needed: Callable[[], bool] | None) -> Callable[[], Awaitable[None]] | None:
+def turn_of(needed: Callable[[], bool] | None) -> Callable[[], Awaitable[object]] | None:
     """The wait for its turn of the page a ``needed`` of ``stream_pages`` asks about (None:
     not a page of a stream)."""
-    return needed.wait_turn if isinstance(needed, _Ticket) else None
+    return needed.turn.wait if isinstance(needed, _Ticket) else None
 
 
 async def stream_pages(

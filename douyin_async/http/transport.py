@@ -309,8 +309,7 @@ class AiohttpTransport(Transport):
                 check_not_redirect(request, response.status, response.headers)
                 pieces = [piece async for piece in _bounded(response, request,
                                                             self._max(request), whole=True)]
-                body = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-                return Response(response.status, response.headers, body)
+                return Response(response.status, response.headers, b"".join(pieces))
         except _FAILURES as exc:
             raise map_error(exc, request) from None
 

@@ -33,8 +33,6 @@ __all__ = [
     "REBASE",
     "REBASE_SCRIPT",
     "REDIS_TIME",
-    "RELEASE",
-    "TURN",
     "SCRIPTS",
     "SKEW_TTL_MS",
     "US",
@@ -244,7 +242,6 @@ def limiter_scripts(time_source: str = REDIS_TIME) -> LimiterScripts:
 #: The scripts on Redis's own clock.
 SCRIPTS = limiter_scripts()
 ACQUIRE, PAUSE, REBASE = SCRIPTS.acquire, SCRIPTS.pause, SCRIPTS.rebase
-TURN, RELEASE = SCRIPTS.turn, SCRIPTS.release
 ACQUIRE_SCRIPT, PAUSE_SCRIPT, REBASE_SCRIPT = ACQUIRE.source, PAUSE.source, REBASE.source
 
 

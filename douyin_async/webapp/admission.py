@@ -99,17 +99,19 @@ class Departure:
                 self._queue.pace.sent(self._queue.clock())
             self._queue.release()
 
-    def __call__(self) -> None:
+    def _turn_over(self) -> Turn | None:
+        """Hand the gate on and give up the turn: the caller reports to it, once."""
         self.hand_on()
         turn, self._turn = self._turn, None
-        if turn is not None:
+        return turn
+
+    def __call__(self) -> None:
+        if (turn := self._turn_over()) is not None:
             turn()
 
     def unused(self) -> None:
         """No request left: the gate and the turn are handed on, the slot given back."""
-        self.hand_on()
-        turn, self._turn = self._turn, None
-        if turn is not None:
+        if (turn := self._turn_over()) is not None:
             turn.unused()
 
 

@@ -114,16 +114,6 @@ class Admissions:
         queue.check(self.budget(options, service), options.priority, endpoint, pages)
 
     def _changed(self, _queue: AdmissionQueue) -> None:
-        stats = self.stats
-        if len(self._queues) == 1:  # the common case, without the sums
-            q = self._queues[0][1]
-            stats.queued = q.queued()
-            stats.queued_background = q.queued(BACKGROUND)
-            stats.estimated_wait = round(q.estimate(), 3)
-            stats.queue_timeouts = q.refused + q.refused_late
-            stats.queue_timeouts_late = q.refused_late
-            stats.saved_requests = q.saved
-            return
         queues = [queue for _, queue in self._queues]
         self.stats.queued = sum(q.queued() for q in queues)
         self.stats.queued_background = sum(q.queued(BACKGROUND) for q in queues)
