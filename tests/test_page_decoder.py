@@ -26,10 +26,12 @@ from douyin_async.models import VideoDailyData
 KEY = VIDEO_RECORDS_KEY
 
 
-def answer(records: Any, ascii: bool = True, **top: Any) -> bytes:
+def answer(records: Any, ascii: bool = True, compact: bool = False, **top: Any) -> bytes:
+    """An answer's bytes: spaced as ``json.dumps`` writes them, or ``compact`` (as the
+    platform writes them, whose record array the decoder cuts into runs)."""
     data = {KEY: records, **top.pop("data", {})}
     return json.dumps({"err_no": 0, "err_msg": "", "log_id": "L1", **top, "data": data},
-                      ensure_ascii=ascii).encode()
+                      ensure_ascii=ascii, separators=(",", ":") if compact else None).encode()
 
 
 async def outcome(body: bytes, mode: str, exact: bool, monkeypatch: pytest.MonkeyPatch,
@@ -71,11 +73,11 @@ tops = st.sampled_from([{}, {"extra": {"now": 1746853434460}}, {"zz": [1]}, {"er
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(page=video_pages(), top=tops, ascii=st.booleans(),
+@given(page=video_pages(), top=tops, ascii=st.booleans(), compact=st.booleans(),
        mode=st.sampled_from(["raise", "collect"]))
 async def test_bytes_decode_as_orjson_and_the_reference_do(
-        page: list[Any], top: dict[str, Any], ascii: bool, mode: str) -> None:
-    body = answer(page, ascii, **top)
+        page: list[Any], top: dict[str, Any], ascii: bool, compact: bool, mode: str) -> None:
+    body = answer(page, ascii, compact, **top)
     with pytest.MonkeyPatch.context() as patch:
         exact = await outcome(body, mode, True, patch)
         for pieces in (False, True):
@@ -84,10 +86,10 @@ async def test_bytes_decode_as_orjson_and_the_reference_do(
 
 @settings(max_examples=100, deadline=None)
 @given(extra=st.dictionaries(st.sampled_from(["A", "B", "C"]), values, min_size=1),
-       pascal=st.booleans(), cut=st.integers(0, 40))
+       pascal=st.booleans(), cut=st.integers(0, 40), compact=st.booleans())
 async def test_unknown_values_and_cut_bodies_decode_as_orjson_does(
-        extra: dict[str, Any], pascal: bool, cut: int) -> None:
-    body = answer([dict(video(i, pascal=pascal), **extra) for i in range(20)], ascii=False)
+        extra: dict[str, Any], pascal: bool, cut: int, compact: bool) -> None:
+    body = answer([dict(video(i, pascal=pascal), **extra) for i in range(20)], False, compact)
     for b in (body, body[:len(body) - cut]):
         with pytest.MonkeyPatch.context() as patch:
             for mode in ("raise", "collect"):
@@ -135,22 +137,25 @@ async def test_a_page_of_one_key_style_is_built_from_rows(
 async def test_a_mixed_page_is_decoded_a_chunk_at_a_time_by_key_style(
         monkeypatch: pytest.MonkeyPatch) -> None:
     chunks: list[int] = []
-    real = answers.from_texts
+    real = answers.from_array
 
-    def spy(records: Any, texts: Any) -> Any:
-        chunks.append(len(texts))
-        return real(records, texts)
+    def spy(records: Any, blob: bytes, texts: Any = None) -> Any:
+        got = real(records, blob, texts)
+        chunks.append(len(got) if got is not None else -1)
+        return got
 
-    monkeypatch.setattr(answers, "from_texts", spy)
+    monkeypatch.setattr(answers, "from_array", spy)
     read: list[int] = []
     real_read = decoding._read
     monkeypatch.setattr(decoding, "_read", lambda e, r, body: read.append(len(body))
                         or real_read(e, r, body))
     raws = [dict(video(i, pascal=i % 2 == 0), **({"Note": i} if i % 3 else {}))
             for i in range(300)]
-    records = (await PageDecoder(chunk=50).decode(TASK_VIDEOS, Response(200, {},
-                                                                   answer(raws)))).records
-    assert records == video_records.many(raws) and chunks == [50] * 6 and not read
+    body = answer(raws)
+    assert len(body) > decoding.SMALL_BODY
+    records = (await PageDecoder(chunk=50).decode(TASK_VIDEOS, Response(200, {}, body))).records
+    assert records == video_records.many(raws) and not read
+    assert sum(chunks) == 300 and max(chunks) <= 50 and len(chunks) <= 8  # runs of ~50
     assert [r.extra for r in records] == [raw.get("Note") and {"Note": raw["Note"]} or {}
                                           for raw in raws]
 
@@ -241,9 +246,10 @@ async def test_a_large_answer_of_one_style_is_decoded_a_chunk_at_a_time(
     sizes: list[int] = []
     real = answers._records
 
-    def spy(decoder: Any, style: int, texts: Any) -> Any:
-        sizes.append(len(texts))
-        return real(decoder, style, texts)
+    def spy(decoder: Any, style: int, blob: bytes) -> Any:
+        got = real(decoder, style, blob)
+        sizes.append(len(got) if got is not None else -1)
+        return got
 
     for pascal in (True, False):
         raws = [dict(video(i, pascal=pascal), Note=i) for i in range(600)]
@@ -253,7 +259,7 @@ async def test_a_large_answer_of_one_style_is_decoded_a_chunk_at_a_time(
             patch.setattr(answers, "_records", spy)
             sizes.clear()
             decoded = await PageDecoder(chunk=100).decode(TASK_VIDEOS, Response(200, {}, body))
-        assert sizes == [100] * 6
+        assert sum(sizes) == 600 and max(sizes) <= 100 and len(sizes) <= 7  # runs of ~100
         assert decoded.records == video_records.many(raws) and len(decoded.answer.raw) == 600
         raws[350] = dict(raws[350], **{"TaskId" if not pascal else "task_id": 1})  # refused
         raws[420] = video(420, pascal=not pascal)  # another style

@@ -5,10 +5,10 @@ bytes (which the collector does not visit) until its page is next in its stream,
 pages fetched ahead hold no records yet; then large answers decode one at a time in an event
 loop, whichever client they are for, and the decoder yields to the event loop before each
 step, so other tasks (a web app's handlers) never wait for more than one step. Small answers
-wait for neither. The steps of a large answer: msgspec splits it into its envelope and each
-record's raw text (see [`parse_answer`][douyin_async.decode.answers.parse_answer]); then
-each chunk of `chunk` records is decoded by msgspec from those texts (one call when the chunk
-is of one key style, as the platform sends it) and built. A small answer is decoded by one
+wait for neither. The steps of a large answer: its record array is cut out of it unread and
+its envelope decoded alone (see [`parse_answer`][douyin_async.decode.answers.parse_answer]);
+then each run of about `chunk` records is decoded by msgspec from its bytes (one call when the
+run is of one key style, as the platform sends it) and built. A small answer is decoded by one
 msgspec call straight into rows when its records look all of one key style. The envelope is
 read as the one parse would read it. An answer that is anything else (an error, a malformed or
 unusual body) is parsed whole by orjson and its records decoded in chunks: the same records
@@ -29,6 +29,8 @@ import asyncio
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
+
+import attrs
 
 from ..decode.answers import ParsedAnswer, parse_answer
 from ..decode.batch import orjson_values
@@ -116,17 +118,16 @@ class PageDecoder:
         records: list[Any] = []
         rejected: list[InvalidRecordError] = []
         refused: InvalidRecordError | None = None
-        for start in range(0, len(parsed.rows), self.chunk):
-            if start or not small:
+        for n, (start, stop) in enumerate(parsed.pieces(self.chunk)):
+            if n or not small:
                 await asyncio.sleep(0)
             if refused is not None:
-                if not parsed.parses(start, start + self.chunk):
+                if not parsed.parses(start, stop):
                     return None
                 continue
-            done = parsed.split(start, start + self.chunk)
+            done = parsed.split(start, stop)
             if done is None:
                 return None
-            _release(parsed.rows, start, min(self.chunk, len(parsed.rows) - start))
             good, bad = done
             bad = [_placed(e, 0, endpoint.path, answer, page) for e in bad]
             if bad and self.invalid_records == "raise":
@@ -135,6 +136,8 @@ class PageDecoder:
             rejected += bad
         if refused is not None:
             raise refused
+        if len(answer.raw) != parsed.count:  # an array cut out: counted as it was decoded
+            answer = attrs.evolve(answer, raw=[None] * parsed.count)
         return Decoded(answer, records, tuple(rejected))
 
     async def _from_raws(self, endpoint: Endpoint[Any], page: int | None, small: bool,

@@ -1,17 +1,20 @@
 """An answer's records decoded by msgspec straight from its bytes.
 
-[`parse_answer`][douyin_async.decode.answers.parse_answer] decodes a whole answer in one call:
+[`parse_answer`][douyin_async.decode.answers.parse_answer] decodes a small answer in one call:
 the envelope's keys (all of them: a key the client does not read sends the answer to orjson)
 and the record array, as rows of one key style (when samples of the answer show one: msgspec
-checks every record), or else as each record's raw JSON text, decoded a chunk at a time by
-[`from_texts`][douyin_async.decode.answers.from_texts] (each style at once) or, for anything
-msgspec refuses, parsed by orjson and decoded by the record decoder. The envelope comes back
-with its record array as many ``None``s, for the caller to read as the one parse would.
+checks every record), or else as each record's raw JSON text. A large answer's record array
+is cut out of it unread (see [`spans`][douyin_async.decode.spans]) and its envelope decoded
+alone. Records are then decoded a piece at a time by
+[`from_array`][douyin_async.decode.answers.from_array] (each key style at once) or, for
+anything msgspec refuses, parsed by orjson and decoded by the record decoder. The envelope
+comes back with its record array as many ``None``s, for the caller to read as the one parse
+would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import compress
 from operator import not_
 from typing import Any, Generic, TypeVar
@@ -21,8 +24,10 @@ import msgspec
 import orjson
 
 from ..errors import InvalidRecordError
+from . import spans
 from .batch import UNSET, Refused, extras
 from .decoder import RecordDecoder
+from .spans import locate, runs
 
 T = TypeVar("T")
 #: Where an answer's key styles are looked for: this many stretches of a 32nd of it, within
@@ -43,29 +48,31 @@ def _decoder(row: Any, key: str = "") -> msgspec.json.Decoder[Any]:
     return found
 
 
-def from_texts(decoder: RecordDecoder[T], texts: Sequence[Any]) -> list[T] | None:
-    """Records from the raw JSON texts of records (``msgspec.Raw``), each key style's
-    decoded by msgspec at once; None when msgspec refuses any (the caller parses them
-    with orjson). Texts of one style (what the platform sends) take one decode in the first
-    record's style; otherwise a record's style is guessed from its first key's first letter
-    (a capital: PascalCase). msgspec refuses a record of another style than its guess."""
-    if not texts:
+def from_array(decoder: RecordDecoder[T], blob: bytes,
+               texts: Sequence[Any] | None = None) -> list[T] | None:
+    """Records from a JSON array of records (``texts``: its records' raw JSON texts, if
+    known), each key style's decoded by msgspec at once; None when msgspec refuses any (the
+    caller parses them with orjson). An array of one style (what the platform sends) takes
+    one decode in its first record's style; otherwise a record's style is guessed from its
+    first key's first letter (a capital: PascalCase). msgspec refuses a record of another
+    style than its guess."""
+    if texts is not None and not texts:
         return []
     last = len(decoder.styles) - 1
     try:
-        first = 0 if not last or _pascal(texts[0]) else last
-        whole = _records(decoder, first, texts)
+        whole = _records(decoder, 0 if not last or _pascal(blob, 3) else last, blob)
         if whole is not None or not last:
             return whole
+        texts = _decoder(msgspec.Raw).decode(blob) if texts is None else texts
         flags = [_pascal(t) for t in texts]
-    except (IndexError, _Exact):  # a text too short for a record with a key
+    except (IndexError, _Exact, msgspec.DecodeError):  # too short for a record with a key
         return None
     if all(flags) or not any(flags):
         return None  # one style, refused as it is
     out: list[Any] = [None] * len(texts)
     for style, chosen in ((0, flags), (last, list(map(not_, flags)))):
         try:
-            records = _records(decoder, style, list(compress(texts, chosen)))
+            records = _records(decoder, style, _array(list(compress(texts, chosen))))
         except _Exact:
             return None
         if records is None:
@@ -75,19 +82,26 @@ def from_texts(decoder: RecordDecoder[T], texts: Sequence[Any]) -> list[T] | Non
     return out
 
 
+def from_texts(decoder: RecordDecoder[T], texts: Sequence[Any]) -> list[T] | None:
+    """Records from the raw JSON texts of records (``msgspec.Raw``), as
+    [`from_array`][douyin_async.decode.answers.from_array] decodes them."""
+    return from_array(decoder, _array(texts), texts)
+
+
 class _Exact(Exception):
     """Records msgspec decoded whose ``extra`` only orjson's own parse gets right."""
 
 
-def _pascal(text: Any) -> bool:
-    """True when a record's text starts with a capital letter's key (PascalCase)."""
-    return 65 <= memoryview(text)[2] <= 90
+def _pascal(text: Any, at: int = 2) -> bool:
+    """True when the key at ``at`` in a record's text (of an array's first record: at 3)
+    starts with a capital letter (PascalCase)."""
+    return 65 <= memoryview(text)[at] <= 90
 
 
-def _records(decoder: RecordDecoder[T], style: int, texts: Sequence[Any]) -> list[T] | None:
-    """The records of texts of one style, or None when msgspec refuses any."""
+def _records(decoder: RecordDecoder[T], style: int, blob: bytes) -> list[T] | None:
+    """The records of a JSON array of one style, or None when msgspec refuses any."""
     try:
-        rows, unknown = decoder.types.attempt(style, _decoding(_array(texts)))
+        rows, unknown = decoder.types.attempt(style, _decoding(blob))
     except (Refused, msgspec.DecodeError):
         return None
     built = extras(rows, unknown, decoder.known, decoder.no_extra, None)
@@ -104,8 +118,18 @@ def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str, *,
     """An answer's ``data[key]`` decoded from its bytes: as rows of one key style, or,
     when its records may not all be of one style, as each record's raw JSON text; None
     when the answer is neither (anything unusual: the caller parses it with orjson).
-    ``pieces``: as the records' texts whatever their styles, for the caller to decode a
-    chunk at a time (a large answer: no single call takes long)."""
+    ``pieces``: for the caller to decode a run of records at a time (a large answer: no
+    single call takes long), whatever their styles: the record array cut out of the answer
+    (see [`spans`][douyin_async.decode.spans]) or, where it cannot be cut, its records' texts."""
+    if pieces:
+        found = locate(body, key)
+        if found is not None:
+            try:
+                top = _decoder(msgspec.Raw, key).decode(found[0])
+            except msgspec.DecodeError:
+                top = None
+            if top is not None and not top.data.records:
+                return ParsedAnswer(decoder, _envelope(top, key), [], None, body, found[1:])
     styles = [] if pieces else _styles_seen(decoder, body)
     if len(styles) == 1:
         try:
@@ -123,6 +147,7 @@ def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str, *,
     except msgspec.DecodeError:
         return None
     return ParsedAnswer(decoder, _envelope(top, key), top.data.records, None)
+
 
 def _styles_seen(decoder: RecordDecoder[Any], body: bytes) -> list[int]:
     """The key styles whose probe key shows in ``SAMPLES`` stretches of the answer spread
@@ -169,44 +194,72 @@ def _envelope(top: Any, key: str) -> dict[str, Any]:
 class ParsedAnswer(Generic[T]):
     """An answer's records, decoded by msgspec from its bytes and not yet built.
 
-    ``envelope`` is the answer's envelope, its record array a list of as many ``None``s,
-    for the caller to check. ``rows`` are rows of one key style whose Struct reads the
-    ``unknown`` keys, or, with ``unknown`` None, each record's raw JSON text
-    (``msgspec.Raw``).
+    ``envelope`` is the answer's envelope, its record array a list of as many ``None``s
+    (none, when the array is cut out), for the caller to check. ``rows`` are rows of one key
+    style whose Struct reads the ``unknown`` keys, or, with ``unknown`` None, each record's
+    raw JSON text (``msgspec.Raw``), or, with ``body``, none: the records lie in ``body`` at
+    ``span``. ``count`` is how many records the pieces taken so far held.
     """
 
     decoder: RecordDecoder[T]
     envelope: dict[str, Any]
     rows: list[Any]
     unknown: tuple[str, ...] | None
+    body: bytes | None = None
+    span: tuple[int, int] = (0, 0)
+    count: int = 0
+
+    def pieces(self, chunk: int) -> Iterator[tuple[int, int]]:
+        """The answer's records, about ``chunk`` at a time: where each piece lies, for
+        [`split`][douyin_async.decode.answers.ParsedAnswer.split] to take in order."""
+        if self.body is not None:
+            yield from runs(self.body, *self.span, chunk)
+        else:
+            for start in range(0, len(self.rows), chunk):
+                yield start, min(start + chunk, len(self.rows))
 
     def split(self, start: int, stop: int
               ) -> tuple[list[T], list[InvalidRecordError]] | None:
-        """The records of ``rows[start:stop]`` and the refused ones (indices from ``start``),
-        or None when they need the exact path: an answer parsed whole by orjson (unknown keys
+        """The records of a piece and the refused ones (indices from the answer's first), or
+        None when they need the exact path: an answer parsed whole by orjson (unknown keys
         whose order only orjson keeps, an integer orjson reads otherwise, a record orjson
-        refuses)."""
-        rows = self.rows[start:stop]
+        refuses, a piece that is not whole records). A piece's rows are let go once built."""
         decoder = self.decoder
-        if self.unknown is None:
-            records = from_texts(decoder, rows)
-            if records is not None:
-                return records, []
-            try:
-                raws = orjson.loads(_array(rows))
-            except orjson.JSONDecodeError:
-                return None
-            return decoder.split(raws, offset=start)
-        built = extras(rows, self.unknown, decoder.known, decoder.no_extra, None)
-        return None if built is None else (decoder.build(rows, built), [])
+        if self.body is not None:
+            done = self._from_array(spans.run_text(self.body, start, stop), None)
+        elif self.unknown is None:
+            texts = self.rows[start:stop]
+            done = self._from_array(_array(texts), texts)
+        else:
+            rows = self.rows[start:stop]
+            built = extras(rows, self.unknown, decoder.known, decoder.no_extra, None)
+            done = None if built is None else (decoder.build(rows, built), [])
+        if done is not None:
+            self.count += len(done[0]) + len(done[1])
+            if self.body is None:
+                self.rows[start:stop] = [None] * (stop - start)
+        return done
+
+    def _from_array(self, blob: bytes, texts: Sequence[Any] | None
+                    ) -> tuple[list[T], list[InvalidRecordError]] | None:
+        records = from_array(self.decoder, blob, texts)
+        if records is not None:
+            return records, []
+        try:
+            raws = orjson.loads(blob)
+        except orjson.JSONDecodeError:
+            return None
+        return self.decoder.split(raws, offset=self.count)
 
     def parses(self, start: int, stop: int) -> bool:
-        """True when orjson parses the records of ``rows[start:stop]`` (always, for rows of
-        one style: msgspec read every character of them)."""
+        """True when orjson parses the records of a piece (always, for rows of one style:
+        msgspec read every character of them)."""
         if self.unknown is not None:
             return True
         try:
-            orjson.loads(_array(self.rows[start:stop]))
+            self.count += len(orjson.loads(
+                _array(self.rows[start:stop]) if self.body is None
+                else spans.run_text(self.body, start, stop)))
         except orjson.JSONDecodeError:
             return False
         return True
@@ -217,4 +270,4 @@ def _array(texts: Sequence[Any]) -> bytes:
     return b"".join((b"[", b",".join(texts), b"]"))
 
 
-__all__ = ["ENVELOPE_KEYS", "ParsedAnswer", "from_texts", "parse_answer"]
+__all__ = ["ENVELOPE_KEYS", "ParsedAnswer", "from_array", "from_texts", "parse_answer"]

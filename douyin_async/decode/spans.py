@@ -1,0 +1,61 @@
+"""Where a large answer's records lie in its bytes, found without a pass over them.
+
+The record array is found by its key, and cut into runs of records where one record ends and
+the next begins (the bytes ``},{``), about ``chunk`` records apart; each run is then decoded
+as a JSON array of its own. The cuts are guesses that decoding checks: a cut that falls
+inside a string or inside a record's nested value leaves its run with an unterminated string
+or value, which no JSON parser accepts, so when every run decodes, the runs hold exactly the
+array's records, in order. The answer with its array emptied must hold the array's key once
+and no escape (a key spelled with escapes cannot hide elsewhere), and must decode with an empty
+array there: then the array cut out is the one the answer holds at that key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+#: Where one record ends and the next begins, in an answer without whitespace between them.
+CUT = b"},{"
+#: A first record longer than this (or an array whose records are spaced out) is not cut: the
+#: caller splits the answer another way.
+FIRST_RECORD_MAX = 64 * 1024
+
+
+def locate(body: bytes, key: str) -> tuple[bytes, int, int] | None:
+    """The answer with its record array ``data.<key>`` emptied, and where the array's records
+    lie in ``body`` (``start``, ``stop``: from after its ``[`` to its ``]``); None when the
+    answer does not look as the platform writes one (the caller then takes another way)."""
+    name = b'"' + key.encode() + b'"'
+    at = body.find(name + b":[")
+    if at < 0:
+        return None
+    start = at + len(name) + 2
+    stop = body.rfind(b"]")
+    if stop < start:
+        return None
+    rest = b"".join((body[:start], body[stop:]))
+    if b"\\" in rest or rest.count(name) != 1:
+        return None
+    if stop - start > FIRST_RECORD_MAX and body.find(CUT, start, start + FIRST_RECORD_MAX) < 0:
+        return None
+    return rest, start, stop
+
+
+def runs(body: bytes, start: int, stop: int, chunk: int) -> Iterator[tuple[int, int]]:
+    """Runs of about ``chunk`` records of ``body[start:stop]``, as (start, stop) offsets: each
+    ends at a record's ``}`` and the next starts after the comma that follows it."""
+    first = body.find(CUT, start, stop)
+    step = max(1, chunk * (first + 2 - start)) if first >= 0 else stop - start
+    while start < stop:
+        cut = body.find(CUT, start + step - 2, stop)
+        end = stop if cut < 0 else cut + 1
+        yield start, end
+        start = end + 1
+
+
+def run_text(body: bytes, start: int, stop: int) -> bytes:
+    """The records of ``body[start:stop]`` as a JSON array."""
+    return b"".join((b"[", memoryview(body)[start:stop], b"]"))
+
+
+__all__ = ["CUT", "FIRST_RECORD_MAX", "locate", "run_text", "runs"]
