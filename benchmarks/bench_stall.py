@@ -6,10 +6,9 @@ the longest time the loop could not run anything else (a web app's handlers, say
 runs in a child process. One short pull per ``decode_chunk`` value, same queries; the client's
 default is held against the target, with one client and with four clients (own tokens) pulling
 at once in the same loop. A page waits as bytes until it is next in its stream; its decode is
-one msgspec pass that splits the answer into each record's raw text, then chunks of records,
-each decoded by msgspec from their texts and built; what is left of a stall is that pass, a
-chunk's decode and build, a page's release and the cyclic collector's runs, whose durations
-are measured beside it.
+its envelope, then runs of records cut out of its record array unread, each decoded by msgspec
+and built; what is left of a stall is a run's decode and build, a page's release and the
+cyclic collector's runs, whose durations are measured beside it.
 """
 
 from __future__ import annotations

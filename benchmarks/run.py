@@ -90,9 +90,9 @@ def write_docs(results: Sequence[Result], info: dict[str, str], load: tuple[str,
         "## Reading the figures",
         "",
         "- Runs 1, 2 and 7 are latency-bound: the client's pacing, not the CPU, decides them.",
-        "- Run 3 times the client's own decode path (`PageDecoder`: msgspec splits the "
-        "answer into each record's raw text, then decodes and builds the records a chunk at "
-        "a time) against msgspec "
+        "- Run 3 times the client's own decode path (`PageDecoder`: the record array is cut "
+        "into runs of records unread, and msgspec decodes each run and the records are "
+        "built, a run at a time) against msgspec "
         "and pydantic on the same bytes, on a tidy page, a realistic page of one key style "
         "and a realistic page mixing key styles; msgspec and pydantic are shown as peers "
         "(msgspec's Structs are not the client's records). msgspec checks and converts "
@@ -107,8 +107,8 @@ def write_docs(results: Sequence[Result], info: dict[str, str], load: tuple[str,
         "times the pages); with 10,000-record pages the process's CPU does, so its pages/s "
         "stop growing once one core is busy (and a shared machine gives it less than one).",
         "- Run 6's stall is the longest time the loop ran other code than the probe: a step of "
-        "the decoder (the pass that splits the answer into records' texts, a chunk of "
-        "records), the release of a page, and any garbage collection that falls into a step. "
+        "the decoder (the envelope, a run of records), the release of a page, and any "
+        "garbage collection that falls into a step. "
         "The client decodes one page at a time, a page only once it is next in its stream, "
         "and yields before each step, so pages of other queries and pages fetched ahead do "
         "not add to it.",

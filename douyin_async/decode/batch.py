@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
-from itertools import repeat
 from operator import attrgetter
 from typing import Annotated, Any
 
@@ -119,9 +118,9 @@ def extras(rows: Sequence[Any], unknown: tuple[str, ...], known: frozenset[str],
     if raws is None and not all(map(orjson_values, columns, kinds)):
         return None
     if len(unknown) == 1:
-        if type(UNSET) not in kinds[0]:  # every record holds the key: one dict each, in C
-            return list(map(dict.fromkeys, repeat(unknown), columns[0]))
         key = unknown[0]
+        if type(UNSET) not in kinds[0]:  # every record holds the key (a dict display is
+            return [{key: v} for v in columns[0]]  # twice as fast as dict.fromkeys)
         return [no_extra if v is UNSET else {key: v} for v in columns[0]]
     out: list[Any] = []
     for i, values in enumerate(zip(*columns, strict=True)):
