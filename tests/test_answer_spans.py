@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from apiserver import video
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_page_decoder import KEY, assert_same, outcome
 
 from douyin_async.api import decoding
@@ -106,3 +108,38 @@ async def test_a_cut_that_is_not_whole_records_falls_back_to_the_one_parse(
                         or real_read(e, r, b))
     await same_as_exact(body, monkeypatch)
     assert read  # the exact path ran
+
+
+BASE = body_of([dict(video(i), Note=[{"a": i}, "x},{y"]) if i % 4 == 0 else video(i)
+                for i in range(24)])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(st.tuples(st.integers(0, len(BASE) - 1),
+                                st.sampled_from([b"", b"}", b"{", b",", b"]", b"[", b'"',
+                                                 b"\\", b":", b"},{", b" ", b"0"]),
+                                st.integers(0, 3)), min_size=1, max_size=3),
+       chunk=st.integers(1, 9))
+async def test_edited_answers_decode_as_orjson_does(
+        edits: list[tuple[int, bytes, int]], chunk: int) -> None:
+    """Bytes inserted or replaced anywhere in a compact answer, JSON's own punctuation
+    mostly: cut into runs of ``chunk`` records, it gives orjson's answer, records or error."""
+    body = BASE
+    for at, text, drop in edits:
+        body = body[:at] + text + body[at + drop:]
+    with pytest.MonkeyPatch.context() as patch:
+        for mode in ("raise", "collect"):
+            exact = await outcome(body, mode, True, patch)
+            with patch.context() as inner:
+                inner.setattr(decoding.PageDecoder, "__init__", _chunked(chunk))
+                assert_same(await outcome(body, mode, False, inner, True), exact)
+
+
+def _chunked(chunk: int) -> Any:
+    real = decoding.PageDecoder.__init__
+
+    def init(self: Any, *, chunk_: int = chunk, **kw: Any) -> None:
+        kw.pop("chunk", None)
+        real(self, chunk=chunk_, **kw)
+
+    return init
