@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from douyin_async.api.pagination import merge
+from douyin_async.api.merge import merge
 
 
 async def test_merge_interleaves_producers_and_raises_the_first_error() -> None:

@@ -10,17 +10,16 @@ last is decided by one function,
 `is_last_page`, which the pages' ``is_last`` use too.
 
 [`stream_pages`][douyin_async.api.pagination.stream_pages] runs a plan against any ``fetch``
-coroutine and yields pages in page order; memory holds at most ``max_ahead`` pages (in flight
-or waiting for their turn). [`merge`][douyin_async.api.pagination.merge] runs many producers and
-yields what they put; neither ever ends quietly short.
+coroutine and yields pages in page order, never quietly short; memory holds at most
+``max_ahead`` pages (in flight or waiting for their turn), and the streams of one pull share
+one [`PagesAhead`][douyin_async.api.pagination.PagesAhead] bound.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence, Sized
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sized
 from typing import Protocol, TypeVar
 
 
@@ -99,10 +98,12 @@ class PagePlan:
         ends = [p for p in (self.short_page, self.announced, self.max_pages) if p is not None]
         return min(ends) if ends else None
 
-    def next_pages(self, pending: int) -> list[int]:
-        """Pages to request now, given ``pending`` pages requested but not yet handed out."""
+    def next_pages(self, pending: int, most: int | None = None) -> list[int]:
+        """Pages to request now, given ``pending`` pages requested but not yet handed out;
+        ``most``: no more than that many."""
         pages: list[int] = []
-        while pending + len(pages) < self.window and self.needed(self.next_page):
+        while (pending + len(pages) < self.window and self.needed(self.next_page)
+               and (most is None or len(pages) < most)):
             pages.append(self.next_page)
             self.next_page += 1
         return pages
@@ -140,6 +141,54 @@ class PagePlan:
         return last is not None and self.next_page > last
 
 
+class PagesAhead:
+    """The pages of one pull not yet taken by its consumer: asked for by its unit streams
+    (in flight, waiting as bytes for their turn, being decoded) or handed on by them and
+    waiting for the consumer. The streams ask for no more once these reach ``limit()`` (what
+    keeps the cap busy), so a pull whose consumer, or whose decoder, is slower than the cap
+    holds about one query's pages, not one query's per active query. A stream holding none
+    waits until the consumer takes a page or another stream lets one go; a stuck one (its
+    answered pages wait for a page not asked for, none in flight) may always ask for one, so
+    none waits on a stream that waits."""
+
+    def __init__(self, limit: Callable[[], int]) -> None:
+        self.limit = limit
+        self.handed = 0
+        self._held: dict[int, int] = {}
+        self._freed = asyncio.Event()
+
+    def allowed(self, stream: int, holding: int, stuck: bool) -> int:
+        """How many more pages the stream ``stream``, holding ``holding``, may ask for now
+        (``stuck``: see the class docstring)."""
+        self._held[stream] = holding
+        free = max(1, self.limit()) - sum(self._held.values()) - self.handed
+        return max(free, 1 if stuck else 0)
+
+    def hold(self, stream: int, holding: int) -> None:
+        """The stream ``stream`` now holds ``holding`` pages (0 when it ends)."""
+        if holding < self._held.get(stream, 0):
+            self._freed.set()
+        if holding:
+            self._held[stream] = holding
+        else:
+            self._held.pop(stream, None)
+
+    def hand_on(self, stream: int, holding: int) -> None:
+        """The stream ``stream`` hands a page on to the consumer, and holds ``holding``."""
+        self.handed += 1
+        self.hold(stream, holding)
+
+    def taken(self) -> None:
+        """The consumer took a page handed on."""
+        self.handed = max(0, self.handed - 1)
+        self._freed.set()
+
+    async def freed(self) -> None:
+        """Wait until a stream hands a page on (or ends)."""
+        self._freed.clear()
+        await self._freed.wait()
+
+
 class _PageLike(Protocol):
     @property
     def page(self) -> int: ...
@@ -155,7 +204,6 @@ def page_raw_count(page: _PageLike) -> int:
 
 
 P = TypeVar("P", bound=_PageLike)
-T = TypeVar("T")
 
 #: ``fetch(page, still_needed)`` returns the page, or None if it was skipped as not needed.
 Fetch = Callable[[int, Callable[[], bool]], Awaitable[P | None]]
@@ -195,6 +243,7 @@ async def stream_pages(
     total_of: Callable[[P], int | None] = lambda _: None,
     admit: Callable[[list[int]], None] = lambda _: None,
     fatal: Callable[[BaseException], bool] = lambda _: False,
+    ahead: PagesAhead | None = None,
 ) -> AsyncGenerator[P, None]:
     """Fetch pages per ``plan`` concurrently and yield them in page order.
 
@@ -211,7 +260,8 @@ async def stream_pages(
     ``admit`` is told the pages about to be fetched, before any is; its error ends the
     stream before they are sent. An error for which ``fatal`` is true is raised as soon as
     its page lies within the known end (a page count announced, or a short page seen), not
-    after the pages before it: they would be fetched and decoded for nobody.
+    after the pages before it: they would be fetched and decoded for nobody. ``ahead``: the
+    bound this stream shares with the other streams of its pull.
     """
     tasks: dict[asyncio.Task[P | None], int] = {}
     dropped: set[asyncio.Task[P | None]] = set()
@@ -222,7 +272,10 @@ async def stream_pages(
     next_out = plan.first_page
     try:
         def launch() -> None:
-            pages = plan.next_pages(len(tasks) + len(ready))
+            holding = len(tasks) + len(ready)
+            pages = plan.next_pages(holding, None if ahead is None
+                                    else ahead.allowed(id(tickets), holding, stuck=bool(
+                                        ready) and not tasks and next_out not in ready))
             if pages:
                 admit(pages)
             for page in pages:
@@ -230,6 +283,8 @@ async def stream_pages(
                 tickets.append(ticket)
                 turns.append(ticket)
                 tasks[asyncio.ensure_future(fetch(page, ticket))] = page
+            if ahead is not None:
+                ahead.hold(id(tickets), len(tasks) + len(ready))
 
         def forget_past_the_end() -> None:
             for task, page in list(tasks.items()):
@@ -276,6 +331,8 @@ async def stream_pages(
             launch()
             while next_out in ready:
                 take_turns(next_out + 1)
+                if ahead is not None:
+                    ahead.hand_on(id(tickets), len(tasks) + len(ready) - 1)
                 yield ready.pop(next_out)
                 next_out += 1
                 launch()
@@ -284,6 +341,9 @@ async def stream_pages(
                 return
             if next_out in failed:  # every page before it answered: this one is needed
                 raise failed[next_out]
+            if not tasks and not ready and ahead is not None:
+                await ahead.freed()  # the pull's other streams hold its pages
+                continue
             if not tasks:  # cannot happen with a consistent plan; never end silently
                 raise RuntimeError(f"pagination stalled before page {next_out}")
             settle((await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED))[0])
@@ -293,6 +353,8 @@ async def stream_pages(
             if doomed:
                 raise failed[min(doomed)]
     finally:
+        if ahead is not None:
+            ahead.hold(id(tickets), 0)
         pending = [*tasks, *dropped]
         for task in pending:
             task.cancel()
@@ -301,86 +363,3 @@ async def stream_pages(
         wasted = sum(1 for t in tickets if t.sent and not plan.needed(t.page))
         if wasted:
             on_wasted(wasted)
-
-
-def _ended_badly(task: asyncio.Task[None], index: int) -> BaseException | None:
-    """The error a finished producer ended with; cancellation counts as one."""
-    if task.cancelled():
-        return RuntimeError(
-            f"producer {index} was cancelled before it finished (not by merge); "
-            "what it had still to put is missing")
-    return task.exception()
-
-
-async def merge(
-    producers: Sequence[Callable[[Callable[[T], Awaitable[None]]], Awaitable[None]]],
-    *,
-    buffer: int,
-) -> AsyncGenerator[T, None]:
-    """Run ``producers`` at once and yield what they put, as it comes.
-
-    Each producer is called with an async ``put``; at most ``buffer`` items wait to be taken,
-    so producers slow down to the consumer's pace. The first error of any producer stops the
-    others at once and is raised at the consumer's next step, before anything still waiting
-    in the buffer. A producer that ends cancelled without merge having cancelled it is such
-    an error: `RuntimeError` (the items it had still to put would otherwise be silently
-    missing). Leaving early or an error cancels every producer and waits for them.
-    """
-    ready: asyncio.Queue[T] = asyncio.Queue(maxsize=max(1, buffer))
-    first: list[BaseException] = []
-    stopping = False
-
-    def stop() -> None:
-        nonlocal stopping
-        stopping = True
-        for task in tasks:
-            task.cancel()
-
-    def landed(index: int, task: asyncio.Task[None]) -> None:
-        if stopping:
-            return  # cancelled by merge, or ended while merge was stopping them
-        error = _ended_badly(task, index)
-        if error is not None:
-            first.append(error)
-            stop()
-
-    def check() -> None:
-        if not first:
-            for index, task in enumerate(tasks):
-                error = _ended_badly(task, index) if task.done() else None
-                if error is not None:
-                    first.append(error)
-                    break
-        if first:
-            stop()
-            raise first[0]
-
-    tasks = [asyncio.ensure_future(produce(ready.put)) for produce in producers]
-    for index, task in enumerate(tasks):
-        task.add_done_callback(functools.partial(landed, index))
-    try:
-        while True:
-            check()
-            if not ready.empty():
-                item = ready.get_nowait()
-            else:
-                alive = [task for task in tasks if not task.done()]
-                if not alive:
-                    return
-                getter = asyncio.ensure_future(ready.get())
-                try:
-                    await asyncio.wait([getter, *alive], return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    if not getter.done():
-                        getter.cancel()
-                        await asyncio.gather(getter, return_exceptions=True)
-                if getter.cancelled():
-                    continue
-                item = getter.result()
-                del getter
-                check()
-            yield item
-            del item  # the consumer holds it now, and alone
-    finally:
-        stop()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -4,7 +4,9 @@ Each unit query's pages come from
 [`stream_pages`][douyin_async.api.pagination.stream_pages], asked ahead as far as the endpoint
 allows: all at once when page 1 tells the page count, else as many as fill the pipe at the
 rate limit (rate x latency). A pull interleaves several units
-([`merge`][douyin_async.api.pagination.merge]); memory is bounded by the pages in flight.
+([`merge`][douyin_async.api.merge.merge]), which together hold no more pages than one of
+them would ask ahead ([`PagesAhead`][douyin_async.api.pagination.PagesAhead]): with a
+consumer or a decoder slower than the cap, pages do not pile up as bytes per active unit.
 
 A stream is admitted for all the pages it will need, or refused at once before it sends its
 first ([`StreamAdmission`][douyin_async.api.streams.StreamAdmission]): a view that cannot have
@@ -30,8 +32,9 @@ from ..webapp.admission import DEFAULT_CALL, INTERACTIVE, CallOptions
 from ..webapp.single_flight import SingleFlight, shared
 from .endpoints import endpoint_for
 from .executor import Executor
+from .merge import merge
 from .pagecheck import PageCheck, checked_pages
-from .pagination import PagePlan, merge, stream_pages, turn_of
+from .pagination import PagePlan, PagesAhead, stream_pages, turn_of
 
 
 def unit_queries(queries: Iterable[Query], now: float | None = None) -> list[Query]:
@@ -132,12 +135,13 @@ class PageStreams:
         return min(self.max_concurrency,
                    max(2, math.ceil(rate * self.executor.latency) + 1))
 
-    def unit_pages(self, query: Query, first_page: int,
-                   options: CallOptions) -> AsyncGenerator[Page, None]:
+    def unit_pages(self, query: Query, first_page: int, options: CallOptions,
+                   ahead: PagesAhead | None = None) -> AsyncGenerator[Page, None]:
         """Pages of one unit query, in page order, from `first_page` on, each checked (see
         [`PageCheck`][douyin_async.api.pagecheck.PageCheck]): pages past the announced total
         or the endpoint's most are never asked for. Interactive streams use the page cache
-        and share pages with identical streams in flight; a background pull does neither."""
+        and share pages with identical streams in flight; a background pull does neither.
+        ``ahead``: the bound on pages held that the streams of one pull share."""
         endpoint = endpoint_for(query)
         check = PageCheck(page_size=query.page_size, max_records=endpoint.max_records,
                           endpoint=endpoint.path, first_page=first_page,
@@ -160,7 +164,7 @@ class PageStreams:
                                           total_of=endpoint.total,
                                           admit=self.admission(query, first_page, options,
                                                                depth),
-                                          fatal=_refused), check)
+                                          fatal=_refused, ahead=ahead), check)
 
     async def shared_page(self, query: Query, page: int,
                           needed: Callable[[], bool] | None = None,
@@ -215,18 +219,24 @@ class PageStreams:
 
     async def pull(self, units: list[tuple[Query, int]], active: int,
                    options: CallOptions) -> AsyncGenerator[Page, None]:
-        """The pages of `(unit, first page)` pairs, `active` units at once, interleaved."""
+        """The pages of `(unit, first page)` pairs, `active` units at once, interleaved; the
+        units hold together as many pages as one of them would ask ahead (see
+        [`PagesAhead`][douyin_async.api.pagination.PagesAhead])."""
         todo = iter(units)
+        kinds = list({endpoint_for(unit).path: unit for unit, _ in units}.values())
+        ahead = PagesAhead(lambda: max(map(self.depth, kinds), default=1))
 
         async def worker(put: Callable[[Page], Awaitable[None]]) -> None:
             for unit, first_page in todo:
-                async with aclosing(self.unit_pages(unit, first_page, options)) as pages:
+                async with aclosing(self.unit_pages(unit, first_page, options,
+                                                    ahead)) as pages:
                     async for page in pages:
                         await put(page)
                         del page
 
         async with aclosing(merge([worker] * min(active, len(units)), buffer=active)) as pages:
             async for page in pages:
+                ahead.taken()
                 yield page
                 del page
 

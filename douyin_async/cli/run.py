@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import aiohttp
 import attrs
 
-from ..api.pagination import merge
+from ..api.merge import merge
 from ..api.streams import unit_queries
 from ..auth import TokenProvider
 from ..client import DouyinClient

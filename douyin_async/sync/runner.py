@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from ..api.pagination import merge
+from ..api.merge import merge
 from ..client import DouyinClient
 from ..days import beijing_day
 from ..errors import InvalidParameterError
