@@ -100,9 +100,12 @@ class PageDecoder:
         records, key = endpoint.records, endpoint.records_key
         if not isinstance(records, RecordDecoder) or key is None:
             return None
-        parsed = parse_answer(records, response.body, key, pieces=not small)
-        if parsed is None or not orjson_values(list(parsed.envelope.values())):
-            return None  # an envelope only orjson reads right
+        try:
+            parsed = parse_answer(records, response.body, key, pieces=not small)
+            if parsed is None or not orjson_values(list(parsed.envelope.values())):
+                return None  # an envelope only orjson reads right
+        except RecursionError:  # nested deeper than msgspec reads: orjson's parse decides
+            return None
         try:
             envelope = read_envelope(parsed.envelope, http_status=response.status,
                                      endpoint=endpoint.path,
@@ -125,7 +128,10 @@ class PageDecoder:
                 if not parsed.parses(start, stop):
                     return None
                 continue
-            done = parsed.split(start, stop)
+            try:
+                done = parsed.split(start, stop)
+            except RecursionError:  # nested deeper than msgspec reads: orjson's parse decides
+                return None
             if done is None:
                 return None
             good, bad = done
