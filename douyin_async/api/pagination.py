@@ -91,6 +91,8 @@ class PagePlan:
         self.short_page: int | None = None
         #: The end announced by a trusted ``page_count``, until a full page reaches it.
         self.announced: int | None = None
+        #: The highest page seen that is not the last: an end at or before it is disproved.
+        self.followed = 0
 
     @property
     def last_page(self) -> int | None:
@@ -122,13 +124,14 @@ class PagePlan:
         if is_last_page(page, raw_count, self.page_size, page_count, total):
             self.short_page = page if self.short_page is None else min(self.short_page, page)
             return
+        self.followed = max(self.followed, page)
         if self.announced is not None and page >= self.announced:
             # Not the last page, yet at the announced end: that total was wrong. Ask again
             # for the pages skipped as past it.
             self.next_page = min(self.next_page, self.announced + 1)
             self.announced = None
         count = trusted_page_count(page, raw_count, self.page_size, page_count, total)
-        if count is not None:
+        if count is not None and count > self.followed:  # not disproved by a later page
             self.announced = count if self.announced is None else min(self.announced, count)
             self.window = self.max_ahead
         else:
