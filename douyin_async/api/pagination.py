@@ -162,8 +162,9 @@ class PagesAhead:
 
     def allowed(self, stream: int, holding: int, stuck: bool) -> int:
         """How many more pages the stream ``stream``, holding ``holding``, may ask for now
-        (``stuck``: see the class docstring)."""
-        self._held[stream] = holding
+        (``stuck``: see the class docstring). Fewer than it held (pages failed, or dropped
+        past the end) wakes the streams waiting."""
+        self.hold(stream, holding)
         free = max(1, self.limit()) - sum(self._held.values()) - self.handed
         return max(free, 1 if stuck else 0)
 
@@ -187,7 +188,8 @@ class PagesAhead:
         self._freed.set()
 
     async def freed(self) -> None:
-        """Wait until a stream hands a page on (or ends)."""
+        """Wait until the consumer takes a page or a stream holds fewer (it handed one on,
+        let one go or ended)."""
         self._freed.clear()
         await self._freed.wait()
 
