@@ -75,3 +75,25 @@ async def test_pages_dropped_past_the_end_let_a_waiting_stream_ask_at_once() -> 
         slow.set()
         await asyncio.wait_for(asyncio.gather(a, b), 2)
     assert got_a == [1, 2, 3] and got_b == [1]
+
+
+async def test_a_page_lost_by_its_fetch_raises_rather_than_waiting_on_the_bound() -> None:
+    """A fetch that answers None for a page still needed breaks the stream's contract: the
+    stream says it stalled, as it does without the bound, rather than wait for pages the
+    pull's other streams might let go."""
+    ahead = PagesAhead(lambda: 2)
+
+    async def fetch(page: int, needed: Callable[[], bool]) -> Page | None:
+        return Page(1, list(range(10))) if page == 1 else None
+
+    async def drain() -> list[int]:
+        pages = stream_pages(fetch, PagePlan(10, 4, 1, 3), ahead=ahead)
+        async with aclosing(pages) as stream:
+            return [page.page async for page in stream]
+
+    try:
+        await asyncio.wait_for(drain(), 1)
+    except RuntimeError as error:
+        assert "stalled before page 2" in str(error)
+    else:
+        raise AssertionError("the stream ended quietly")

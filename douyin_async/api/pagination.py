@@ -346,8 +346,8 @@ async def stream_pages(
                 return
             if next_out in failed:  # every page before it answered: this one is needed
                 raise failed[next_out]
-            if not tasks and not ready and ahead is not None:
-                await ahead.freed()  # the pull's other streams hold its pages
+            if not tasks and not ready and ahead is not None and plan.next_page == next_out:
+                await ahead.freed()  # not asked yet: the pull's other streams hold its pages
                 continue
             if not tasks:  # cannot happen with a consistent plan; never end silently
                 raise RuntimeError(f"pagination stalled before page {next_out}")
