@@ -226,8 +226,7 @@ class ParsedAnswer(Generic[T]):
         refuses, a piece that is not whole records). A piece's rows are let go once built."""
         decoder = self.decoder
         if self.body is not None:
-            done = self._from_array(spans.run_text(self.body, start, stop), None,
-                                    _loads_in_answer)
+            done = self._from_array(spans.run_text(self.body, start, stop), None)
         elif self.unknown is None:
             texts = self.rows[start:stop]
             done = self._from_array(_array(texts), texts)
@@ -241,14 +240,13 @@ class ParsedAnswer(Generic[T]):
                 self.rows[start:stop] = [None] * (stop - start)
         return done
 
-    def _from_array(self, blob: bytes, texts: Sequence[Any] | None,
-                    loads: Callable[[bytes], Any] = orjson.loads
+    def _from_array(self, blob: bytes, texts: Sequence[Any] | None
                     ) -> tuple[list[T], list[InvalidRecordError]] | None:
         records = from_array(self.decoder, blob, texts)
         if records is not None:
             return records, []
         try:
-            raws = loads(blob)
+            raws = _loads_in_answer(blob)
         except orjson.JSONDecodeError:
             return None
         return self.decoder.split(raws, offset=self.count)
@@ -259,16 +257,16 @@ class ParsedAnswer(Generic[T]):
         if self.unknown is not None:
             return True
         try:
-            self.count += len(
-                orjson.loads(_array(self.rows[start:stop])) if self.body is None
-                else _loads_in_answer(spans.run_text(self.body, start, stop)))
+            self.count += len(_loads_in_answer(
+                _array(self.rows[start:stop]) if self.body is None
+                else spans.run_text(self.body, start, stop)))
         except orjson.JSONDecodeError:
             return False
         return True
 
 
 def _loads_in_answer(run: bytes) -> list[Any]:
-    """orjson's parse of a run of records (a JSON array) as deep as the answer holds them:
+    """orjson's parse of records (a JSON array of them) as deep as the answer holds them:
     its record array lies two levels down (the answer, its ``data``), so a record nested
     deeper than orjson reads in the whole answer is refused here too."""
     return orjson.loads(b"".join((b"[[", run, b"]]")))[0][0]  # type: ignore[no-any-return]
