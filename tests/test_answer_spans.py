@@ -143,3 +143,17 @@ def _chunked(chunk: int) -> Any:
         real(self, chunk=chunk_, **kw)
 
     return init
+
+
+async def test_one_long_record_among_short_ones_does_not_make_every_run_long(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs are sized by the records' mean size measured across the array, not by the first
+    record's: a 60 KB first record is a run of its own, the others come about a chunk at a
+    time."""
+    raws = [dict(video(0), VideoTitle="x" * 60_000)] + [video(i) for i in range(1, 600)]
+    body = body_of(raws)
+    parsed = answers.parse_answer(video_records, body, KEY, pieces=True)
+    assert parsed is not None and parsed.body is body
+    cuts = list(parsed.pieces(100))
+    assert 6 <= len(cuts) <= 12, len(cuts)
+    await same_as_exact(body, monkeypatch)

@@ -19,6 +19,9 @@ CUT = b"},{"
 #: A first record longer than this (or an array whose records are spaced out) is not cut: the
 #: caller splits the answer another way.
 FIRST_RECORD_MAX = 64 * 1024
+#: Where the records' size is measured: this many stretches of this many bytes, spread over
+#: the array (one long record among short ones does not make every run long).
+SAMPLES, SAMPLE_BYTES = 4, 16 * 1024
 
 
 def locate(body: bytes, key: str) -> tuple[bytes, int, int] | None:
@@ -44,8 +47,7 @@ def locate(body: bytes, key: str) -> tuple[bytes, int, int] | None:
 def runs(body: bytes, start: int, stop: int, chunk: int) -> Iterator[tuple[int, int]]:
     """Runs of about ``chunk`` records of ``body[start:stop]``, as (start, stop) offsets: each
     ends at a record's ``}`` and the next starts after the comma that follows it."""
-    first = body.find(CUT, start, stop)
-    step = max(1, chunk * (first + 2 - start)) if first >= 0 else stop - start
+    step = max(1, chunk * _record_bytes(body, start, stop))
     while start < stop:
         cut = body.find(CUT, start + step - 2, stop)
         end = stop if cut < 0 else cut + 1
@@ -53,9 +55,19 @@ def runs(body: bytes, start: int, stop: int, chunk: int) -> Iterator[tuple[int, 
         start = end + 1
 
 
+def _record_bytes(body: bytes, start: int, stop: int) -> int:
+    """The records' mean size, from the cuts in ``SAMPLES`` stretches spread over the array
+    (the whole array when there is no cut in them: one run)."""
+    size = stop - start
+    count, span = (SAMPLES, SAMPLE_BYTES) if size > SAMPLES * SAMPLE_BYTES else (1, size)
+    starts = [start + i * (size - span) // max(1, count - 1) for i in range(count)]
+    cuts = sum(body.count(CUT, at, at + span) for at in starts)
+    return (count * span) // cuts if cuts else size
+
+
 def run_text(body: bytes, start: int, stop: int) -> bytes:
     """The records of ``body[start:stop]`` as a JSON array."""
     return b"".join((b"[", memoryview(body)[start:stop], b"]"))
 
 
-__all__ = ["CUT", "FIRST_RECORD_MAX", "locate", "run_text", "runs"]
+__all__ = ["CUT", "FIRST_RECORD_MAX", "SAMPLES", "SAMPLE_BYTES", "locate", "run_text", "runs"]
