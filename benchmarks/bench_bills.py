@@ -49,7 +49,7 @@ def day() -> str:
 
 async def stream(url: str, token: str, agency: bool) -> dict[str, float]:
     rows = 0
-    async with DouyinClient(token, base_url=url) as client:
+    async with DouyinClient(token, base_url=url, bill_hosts_allowed=["127.0.0.1"]) as client:
         before = current_rss()
         t0 = time.monotonic()
         async for record in client.bill_records(day(), agency=agency):
@@ -61,7 +61,7 @@ async def stream(url: str, token: str, agency: bool) -> dict[str, float]:
 
 
 async def naive(url: str, token: str, agency: bool) -> dict[str, float]:
-    async with DouyinClient(token, base_url=url) as client:
+    async with DouyinClient(token, base_url=url, bill_hosts_allowed=["127.0.0.1"]) as client:
         links = await client.bill_links(day(), agency=agency)
     assert links.bill_link is not None
     async with aiohttp.ClientSession() as session:
