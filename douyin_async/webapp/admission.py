@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from typing import cast
 
 import attrs
 
@@ -61,14 +63,21 @@ def pacing_of(limiter: RateLimiter) -> tuple[float, float]:
     return pacing.spacing, pacing.pause
 
 
+@functools.cache
+def _send_paced(kind: type) -> bool:
+    """True when limiters of ``kind`` pace by departures (`SendPaced`): asked once per class,
+    a runtime protocol check taking microseconds on every request otherwise."""
+    return issubclass(kind, SendPaced)
+
+
 async def _take(limiter: RateLimiter, concurrency: asyncio.Semaphore | None) -> Turn | None:
     """A unit of ``concurrency`` (if any), then the limiter's slot, and its send turn when it
     paces by departures; all or nothing."""
     if concurrency is not None:
         await concurrency.acquire()
     try:
-        if isinstance(limiter, SendPaced):
-            return await limiter.take()
+        if _send_paced(type(limiter)):
+            return await cast(SendPaced, limiter).take()
         await limiter.acquire()
         return None
     except BaseException:
