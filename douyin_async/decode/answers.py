@@ -24,10 +24,9 @@ import msgspec
 import orjson
 
 from ..errors import InvalidRecordError
-from . import spans
 from .batch import UNSET, Refused, extras
 from .decoder import RecordDecoder
-from .spans import locate, runs
+from .spans import locate, run_text, runs, stretches
 
 T = TypeVar("T")
 #: Where an answer's key styles are looked for: this many stretches of a 32nd of it, within
@@ -80,12 +79,6 @@ def from_array(decoder: RecordDecoder[T], blob: bytes,
         for at, record in zip(compress(range(len(texts)), chosen), records, strict=True):
             out[at] = record
     return out
-
-
-def from_texts(decoder: RecordDecoder[T], texts: Sequence[Any]) -> list[T] | None:
-    """Records from the raw JSON texts of records (``msgspec.Raw``), as
-    [`from_array`][douyin_async.decode.answers.from_array] decodes them."""
-    return from_array(decoder, _array(texts), texts)
 
 
 class _Exact(Exception):
@@ -153,15 +146,10 @@ def _styles_seen(decoder: RecordDecoder[Any], body: bytes) -> list[int]:
     """The key styles whose probe key shows in ``SAMPLES`` stretches of the answer spread
     over it (the whole of a small one): a guess, not a scan of every byte. An answer that
     shows one style is decoded in it, and msgspec refuses any record of another."""
-    size = len(body)
-    span = min(SAMPLE_BYTES, max(MIN_SAMPLE_BYTES, size // 32))
-    if size <= SAMPLES * span:
-        spans = [(0, size)]
-    else:
-        step = (size - span) // (SAMPLES - 1)
-        spans = [(i * step, i * step + span) for i in range(SAMPLES)]
+    span = min(SAMPLE_BYTES, max(MIN_SAMPLE_BYTES, len(body) // 32))
+    where = stretches(0, len(body), SAMPLES, span)
     return [style for style, probe in enumerate(decoder.probes)
-            if any(body.find(probe, start, stop) >= 0 for start, stop in spans)]
+            if any(body.find(probe, start, stop) >= 0 for start, stop in where)]
 
 
 def _answer(row: Any, key: str) -> Any:
@@ -225,11 +213,8 @@ class ParsedAnswer(Generic[T]):
         whose order only orjson keeps, an integer orjson reads otherwise, a record orjson
         refuses, a piece that is not whole records). A piece's rows are let go once built."""
         decoder = self.decoder
-        if self.body is not None:
-            done = self._from_array(spans.run_text(self.body, start, stop), None)
-        elif self.unknown is None:
-            texts = self.rows[start:stop]
-            done = self._from_array(_array(texts), texts)
+        if self.unknown is None:
+            done = self._from_array(*self._text(start, stop))
         else:
             rows = self.rows[start:stop]
             built = extras(rows, self.unknown, decoder.known, decoder.no_extra, None)
@@ -239,6 +224,13 @@ class ParsedAnswer(Generic[T]):
             if self.body is None:
                 self.rows[start:stop] = [None] * (stop - start)
         return done
+
+    def _text(self, start: int, stop: int) -> tuple[bytes, list[Any] | None]:
+        """A piece as a JSON array of records, and its records' texts when known."""
+        if self.body is not None:
+            return run_text(self.body, start, stop), None
+        texts = self.rows[start:stop]
+        return _array(texts), texts
 
     def _from_array(self, blob: bytes, texts: Sequence[Any] | None
                     ) -> tuple[list[T], list[InvalidRecordError]] | None:
@@ -257,9 +249,7 @@ class ParsedAnswer(Generic[T]):
         if self.unknown is not None:
             return True
         try:
-            self.count += len(_loads_in_answer(
-                _array(self.rows[start:stop]) if self.body is None
-                else spans.run_text(self.body, start, stop)))
+            self.count += len(_loads_in_answer(self._text(start, stop)[0]))
         except orjson.JSONDecodeError:
             return False
         return True
@@ -277,4 +267,4 @@ def _array(texts: Sequence[Any]) -> bytes:
     return b"".join((b"[", b",".join(texts), b"]"))
 
 
-__all__ = ["ENVELOPE_KEYS", "ParsedAnswer", "from_array", "from_texts", "parse_answer"]
+__all__ = ["ENVELOPE_KEYS", "ParsedAnswer", "from_array", "parse_answer"]

@@ -58,11 +58,19 @@ def runs(body: bytes, start: int, stop: int, chunk: int) -> Iterator[tuple[int, 
 def _record_bytes(body: bytes, start: int, stop: int) -> int:
     """The records' mean size, from the cuts in ``SAMPLES`` stretches spread over the array
     (the whole array when there is no cut in them: one run)."""
+    where = stretches(start, stop, SAMPLES, SAMPLE_BYTES)
+    cuts = sum(body.count(CUT, at, end) for at, end in where)
+    return sum(end - at for at, end in where) // cuts if cuts else stop - start
+
+
+def stretches(start: int, stop: int, count: int, span: int) -> list[tuple[int, int]]:
+    """``count`` stretches of ``span`` bytes spread evenly over ``start:stop``, the first at
+    its start and the last at its end; the whole of it when they would cover it."""
     size = stop - start
-    count, span = (SAMPLES, SAMPLE_BYTES) if size > SAMPLES * SAMPLE_BYTES else (1, size)
-    starts = [start + i * (size - span) // max(1, count - 1) for i in range(count)]
-    cuts = sum(body.count(CUT, at, at + span) for at in starts)
-    return (count * span) // cuts if cuts else size
+    if size <= count * span:
+        return [(start, stop)]
+    step = (size - span) // (count - 1)
+    return [(start + i * step, start + i * step + span) for i in range(count)]
 
 
 def run_text(body: bytes, start: int, stop: int) -> bytes:
@@ -70,4 +78,5 @@ def run_text(body: bytes, start: int, stop: int) -> bytes:
     return b"".join((b"[", memoryview(body)[start:stop], b"]"))
 
 
-__all__ = ["CUT", "FIRST_RECORD_MAX", "SAMPLES", "SAMPLE_BYTES", "locate", "run_text", "runs"]
+__all__ = ["CUT", "FIRST_RECORD_MAX", "SAMPLES", "SAMPLE_BYTES", "locate", "run_text", "runs",
+           "stretches"]
