@@ -239,6 +239,21 @@ async def test_a_record_of_another_style_between_the_samples_is_decoded_exactly(
                         await outcome(body, mode, True, patch))
 
 
+async def test_an_answer_is_decoded_in_the_style_its_first_records_show() -> None:
+    """Records that open with a key both styles spell alike (``date``) are still decoded as
+    rows of their one style; an answer whose first records mix styles takes the texts'
+    path. Every way gives what orjson's parse gives."""
+    for pascal in (True, False):
+        raws = [{"date": "2023-08-25", **video(i, pascal=pascal)} for i in range(50)]
+        body = answer(raws, compact=True)
+        assert answers.parse_answer(video_records, body, KEY).unknown is not None  # rows
+        with pytest.MonkeyPatch.context() as patch:
+            assert_same(await outcome(body, "raise", False, patch),
+                        await outcome(body, "raise", True, patch))
+    mixed = answer([video(0), video(1, pascal=False), *(video(i) for i in range(2, 50))])
+    assert answers.parse_answer(video_records, mixed, KEY).unknown is None
+
+
 async def test_a_large_answer_of_one_style_is_decoded_a_chunk_at_a_time(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """No msgspec call of a large answer decodes more records than a chunk; the records and

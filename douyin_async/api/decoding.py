@@ -33,7 +33,6 @@ from typing import Any, Literal
 import attrs
 
 from ..decode.answers import ParsedAnswer, parse_answer
-from ..decode.batch import orjson_values
 from ..decode.decoder import RecordDecoder
 from ..errors import DouyinError, InvalidParameterError, InvalidRecordError
 from ..http.envelopes import open_envelope, read_envelope
@@ -102,8 +101,8 @@ class PageDecoder:
             return None
         try:
             parsed = parse_answer(records, response.body, key, pieces=not small)
-            if parsed is None or not orjson_values(list(parsed.envelope.values())):
-                return None  # an envelope only orjson reads right
+            if parsed is None:
+                return None  # anything unusual, an envelope only orjson reads right
         except RecursionError:  # nested deeper than msgspec reads: orjson's parse decides
             return None
         try:

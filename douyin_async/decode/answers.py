@@ -24,7 +24,7 @@ import msgspec
 import orjson
 
 from ..errors import InvalidRecordError
-from .batch import UNSET, Refused, extras
+from .batch import UNSET, Refused, extras, orjson_values
 from .decoder import RecordDecoder
 from .spans import locate, run_text, runs, stretches
 
@@ -32,6 +32,8 @@ T = TypeVar("T")
 #: Where an answer's key styles are looked for: this many stretches of a 32nd of it, within
 #: these bounds (bytes).
 SAMPLES, SAMPLE_BYTES, MIN_SAMPLE_BYTES = 9, 8 * 1024, 1024
+#: Where the first records' key style is looked for: this many bytes from the record array.
+FIRST_RECORDS_BYTES = 2048
 _DECODERS: dict[tuple[Any, str], msgspec.json.Decoder[Any]] = {}
 
 
@@ -122,8 +124,8 @@ def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str, *,
             except msgspec.DecodeError:
                 top = None
             if top is not None and not top.data.records:
-                return ParsedAnswer(decoder, _envelope(top, key), [], None, body, found[1:])
-    styles = [] if pieces else _styles_seen(decoder, body)
+                return _parsed(decoder, top, key, [], None, body, found[1:])
+    styles = [] if pieces else _styles_seen(decoder, body, key)
     if len(styles) == 1:
         try:
             top, unknown = decoder.types.attempt(
@@ -134,18 +136,27 @@ def parse_answer(decoder: RecordDecoder[T], body: bytes, key: str, *,
         except msgspec.DecodeError:
             return None
         else:
-            return ParsedAnswer(decoder, _envelope(top, key), top.data.records, unknown)
+            return _parsed(decoder, top, key, top.data.records, unknown)
     try:
         top = _decoder(msgspec.Raw, key).decode(body)
     except msgspec.DecodeError:
         return None
-    return ParsedAnswer(decoder, _envelope(top, key), top.data.records, None)
+    return _parsed(decoder, top, key, top.data.records, None)
 
 
-def _styles_seen(decoder: RecordDecoder[Any], body: bytes) -> list[int]:
-    """The key styles whose probe key shows in ``SAMPLES`` stretches of the answer spread
-    over it (the whole of a small one): a guess, not a scan of every byte. An answer that
-    shows one style is decoded in it, and msgspec refuses any record of another."""
+def _styles_seen(decoder: RecordDecoder[Any], body: bytes, key: str) -> list[int]:
+    """The key style of the answer's first records, when their text shows one probe key
+    only; else the styles whose probe key shows in ``SAMPLES`` stretches of the answer
+    spread over it. A guess, not a scan of every byte: an answer is decoded in the one style
+    seen, and msgspec refuses any record of another (the caller then splits by style)."""
+    if len(decoder.probes) == 1:
+        return [0]
+    start = body.find(orjson.dumps(key) + b":[")
+    if start >= 0:
+        first = [style for style, probe in enumerate(decoder.probes)
+                 if body.find(probe, start, start + FIRST_RECORDS_BYTES) >= 0]
+        if len(first) == 1:
+            return first
     span = min(SAMPLE_BYTES, max(MIN_SAMPLE_BYTES, len(body) // 32))
     where = stretches(0, len(body), SAMPLES, span)
     return [style for style, probe in enumerate(decoder.probes)
@@ -168,14 +179,20 @@ def _answer(row: Any, key: str) -> Any:
 ENVELOPE_KEYS = ("err_no", "err_msg", "message", "error_code", "description", "log_id", "extra")
 
 
-def _envelope(top: Any, key: str) -> dict[str, Any]:
-    """The answer's envelope, its record array a list of as many ``None``s."""
+def _parsed(decoder: RecordDecoder[T], top: Any, key: str, rows: list[Any],
+            unknown: tuple[str, ...] | None, body: bytes | None = None,
+            span: tuple[int, int] = (0, 0)) -> ParsedAnswer[T] | None:
+    """The parsed answer of a decoded envelope ``top``, or None when its envelope holds a
+    value only orjson's parse reads right (see
+    [`orjson_values`][douyin_async.decode.batch.orjson_values])."""
     envelope = {name: value for name, value in msgspec.structs.asdict(top).items()
                 if value is not UNSET and name != "data"}
     data = {name: value for name, value in msgspec.structs.asdict(top.data).items()
             if value is not UNSET and name != "records"}
+    if not orjson_values([*envelope.values(), *data.values()]):
+        return None
     envelope["data"] = {**data, key: [None] * len(top.data.records)}
-    return envelope
+    return ParsedAnswer(decoder, envelope, rows, unknown, body, span)
 
 
 @attrs.define

@@ -159,8 +159,9 @@ def orjson_values(values: Sequence[Any], kinds: set[type] | None = None) -> bool
         ints = values if kinds == {int} else [v for v in values if v.__class__ is int]
         if min(ints) < _JSON_INT_MIN or max(ints) > _JSON_INT_MAX:
             return False
-    return all(orjson_values(v) for v in values if v.__class__ is list) and all(
-        orjson_values(list(v.values())) for v in values if v.__class__ is dict)
+    return (list not in kinds or all(orjson_values(v) for v in values if v.__class__ is list)
+            ) and (dict not in kinds or all(orjson_values(list(v.values()))
+                                            for v in values if v.__class__ is dict))
 
 
 __all__ = ["MAX_UNKNOWN", "STRUCT_TYPES", "UNSET", "Refused", "StructTypes", "extras",

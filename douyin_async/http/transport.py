@@ -217,6 +217,19 @@ async def _bounded(response: aiohttp.ClientResponse, request: Request,
     body.finish()
 
 
+async def _whole(response: aiohttp.ClientResponse, request: Request, limit: int) -> bytes:
+    """The whole body within `limit`: read at once when it is sent as it is and its length
+    is declared within the limit (the parser reads no more than declared), else piece by
+    piece, counted and decompressed (see `BoundedBody`)."""
+    headers = response.headers
+    declared = headers.get("Content-Length", "")
+    if (declared.isdecimal() and int(declared) <= limit
+            and headers.get("Content-Encoding", "identity").strip().lower() == "identity"):
+        return await response.read()
+    pieces = [piece async for piece in _bounded(response, request, limit, whole=True)]
+    return b"".join(pieces)
+
+
 class _AiohttpStream:
     def __init__(self, response: aiohttp.ClientResponse, request: Request, limit: int) -> None:
         self._response = response
@@ -307,9 +320,8 @@ class AiohttpTransport(Transport):
             async with self.session.request(request.method, request.url,
                                             **self._kwargs(request, timeout)) as response:
                 check_not_redirect(request, response.status, response.headers)
-                pieces = [piece async for piece in _bounded(response, request,
-                                                            self._max(request), whole=True)]
-                return Response(response.status, response.headers, b"".join(pieces))
+                return Response(response.status, response.headers,
+                                await _whole(response, request, self._max(request)))
         except _FAILURES as exc:
             raise map_error(exc, request) from None
 

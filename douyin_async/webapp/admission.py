@@ -263,13 +263,11 @@ class AdmissionQueue:
         tracked = until_sent and self.depth == 1
         turn = None
         try:
-            left = None if give_up_at is None else max(0.0, give_up_at - self.clock())
-            async with asyncio.timeout(left):
-                if tracked:  # one spacing after the last request left
-                    gap = self.pace.send_wait(self.clock(), self.spacing)
-                    if gap > 0:
-                        await asyncio.sleep(gap)
-                turn = await _take(limiter, concurrency)
+            if give_up_at is None:  # no deadline: no timeout to arm
+                turn = await self._take(limiter, concurrency, tracked)
+            else:
+                async with asyncio.timeout(max(0.0, give_up_at - self.clock())):
+                    turn = await self._take(limiter, concurrency, tracked)
             self.pace.granted(self.clock(), bool(self.queued()))
         except BaseException as exc:
             self.pace.idle()
@@ -288,6 +286,14 @@ class AdmissionQueue:
             departure.timer = asyncio.get_running_loop().call_later(self.max_hold,
                                                                     departure.hand_on)
         return departure
+
+    async def _take(self, limiter: RateLimiter, concurrency: asyncio.Semaphore | None,
+                    tracked: bool) -> Turn | None:
+        if tracked:  # one spacing after the last request left
+            gap = self.pace.send_wait(self.clock(), self.spacing)
+            if gap > 0:
+                await asyncio.sleep(gap)
+        return await _take(limiter, concurrency)
 
     @contextlib.asynccontextmanager
     async def slot(self, limiter: RateLimiter, *, priority: Priority = INTERACTIVE,

@@ -114,6 +114,9 @@ class Admissions:
         queue.check(self.budget(options, service), options.priority, endpoint, pages)
 
     def _changed(self, _queue: AdmissionQueue) -> None:
+        if len(self._queues) == 1:  # one limiter (the common case): no sums to make
+            self._one_changed(self._queues[0][1])
+            return
         queues = [queue for _, queue in self._queues]
         self.stats.queued = sum(q.queued() for q in queues)
         self.stats.queued_background = sum(q.queued(BACKGROUND) for q in queues)
@@ -121,6 +124,15 @@ class Admissions:
         self.stats.queue_timeouts = sum(q.refused + q.refused_late for q in queues)
         self.stats.queue_timeouts_late = sum(q.refused_late for q in queues)
         self.stats.saved_requests = sum(q.saved for q in queues)
+
+    def _one_changed(self, queue: AdmissionQueue) -> None:
+        stats = self.stats
+        stats.queued = queue.queued()
+        stats.queued_background = queue.queued(BACKGROUND)
+        stats.estimated_wait = round(queue.estimate(), 3)
+        stats.queue_timeouts = queue.refused + queue.refused_late
+        stats.queue_timeouts_late = queue.refused_late
+        stats.saved_requests = queue.saved
 
 
 __all__ = ["Admissions"]
