@@ -175,9 +175,10 @@ class AdmissionQueue:
 
     def queued(self, lane: Priority | None = None) -> int:
         """Calls waiting for the gate (of one lane, or of both)."""
+        lanes = self.lanes
         if lane is not None:
-            return len(self.lanes[lane])
-        return sum(len(q) for q in self.lanes.values())
+            return len(lanes[lane])
+        return len(lanes[INTERACTIVE]) + len(lanes[BACKGROUND])
 
     def ahead(self, lane: Priority = INTERACTIVE) -> int:
         """Grants before a call of ``lane`` arriving now, the one at the gate included."""

@@ -1,15 +1,13 @@
 """Single flight: identical requests in flight share one API call.
 
 Fifty viewers of the same page at the same moment need one answer, not fifty requests of a
-budget of ten per second. [`SingleFlight`][douyin_async.webapp.single_flight.SingleFlight] runs the
-first
-call for a key as a task of its own; every identical call that arrives while it is in flight
-waits for that task and gets the same answer, or the same error.
+budget of ten per second. [`SingleFlight`][douyin_async.webapp.single_flight.SingleFlight]
+runs the first call for a key as a task of its own; every identical call that arrives while
+it is in flight waits for that task and gets the same answer, or the same error.
 
 Keys name what the request asks for (the endpoint and the exact request body, see
-[`flight_key`][douyin_async.webapp.single_flight.flight_key]); one client serves one app, so a
-client's
-table never mixes apps. Keys never contain the access token.
+[`flight_key`][douyin_async.webapp.single_flight.flight_key]); one client serves one app, so
+a client's table never mixes apps. Keys never contain the access token.
 
 Cancellation: each waiter may leave (its own deadline, a closed browser) without affecting
 the others; the shared call goes on while at least one waiter is left. When the *last*
@@ -20,7 +18,6 @@ is still queued for a slot is not worth sending.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, TypeVar
@@ -36,9 +33,11 @@ def flight_key(endpoint: str, body: bytes) -> str:
 class _Flight(Generic[V]):
     __slots__ = ("task", "waiters")
 
-    def __init__(self, task: asyncio.Task[V]) -> None:
-        self.task = task
-        self.waiters = 0
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+        #: One future per caller waiting for the answer (a caller that leaves cancels its
+        #: own, never the call).
+        self.waiters: list[asyncio.Future[V]] = []
 
 
 class SingleFlight(Generic[V]):
@@ -64,28 +63,48 @@ class SingleFlight(Generic[V]):
         exception) goes to every waiter. A waiter that is cancelled leaves alone; the run is
         cancelled when its last waiter leaves.
         """
+        loop = asyncio.get_running_loop()
         flight = self._flights.get(key)
         if flight is None:
-            flight = _Flight(asyncio.ensure_future(start()))
-            self._flights[key] = flight
-            flight.task.add_done_callback(functools.partial(self._done, key, flight))
+            flight = self._flights[key] = _Flight()
+            flight.task = loop.create_task(self._lead(key, flight, start))
         else:
             self.shared += 1
-        flight.waiters += 1
+        waiter: asyncio.Future[V] = loop.create_future()
+        flight.waiters.append(waiter)
         try:
-            return await asyncio.shield(flight.task)
+            return await waiter
         finally:
-            flight.waiters -= 1
-            if flight.waiters == 0 and not flight.task.done():
-                # The last waiter left: nobody wants the answer any more.
-                self._forget(key, flight)
-                flight.task.cancel()
-                await asyncio.wait([flight.task])
-                if not flight.task.cancelled():
-                    flight.task.exception()  # retrieved: it has no reader left
+            if waiter.cancelled() or not waiter.done():  # left before the answer
+                flight.waiters.remove(waiter)
+                task = flight.task
+                if not flight.waiters and task is not None and not task.done():
+                    # The last waiter left: nobody wants the answer any more.
+                    self._forget(key, flight)
+                    task.cancel()
+                    await asyncio.wait([task])
 
-    def _done(self, key: Hashable, flight: _Flight[V], _task: asyncio.Task[V]) -> None:
-        self._forget(key, flight)
+    async def _lead(self, key: Hashable, flight: _Flight[V],
+                    start: Callable[[], Awaitable[V]]) -> None:
+        """The shared call, run as a task of its own: it hands its answer (or its error) to
+        each waiter itself, so that they resume in the same turn of the loop."""
+        try:
+            result = await start()
+        except BaseException as exc:
+            self._forget(key, flight)
+            for waiter in flight.waiters:
+                if not waiter.done():
+                    if isinstance(exc, asyncio.CancelledError):
+                        waiter.cancel()
+                    else:
+                        waiter.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            self._forget(key, flight)
+            for waiter in flight.waiters:
+                if not waiter.done():
+                    waiter.set_result(result)
 
     def _forget(self, key: Hashable, flight: _Flight[V]) -> None:
         if self._flights.get(key) is flight:
