@@ -65,20 +65,35 @@ def resolver(apps_file: str | None, token_file: str | None, rate: float
     return access
 
 
-def limiters(redis: Any) -> Callable[[str, float], Any]:
-    """One shared limiter per quota name (`redis` None: none)."""
-    from .shared_quota import redis_limiter
+class Limiters:
+    """One shared limiter per quota name (`redis` None: none), called as
+    `limiters(quota, rate)`; `aclose()` waits for the pauses and turns they are still writing
+    to Redis, before the caller closes its Redis client (else a pause learned in a run's last
+    moments would never reach the other processes)."""
 
-    made: dict[str, Any] = {}
+    def __init__(self, redis: Any) -> None:
+        self._redis = redis
+        self._made: dict[str, Any] = {}
 
-    def limiter(quota: str, rate: float) -> Any:
-        if redis is None:
+    def __call__(self, quota: str, rate: float) -> Any:
+        if self._redis is None:
             return None
-        if quota not in made:
-            made[quota] = redis_limiter(redis, quota, rate)
-        return made[quota]
+        if quota not in self._made:
+            from .shared_quota import redis_limiter
 
-    return limiter
+            self._made[quota] = redis_limiter(self._redis, quota, rate)
+        return self._made[quota]
+
+    async def aclose(self) -> None:
+        """Close every limiter made (the Redis client is the caller's)."""
+        for limiter in self._made.values():
+            await limiter.aclose()
 
 
-__all__ = ["accesses", "limiters", "resolver"]
+def limiters(redis: Any) -> Limiters:
+    """The shared limiters of one process (see
+    [`Limiters`][douyin_async.cli.queue_access.Limiters])."""
+    return Limiters(redis)
+
+
+__all__ = ["Limiters", "accesses", "limiters", "resolver"]

@@ -73,7 +73,10 @@ async def _group(group: Group) -> list[tuple[str, int, str | None, str | None]]:
                             " ".join(str(exc).split()) or type(exc).__name__))
     finally:
         if redis is not None:
-            await redis.aclose()
+            try:
+                await limiter.aclose()
+            finally:
+                await redis.aclose()
     return out
 
 

@@ -92,13 +92,17 @@ async def _work(queue_url: str, apps_file: str | None, token_file: str | None, r
 
         redis = await open_redis(redis_url)
     await ensure_schema(queue_url)
+    shared = limiters(redis)
     app = worker_app(queue_url, resolver(apps_file, token_file, rate), settings,
-                     limiters(redis) if redis is not None else None)
+                     shared if redis is not None else None)
     try:
         await run_worker(app, settings)
     finally:
         if redis is not None:
-            await redis.aclose()
+            try:
+                await shared.aclose()
+            finally:
+                await redis.aclose()
 
 
 if __name__ == "__main__":  # pragma: no cover - the subprocess tests' entry
