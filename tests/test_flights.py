@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -122,3 +123,41 @@ async def test_a_waiter_cancelled_by_its_deadline_does_not_cancel_the_shared_cal
     call.release.set()
     assert await patient == "page"
     assert call.cancelled == 0
+
+
+def _eager(loop: asyncio.AbstractEventLoop, coro: Any, **_: Any) -> asyncio.Task[Any]:
+    """A task factory that runs a coroutine at once, as Python 3.12's eager tasks do (enough
+    for coroutines that end without pausing, which is all this test starts)."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        value = stop.value
+
+        async def done() -> Any:
+            return value
+
+        return asyncio.Task(done(), loop=loop)
+    raise AssertionError("the coroutine paused")
+
+
+async def test_a_call_that_ends_at_once_under_eager_tasks_answers_its_caller() -> None:
+    """With an eager task factory the shared call may end inside ``create_task``; its
+    caller, already waiting, still gets the answer, or the error."""
+    flights: SingleFlight[object] = SingleFlight()
+    loop = asyncio.get_running_loop()
+
+    async def page() -> object:
+        return "page"
+
+    async def refused() -> object:
+        raise ServerError(28001005, "busy", endpoint="/a/")
+
+    loop.set_task_factory(_eager)
+    try:
+        async with asyncio.timeout(1):  # a caller left waiting for ever fails here
+            assert await flights.run("k", page) == "page"
+            with pytest.raises(ServerError):
+                await flights.run("k", refused)
+    finally:
+        loop.set_task_factory(None)
+    assert flights.in_flight == 0

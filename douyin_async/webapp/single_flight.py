@@ -65,13 +65,14 @@ class SingleFlight(Generic[V]):
         """
         loop = asyncio.get_running_loop()
         flight = self._flights.get(key)
+        waiter: asyncio.Future[V] = loop.create_future()
         if flight is None:
             flight = self._flights[key] = _Flight()
+            flight.waiters.append(waiter)  # before the task: an eager one may end at once
             flight.task = loop.create_task(self._lead(key, flight, start))
         else:
             self.shared += 1
-        waiter: asyncio.Future[V] = loop.create_future()
-        flight.waiters.append(waiter)
+            flight.waiters.append(waiter)
         try:
             return await waiter
         finally:
