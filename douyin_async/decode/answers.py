@@ -26,7 +26,7 @@ import orjson
 from ..errors import InvalidRecordError
 from .batch import UNSET, Refused, extras, orjson_values
 from .decoder import RecordDecoder
-from .spans import locate, run_text, runs, stretches
+from .spans import array_key, locate, run_text, runs, stretches
 
 T = TypeVar("T")
 #: Where an answer's key styles are looked for: this many stretches of a 32nd of it, within
@@ -151,7 +151,7 @@ def _styles_seen(decoder: RecordDecoder[Any], body: bytes, key: str) -> list[int
     seen, and msgspec refuses any record of another (the caller then splits by style)."""
     if len(decoder.probes) == 1:
         return [0]
-    start = body.find(orjson.dumps(key) + b":[")
+    start = body.find(array_key(key))
     if start >= 0:
         first = [style for style, probe in enumerate(decoder.probes)
                  if body.find(probe, start, start + FIRST_RECORDS_BYTES) >= 0]

@@ -24,15 +24,22 @@ FIRST_RECORD_MAX = 64 * 1024
 SAMPLES, SAMPLE_BYTES = 4, 16 * 1024
 
 
+def array_key(key: str) -> bytes:
+    """The bytes that open the record array at ``key`` as the platform writes it:
+    ``"key":[``."""
+    return b'"' + key.encode() + b'":['
+
+
 def locate(body: bytes, key: str) -> tuple[bytes, int, int] | None:
     """The answer with its record array ``data.<key>`` emptied, and where the array's records
     lie in ``body`` (``start``, ``stop``: from after its ``[`` to its ``]``); None when the
     answer does not look as the platform writes one (the caller then takes another way)."""
-    name = b'"' + key.encode() + b'"'
-    at = body.find(name + b":[")
+    opening = array_key(key)
+    at = body.find(opening)
     if at < 0:
         return None
-    start = at + len(name) + 2
+    start = at + len(opening)
+    name = opening[:-2]
     stop = body.rfind(b"]")
     if stop < start:
         return None
@@ -78,5 +85,5 @@ def run_text(body: bytes, start: int, stop: int) -> bytes:
     return b"".join((b"[", memoryview(body)[start:stop], b"]"))
 
 
-__all__ = ["CUT", "FIRST_RECORD_MAX", "SAMPLES", "SAMPLE_BYTES", "locate", "run_text", "runs",
-           "stretches"]
+__all__ = ["CUT", "FIRST_RECORD_MAX", "SAMPLES", "SAMPLE_BYTES", "array_key", "locate",
+           "run_text", "runs", "stretches"]
