@@ -92,16 +92,15 @@ async def _work(queue_url: str, apps_file: str | None, token_file: str | None, r
 
         redis = await open_redis(redis_url)
     await ensure_schema(queue_url)
-    shared = limiters(redis)
-    app = worker_app(queue_url, resolver(apps_file, token_file, rate), settings,
-                     shared if redis is not None else None)
+    shared = limiters(redis)  # without Redis, none: each client paces itself
+    app = worker_app(queue_url, resolver(apps_file, token_file, rate), settings, shared)
     try:
         await run_worker(app, settings)
     finally:
-        if redis is not None:
-            try:
-                await shared.aclose()
-            finally:
+        try:
+            await shared.aclose()
+        finally:
+            if redis is not None:
                 await redis.aclose()
 
 

@@ -265,10 +265,10 @@ class AdmissionQueue:
         turn = None
         try:
             if give_up_at is None:  # no deadline: no timeout to arm
-                turn = await self._take(limiter, concurrency, tracked)
+                turn = await self._spaced_take(limiter, concurrency, tracked)
             else:
                 async with asyncio.timeout(max(0.0, give_up_at - self.clock())):
-                    turn = await self._take(limiter, concurrency, tracked)
+                    turn = await self._spaced_take(limiter, concurrency, tracked)
             self.pace.granted(self.clock(), bool(self.queued()))
         except BaseException as exc:
             self.pace.idle()
@@ -288,8 +288,9 @@ class AdmissionQueue:
                                                                     departure.hand_on)
         return departure
 
-    async def _take(self, limiter: RateLimiter, concurrency: asyncio.Semaphore | None,
-                    tracked: bool) -> Turn | None:
+    async def _spaced_take(self, limiter: RateLimiter, concurrency: asyncio.Semaphore | None,
+                           tracked: bool) -> Turn | None:
+        """`_take`, a tracked call first waiting one spacing after the last request left."""
         if tracked:  # one spacing after the last request left
             gap = self.pace.send_wait(self.clock(), self.spacing)
             if gap > 0:

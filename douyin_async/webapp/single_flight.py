@@ -89,23 +89,23 @@ class SingleFlight(Generic[V]):
                     start: Callable[[], Awaitable[V]]) -> None:
         """The shared call, run as a task of its own: it hands its answer (or its error) to
         each waiter itself, so that they resume in the same turn of the loop."""
+        error: BaseException | None = None
         try:
             result = await start()
         except BaseException as exc:
-            self._forget(key, flight)
-            for waiter in flight.waiters:
-                if not waiter.done():
-                    if isinstance(exc, asyncio.CancelledError):
-                        waiter.cancel()
-                    else:
-                        waiter.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-        else:
-            self._forget(key, flight)
-            for waiter in flight.waiters:
-                if not waiter.done():
-                    waiter.set_result(result)
+            error = exc
+        self._forget(key, flight)
+        for waiter in flight.waiters:
+            if waiter.done():
+                continue
+            if error is None:
+                waiter.set_result(result)
+            elif isinstance(error, asyncio.CancelledError):
+                waiter.cancel()
+            else:
+                waiter.set_exception(error)
+        if error is not None and not isinstance(error, Exception):
+            raise error  # cancelled, or the process stopping: the task ends as told
 
     def _forget(self, key: Hashable, flight: _Flight[V]) -> None:
         if self._flights.get(key) is flight:
